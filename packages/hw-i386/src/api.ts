@@ -1,0 +1,299 @@
+/**
+ * The vocabulary of the simulated i386: register and entry bit layouts, the
+ * TLB swap point, and the events the MMU reports.
+ *
+ * Everything here follows the Intel SDM, vol. 3A, chapter 4 ("32-bit paging").
+ * Bit names are the SDM's: P, R/W (here `RW`), U/S (`US`), PWT, PCD, A, D, PS,
+ * G, PAT.
+ *
+ * ```
+ *  linear address (32 bits)
+ *  31            22 21            12 11                 0
+ * +----------------+----------------+--------------------+
+ * | directory (10) |   table (10)   |    offset (12)     |   4 KiB page
+ * +----------------+----------------+--------------------+
+ * | directory (10) |           offset (22)               |   4 MiB page (PDE.PS=1, CR4.PSE=1)
+ * +----------------+-------------------------------------+
+ * ```
+ *
+ * @module
+ */
+
+/** Size of a small page and of a page table or page directory, in bytes. */
+export const PAGE_SIZE = 4096;
+/** Size of a large page (PDE.PS=1 with CR4.PSE=1), in bytes. */
+export const LARGE_PAGE_SIZE = 4 * 1024 * 1024;
+/** Number of 32-bit entries in a page directory or a page table. */
+export const ENTRIES_PER_TABLE = 1024;
+/** Size of the physical address space (MAXPHYADDR = 32), in bytes. */
+export const PHYS_SPACE = 2 ** 32;
+
+/**
+ * CR0 bits this machine models. Other architecturally defined CR0 bits (MP, EM,
+ * TS, ET, NE, AM, NW, CD) are accepted and kept but have no effect here.
+ *
+ * ```
+ *  31                  16                        0
+ * +--+----------------+--+---------------------+--+
+ * |PG|      ...       |WP|         ...         |PE|
+ * +--+----------------+--+---------------------+--+
+ * ```
+ */
+export const CR0 = {
+  /** Protection enable. Paging requires it. */
+  PE: 0x0000_0001,
+  /** Write protect: when set, CPL 0 writes honour R/W=0 too. */
+  WP: 0x0001_0000,
+  /** Paging. */
+  PG: 0x8000_0000,
+} as const;
+
+/** CR0 bits that exist on a 32-bit processor (writing any other bit is refused, as #GP would). */
+export const CR0_DEFINED = 0xe005_003f;
+
+/**
+ * CR4 bits this machine models; it refuses every other bit (PAE, PCIDE, SMEP... are
+ * features of processors it does not simulate).
+ */
+export const CR4 = {
+  /** Page size extensions: a PDE with PS=1 maps a 4 MiB page. */
+  PSE: 0x0000_0010,
+  /** Page global enable: translations with G=1 survive CR3 loads. */
+  PGE: 0x0000_0080,
+} as const;
+
+/**
+ * Page-directory entry bits.
+ *
+ * ```
+ *  PDE that references a page table (PS=0, or CR4.PSE=0):
+ *  31                             12 11   8 7  6 5 4   3   2   1  0
+ * +---------------------------------+------+--+-+-+---+---+---+--+-+
+ * |  page table physical address    |ignore|PS|-|A|PCD|PWT|U/S|R/W|P|
+ * +---------------------------------+------+--+-+-+---+---+---+--+-+
+ *
+ *  PDE that maps a 4 MiB page (PS=1 and CR4.PSE=1):
+ *  31          22 21         13 12  11  9 8 7 6 5 4   3   2   1  0
+ * +--------------+-------------+---+-----+-+-+-+-+---+---+---+---+-+
+ * | frame address| reserved (0)|PAT|ignor|G|1|D|A|PCD|PWT|U/S|R/W|P|
+ * +--------------+-------------+---+-----+-+-+-+-+---+---+---+---+-+
+ * ```
+ *
+ * With MAXPHYADDR = 32 (this machine has no PSE-36), bits 21:13 of a 4 MiB PDE
+ * are reserved: setting one makes the access fault with {@link PF_ERROR}.RSVD.
+ */
+export const PDE = {
+  P: 0x001,
+  RW: 0x002,
+  US: 0x004,
+  PWT: 0x008,
+  PCD: 0x010,
+  A: 0x020,
+  /** Dirty; meaningful only in a PDE that maps a 4 MiB page. */
+  D: 0x040,
+  /** Page size; makes a 4 MiB page only while CR4.PSE=1. */
+  PS: 0x080,
+  /** Global; meaningful only in a PDE that maps a 4 MiB page. */
+  G: 0x100,
+  /** PAT bit of a 4 MiB page. */
+  PAT: 0x1000,
+} as const;
+
+/** Bits 21:13 of a PDE that maps a 4 MiB page: reserved when MAXPHYADDR = 32. */
+export const PDE_LARGE_RESERVED = 0x003f_e000;
+
+/**
+ * Page-table entry bits.
+ *
+ * ```
+ *  31                             12 11  9 8 7   6 5 4   3   2   1  0
+ * +---------------------------------+-----+-+---+-+-+---+---+---+---+-+
+ * |     page frame physical address |ignor|G|PAT|D|A|PCD|PWT|U/S|R/W|P|
+ * +---------------------------------+-----+-+---+-+-+---+---+---+---+-+
+ * ```
+ */
+export const PTE = {
+  P: 0x001,
+  RW: 0x002,
+  US: 0x004,
+  PWT: 0x008,
+  PCD: 0x010,
+  A: 0x020,
+  D: 0x040,
+  PAT: 0x080,
+  G: 0x100,
+} as const;
+
+/**
+ * Bits of the page-fault error code.
+ *
+ * ```
+ *  4   3    2   1   0
+ * +--+----+---+---+---+
+ * |ID|RSVD|U/S|W/R| P |
+ * +--+----+---+---+---+
+ * ```
+ */
+export const PF_ERROR = {
+  /** 0: the page was not present; 1: a protection violation. */
+  P: 0x01,
+  /** The access was a write. */
+  W: 0x02,
+  /** The access was made at CPL 3. */
+  U: 0x04,
+  /** A reserved bit was set in a paging-structure entry. */
+  RSVD: 0x08,
+} as const;
+
+/** Current privilege level of an access: the kernel (0) or user mode (3). */
+export type Cpl = 0 | 3;
+
+/** Access sizes in bytes. */
+export type AccessSize = 1 | 2 | 4;
+
+/**
+ * A cached translation for one 4 KiB linear page.
+ *
+ * A translation of a 4 MiB page is cached as 4 KiB pieces with `large` set, as
+ * the SDM allows (vol. 3A §4.10.2.3); `invlpg` anywhere in the large page then
+ * drops every piece of it.
+ *
+ * The MMU creates entries; a {@link Tlb} stores them as given and hands the same
+ * object back from {@link Tlb.lookup}.
+ */
+export interface TlbEntry {
+  /** Linear page number: bits 31:12 of the linear address. */
+  readonly vpn: number;
+  /** Physical frame number: bits 31:12 of the physical address. */
+  readonly pfn: number;
+  /** Writes allowed: R/W combined (AND) over every level of the walk. */
+  readonly writable: boolean;
+  /** User access allowed: U/S combined (AND) over every level of the walk. */
+  readonly user: boolean;
+  /** The leaf entry's D bit was set when this translation was cached. */
+  readonly dirty: boolean;
+  /** G=1 in the leaf entry while CR4.PGE=1: the entry survives CR3 loads. */
+  readonly global: boolean;
+  /** This piece came from a 4 MiB page. */
+  readonly large: boolean;
+  /**
+   * The MMU's cache of the frame's storage, or null while the frame has never
+   * been written. A TLB never reads or changes it.
+   */
+  mem: Uint32Array | null;
+}
+
+/**
+ * The TLB swap point: what the MMU needs from a translation cache.
+ *
+ * A TLB may forget any entry at any time (that is what a bounded one does), but
+ * it must never invent one: `lookup(vpn)` returns either undefined or the entry
+ * most recently inserted for `vpn` that has not been invalidated since. The
+ * conformance suite in `@mm386/hw-i386/conformance` checks exactly that.
+ *
+ * Counters for hits, misses and walks live in the MMU, so an implementation
+ * needs none.
+ */
+export interface Tlb {
+  /** A short human-readable name, e.g. `"64-entry 4-way LRU"`. */
+  readonly name: string;
+  /** Maximum number of entries held, or `Infinity`. */
+  readonly capacity: number;
+  /** The cached translation for linear page `vpn`, or undefined. */
+  lookup(vpn: number): TlbEntry | undefined;
+  /** Cache `entry`, replacing any entry for the same `vpn`; may evict another. */
+  insert(entry: TlbEntry): void;
+  /**
+   * Drop the entry for `vpn`, global or not, and every `large` entry in the same
+   * 4 MiB region (`vpn >>> 10`). Returns the number of entries dropped.
+   */
+  invalidatePage(vpn: number): number;
+  /** Drop every entry that is not global (a CR3 load). Returns the number dropped. */
+  flushNonGlobal(): number;
+  /** Drop every entry. Returns the number dropped. */
+  flushAll(): number;
+  /** Every entry currently held, in no particular order (for inspection). */
+  entries(): TlbEntry[];
+}
+
+/** What the MMU has done since it was created or since its counters were reset. */
+export interface MmuStats {
+  /** Accesses served by a cached translation. */
+  readonly tlbHits: number;
+  /** Accesses that found no cached translation. */
+  readonly tlbMisses: number;
+  /** Page walks (a miss walks; so does a write through a clean cached entry). */
+  readonly walks: number;
+  /** Page faults raised. */
+  readonly faults: number;
+  /** Invalidation events: invlpg, CR3 loads, CR0/CR4 changes that flush, faults. */
+  readonly flushes: number;
+  /** Linear accesses made (a page-crossing access counts once). */
+  readonly accesses: number;
+}
+
+/** Why entries left the TLB. */
+export type FlushReason = "invlpg" | "cr3" | "cr4" | "cr0" | "fault";
+
+/**
+ * Something the MMU did, for tools that trace or visualise it. Only produced
+ * while someone is subscribed ({@link Mmu.subscribe}); the access path pays
+ * nothing otherwise.
+ */
+export type MmuEvent =
+  | { readonly type: "tlb-hit"; readonly va: number; readonly write: boolean; readonly cpl: Cpl }
+  | { readonly type: "tlb-miss"; readonly va: number; readonly write: boolean; readonly cpl: Cpl }
+  | {
+      readonly type: "walk";
+      readonly va: number;
+      readonly pdeAddr: number;
+      readonly pde: number;
+      /** Null for a 4 MiB page or when the PDE was not present. */
+      readonly pteAddr: number | null;
+      readonly pte: number | null;
+      /** The physical address reached, or null when the walk faulted. */
+      readonly pa: number | null;
+    }
+  | {
+      readonly type: "fault";
+      readonly va: number;
+      readonly errorCode: number;
+      readonly cr2: number;
+    }
+  | {
+      readonly type: "ad-update";
+      /** Physical address of the entry whose A/D bits changed. */
+      readonly entryAddr: number;
+      readonly level: "pde" | "pte";
+      readonly before: number;
+      readonly after: number;
+    }
+  | {
+      readonly type: "flush";
+      readonly reason: FlushReason;
+      /** The page for invlpg and fault flushes, otherwise null. */
+      readonly va: number | null;
+      readonly dropped: number;
+    };
+
+/** A subscriber to {@link MmuEvent}s. */
+export type MmuListener = (event: MmuEvent) => void;
+
+/** e820 range types, as the BIOS reports them. */
+export const E820 = {
+  USABLE: 1,
+  RESERVED: 2,
+  ACPI_RECLAIMABLE: 3,
+  ACPI_NVS: 4,
+  BAD: 5,
+} as const;
+
+/** One of the {@link E820} values. */
+export type E820Type = (typeof E820)[keyof typeof E820];
+
+/** One entry of the firmware memory map: `[base, base + length)` of the given type. */
+export interface MemoryRegion {
+  readonly base: number;
+  readonly length: number;
+  readonly type: E820Type;
+}

@@ -1,0 +1,163 @@
+/**
+ * Read-only inspection of translations, for tests, tools and teaching.
+ *
+ * {@link explainWalk} follows the same rules as the CPU's walk but touches
+ * nothing: no accessed or dirty bits, no TLB, no CR2, no counters, no events.
+ * It answers "what would the page tables say about this address right now?",
+ * which can differ from what the CPU does when the TLB holds a stale entry;
+ * that difference is the point of several lessons.
+ *
+ * @module
+ */
+import { type Cpl, CR0, CR4, PDE, PDE_LARGE_RESERVED, PF_ERROR, PTE } from "./api.js";
+import { describeErrorCode, hex32 } from "./errors.js";
+import type { Mmu } from "./mmu.js";
+import { type PhysicalMemory, toU32 } from "./ram.js";
+
+/** The register state a walk depends on. */
+export interface WalkRegisters {
+  readonly cr0: number;
+  readonly cr3: number;
+  readonly cr4: number;
+}
+
+/** What the page tables say about one linear address. */
+export interface WalkExplanation {
+  readonly va: number;
+  /** Bits 31:22: the page-directory index. */
+  readonly dirIndex: number;
+  /** Bits 21:12: the page-table index (meaningless for a 4 MiB page). */
+  readonly tableIndex: number;
+  readonly pdeAddr: number;
+  readonly pde: number;
+  /** True when the PDE maps a 4 MiB page. */
+  readonly large: boolean;
+  /** Null when there is no PTE (4 MiB page, or PDE not present). */
+  readonly pteAddr: number | null;
+  readonly pte: number | null;
+  /** U/S combined over the levels used (false if the walk stopped early). */
+  readonly user: boolean;
+  /** R/W combined over the levels used. */
+  readonly writable: boolean;
+  /** The physical address, or null if the walk found no translation. */
+  readonly pa: number | null;
+  /** Error code bits 0 and 3 (P, RSVD) if there is no translation, else null. */
+  readonly missing: number | null;
+}
+
+/** Walk the tables for `va` without changing anything. */
+export function explainWalk(ram: PhysicalMemory, regs: WalkRegisters, va: number): WalkExplanation {
+  va = toU32(va, "linear address");
+  const dirIndex = va >>> 22;
+  const tableIndex = (va >>> 12) & 0x3ff;
+  const pdeAddr = ((regs.cr3 & 0xffff_f000) | (dirIndex << 2)) >>> 0;
+  const pde = ram.read32(pdeAddr);
+  const base = { va, dirIndex, tableIndex, pdeAddr, pde };
+  const none = { pteAddr: null, pte: null, user: false, writable: false, pa: null };
+  if ((pde & PDE.P) === 0) return { ...base, ...none, large: false, missing: 0 };
+  if ((regs.cr4 & CR4.PSE) !== 0 && (pde & PDE.PS) !== 0) {
+    if ((pde & PDE_LARGE_RESERVED) !== 0) {
+      return { ...base, ...none, large: true, missing: PF_ERROR.P | PF_ERROR.RSVD };
+    }
+    return {
+      ...base,
+      large: true,
+      pteAddr: null,
+      pte: null,
+      user: (pde & PDE.US) !== 0,
+      writable: (pde & PDE.RW) !== 0,
+      pa: ((pde & 0xffc0_0000) | (va & 0x3f_ffff)) >>> 0,
+      missing: null,
+    };
+  }
+  const pteAddr = ((pde & 0xffff_f000) | (tableIndex << 2)) >>> 0;
+  const pte = ram.read32(pteAddr);
+  if ((pte & PTE.P) === 0) {
+    return { ...base, large: false, pteAddr, pte, user: false, writable: false, pa: null, missing: 0 };
+  }
+  return {
+    ...base,
+    large: false,
+    pteAddr,
+    pte,
+    user: (pde & pte & PTE.US) !== 0,
+    writable: (pde & pte & PTE.RW) !== 0,
+    pa: ((pte & 0xffff_f000) | (va & 0xfff)) >>> 0,
+    missing: null,
+  };
+}
+
+/**
+ * The error code the page tables would produce for this access, or null if
+ * they allow it. Ignores the TLB.
+ */
+export function faultFor(
+  walk: WalkExplanation,
+  regs: WalkRegisters,
+  access: { readonly write: boolean; readonly cpl: Cpl },
+): number | null {
+  const extra = (access.write ? PF_ERROR.W : 0) | (access.cpl === 3 ? PF_ERROR.U : 0);
+  if (walk.missing !== null) return walk.missing | extra;
+  const wp = (regs.cr0 & CR0.WP) !== 0;
+  const ok =
+    access.cpl === 3
+      ? walk.user && (walk.writable || !access.write)
+      : walk.writable || !access.write || !wp;
+  return ok ? null : PF_ERROR.P | extra;
+}
+
+function flagNames(entry: number, names: Record<string, number>): string {
+  const set = Object.entries(names)
+    .filter(([, bit]) => (entry & bit) !== 0)
+    .map(([name]) => name);
+  return set.length === 0 ? "-" : set.join(" ");
+}
+
+/** Names of the PDE flags set in `pde`, e.g. `"P RW A"`. */
+export function pdeFlags(pde: number): string {
+  const { P, RW, US, PWT, PCD, A, D, PS, G } = PDE;
+  return flagNames(pde, { P, RW, US, PWT, PCD, A, D, PS, G });
+}
+
+/** Names of the PTE flags set in `pte`, e.g. `"P RW US A D"`. */
+export function pteFlags(pte: number): string {
+  return flagNames(pte, PTE);
+}
+
+/**
+ * A few lines that tell the walk as a person would:
+ * `PDE 768 @0x00001c00 = 0x00002003 (P RW) -> page table at 0x00002000`, and so on.
+ */
+export function formatWalk(walk: WalkExplanation): string {
+  const lines = [
+    `linear ${hex32(walk.va)} = dir ${walk.dirIndex}, table ${walk.tableIndex}, offset ${hex32(walk.va & 0xfff)}`,
+  ];
+  const pdeLine = `PDE ${walk.dirIndex} @${hex32(walk.pdeAddr)} = ${hex32(walk.pde)} (${pdeFlags(walk.pde)})`;
+  if (walk.missing !== null && walk.pteAddr === null) {
+    lines.push(`${pdeLine} -> no translation: ${describeErrorCode(walk.missing)}`);
+    return lines.join("\n");
+  }
+  if (walk.large) {
+    lines.push(`${pdeLine} -> 4 MiB page at ${hex32((walk.pde & 0xffc0_0000) >>> 0)}`);
+  } else {
+    lines.push(`${pdeLine} -> page table at ${hex32((walk.pde & 0xffff_f000) >>> 0)}`);
+    const pte = walk.pte ?? 0;
+    const pteLine = `PTE ${walk.tableIndex} @${hex32(walk.pteAddr ?? 0)} = ${hex32(pte)} (${pteFlags(pte)})`;
+    lines.push(
+      walk.missing !== null
+        ? `${pteLine} -> not present`
+        : `${pteLine} -> frame ${hex32((pte & 0xffff_f000) >>> 0)}`,
+    );
+  }
+  if (walk.pa !== null) {
+    lines.push(
+      `physical ${hex32(walk.pa)} (${walk.user ? "user" : "supervisor"}, ${walk.writable ? "read/write" : "read-only"})`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** {@link explainWalk} with the MMU's current registers. */
+export function explainAddress(mmu: Mmu, va: number): WalkExplanation {
+  return explainWalk(mmu.ram, mmu, va);
+}

@@ -1,0 +1,467 @@
+/**
+ * The CPU's memory path: control registers, the TLB, the two-level page walk
+ * of 32-bit paging, and linear reads and writes at CPL 0 or 3.
+ *
+ * An access first looks in the TLB. On a hit the cached permissions decide
+ * (a stale entry is used as is: the TLB is not coherent with memory). On a miss
+ * the walk reads the PDE at CR3 + 4*dir, then for a 4 KiB page the PTE at
+ * PDE.addr + 4*table, combines U/S and R/W over both levels, sets the accessed
+ * bits and, on a write, the dirty bit of the leaf, and caches the result.
+ *
+ * ```
+ *  CR3 ──> page directory ──PDE──> page table ──PTE──> 4 KiB frame + offset
+ *               └──PDE (PS=1, CR4.PSE=1)─────────────> 4 MiB frame + offset
+ * ```
+ *
+ * Rules that are easy to get wrong, all from the SDM (vol. 3A §4.6–4.10):
+ * - CPL 3 needs U/S=1 at both levels, and R/W=1 at both to write. CPL 0 may
+ *   write a read-only page while CR0.WP=0.
+ * - A fault sets CR2, drops the TLB entry for the address, and leaves the leaf
+ *   entry's A/D bits alone; a PDE that pointed to a page table still gets A.
+ * - A write through a cached entry whose dirty bit is clear walks again to set D.
+ * - A CR3 load drops non-global entries; changing CR4.PGE or CR4.PSE, or
+ *   CR0.PG, drops everything; invlpg drops one page (all of a 4 MiB page).
+ *
+ * @module
+ */
+import {
+  type AccessSize,
+  CR0,
+  CR0_DEFINED,
+  CR4,
+  type Cpl,
+  type FlushReason,
+  type MmuEvent,
+  type MmuListener,
+  type MmuStats,
+  PDE,
+  PDE_LARGE_RESERVED,
+  PF_ERROR,
+  PTE,
+  type Tlb,
+  type TlbEntry,
+} from "./api.js";
+import { HW_ERROR, HwError, PageFault, hex32 } from "./errors.js";
+import { type PhysicalMemory, toU32 } from "./ram.js";
+import { UnboundedTlb } from "./tlb.js";
+
+/** Options for {@link Mmu}. */
+export interface MmuOptions {
+  /** The translation cache. Default: a new {@link UnboundedTlb}. */
+  readonly tlb?: Tlb;
+}
+
+function checkCpl(cpl: number): asserts cpl is Cpl {
+  if (cpl !== 0 && cpl !== 3) throw new HwError(HW_ERROR.BAD_CPL, `CPL ${cpl} is not 0 or 3`);
+}
+
+function checkValue(value: number, size: AccessSize): void {
+  const limit = 2 ** (8 * size);
+  if (!Number.isInteger(value) || value < -(limit / 2) || value >= limit) {
+    throw new HwError(HW_ERROR.BAD_VALUE, `value ${value} does not fit in ${size} byte(s)`);
+  }
+}
+
+/** Make a TLB entry; always the same field order, so V8 keeps one hidden class. */
+function makeEntry(
+  vpn: number,
+  pfn: number,
+  writable: boolean,
+  user: boolean,
+  dirty: boolean,
+  global: boolean,
+  large: boolean,
+  mem: Uint32Array | null,
+): TlbEntry {
+  return { vpn, pfn, writable, user, dirty, global, large, mem };
+}
+
+/** The memory-management unit of one simulated i386 processor. */
+export class Mmu {
+  /** The physical memory the walk and the accesses reach. */
+  readonly ram: PhysicalMemory;
+  /** The translation cache. */
+  readonly tlb: Tlb;
+
+  private cr0v = 0;
+  private cr2v = 0;
+  private cr3v = 0;
+  private cr4v = 0;
+  // Decoded register bits, read on every access.
+  private paging = false;
+  private wp = false;
+  private pse = false;
+  private pge = false;
+
+  private hits = 0;
+  private misses = 0;
+  private walkCount = 0;
+  private faultCount = 0;
+  private flushCount = 0;
+  private accessCount = 0;
+
+  private listeners: MmuListener[] | null = null;
+
+  constructor(ram: PhysicalMemory, options: MmuOptions = {}) {
+    this.ram = ram;
+    this.tlb = options.tlb ?? new UnboundedTlb();
+  }
+
+  // ---------------------------------------------------------------- registers
+
+  /** CR0. */
+  get cr0(): number {
+    return this.cr0v;
+  }
+  /** CR2: the linear address of the last page fault. */
+  get cr2(): number {
+    return this.cr2v;
+  }
+  /** CR3: page-directory base (bits 31:12) and PWT/PCD. */
+  get cr3(): number {
+    return this.cr3v;
+  }
+  /** CR4. */
+  get cr4(): number {
+    return this.cr4v;
+  }
+  /** True while CR0.PG is set. */
+  get pagingEnabled(): boolean {
+    return this.paging;
+  }
+
+  /**
+   * MOV to CR0. Setting PG without PE is refused (#GP). Changing PG flushes
+   * the whole TLB.
+   */
+  loadCr0(value: number): void {
+    value = toU32(value, "CR0 value");
+    if ((value & ~CR0_DEFINED) !== 0) {
+      throw new HwError(HW_ERROR.GENERAL_PROTECTION, `CR0 value ${hex32(value)} sets reserved bits`);
+    }
+    if ((value & CR0.PG) !== 0 && (value & CR0.PE) === 0) {
+      throw new HwError(HW_ERROR.GENERAL_PROTECTION, `CR0 value ${hex32(value)} sets PG without PE`);
+    }
+    const pagingBefore = this.paging;
+    this.cr0v = value >>> 0;
+    this.paging = (value & CR0.PG) !== 0;
+    this.wp = (value & CR0.WP) !== 0;
+    if (pagingBefore !== this.paging) this.flush("cr0", null, this.tlb.flushAll());
+  }
+
+  /** MOV to CR2 (the kernel may clear it). */
+  loadCr2(value: number): void {
+    value = toU32(value, "CR2 value");
+    this.cr2v = value;
+  }
+
+  /** MOV to CR3: new page directory; drops every TLB entry that is not global. */
+  loadCr3(value: number): void {
+    value = toU32(value, "CR3 value");
+    this.cr3v = value;
+    this.flush("cr3", null, this.tlb.flushNonGlobal());
+  }
+
+  /**
+   * MOV to CR4. Only PSE and PGE exist on this machine; other bits are refused
+   * (#GP). Changing PSE or PGE flushes the whole TLB, global entries included.
+   */
+  loadCr4(value: number): void {
+    value = toU32(value, "CR4 value");
+    if ((value & ~(CR4.PSE | CR4.PGE)) !== 0) {
+      throw new HwError(
+        HW_ERROR.GENERAL_PROTECTION,
+        `CR4 value ${hex32(value)} sets bits this machine does not have (only PSE 0x10 and PGE 0x80)`,
+      );
+    }
+    const changed = (this.cr4v ^ value) & (CR4.PSE | CR4.PGE);
+    this.cr4v = value;
+    this.pse = (value & CR4.PSE) !== 0;
+    this.pge = (value & CR4.PGE) !== 0;
+    if (changed !== 0) this.flush("cr4", null, this.tlb.flushAll());
+  }
+
+  /** INVLPG: drop the TLB entry for the page of `va`, global or not (all of a 4 MiB page). */
+  invlpg(va: number): void {
+    va = toU32(va, "linear address");
+    this.flush("invlpg", va, this.tlb.invalidatePage(va >>> 12));
+  }
+
+  // ----------------------------------------------------------------- accesses
+
+  /** Read a byte at linear address `va`. Throws {@link PageFault}. */
+  read8(va: number, cpl: Cpl = 0): number {
+    return this.access(va, 1, cpl, false, 0);
+  }
+
+  /** Read a little-endian 16-bit value at `va` (may cross a page). Throws {@link PageFault}. */
+  read16(va: number, cpl: Cpl = 0): number {
+    return this.access(va, 2, cpl, false, 0);
+  }
+
+  /** Read a little-endian 32-bit value at `va` (may cross a page). Throws {@link PageFault}. */
+  read32(va: number, cpl: Cpl = 0): number {
+    // Fast path: aligned, TLB hit, permission granted, frame exists, nobody listening.
+    if (this.paging && (va & 3) === 0 && va >>> 0 === va && this.listeners === null) {
+      const e = this.tlb.lookup(va >>> 12);
+      if (e !== undefined && e.mem !== null && (cpl === 0 || (cpl === 3 && e.user))) {
+        this.hits++;
+        this.accessCount++;
+        return e.mem[(va & 0xfff) >>> 2]!;
+      }
+    }
+    return this.access(va, 4, cpl, false, 0);
+  }
+
+  /** Write the low byte of `value` at `va`. Throws {@link PageFault}. */
+  write8(va: number, value: number, cpl: Cpl = 0): void {
+    this.access(va, 1, cpl, true, value);
+  }
+
+  /** Write `value` as 16 bits at `va`; both pages are translated before any byte is written. */
+  write16(va: number, value: number, cpl: Cpl = 0): void {
+    this.access(va, 2, cpl, true, value);
+  }
+
+  /** Write `value` as 32 bits at `va`; both pages are translated before any byte is written. */
+  write32(va: number, value: number, cpl: Cpl = 0): void {
+    if (
+      this.paging &&
+      (va & 3) === 0 &&
+      va >>> 0 === va &&
+      this.listeners === null &&
+      (value >>> 0 === value || (value | 0) === value)
+    ) {
+      const e = this.tlb.lookup(va >>> 12);
+      if (
+        e !== undefined &&
+        e.mem !== null &&
+        e.dirty &&
+        (cpl === 0 ? e.writable || !this.wp : cpl === 3 && e.user && e.writable)
+      ) {
+        this.hits++;
+        this.accessCount++;
+        e.mem[(va & 0xfff) >>> 2] = value;
+        return;
+      }
+    }
+    this.access(va, 4, cpl, true, value);
+  }
+
+  /** Read `size` bytes at `va`, little-endian. */
+  read(va: number, size: AccessSize, cpl: Cpl = 0): number {
+    return this.access(va, size, cpl, false, 0);
+  }
+
+  /** Write `value` as `size` bytes at `va`. */
+  write(va: number, size: AccessSize, value: number, cpl: Cpl = 0): void {
+    this.access(va, size, cpl, true, value);
+  }
+
+  // ------------------------------------------------------------- observation
+
+  /** Counters since creation or the last {@link resetStats}. */
+  get stats(): MmuStats {
+    return {
+      tlbHits: this.hits,
+      tlbMisses: this.misses,
+      walks: this.walkCount,
+      faults: this.faultCount,
+      flushes: this.flushCount,
+      accesses: this.accessCount,
+    };
+  }
+
+  /** Zero the counters. */
+  resetStats(): void {
+    this.hits = this.misses = this.walkCount = this.faultCount = this.flushCount = 0;
+    this.accessCount = 0;
+  }
+
+  /**
+   * Receive every {@link MmuEvent} from now on. Returns the function that
+   * unsubscribes. While nobody is subscribed no event is even built.
+   */
+  subscribe(listener: MmuListener): () => void {
+    this.listeners = [...(this.listeners ?? []), listener];
+    return () => {
+      const rest = (this.listeners ?? []).filter((l) => l !== listener);
+      this.listeners = rest.length === 0 ? null : rest;
+    };
+  }
+
+  // ----------------------------------------------------------------- internals
+
+  private emit(event: MmuEvent): void {
+    for (const l of this.listeners!) l(event);
+  }
+
+  private flush(reason: FlushReason, va: number | null, dropped: number): void {
+    this.flushCount++;
+    if (this.listeners !== null) this.emit({ type: "flush", reason, va, dropped });
+  }
+
+  /** The general path: validates, translates (both pages when crossing), then moves bytes. */
+  private access(va: number, size: AccessSize, cpl: Cpl, write: boolean, value: number): number {
+    va = toU32(va, "linear address");
+    checkCpl(cpl);
+    if (write) checkValue(value, size);
+    this.accessCount++;
+    const ram = this.ram;
+    if (!this.paging) {
+      if (write) {
+        if (size === 1) ram.write8(va, value & 0xff);
+        else if (size === 2) ram.write16(va, value & 0xffff);
+        else ram.write32(va, value >>> 0);
+        return 0;
+      }
+      return size === 1 ? ram.read8(va) : size === 2 ? ram.read16(va) : ram.read32(va);
+    }
+    const offset = va & 0xfff;
+    const first = this.translate(va, write, cpl);
+    if (offset + size <= 0x1000) {
+      const pa = ((first.pfn << 12) | offset) >>> 0;
+      if (write) {
+        if (first.mem === null) first.mem = ram.frameForWrite(first.pfn);
+        if (size === 4 && (offset & 3) === 0) first.mem[offset >>> 2] = value;
+        else if (size === 1) ram.write8(pa, value & 0xff);
+        else if (size === 2) ram.write16(pa, value & 0xffff);
+        else ram.write32(pa, value >>> 0);
+        return 0;
+      }
+      if (first.mem === null) first.mem = ram.frameIfPresent(first.pfn);
+      return size === 1 ? ram.read8(pa) : size === 2 ? ram.read16(pa) : ram.read32(pa);
+    }
+    // Crosses into the next page (wrapping at 4 GiB): translate both before touching a byte.
+    const nextPage = ((va & ~0xfff) + 0x1000) >>> 0;
+    const second = this.translate(nextPage, write, cpl);
+    const inFirst = 0x1000 - offset;
+    let result = 0;
+    for (let i = 0; i < size; i++) {
+      const pa =
+        i < inFirst ? ((first.pfn << 12) | (offset + i)) >>> 0 : ((second.pfn << 12) | (i - inFirst)) >>> 0;
+      if (write) ram.write8(pa, (value >>> (8 * i)) & 0xff);
+      else result |= ram.read8(pa) << (8 * i);
+    }
+    return result >>> 0;
+  }
+
+  /** The TLB entry that lets this access happen, walking if needed; raises #PF. */
+  private translate(va: number, write: boolean, cpl: Cpl): TlbEntry {
+    const e = this.tlb.lookup(va >>> 12);
+    if (e === undefined) {
+      this.misses++;
+      if (this.listeners !== null) this.emit({ type: "tlb-miss", va, write, cpl });
+      return this.walk(va, write, cpl);
+    }
+    this.hits++;
+    if (this.listeners !== null) this.emit({ type: "tlb-hit", va, write, cpl });
+    if (!this.allowed(e.user, e.writable, write, cpl)) {
+      this.fault(va, PF_ERROR.P, write, cpl);
+    }
+    // The processor sets D itself: a write through a clean entry walks again.
+    if (write && !e.dirty) return this.walk(va, write, cpl);
+    return e;
+  }
+
+  private allowed(user: boolean, writable: boolean, write: boolean, cpl: Cpl): boolean {
+    if (cpl === 3) return user && (writable || !write);
+    return writable || !write || !this.wp;
+  }
+
+  private walk(va: number, write: boolean, cpl: Cpl): TlbEntry {
+    this.walkCount++;
+    const ram = this.ram;
+    const vpn = va >>> 12;
+    const pdeAddr = ((this.cr3v & 0xffff_f000) | ((va >>> 22) << 2)) >>> 0;
+    const pde = ram.read32(pdeAddr);
+    if ((pde & PDE.P) === 0) {
+      this.walkEvent(va, pdeAddr, pde, null, null, null);
+      this.fault(va, 0, write, cpl);
+    }
+    if (this.pse && (pde & PDE.PS) !== 0) {
+      if ((pde & PDE_LARGE_RESERVED) !== 0) {
+        this.walkEvent(va, pdeAddr, pde, null, null, null);
+        this.fault(va, PF_ERROR.P | PF_ERROR.RSVD, write, cpl);
+      }
+      const user = (pde & PDE.US) !== 0;
+      const writable = (pde & PDE.RW) !== 0;
+      if (!this.allowed(user, writable, write, cpl)) {
+        this.walkEvent(va, pdeAddr, pde, null, null, null);
+        this.fault(va, PF_ERROR.P, write, cpl);
+      }
+      const after = this.setBits(pdeAddr, pde, write ? PDE.A | PDE.D : PDE.A, "pde");
+      const pfn = ((pde >>> 12) & 0xffc00) | (vpn & 0x3ff);
+      this.walkEvent(va, pdeAddr, after, null, null, ((pfn << 12) | (va & 0xfff)) >>> 0);
+      const entry = makeEntry(
+        vpn,
+        pfn,
+        writable,
+        user,
+        (after & PDE.D) !== 0,
+        this.pge && (pde & PDE.G) !== 0,
+        true,
+        write ? ram.frameForWrite(pfn) : ram.frameIfPresent(pfn),
+      );
+      this.tlb.insert(entry);
+      return entry;
+    }
+    // The PDE is used to reach the page table, so it is accessed even if the PTE faults.
+    const pdeAfter = this.setBits(pdeAddr, pde, PDE.A, "pde");
+    const pteAddr = ((pde & 0xffff_f000) | ((vpn & 0x3ff) << 2)) >>> 0;
+    const pte = ram.read32(pteAddr);
+    if ((pte & PTE.P) === 0) {
+      this.walkEvent(va, pdeAddr, pdeAfter, pteAddr, pte, null);
+      this.fault(va, 0, write, cpl);
+    }
+    const user = (pde & pte & PTE.US) !== 0;
+    const writable = (pde & pte & PTE.RW) !== 0;
+    if (!this.allowed(user, writable, write, cpl)) {
+      this.walkEvent(va, pdeAddr, pdeAfter, pteAddr, pte, null);
+      this.fault(va, PF_ERROR.P, write, cpl);
+    }
+    const pteAfter = this.setBits(pteAddr, pte, write ? PTE.A | PTE.D : PTE.A, "pte");
+    const pfn = pte >>> 12;
+    this.walkEvent(va, pdeAddr, pdeAfter, pteAddr, pteAfter, ((pfn << 12) | (va & 0xfff)) >>> 0);
+    const entry = makeEntry(
+      vpn,
+      pfn,
+      writable,
+      user,
+      (pteAfter & PTE.D) !== 0,
+      this.pge && (pte & PTE.G) !== 0,
+      false,
+      write ? ram.frameForWrite(pfn) : ram.frameIfPresent(pfn),
+    );
+    this.tlb.insert(entry);
+    return entry;
+  }
+
+  private setBits(addr: number, old: number, bits: number, level: "pde" | "pte"): number {
+    if ((old & bits) === bits) return old;
+    const after = (old | bits) >>> 0;
+    this.ram.write32(addr, after);
+    if (this.listeners !== null) this.emit({ type: "ad-update", entryAddr: addr, level, before: old, after });
+    return after;
+  }
+
+  private walkEvent(
+    va: number,
+    pdeAddr: number,
+    pde: number,
+    pteAddr: number | null,
+    pte: number | null,
+    pa: number | null,
+  ): void {
+    if (this.listeners !== null) this.emit({ type: "walk", va, pdeAddr, pde, pteAddr, pte, pa });
+  }
+
+  private fault(va: number, bits: number, write: boolean, cpl: Cpl): never {
+    const errorCode = bits | (write ? PF_ERROR.W : 0) | (cpl === 3 ? PF_ERROR.U : 0);
+    this.faultCount++;
+    this.cr2v = va;
+    this.flush("fault", va, this.tlb.invalidatePage(va >>> 12));
+    if (this.listeners !== null) this.emit({ type: "fault", va, errorCode, cr2: va });
+    throw new PageFault(va, errorCode);
+  }
+}

@@ -1,0 +1,21 @@
+import { defineConfig } from "vitest/config";
+import { defaultClientConditions, defaultServerConditions } from "vite";
+
+// One run for the whole monorepo. The "source" export condition makes every
+// workspace package resolve to its TypeScript sources, so no build is needed.
+const layers = ["hw-i386", "buddy", "allocation", "paging", "kvmalloc", "malloc"];
+
+export default defineConfig({
+  resolve: { conditions: ["source", ...defaultClientConditions] },
+  ssr: { resolve: { conditions: ["source", ...defaultServerConditions] } },
+  test: {
+    projects: [
+      ...layers.map((name) => ({
+        extends: true as const,
+        test: { name, root: `packages/${name}`, include: ["test/**/*.test.ts"] },
+      })),
+      { extends: true, test: { name: "workbook", root: "workbook", include: ["test/**/*.test.ts"] } },
+      { extends: true, test: { name: "repo", root: "scripts", include: ["test/**/*.test.ts"] } },
+    ],
+  },
+});
