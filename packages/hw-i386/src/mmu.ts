@@ -55,6 +55,12 @@ function checkCpl(cpl: number): asserts cpl is Cpl {
   if (cpl !== 0 && cpl !== 3) throw new HwError(HW_ERROR.BAD_CPL, `CPL ${cpl} is not 0 or 3`);
 }
 
+function checkSize(size: number): asserts size is AccessSize {
+  if (size !== 1 && size !== 2 && size !== 4) {
+    throw new HwError(HW_ERROR.BAD_SIZE, `access size ${size} is not 1, 2 or 4`);
+  }
+}
+
 function checkValue(value: number, size: AccessSize): void {
   const limit = 2 ** (8 * size);
   if (!Number.isInteger(value) || value < -(limit / 2) || value >= limit) {
@@ -304,6 +310,7 @@ export class Mmu {
   /** The general path: validates, translates (both pages when crossing), then moves bytes. */
   private access(va: number, size: AccessSize, cpl: Cpl, write: boolean, value: number): number {
     va = toU32(va, "linear address");
+    checkSize(size);
     checkCpl(cpl);
     if (write) checkValue(value, size);
     this.accessCount++;

@@ -1,0 +1,239 @@
+/**
+ * The conformance suite for the {@link Tlb} swap point. Every TLB that ships
+ * with mm386, and every student TLB in the workbook, runs these same tests:
+ *
+ * ```ts
+ * import { describeTlbConformance } from "@mm386/hw-i386/conformance";
+ * describeTlbConformance("my TLB", () => new MyTlb(), { unbounded: false });
+ * ```
+ *
+ * The contract: a TLB may forget any entry at any time, but never invents one.
+ * `lookup(vpn)` gives undefined or the entry most recently inserted for `vpn`
+ * and not invalidated since. An unbounded TLB must also never forget.
+ *
+ * Needs `vitest` and `fast-check` (peer dependencies of this entry point only).
+ *
+ * @module
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { CR0, PTE, type Tlb, type TlbEntry } from "./api.js";
+import { Mmu } from "./mmu.js";
+import { PhysicalMemory } from "./ram.js";
+
+/** Options for {@link describeTlbConformance}. */
+export interface TlbConformanceOptions {
+  /** The TLB never evicts: every inserted entry stays until invalidated. */
+  readonly unbounded?: boolean;
+  /** Number of random operations per property run. Default 200. */
+  readonly operations?: number;
+}
+
+/** A TLB entry for tests: small, non-global, writable, supervisor. */
+export function testEntry(
+  vpn: number,
+  options: { readonly global?: boolean; readonly large?: boolean; readonly pfn?: number } = {},
+): TlbEntry {
+  return {
+    vpn,
+    pfn: options.pfn ?? vpn,
+    writable: true,
+    user: false,
+    dirty: false,
+    global: options.global ?? false,
+    large: options.large ?? false,
+    mem: null,
+  };
+}
+
+type Op =
+  | { kind: "insert"; vpn: number; global: boolean; large: boolean }
+  | { kind: "lookup"; vpn: number }
+  | { kind: "invalidate"; vpn: number }
+  | { kind: "flushNonGlobal" }
+  | { kind: "flushAll" };
+
+/** Register the TLB conformance tests for the TLBs that `factory` makes. */
+export function describeTlbConformance(
+  name: string,
+  factory: () => Tlb,
+  options: TlbConformanceOptions = {},
+): void {
+  const unbounded = options.unbounded ?? false;
+  describe(`Tlb conformance: ${name}`, () => {
+    it("has a name and a positive capacity", () => {
+      const tlb = factory();
+      expect(typeof tlb.name).toBe("string");
+      expect(tlb.name.length).toBeGreaterThan(0);
+      expect(tlb.capacity).toBeGreaterThan(0);
+      if (unbounded) expect(tlb.capacity).toBe(Infinity);
+    });
+
+    it("starts empty", () => {
+      const tlb = factory();
+      expect(tlb.entries()).toEqual([]);
+      for (const vpn of [0, 1, 0x400, 0xfffff]) expect(tlb.lookup(vpn)).toBeUndefined();
+    });
+
+    it("returns the very entry object it was given", () => {
+      const tlb = factory();
+      const e = testEntry(0x12345);
+      tlb.insert(e);
+      expect(tlb.lookup(0x12345)).toBe(e);
+      expect(tlb.lookup(0x12346)).toBeUndefined();
+    });
+
+    it("keeps one entry per page: a second insert replaces the first", () => {
+      const tlb = factory();
+      const a = testEntry(7, { pfn: 1 });
+      const b = testEntry(7, { pfn: 2 });
+      tlb.insert(a);
+      tlb.insert(b);
+      expect(tlb.lookup(7)).toBe(b);
+      expect(tlb.entries().filter((e) => e.vpn === 7)).toEqual([b]);
+    });
+
+    // A bounded TLB may have evicted some of what a test inserted, so each
+    // expectation below is computed from what the TLB held just before.
+    const mayHold = (tlb: Tlb, e: TlbEntry) => (unbounded ? tlb.lookup(e.vpn) === e : true);
+    const expectHeldOrForgotten = (tlb: Tlb, e: TlbEntry) => {
+      const got = tlb.lookup(e.vpn);
+      if (unbounded) expect(got).toBe(e);
+      else if (got !== undefined) expect(got).toBe(e);
+    };
+
+    it("invalidatePage drops that page, global or not, and nothing else", () => {
+      const tlb = factory();
+      const g = testEntry(0x100, { global: true });
+      const other = testEntry(0x101);
+      tlb.insert(g);
+      tlb.insert(other);
+      const held = new Set(tlb.entries());
+      expect(tlb.invalidatePage(0x100)).toBe(held.has(g) ? 1 : 0);
+      expect(tlb.lookup(0x100)).toBeUndefined();
+      expectHeldOrForgotten(tlb, other);
+      expect(mayHold(tlb, other)).toBe(true);
+      expect(tlb.invalidatePage(0x100)).toBe(0);
+    });
+
+    it("invalidatePage anywhere in a 4 MiB page drops every piece of it", () => {
+      const tlb = factory();
+      // Region 3 holds two pieces of a large page and one small page; region 4 one large piece.
+      const p1 = testEntry(3 * 1024 + 1, { large: true });
+      const p2 = testEntry(3 * 1024 + 2, { large: true });
+      const small = testEntry(3 * 1024 + 9);
+      const elsewhere = testEntry(4 * 1024 + 1, { large: true });
+      for (const e of [p1, p2, small, elsewhere]) tlb.insert(e);
+      const held = new Set(tlb.entries());
+      const expected = [p1, p2].filter((e) => held.has(e)).length;
+      expect(tlb.invalidatePage(3 * 1024 + 500)).toBe(expected);
+      expect(tlb.lookup(p1.vpn)).toBeUndefined();
+      expect(tlb.lookup(p2.vpn)).toBeUndefined();
+      expectHeldOrForgotten(tlb, small);
+      expectHeldOrForgotten(tlb, elsewhere);
+      if (held.has(small)) expect(tlb.lookup(small.vpn)).toBe(small);
+    });
+
+    it("flushNonGlobal keeps exactly the global entries", () => {
+      const tlb = factory();
+      const g = testEntry(0xc0000, { global: true });
+      const n = testEntry(0x00001);
+      tlb.insert(g);
+      tlb.insert(n);
+      const held = new Set(tlb.entries());
+      expect(tlb.flushNonGlobal()).toBe(held.has(n) ? 1 : 0);
+      expect(tlb.lookup(0xc0000)).toBe(held.has(g) ? g : undefined);
+      expect(tlb.lookup(0x00001)).toBeUndefined();
+    });
+
+    it("flushAll drops everything, global entries too", () => {
+      const tlb = factory();
+      tlb.insert(testEntry(1, { global: true }));
+      tlb.insert(testEntry(2));
+      const held = tlb.entries().length;
+      expect(held).toBeGreaterThanOrEqual(1);
+      expect(tlb.flushAll()).toBe(held);
+      expect(tlb.entries()).toEqual([]);
+      expect(tlb.lookup(1)).toBeUndefined();
+      expect(tlb.lookup(2)).toBeUndefined();
+    });
+
+    it("never holds more entries than its capacity", () => {
+      const tlb = factory();
+      for (let vpn = 0; vpn < 3000; vpn++) tlb.insert(testEntry(vpn * 7));
+      expect(tlb.entries().length).toBeLessThanOrEqual(tlb.capacity);
+      if (unbounded) expect(tlb.entries().length).toBe(3000);
+    });
+
+    it("may forget but never invents (random operations against a model)", () => {
+      // Small page numbers in few regions make collisions, large pages and replacements common.
+      const vpn = fc.oneof(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1024, max: 1064 }), fc.constant(0xfffff));
+      const op: fc.Arbitrary<Op> = fc.oneof(
+        { weight: 6, arbitrary: fc.record({ kind: fc.constant("insert" as const), vpn, global: fc.boolean(), large: fc.boolean() }) },
+        { weight: 4, arbitrary: fc.record({ kind: fc.constant("lookup" as const), vpn }) },
+        { weight: 2, arbitrary: fc.record({ kind: fc.constant("invalidate" as const), vpn }) },
+        { weight: 1, arbitrary: fc.constant({ kind: "flushNonGlobal" as const }) },
+        { weight: 1, arbitrary: fc.constant({ kind: "flushAll" as const }) },
+      );
+      fc.assert(
+        fc.property(fc.array(op, { maxLength: options.operations ?? 200 }), (ops) => {
+          const tlb = factory();
+          const model = new Map<number, TlbEntry>();
+          for (const o of ops) {
+            const before = new Set(tlb.entries());
+            if (o.kind === "insert") {
+              const e = testEntry(o.vpn, { global: o.global, large: o.large });
+              tlb.insert(e);
+              model.set(o.vpn, e);
+              expect(tlb.lookup(o.vpn)).toBe(e);
+            } else if (o.kind === "lookup") {
+              const got = tlb.lookup(o.vpn);
+              if (unbounded) expect(got).toBe(model.get(o.vpn));
+              else if (got !== undefined) expect(got).toBe(model.get(o.vpn));
+            } else {
+              const gone =
+                o.kind === "flushAll"
+                  ? () => true
+                  : o.kind === "flushNonGlobal"
+                    ? (e: TlbEntry) => !e.global
+                    : (e: TlbEntry) => e.vpn === o.vpn || (e.large && e.vpn >>> 10 === o.vpn >>> 10);
+              const dropped =
+                o.kind === "flushAll"
+                  ? tlb.flushAll()
+                  : o.kind === "flushNonGlobal"
+                    ? tlb.flushNonGlobal()
+                    : tlb.invalidatePage(o.vpn);
+              const expectedDropped = [...before].filter(gone).length;
+              expect(dropped).toBe(expectedDropped);
+              for (const [k, e] of model) if (gone(e)) model.delete(k);
+            }
+            const held = tlb.entries();
+            expect(held.length).toBeLessThanOrEqual(tlb.capacity);
+            expect(new Set(held.map((e) => e.vpn)).size).toBe(held.length);
+            for (const e of held) expect(model.get(e.vpn)).toBe(e);
+            if (unbounded) expect(held.length).toBe(model.size);
+          }
+        }),
+        { numRuns: 100 },
+      );
+    });
+
+    it("runs an MMU: a cached translation survives a PTE edit until invlpg", () => {
+      const ram = new PhysicalMemory();
+      const mmu = new Mmu(ram, { tlb: factory() });
+      ram.write32(0x1000, 0x2000 | PTE.P | PTE.RW);
+      ram.write32(0x2000 + 4 * 5, 0x7000 | PTE.P | PTE.RW);
+      ram.write32(0x7000, 111);
+      ram.write32(0x8000, 222);
+      mmu.loadCr3(0x1000);
+      mmu.loadCr0(CR0.PE | CR0.PG);
+      expect(mmu.read32(0x5000)).toBe(111);
+      ram.write32(0x2000 + 4 * 5, 0x8000 | PTE.P | PTE.RW);
+      const stale = mmu.read32(0x5000);
+      if (unbounded) expect(stale).toBe(111);
+      else expect([111, 222]).toContain(stale);
+      mmu.invlpg(0x5000);
+      expect(mmu.read32(0x5000)).toBe(222);
+    });
+  });
+}

@@ -1,0 +1,88 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+import { replayMain } from "../src/replay-cli.js";
+
+const fixtures = fileURLToPath(new URL("./fixtures/replay/", import.meta.url));
+const pkg = fileURLToPath(new URL("..", import.meta.url));
+
+function run(file: string) {
+  let stdout = "";
+  let stderr = "";
+  const status = replayMain([file], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
+  return { status, stdout, stderr };
+}
+
+function runJson(json: unknown) {
+  const dir = mkdtempSync(join(tmpdir(), "replay-"));
+  const file = join(dir, "case.json");
+  writeFileSync(file, typeof json === "string" ? json : JSON.stringify(json));
+  return run(file);
+}
+
+describe("replay golden files (outputs checked by hand, see the cases' comments in docs)", () => {
+  const cases = readdirSync(fixtures).filter((f) => f.endsWith(".json"));
+  it("has golden files", () => expect(cases.length).toBeGreaterThanOrEqual(3));
+  it.each(cases)("%s", (name) => {
+    const got = run(join(fixtures, name));
+    expect(got.stderr).toBe("");
+    expect(got.status).toBe(0);
+    expect(got.stdout).toBe(readFileSync(join(fixtures, name.replace(/\.json$/, ".golden.jsonl")), "utf8"));
+  });
+});
+
+describe("replay bad input: one message naming the case and step, nothing on stdout, status 2", () => {
+  const good = { name: "c", cr3: "0x1000", steps: [{ op: "read", cpl: 0, vaddr: 0, size: 4 }] };
+  const withStep = (step: object) => ({ ...good, steps: [good.steps[0], step] });
+  it.each([
+    ["JSON that does not parse", "{ nope", /not valid JSON/],
+    ["an unknown op", withStep({ op: "jump", vaddr: 0 }), /case "c", step 1: unknown op "jump"/],
+    ["size 3", withStep({ op: "read", cpl: 0, vaddr: 0, size: 3 }), /case "c", step 1: "size" must be 1, 2 or 4, got 3/],
+    ["a missing field", withStep({ op: "write", cpl: 0, vaddr: 0, size: 4 }), /case "c", step 1: missing field "value"/],
+    ["an address past 4 GiB", withStep({ op: "read", cpl: 0, vaddr: "0x100000000", size: 1 }), /step 1: "vaddr" "0x100000000" is past 4 GiB/],
+    ["a bad CPL", withStep({ op: "read", cpl: 1, vaddr: 0, size: 1 }), /"cpl" must be 0 or 3, got 1/],
+    ["a value too wide for the size", withStep({ op: "write", cpl: 0, vaddr: 0, size: 1, value: 256 }), /"value" 256 is not below 0x00000100/],
+    ["a missing cr3", { name: "c", steps: [] }, /case "c": missing field "cr3"/],
+    ["a case without a name", [good, { cr3: 0, steps: [] }], /case #1: missing field "name"/],
+    ["a write run past 4 GiB", { ...good, writes: [{ paddr: "0xfffffffc", u32: [1, 2] }] }, /writes\[0\]: the words run past 4 GiB/],
+  ])("%s", (_what, input, message) => {
+    const got = runJson(input);
+    expect(got.status).toBe(2);
+    expect(got.stdout).toBe("");
+    expect(got.stderr).toMatch(message);
+    expect(got.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  it("reports a file that cannot be read", () => {
+    const got = run("/nonexistent/case.json");
+    expect(got.status).toBe(2);
+    expect(got.stderr).toMatch(/cannot read \/nonexistent\/case.json/);
+  });
+});
+
+describe("the mmu-replay executable", () => {
+  beforeAll(() => {
+    execFileSync(process.execPath, [join(pkg, "../../node_modules/typescript/bin/tsc"), "-b", pkg]);
+  }, 60_000);
+
+  it("prints one JSON line per step and exits 0", () => {
+    const r = spawnSync(process.execPath, [join(pkg, "dist/bin/mmu-replay.js"), join(fixtures, "basic.json")], {
+      encoding: "utf8",
+    });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(readFileSync(join(fixtures, "basic.golden.jsonl"), "utf8"));
+    for (const line of r.stdout.trim().split("\n")) expect(() => JSON.parse(line) as unknown).not.toThrow();
+  });
+
+  it("exits 2 on bad input", () => {
+    const r = spawnSync(process.execPath, [join(pkg, "dist/bin/mmu-replay.js"), join(pkg, "package.json")], {
+      encoding: "utf8",
+    });
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(/case "@mm386\/hw-i386": missing field "steps"/);
+  });
+});
