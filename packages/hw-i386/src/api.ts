@@ -176,20 +176,22 @@ export interface TlbEntry {
   readonly global: boolean;
   /** This piece came from a 4 MiB page. */
   readonly large: boolean;
-  /**
-   * The MMU's cache of the frame's storage, or null while the frame has never
-   * been written. A TLB never reads or changes it.
-   */
-  mem: Uint32Array | null;
 }
 
 /**
  * The TLB swap point: what the MMU needs from a translation cache.
  *
- * A TLB may forget any entry at any time (that is what a bounded one does), but
- * it must never invent one: `lookup(vpn)` returns either undefined or the entry
- * most recently inserted for `vpn` that has not been invalidated since. The
- * conformance suite in `@mm386/hw-i386/conformance` checks exactly that.
+ * The contract, checked by the conformance suite in
+ * `@mm386/hw-i386/conformance`:
+ * - `lookup(vpn)` returns the entry most recently inserted for `vpn` that has
+ *   not been invalidated or evicted since, or undefined. A TLB never invents.
+ * - A TLB forgets an entry only when told to (invalidate, flush) or when
+ *   `insert` evicts it to make room, and then `insert` returns it.
+ *
+ * Why `insert` reports evictions: the MMU keeps a small host-side cache of
+ * recent translations in front of the TLB (for speed, as QEMU does) and must
+ * drop from it exactly what the TLB drops, so that the simulated TLB's
+ * behaviour, stale entries included, is unchanged by the cache.
  *
  * Counters for hits, misses and walks live in the MMU, so an implementation
  * needs none.
@@ -201,8 +203,17 @@ export interface Tlb {
   readonly capacity: number;
   /** The cached translation for linear page `vpn`, or undefined. */
   lookup(vpn: number): TlbEntry | undefined;
-  /** Cache `entry`, replacing any entry for the same `vpn`; may evict another. */
-  insert(entry: TlbEntry): void;
+  /**
+   * True if `lookup` changes the TLB's state (LRU replacement records the
+   * use). The MMU then calls `lookup` on every access instead of serving
+   * repeated accesses from its host-side cache. Default false.
+   */
+  readonly observesHits?: boolean;
+  /**
+   * Cache `entry`, replacing any entry for the same `vpn`. If another entry
+   * had to go to make room, return it; otherwise return undefined.
+   */
+  insert(entry: TlbEntry): TlbEntry | undefined;
   /**
    * Drop the entry for `vpn`, global or not, and every `large` entry in the same
    * 4 MiB region (`vpn >>> 10`). Returns the number of entries dropped.

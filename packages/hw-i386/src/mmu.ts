@@ -21,6 +21,16 @@
  * - A write through a cached entry whose dirty bit is clear walks again to set D.
  * - A CR3 load drops non-global entries; changing CR4.PGE or CR4.PSE, or
  *   CR0.PG, drops everything; invlpg drops one page (all of a 4 MiB page).
+ * - A page-crossing access translates both pages first; if the second faults,
+ *   CR2 is the first address of the second page.
+ *
+ * Speed: in front of the TLB sits a small direct-mapped cache of the host
+ * storage of recently used translations (`fastTag`/`fastBase`/`fastFlags`,
+ * like QEMU's softmmu TLB). It only ever holds a subset of what the TLB holds:
+ * everything that leaves the TLB (invalidation, flush, eviction reported by
+ * `insert`) leaves it too, so it changes how fast the simulation runs, never
+ * what it does. It is bypassed while anyone listens to events and for TLBs
+ * whose lookups have side effects (LRU).
  *
  * @module
  */
@@ -77,10 +87,17 @@ function makeEntry(
   dirty: boolean,
   global: boolean,
   large: boolean,
-  mem: Uint32Array | null,
 ): TlbEntry {
-  return { vpn, pfn, writable, user, dirty, global, large, mem };
+  return { vpn, pfn, writable, user, dirty, global, large };
 }
+
+/** Entries in the host-side fast cache; a power of two. */
+const FAST_SIZE = 1024;
+const FAST_MASK = FAST_SIZE - 1;
+/** fastFlags bits: what the cached translation allows without asking the TLB. */
+const F_USER_READ = 1;
+const F_SUPERVISOR_WRITE = 2;
+const F_USER_WRITE = 4;
 
 /** The memory-management unit of one simulated i386 processor. */
 export class Mmu {
@@ -106,11 +123,38 @@ export class Mmu {
   private flushCount = 0;
   private accessCount = 0;
 
+  /** Hits served by the fast cache. */
+  private fastHits = 0;
+
   private listeners: MmuListener[] | null = null;
+
+  // The host-side cache of recent translations (see the module comment).
+  private readonly fastTag = new Int32Array(FAST_SIZE).fill(-1);
+  private readonly fastBase = new Int32Array(FAST_SIZE);
+  private readonly fastFlags = new Uint8Array(FAST_SIZE);
+  /** Paging is on, nobody listens, and the TLB does not observe hits. */
+  private fastOn = false;
+  /** Some fast-cache entry came from a 4 MiB page (invlpg must then clear its region). */
+  private fastLarge = false;
 
   constructor(ram: PhysicalMemory, options: MmuOptions = {}) {
     this.ram = ram;
     this.tlb = options.tlb ?? new UnboundedTlb();
+  }
+
+  private updateFastOn(): void {
+    this.fastOn = this.paging && this.listeners === null && this.tlb.observesHits !== true;
+  }
+
+  private fastClear(): void {
+    this.fastTag.fill(-1);
+    this.fastLarge = false;
+  }
+
+  /** Drop from the fast cache every page of the 4 MiB region `region`. */
+  private fastClearRegion(region: number): void {
+    const tags = this.fastTag;
+    for (let i = 0; i < FAST_SIZE; i++) if (tags[i]! >>> 10 === region) tags[i] = -1;
   }
 
   // ---------------------------------------------------------------- registers
@@ -152,6 +196,9 @@ export class Mmu {
     this.cr0v = value >>> 0;
     this.paging = (value & CR0.PG) !== 0;
     this.wp = (value & CR0.WP) !== 0;
+    // The fast cache's write permissions depend on WP: rebuild it from the TLB.
+    this.fastClear();
+    this.updateFastOn();
     if (pagingBefore !== this.paging) this.flush("cr0", null, this.tlb.flushAll());
   }
 
@@ -165,6 +212,7 @@ export class Mmu {
   loadCr3(value: number): void {
     value = toU32(value, "CR3 value");
     this.cr3v = value;
+    this.fastClear();
     this.flush("cr3", null, this.tlb.flushNonGlobal());
   }
 
@@ -184,13 +232,16 @@ export class Mmu {
     this.cr4v = value;
     this.pse = (value & CR4.PSE) !== 0;
     this.pge = (value & CR4.PGE) !== 0;
-    if (changed !== 0) this.flush("cr4", null, this.tlb.flushAll());
+    if (changed !== 0) {
+      this.fastClear();
+      this.flush("cr4", null, this.tlb.flushAll());
+    }
   }
 
   /** INVLPG: drop the TLB entry for the page of `va`, global or not (all of a 4 MiB page). */
   invlpg(va: number): void {
     va = toU32(va, "linear address");
-    this.flush("invlpg", va, this.tlb.invalidatePage(va >>> 12));
+    this.flush("invlpg", va, this.invalidate(va >>> 12));
   }
 
   // ----------------------------------------------------------------- accesses
@@ -207,16 +258,15 @@ export class Mmu {
 
   /** Read a little-endian 32-bit value at `va` (may cross a page). Throws {@link PageFault}. */
   read32(va: number, cpl: Cpl = 0): number {
-    // Fast path: aligned, TLB hit, permission granted, frame exists, nobody listening.
-    if (this.paging && (va & 3) === 0 && va >>> 0 === va && this.listeners === null) {
-      const e = this.tlb.lookup(va >>> 12);
-      if (e !== undefined && e.mem !== null && (cpl === 0 || (cpl === 3 && e.user))) {
-        this.hits++;
-        this.accessCount++;
-        return e.mem[(va & 0xfff) >>> 2]!;
+    // Fast path: aligned, cached, allowed. Everything else takes the general path.
+    if (this.fastOn && (va & 3) === 0 && va >>> 0 === va) {
+      const i = (va >>> 12) & FAST_MASK;
+      if (this.fastTag[i] === va >>> 12 && (cpl === 0 || (cpl === 3 && (this.fastFlags[i]! & F_USER_READ) !== 0))) {
+        this.fastHits++;
+        return this.ram.pool[this.fastBase[i]! | ((va & 0xfff) >>> 2)]!;
       }
     }
-    return this.access(va, 4, cpl, false, 0);
+    return this.word32(va, cpl, false, 0);
   }
 
   /** Write the low byte of `value` at `va`. Throws {@link PageFault}. */
@@ -231,27 +281,18 @@ export class Mmu {
 
   /** Write `value` as 32 bits at `va`; both pages are translated before any byte is written. */
   write32(va: number, value: number, cpl: Cpl = 0): void {
-    if (
-      this.paging &&
-      (va & 3) === 0 &&
-      va >>> 0 === va &&
-      this.listeners === null &&
-      (value >>> 0 === value || (value | 0) === value)
-    ) {
-      const e = this.tlb.lookup(va >>> 12);
+    if (this.fastOn && (va & 3) === 0 && va >>> 0 === va && (value >>> 0 === value || (value | 0) === value)) {
+      const i = (va >>> 12) & FAST_MASK;
       if (
-        e !== undefined &&
-        e.mem !== null &&
-        e.dirty &&
-        (cpl === 0 ? e.writable || !this.wp : cpl === 3 && e.user && e.writable)
+        this.fastTag[i] === va >>> 12 &&
+        (this.fastFlags[i]! & (cpl === 0 ? F_SUPERVISOR_WRITE : cpl === 3 ? F_USER_WRITE : 0)) !== 0
       ) {
-        this.hits++;
-        this.accessCount++;
-        e.mem[(va & 0xfff) >>> 2] = value;
+        this.fastHits++;
+        this.ram.pool[this.fastBase[i]! | ((va & 0xfff) >>> 2)] = value;
         return;
       }
     }
-    this.access(va, 4, cpl, true, value);
+    this.word32(va, cpl, true, value);
   }
 
   /** Read `size` bytes at `va`, little-endian. */
@@ -269,19 +310,19 @@ export class Mmu {
   /** Counters since creation or the last {@link resetStats}. */
   get stats(): MmuStats {
     return {
-      tlbHits: this.hits,
+      tlbHits: this.hits + this.fastHits,
       tlbMisses: this.misses,
       walks: this.walkCount,
       faults: this.faultCount,
       flushes: this.flushCount,
-      accesses: this.accessCount,
+      accesses: this.accessCount + this.fastHits,
     };
   }
 
   /** Zero the counters. */
   resetStats(): void {
     this.hits = this.misses = this.walkCount = this.faultCount = this.flushCount = 0;
-    this.accessCount = 0;
+    this.accessCount = this.fastHits = 0;
   }
 
   /**
@@ -290,9 +331,11 @@ export class Mmu {
    */
   subscribe(listener: MmuListener): () => void {
     this.listeners = [...(this.listeners ?? []), listener];
+    this.updateFastOn();
     return () => {
       const rest = (this.listeners ?? []).filter((l) => l !== listener);
       this.listeners = rest.length === 0 ? null : rest;
+      this.updateFastOn();
     };
   }
 
@@ -305,6 +348,20 @@ export class Mmu {
   private flush(reason: FlushReason, va: number | null, dropped: number): void {
     this.flushCount++;
     if (this.listeners !== null) this.emit({ type: "flush", reason, va, dropped });
+  }
+
+  /** An aligned 32-bit access that missed the fast cache: the common slow case, kept lean. */
+  private word32(va: number, cpl: Cpl, write: boolean, value: number): number {
+    if (!this.paging || (va & 3) !== 0 || va >>> 0 !== va || (cpl !== 0 && cpl !== 3)) {
+      return this.access(va, 4, cpl, write, value);
+    }
+    if (write && value >>> 0 !== value && (value | 0) !== value) return this.access(va, 4, cpl, write, value);
+    this.accessCount++;
+    const e = this.translate(va, write, cpl);
+    const pa = ((e.pfn << 12) | (va & 0xfff)) >>> 0;
+    if (write) this.ram.setWord(pa, value);
+    if (this.fastOn) this.fastInstall(e);
+    return write ? 0 : this.ram.word(pa);
   }
 
   /** The general path: validates, translates (both pages when crossing), then moves bytes. */
@@ -329,15 +386,20 @@ export class Mmu {
     if (offset + size <= 0x1000) {
       const pa = ((first.pfn << 12) | offset) >>> 0;
       if (write) {
-        if (first.mem === null) first.mem = ram.frameForWrite(first.pfn);
-        if (size === 4 && (offset & 3) === 0) first.mem[offset >>> 2] = value;
+        if (size === 4 && (offset & 3) === 0) ram.setWord(pa, value);
         else if (size === 1) ram.write8(pa, value & 0xff);
         else if (size === 2) ram.write16(pa, value & 0xffff);
         else ram.write32(pa, value >>> 0);
-        return 0;
       }
-      if (first.mem === null) first.mem = ram.frameIfPresent(first.pfn);
-      return size === 1 ? ram.read8(pa) : size === 2 ? ram.read16(pa) : ram.read32(pa);
+      if (this.fastOn) this.fastInstall(first);
+      if (write) return 0;
+      return size === 4 && (offset & 3) === 0
+        ? ram.word(pa)
+        : size === 1
+          ? ram.read8(pa)
+          : size === 2
+            ? ram.read16(pa)
+            : ram.read32(pa);
     }
     // Crosses into the next page (wrapping at 4 GiB): translate both before touching a byte.
     const nextPage = ((va & ~0xfff) + 0x1000) >>> 0;
@@ -351,6 +413,38 @@ export class Mmu {
       else result |= ram.read8(pa) << (8 * i);
     }
     return result >>> 0;
+  }
+
+  /** Remember `e` in the fast cache, if its frame has storage. */
+  private fastInstall(e: TlbEntry): void {
+    const slot = this.ram.slotOf(e.pfn);
+    if (slot < 0) return; // never written: reads stay on the general path, which reads 0
+    const i = e.vpn & FAST_MASK;
+    if (e.large) this.fastLarge = true;
+    this.fastTag[i] = e.vpn;
+    this.fastBase[i] = slot << 10;
+    this.fastFlags[i] =
+      (e.user ? F_USER_READ : 0) |
+      (e.dirty && (e.writable || !this.wp) ? F_SUPERVISOR_WRITE : 0) |
+      (e.dirty && e.user && e.writable ? F_USER_WRITE : 0);
+  }
+
+  /** Drop `vpn` (and any 4 MiB page around it) from the TLB and the fast cache. */
+  private invalidate(vpn: number): number {
+    const dropped = this.tlb.invalidatePage(vpn);
+    if (this.fastLarge) this.fastClearRegion(vpn >>> 10);
+    else if (this.fastTag[vpn & FAST_MASK] === vpn) this.fastTag[vpn & FAST_MASK] = -1;
+    return dropped;
+  }
+
+  /** Insert into the TLB; whatever it evicts leaves the fast cache too. */
+  private tlbInsert(e: TlbEntry): void {
+    const evicted = this.tlb.insert(e);
+    if (evicted !== undefined && this.fastTag[evicted.vpn & FAST_MASK] === evicted.vpn) {
+      this.fastTag[evicted.vpn & FAST_MASK] = -1;
+    }
+    // A re-walk replaces the entry for this page: its fast copy is out of date.
+    if (this.fastTag[e.vpn & FAST_MASK] === e.vpn) this.fastTag[e.vpn & FAST_MASK] = -1;
   }
 
   /** The TLB entry that lets this access happen, walking if needed; raises #PF. */
@@ -381,25 +475,25 @@ export class Mmu {
     const ram = this.ram;
     const vpn = va >>> 12;
     const pdeAddr = ((this.cr3v & 0xffff_f000) | ((va >>> 22) << 2)) >>> 0;
-    const pde = ram.read32(pdeAddr);
+    const pde = ram.word(pdeAddr);
     if ((pde & PDE.P) === 0) {
-      this.walkEvent(va, pdeAddr, pde, null, null, null);
+      if (this.listeners !== null) this.walkEvent(va, pdeAddr, pde, null, null, null);
       this.fault(va, 0, write, cpl);
     }
     if (this.pse && (pde & PDE.PS) !== 0) {
       if ((pde & PDE_LARGE_RESERVED) !== 0) {
-        this.walkEvent(va, pdeAddr, pde, null, null, null);
+        if (this.listeners !== null) this.walkEvent(va, pdeAddr, pde, null, null, null);
         this.fault(va, PF_ERROR.P | PF_ERROR.RSVD, write, cpl);
       }
       const user = (pde & PDE.US) !== 0;
       const writable = (pde & PDE.RW) !== 0;
       if (!this.allowed(user, writable, write, cpl)) {
-        this.walkEvent(va, pdeAddr, pde, null, null, null);
+        if (this.listeners !== null) this.walkEvent(va, pdeAddr, pde, null, null, null);
         this.fault(va, PF_ERROR.P, write, cpl);
       }
       const after = this.setBits(pdeAddr, pde, write ? PDE.A | PDE.D : PDE.A, "pde");
       const pfn = ((pde >>> 12) & 0xffc00) | (vpn & 0x3ff);
-      this.walkEvent(va, pdeAddr, after, null, null, ((pfn << 12) | (va & 0xfff)) >>> 0);
+      if (this.listeners !== null) this.walkEvent(va, pdeAddr, after, null, null, ((pfn << 12) | (va & 0xfff)) >>> 0);
       const entry = makeEntry(
         vpn,
         pfn,
@@ -408,28 +502,27 @@ export class Mmu {
         (after & PDE.D) !== 0,
         this.pge && (pde & PDE.G) !== 0,
         true,
-        write ? ram.frameForWrite(pfn) : ram.frameIfPresent(pfn),
       );
-      this.tlb.insert(entry);
+      this.tlbInsert(entry);
       return entry;
     }
     // The PDE is used to reach the page table, so it is accessed even if the PTE faults.
     const pdeAfter = this.setBits(pdeAddr, pde, PDE.A, "pde");
     const pteAddr = ((pde & 0xffff_f000) | ((vpn & 0x3ff) << 2)) >>> 0;
-    const pte = ram.read32(pteAddr);
+    const pte = ram.word(pteAddr);
     if ((pte & PTE.P) === 0) {
-      this.walkEvent(va, pdeAddr, pdeAfter, pteAddr, pte, null);
+      if (this.listeners !== null) this.walkEvent(va, pdeAddr, pdeAfter, pteAddr, pte, null);
       this.fault(va, 0, write, cpl);
     }
     const user = (pde & pte & PTE.US) !== 0;
     const writable = (pde & pte & PTE.RW) !== 0;
     if (!this.allowed(user, writable, write, cpl)) {
-      this.walkEvent(va, pdeAddr, pdeAfter, pteAddr, pte, null);
+      if (this.listeners !== null) this.walkEvent(va, pdeAddr, pdeAfter, pteAddr, pte, null);
       this.fault(va, PF_ERROR.P, write, cpl);
     }
     const pteAfter = this.setBits(pteAddr, pte, write ? PTE.A | PTE.D : PTE.A, "pte");
     const pfn = pte >>> 12;
-    this.walkEvent(va, pdeAddr, pdeAfter, pteAddr, pteAfter, ((pfn << 12) | (va & 0xfff)) >>> 0);
+    if (this.listeners !== null) this.walkEvent(va, pdeAddr, pdeAfter, pteAddr, pteAfter, ((pfn << 12) | (va & 0xfff)) >>> 0);
     const entry = makeEntry(
       vpn,
       pfn,
@@ -438,16 +531,15 @@ export class Mmu {
       (pteAfter & PTE.D) !== 0,
       this.pge && (pte & PTE.G) !== 0,
       false,
-      write ? ram.frameForWrite(pfn) : ram.frameIfPresent(pfn),
     );
-    this.tlb.insert(entry);
+    this.tlbInsert(entry);
     return entry;
   }
 
   private setBits(addr: number, old: number, bits: number, level: "pde" | "pte"): number {
     if ((old & bits) === bits) return old;
     const after = (old | bits) >>> 0;
-    this.ram.write32(addr, after);
+    this.ram.setWord(addr, after);
     if (this.listeners !== null) this.emit({ type: "ad-update", entryAddr: addr, level, before: old, after });
     return after;
   }
@@ -467,7 +559,7 @@ export class Mmu {
     const errorCode = bits | (write ? PF_ERROR.W : 0) | (cpl === 3 ? PF_ERROR.U : 0);
     this.faultCount++;
     this.cr2v = va;
-    this.flush("fault", va, this.tlb.invalidatePage(va >>> 12));
+    this.flush("fault", va, this.invalidate(va >>> 12));
     if (this.listeners !== null) this.emit({ type: "fault", va, errorCode, cr2: va });
     throw new PageFault(va, errorCode);
   }

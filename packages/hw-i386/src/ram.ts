@@ -1,17 +1,19 @@
 /**
  * Physical memory: the whole 4 GiB physical address space, stored sparsely.
  *
- * Storage is a two-level table of 4 KiB frames, like a page directory:
+ * A frame gets storage the first time it is written: a 1024-word slot in one
+ * growing pool. A two-level table, shaped like a page directory, maps frame
+ * numbers to slots:
  *
  * ```
  *  physical address   31       22 21       12 11        0
  *                    +-----------+-----------+-----------+
  *                    |  chunk    |  frame    |  offset   |
  *                    +-----------+-----------+-----------+
- *  chunks[1024] --> frames[1024] --> Uint32Array(1024)   (created on first write)
+ *  slots[chunk] : Int32Array(1024) --> slot --> pool[slot * 1024 + offset / 4]
  * ```
  *
- * A frame that was never written does not exist and reads as zero. Words are
+ * A frame that was never written has no slot and reads as zero. Words are
  * kept as 32-bit numbers and bytes are picked out with shifts, so byte order is
  * little-endian whatever the host is.
  *
@@ -84,7 +86,15 @@ export function defaultMemoryMap(installedBytes: number): MemoryRegion[] {
 
 /** Sparse, byte-addressed, little-endian physical memory covering all of 4 GiB. */
 export class PhysicalMemory {
-  private readonly chunks = emptyTable<(Uint32Array | undefined)[]>();
+  /**
+   * Storage of every frame ever written, one 1024-word slot per frame, in the
+   * order they were first written. Grows by doubling; slots never move
+   * relative to the start, so a slot number stays valid.
+   * @internal
+   */
+  pool = new Uint32Array(16 * FRAME_WORDS);
+  /** Frame number -> slot number, two levels deep; -1 for a frame never written. */
+  private readonly slots = emptyTable<Int32Array>();
   private touched = 0;
   /** The firmware memory map (e820) that boot code reads. */
   readonly memoryMap: readonly MemoryRegion[];
@@ -104,57 +114,73 @@ export class PhysicalMemory {
   }
 
   /**
-   * The storage of frame `pfn`, or null if it was never written.
-   * @internal The MMU caches this in TLB entries; frames are never replaced.
+   * The pool slot of frame `pfn`, or -1 if it was never written.
+   * @internal The MMU caches slots; a frame keeps its slot forever.
    */
-  frameIfPresent(pfn: number): Uint32Array | null {
-    const chunk = this.chunks[pfn >>> 10];
-    return chunk === undefined ? null : (chunk[pfn & 1023] ?? null);
+  slotOf(pfn: number): number {
+    const t = this.slots[pfn >>> 10];
+    return t === undefined ? -1 : t[pfn & 1023]!;
   }
 
   /**
-   * The storage of frame `pfn`, created (zeroed) if needed.
+   * The pool slot of frame `pfn`, giving it (zeroed) storage if needed.
    * @internal
    */
-  frameForWrite(pfn: number): Uint32Array {
-    let chunk = this.chunks[pfn >>> 10];
-    if (chunk === undefined) {
-      chunk = emptyTable<Uint32Array>();
-      this.chunks[pfn >>> 10] = chunk;
+  slotForWrite(pfn: number): number {
+    let t = this.slots[pfn >>> 10];
+    if (t === undefined) {
+      t = new Int32Array(1024).fill(-1);
+      this.slots[pfn >>> 10] = t;
     }
-    let frame = chunk[pfn & 1023];
-    if (frame === undefined) {
-      frame = new Uint32Array(FRAME_WORDS);
-      chunk[pfn & 1023] = frame;
-      this.touched++;
+    let slot = t[pfn & 1023]!;
+    if (slot < 0) {
+      slot = this.touched++;
+      if ((slot + 1) * FRAME_WORDS > this.pool.length) {
+        const bigger = new Uint32Array(this.pool.length * 2);
+        bigger.set(this.pool);
+        this.pool = bigger;
+      }
+      t[pfn & 1023] = slot;
     }
-    return frame;
+    return slot;
+  }
+
+  /**
+   * The aligned word at `pa`, without checks.
+   * @internal For the MMU's walk; `pa` must be a uint32 multiple of 4.
+   */
+  word(pa: number): number {
+    const t = this.slots[pa >>> 22];
+    if (t === undefined) return 0;
+    const slot = t[(pa >>> 12) & 1023]!;
+    return slot < 0 ? 0 : this.pool[(slot << 10) | ((pa & 0xfff) >>> 2)]!;
+  }
+
+  /**
+   * Store an aligned word at `pa`, without checks.
+   * @internal
+   */
+  setWord(pa: number, value: number): void {
+    this.pool[(this.slotForWrite(pa >>> 12) << 10) | ((pa & 0xfff) >>> 2)] = value;
   }
 
   /** Read the byte at `pa`. */
   read8(pa: number): number {
     pa = toU32(pa);
-    const f = this.frameIfPresent(pa >>> 12);
-    return f === null ? 0 : (f[(pa & 0xfff) >>> 2]! >>> ((pa & 3) << 3)) & 0xff;
+    return (this.word((pa & ~3) >>> 0) >>> ((pa & 3) << 3)) & 0xff;
   }
 
   /** Read the little-endian 16-bit value at `pa` (any alignment). */
   read16(pa: number): number {
     pa = toU32(pa);
-    if ((pa & 1) === 0 && (pa & 3) !== 3) {
-      const f = this.frameIfPresent(pa >>> 12);
-      return f === null ? 0 : (f[(pa & 0xfff) >>> 2]! >>> ((pa & 3) << 3)) & 0xffff;
-    }
+    if ((pa & 3) !== 3) return (this.word((pa & ~3) >>> 0) >>> ((pa & 3) << 3)) & 0xffff;
     return this.read8(pa) | (this.read8((pa + 1) >>> 0) << 8);
   }
 
   /** Read the little-endian 32-bit value at `pa` (any alignment; wraps at 4 GiB). */
   read32(pa: number): number {
     pa = toU32(pa);
-    if ((pa & 3) === 0) {
-      const f = this.frameIfPresent(pa >>> 12);
-      return f === null ? 0 : f[(pa & 0xfff) >>> 2]!;
-    }
+    if ((pa & 3) === 0) return this.word(pa);
     return (
       (this.read8(pa) |
         (this.read8((pa + 1) >>> 0) << 8) |
@@ -184,7 +210,7 @@ export class PhysicalMemory {
     pa = toU32(pa);
     checkValue(value, 4);
     if ((pa & 3) === 0) {
-      this.frameForWrite(pa >>> 12)[(pa & 0xfff) >>> 2] = value;
+      this.setWord(pa, value);
       return;
     }
     for (let i = 0; i < 4; i++) this.store8((pa + i) >>> 0, value >>> (8 * i));
@@ -201,20 +227,18 @@ export class PhysicalMemory {
     return out;
   }
 
-  /** Zero the 4 KiB frame `pfn` (releasing its storage). */
+  /** Zero the 4 KiB frame `pfn`. */
   clearFrame(pfn: number): void {
     if (!Number.isInteger(pfn) || pfn < 0 || pfn >= 1 << 20) {
       throw new HwError(HW_ERROR.BAD_ADDRESS, `frame number ${pfn} is not in [0, 0x100000)`);
     }
-    const f = this.frameIfPresent(pfn);
-    // Zero in place: a TLB entry may hold this storage, so it must stay the same object.
-    if (f !== null) f.fill(0);
+    const slot = this.slotOf(pfn);
+    if (slot >= 0) this.pool.fill(0, slot << 10, (slot + 1) << 10);
   }
 
   private store8(pa: number, value: number): void {
-    const f = this.frameForWrite(pa >>> 12);
-    const i = (pa & 0xfff) >>> 2;
+    const i = (this.slotForWrite(pa >>> 12) << 10) | ((pa & 0xfff) >>> 2);
     const shift = (pa & 3) << 3;
-    f[i] = (f[i]! & ~(0xff << shift)) | ((value & 0xff) << shift);
+    this.pool[i] = (this.pool[i]! & ~(0xff << shift)) | ((value & 0xff) << shift);
   }
 }

@@ -33,7 +33,7 @@ export class UnboundedTlb implements Tlb {
     return region === undefined ? undefined : region[vpn & 1023];
   }
 
-  insert(entry: TlbEntry): void {
+  insert(entry: TlbEntry): undefined {
     const r = entry.vpn >>> 10;
     let region = this.regions[r];
     if (region === undefined) {
@@ -45,6 +45,7 @@ export class UnboundedTlb implements Tlb {
     else if (old.large) this.largeCount[r]!--;
     if (entry.large) this.largeCount[r]!++;
     region[entry.vpn & 1023] = entry;
+    return undefined;
   }
 
   invalidatePage(vpn: number): number {
@@ -147,6 +148,8 @@ export class SetAssociativeTlb implements Tlb {
   private readonly slots: (TlbEntry | undefined)[];
   private readonly stamps: Float64Array;
   private readonly lru: boolean;
+  /** LRU records every use, so every access must reach `lookup`. */
+  readonly observesHits: boolean;
   private clock = 0;
   private rng: number;
 
@@ -175,6 +178,7 @@ export class SetAssociativeTlb implements Tlb {
     this.sets = entries / ways;
     this.replacement = replacement;
     this.lru = replacement === "lru";
+    this.observesHits = this.lru;
     this.rng = seed >>> 0;
     this.tags = new Int32Array(entries).fill(-1);
     this.slots = new Array<TlbEntry | undefined>(entries).fill(undefined);
@@ -196,7 +200,7 @@ export class SetAssociativeTlb implements Tlb {
     return undefined;
   }
 
-  insert(entry: TlbEntry): void {
+  insert(entry: TlbEntry): TlbEntry | undefined {
     const base = (entry.vpn % this.sets) * this.ways;
     let slot = -1;
     for (let i = base; i < base + this.ways; i++) {
@@ -206,10 +210,15 @@ export class SetAssociativeTlb implements Tlb {
       }
       if (slot < 0 && this.tags[i] === -1) slot = i;
     }
-    if (slot < 0) slot = this.victim(base);
+    let evicted: TlbEntry | undefined;
+    if (slot < 0) {
+      slot = this.victim(base);
+      evicted = this.slots[slot];
+    }
     this.tags[slot] = entry.vpn;
     this.slots[slot] = entry;
     this.stamps[slot] = ++this.clock;
+    return evicted;
   }
 
   invalidatePage(vpn: number): number {
