@@ -176,7 +176,7 @@ export function describeTlbConformance(
         { weight: 1, arbitrary: fc.constant({ kind: "flushAll" as const }) },
       );
       fc.assert(
-        fc.property(fc.array(op, { maxLength: options.operations ?? 200 }), (ops) => {
+        fc.property(fc.array(op, { minLength: 20, maxLength: options.operations ?? 200, size: "max" }), (ops) => {
           const tlb = factory();
           const model = new Map<number, TlbEntry>();
           for (const o of ops) {

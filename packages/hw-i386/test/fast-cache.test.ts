@@ -1,0 +1,150 @@
+/**
+ * The MMU's host-side fast cache must change speed, never behaviour. Two
+ * identical machines run the same random programs; on one the fast cache is
+ * off (an event listener forces every access down the general path). Every
+ * result, fault, register, counter and memory word must agree.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  CR0,
+  CR4,
+  type Cpl,
+  Mmu,
+  PageFault,
+  PhysicalMemory,
+  SetAssociativeTlb,
+  type Tlb,
+  UnboundedTlb,
+} from "../src/index.js";
+
+const PD = 0x1000;
+const PT = [0x2000, 0x3000];
+// Four pages in each of two 4 MiB regions, eight candidate frames.
+const PAGES = [0, 1, 2, 3].flatMap((i) => [i * 0x1000, 0x40_0000 + i * 0x1000]);
+const FRAMES = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => 0x10_0000 + i * 0x1000);
+
+type Op =
+  | { kind: "setPte"; page: number; frame: number; flags: number }
+  | { kind: "setPde"; region: number; flags: number; large: boolean }
+  | { kind: "read"; page: number; offset: number; size: 1 | 2 | 4; cpl: Cpl }
+  | { kind: "write"; page: number; offset: number; size: 1 | 2 | 4; cpl: Cpl; value: number }
+  | { kind: "invlpg"; page: number }
+  | { kind: "cr3" }
+  | { kind: "cr4"; pse: boolean; pge: boolean }
+  | { kind: "wp"; on: boolean };
+
+const page = fc.integer({ min: 0, max: PAGES.length - 1 });
+const cpl = fc.constantFrom<Cpl>(0, 3);
+const size = fc.constantFrom<1 | 2 | 4>(1, 2, 4);
+// Mostly aligned words (the fast path), some page-crossing and unaligned accesses.
+const offset = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(0, 4, 8, 0xffc) },
+  { weight: 1, arbitrary: fc.constantFrom(0xffe, 0xfff) },
+  { weight: 1, arbitrary: fc.integer({ min: 0, max: 0xfff }) },
+);
+const op: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant("setPte" as const),
+      page,
+      frame: fc.integer({ min: 0, max: 7 }),
+      // Mostly present entries, so that accesses get far enough to be cached.
+      flags: fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: 0x1ff }).map((f) => f | 1) }, fc.integer({ min: 0, max: 0x1ff })),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("setPde" as const), region: fc.integer({ min: 0, max: 1 }), flags: fc.integer({ min: 0, max: 0x1ff }), large: fc.boolean() }) },
+  { weight: 6, arbitrary: fc.record({ kind: fc.constant("read" as const), page, offset, size, cpl }) },
+  { weight: 5, arbitrary: fc.record({ kind: fc.constant("write" as const), page, offset, size, cpl, value: fc.integer({ min: 0, max: 0xff }) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("invlpg" as const), page }) },
+  { weight: 1, arbitrary: fc.constant({ kind: "cr3" as const }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("cr4" as const), pse: fc.boolean(), pge: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("wp" as const), on: fc.boolean() }) },
+);
+
+function boot(tlb: Tlb): Mmu {
+  const ram = new PhysicalMemory();
+  const mmu = new Mmu(ram, { tlb });
+  ram.write32(PD, PT[0]! | 7);
+  ram.write32(PD + 4, PT[1]! | 7);
+  for (const f of FRAMES) ram.write32(f + 8, f); // give the frames storage
+  // Every page starts mapped (P, R/W, U/S) to its own frame.
+  PAGES.forEach((va, i) => ram.write32(PT[va >>> 22]! + 4 * ((va >>> 12) & 0x3ff), FRAMES[i]! | 7));
+  mmu.loadCr3(PD);
+  mmu.loadCr0(CR0.PE | CR0.PG);
+  return mmu;
+}
+
+function step(mmu: Mmu, o: Op): string {
+  const ram = mmu.ram;
+  try {
+    switch (o.kind) {
+      case "setPte": {
+        const va = PAGES[o.page]!;
+        ram.write32(PT[va >>> 22]! + 4 * ((va >>> 12) & 0x3ff), FRAMES[o.frame]! | o.flags);
+        return "ok";
+      }
+      case "setPde": {
+        const entry = o.large ? (0x0080_0000 | o.flags | 0x80) >>> 0 : PT[o.region]! | (o.flags & 0x7f);
+        ram.write32(PD + 4 * o.region, entry);
+        return "ok";
+      }
+      case "read": {
+        // The sized methods, not read(va, size): read32 is where the fast path lives.
+        const va = PAGES[o.page]! + o.offset;
+        const v = o.size === 4 ? mmu.read32(va, o.cpl) : o.size === 2 ? mmu.read16(va, o.cpl) : mmu.read8(va, o.cpl);
+        return String(v);
+      }
+      case "write": {
+        const va = PAGES[o.page]! + o.offset;
+        if (o.size === 4) mmu.write32(va, o.value, o.cpl);
+        else if (o.size === 2) mmu.write16(va, o.value, o.cpl);
+        else mmu.write8(va, o.value, o.cpl);
+        return "ok";
+      }
+      case "invlpg":
+        mmu.invlpg(PAGES[o.page]!);
+        return "ok";
+      case "cr3":
+        mmu.loadCr3(PD);
+        return "ok";
+      case "cr4":
+        mmu.loadCr4((o.pse ? CR4.PSE : 0) | (o.pge ? CR4.PGE : 0));
+        return "ok";
+      case "wp":
+        mmu.loadCr0(CR0.PE | CR0.PG | (o.on ? CR0.WP : 0));
+        return "ok";
+    }
+  } catch (e) {
+    if (e instanceof PageFault) return `#PF ${e.errorCode} ${e.cr2}`;
+    throw e;
+  }
+}
+
+describe.each([
+  ["unbounded TLB", () => new UnboundedTlb()],
+  ["4-entry 2-way FIFO TLB", () => new SetAssociativeTlb({ entries: 4, ways: 2, replacement: "fifo" })],
+  ["4-entry fully associative random TLB", () => new SetAssociativeTlb({ entries: 4, ways: 4, replacement: "random", seed: 3 })],
+])("fast cache on vs off, %s", (_name, makeTlb) => {
+  it("agrees on every result, fault, counter, TLB entry and memory word", () => {
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 30, maxLength: 150, size: "max" }), (ops) => {
+        const fast = boot(makeTlb());
+        const slow = boot(makeTlb());
+        slow.subscribe(() => {});
+        for (const [i, o] of ops.entries()) {
+          expect(step(fast, o), `op ${i}: ${JSON.stringify(o)}`).toBe(step(slow, o));
+        }
+        expect(fast.stats).toEqual(slow.stats);
+        expect(fast.cr2).toBe(slow.cr2);
+        const key = (t: Tlb) => JSON.stringify(t.entries().sort((a, b) => a.vpn - b.vpn));
+        expect(key(fast.tlb)).toBe(key(slow.tlb));
+        const words = (m: Mmu) =>
+          [...FRAMES, PD, ...PT].flatMap((f) => Array.from(m.ram.readBytes(f, 4096)).join(","));
+        expect(words(fast)).toEqual(words(slow));
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
