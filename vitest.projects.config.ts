@@ -14,7 +14,10 @@ export default defineConfig({
         extends: true as const,
         test: { name, root: `packages/${name}`, include: ["test/**/*.test.ts"] },
       })),
-      { extends: true, test: { name: "workbook", root: "workbook", include: ["test/**/*.test.ts"] } },
+      {
+        extends: true,
+        test: { name: "workbook", root: "workbook", include: ["test/**/*.test.ts"] },
+      },
       { extends: true, test: { name: "repo", root: "scripts", include: ["test/**/*.test.ts"] } },
     ],
   },

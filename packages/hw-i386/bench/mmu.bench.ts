@@ -11,7 +11,15 @@
  * Run with `pnpm bench` from the repository root.
  */
 import { Bench } from "tinybench";
-import { CR0, Mmu, PhysicalMemory, PTE, SetAssociativeTlb, type Tlb, UnboundedTlb } from "../src/index.js";
+import {
+  CR0,
+  Mmu,
+  PhysicalMemory,
+  PTE,
+  SetAssociativeTlb,
+  type Tlb,
+  UnboundedTlb,
+} from "../src/index.js";
 
 const N = 1 << 16;
 const PAGES = 256;
@@ -127,7 +135,9 @@ for (const [tlbLabel, make, resident] of tlbs) {
       m6.resetStats();
       for (let i = 0; i < N; i++) m6.read32(base + all[i]!);
       const st = m6.stats;
-      notes.push(`${label}: random reads over 256 pages hit ${((100 * st.tlbHits) / st.accesses).toFixed(1)}%`);
+      notes.push(
+        `${label}: random reads over 256 pages hit ${((100 * st.tlbHits) / st.accesses).toFixed(1)}%`,
+      );
     }
   }
 }
@@ -148,7 +158,9 @@ for (const task of bench.tasks) {
     "cost vs baseline": `${(ms / baselineMs).toFixed(2)}x`,
   });
 }
-console.log(`MMU access path: ${N} accesses per task run, 1 MiB working set (256 x 4 KiB pages), CPL 0`);
+console.log(
+  `MMU access path: ${N} accesses per task run, 1 MiB working set (256 x 4 KiB pages), CPL 0`,
+);
 console.table(rows);
 for (const n of notes) console.log(n);
 console.log("goals (unbounded TLB): read32 hit <= 3x baseline, read32 miss with a walk <= 8x");

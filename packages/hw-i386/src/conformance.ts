@@ -167,57 +167,73 @@ export function describeTlbConformance(
 
     it("holds exactly what it was given, minus what it was told to drop or reported evicting (random operations against a model)", () => {
       // Small page numbers in few regions make collisions, large pages and replacements common.
-      const vpn = fc.oneof(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1024, max: 1064 }), fc.constant(0xfffff));
+      const vpn = fc.oneof(
+        fc.integer({ min: 0, max: 40 }),
+        fc.integer({ min: 1024, max: 1064 }),
+        fc.constant(0xfffff),
+      );
       const op: fc.Arbitrary<Op> = fc.oneof(
-        { weight: 6, arbitrary: fc.record({ kind: fc.constant("insert" as const), vpn, global: fc.boolean(), large: fc.boolean() }) },
+        {
+          weight: 6,
+          arbitrary: fc.record({
+            kind: fc.constant("insert" as const),
+            vpn,
+            global: fc.boolean(),
+            large: fc.boolean(),
+          }),
+        },
         { weight: 4, arbitrary: fc.record({ kind: fc.constant("lookup" as const), vpn }) },
         { weight: 2, arbitrary: fc.record({ kind: fc.constant("invalidate" as const), vpn }) },
         { weight: 1, arbitrary: fc.constant({ kind: "flushNonGlobal" as const }) },
         { weight: 1, arbitrary: fc.constant({ kind: "flushAll" as const }) },
       );
       fc.assert(
-        fc.property(fc.array(op, { minLength: 20, maxLength: options.operations ?? 200, size: "max" }), (ops) => {
-          const tlb = factory();
-          const model = new Map<number, TlbEntry>();
-          for (const o of ops) {
-            const before = new Set(tlb.entries());
-            if (o.kind === "insert") {
-              const e = testEntry(o.vpn, { global: o.global, large: o.large });
-              const evicted = tlb.insert(e);
-              if (evicted !== undefined) {
-                expect(unbounded).toBe(false);
-                expect(before.has(evicted)).toBe(true);
-                expect(evicted.vpn).not.toBe(o.vpn);
-                model.delete(evicted.vpn);
+        fc.property(
+          fc.array(op, { minLength: 20, maxLength: options.operations ?? 200, size: "max" }),
+          (ops) => {
+            const tlb = factory();
+            const model = new Map<number, TlbEntry>();
+            for (const o of ops) {
+              const before = new Set(tlb.entries());
+              if (o.kind === "insert") {
+                const e = testEntry(o.vpn, { global: o.global, large: o.large });
+                const evicted = tlb.insert(e);
+                if (evicted !== undefined) {
+                  expect(unbounded).toBe(false);
+                  expect(before.has(evicted)).toBe(true);
+                  expect(evicted.vpn).not.toBe(o.vpn);
+                  model.delete(evicted.vpn);
+                }
+                model.set(o.vpn, e);
+                expect(tlb.lookup(o.vpn)).toBe(e);
+              } else if (o.kind === "lookup") {
+                expect(tlb.lookup(o.vpn)).toBe(model.get(o.vpn));
+              } else {
+                const gone =
+                  o.kind === "flushAll"
+                    ? () => true
+                    : o.kind === "flushNonGlobal"
+                      ? (e: TlbEntry) => !e.global
+                      : (e: TlbEntry) =>
+                          e.vpn === o.vpn || (e.large && e.vpn >>> 10 === o.vpn >>> 10);
+                const dropped =
+                  o.kind === "flushAll"
+                    ? tlb.flushAll()
+                    : o.kind === "flushNonGlobal"
+                      ? tlb.flushNonGlobal()
+                      : tlb.invalidatePage(o.vpn);
+                const expectedDropped = [...before].filter(gone).length;
+                expect(dropped).toBe(expectedDropped);
+                for (const [k, e] of model) if (gone(e)) model.delete(k);
               }
-              model.set(o.vpn, e);
-              expect(tlb.lookup(o.vpn)).toBe(e);
-            } else if (o.kind === "lookup") {
-              expect(tlb.lookup(o.vpn)).toBe(model.get(o.vpn));
-            } else {
-              const gone =
-                o.kind === "flushAll"
-                  ? () => true
-                  : o.kind === "flushNonGlobal"
-                    ? (e: TlbEntry) => !e.global
-                    : (e: TlbEntry) => e.vpn === o.vpn || (e.large && e.vpn >>> 10 === o.vpn >>> 10);
-              const dropped =
-                o.kind === "flushAll"
-                  ? tlb.flushAll()
-                  : o.kind === "flushNonGlobal"
-                    ? tlb.flushNonGlobal()
-                    : tlb.invalidatePage(o.vpn);
-              const expectedDropped = [...before].filter(gone).length;
-              expect(dropped).toBe(expectedDropped);
-              for (const [k, e] of model) if (gone(e)) model.delete(k);
+              const held = tlb.entries();
+              expect(held.length).toBeLessThanOrEqual(tlb.capacity);
+              expect(new Set(held.map((e) => e.vpn)).size).toBe(held.length);
+              for (const e of held) expect(model.get(e.vpn)).toBe(e);
+              expect(held.length).toBe(model.size);
             }
-            const held = tlb.entries();
-            expect(held.length).toBeLessThanOrEqual(tlb.capacity);
-            expect(new Set(held.map((e) => e.vpn)).size).toBe(held.length);
-            for (const e of held) expect(model.get(e.vpn)).toBe(e);
-            expect(held.length).toBe(model.size);
-          }
-        }),
+          },
+        ),
         { numRuns: 100 },
       );
     });

@@ -73,7 +73,16 @@ export function explainWalk(ram: PhysicalMemory, regs: WalkRegisters, va: number
   const pteAddr = ((pde & 0xffff_f000) | (tableIndex << 2)) >>> 0;
   const pte = ram.read32(pteAddr);
   if ((pte & PTE.P) === 0) {
-    return { ...base, large: false, pteAddr, pte, user: false, writable: false, pa: null, missing: 0 };
+    return {
+      ...base,
+      large: false,
+      pteAddr,
+      pte,
+      user: false,
+      writable: false,
+      pa: null,
+      missing: 0,
+    };
   }
   return {
     ...base,

@@ -187,10 +187,16 @@ export class Mmu {
   loadCr0(value: number): void {
     value = toU32(value, "CR0 value");
     if ((value & ~CR0_DEFINED) !== 0) {
-      throw new HwError(HW_ERROR.GENERAL_PROTECTION, `CR0 value ${hex32(value)} sets reserved bits`);
+      throw new HwError(
+        HW_ERROR.GENERAL_PROTECTION,
+        `CR0 value ${hex32(value)} sets reserved bits`,
+      );
     }
     if ((value & CR0.PG) !== 0 && (value & CR0.PE) === 0) {
-      throw new HwError(HW_ERROR.GENERAL_PROTECTION, `CR0 value ${hex32(value)} sets PG without PE`);
+      throw new HwError(
+        HW_ERROR.GENERAL_PROTECTION,
+        `CR0 value ${hex32(value)} sets PG without PE`,
+      );
     }
     const pagingBefore = this.paging;
     this.cr0v = value >>> 0;
@@ -261,7 +267,10 @@ export class Mmu {
     // Fast path: aligned, cached, allowed. Everything else takes the general path.
     if (this.fastOn && (va & 3) === 0 && va >>> 0 === va) {
       const i = (va >>> 12) & FAST_MASK;
-      if (this.fastTag[i] === va >>> 12 && (cpl === 0 || (cpl === 3 && (this.fastFlags[i]! & F_USER_READ) !== 0))) {
+      if (
+        this.fastTag[i] === va >>> 12 &&
+        (cpl === 0 || (cpl === 3 && (this.fastFlags[i]! & F_USER_READ) !== 0))
+      ) {
         this.fastHits++;
         return this.ram.pool[this.fastBase[i]! | ((va & 0xfff) >>> 2)]!;
       }
@@ -281,7 +290,12 @@ export class Mmu {
 
   /** Write `value` as 32 bits at `va`; both pages are translated before any byte is written. */
   write32(va: number, value: number, cpl: Cpl = 0): void {
-    if (this.fastOn && (va & 3) === 0 && va >>> 0 === va && (value >>> 0 === value || (value | 0) === value)) {
+    if (
+      this.fastOn &&
+      (va & 3) === 0 &&
+      va >>> 0 === va &&
+      (value >>> 0 === value || (value | 0) === value)
+    ) {
       const i = (va >>> 12) & FAST_MASK;
       if (
         this.fastTag[i] === va >>> 12 &&
@@ -355,7 +369,8 @@ export class Mmu {
     if (!this.paging || (va & 3) !== 0 || va >>> 0 !== va || (cpl !== 0 && cpl !== 3)) {
       return this.access(va, 4, cpl, write, value);
     }
-    if (write && value >>> 0 !== value && (value | 0) !== value) return this.access(va, 4, cpl, write, value);
+    if (write && value >>> 0 !== value && (value | 0) !== value)
+      return this.access(va, 4, cpl, write, value);
     this.accessCount++;
     const e = this.translate(va, write, cpl);
     const pa = ((e.pfn << 12) | (va & 0xfff)) >>> 0;
@@ -408,7 +423,9 @@ export class Mmu {
     let result = 0;
     for (let i = 0; i < size; i++) {
       const pa =
-        i < inFirst ? ((first.pfn << 12) | (offset + i)) >>> 0 : ((second.pfn << 12) | (i - inFirst)) >>> 0;
+        i < inFirst
+          ? ((first.pfn << 12) | (offset + i)) >>> 0
+          : ((second.pfn << 12) | (i - inFirst)) >>> 0;
       if (write) ram.write8(pa, (value >>> (8 * i)) & 0xff);
       else result |= ram.read8(pa) << (8 * i);
     }
@@ -493,7 +510,8 @@ export class Mmu {
       }
       const after = this.setBits(pdeAddr, pde, write ? PDE.A | PDE.D : PDE.A, "pde");
       const pfn = ((pde >>> 12) & 0xffc00) | (vpn & 0x3ff);
-      if (this.listeners !== null) this.walkEvent(va, pdeAddr, after, null, null, ((pfn << 12) | (va & 0xfff)) >>> 0);
+      if (this.listeners !== null)
+        this.walkEvent(va, pdeAddr, after, null, null, ((pfn << 12) | (va & 0xfff)) >>> 0);
       const entry = makeEntry(
         vpn,
         pfn,
@@ -522,7 +540,8 @@ export class Mmu {
     }
     const pteAfter = this.setBits(pteAddr, pte, write ? PTE.A | PTE.D : PTE.A, "pte");
     const pfn = pte >>> 12;
-    if (this.listeners !== null) this.walkEvent(va, pdeAddr, pdeAfter, pteAddr, pteAfter, ((pfn << 12) | (va & 0xfff)) >>> 0);
+    if (this.listeners !== null)
+      this.walkEvent(va, pdeAddr, pdeAfter, pteAddr, pteAfter, ((pfn << 12) | (va & 0xfff)) >>> 0);
     const entry = makeEntry(
       vpn,
       pfn,
@@ -540,7 +559,8 @@ export class Mmu {
     if ((old & bits) === bits) return old;
     const after = (old | bits) >>> 0;
     this.ram.setWord(addr, after);
-    if (this.listeners !== null) this.emit({ type: "ad-update", entryAddr: addr, level, before: old, after });
+    if (this.listeners !== null)
+      this.emit({ type: "ad-update", entryAddr: addr, level, before: old, after });
     return after;
   }
 

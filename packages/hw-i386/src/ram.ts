@@ -69,7 +69,11 @@ export interface PhysicalMemoryOptions {
  * the BIOS flash just under 4 GiB.
  */
 export function defaultMemoryMap(installedBytes: number): MemoryRegion[] {
-  if (!Number.isInteger(installedBytes) || installedBytes < 0x20_0000 || installedBytes > 0xf000_0000) {
+  if (
+    !Number.isInteger(installedBytes) ||
+    installedBytes < 0x20_0000 ||
+    installedBytes > 0xf000_0000
+  ) {
     throw new HwError(
       HW_ERROR.BAD_CONFIG,
       `installed RAM ${installedBytes} must be an integer between 2 MiB and 3.75 GiB`,
@@ -104,7 +108,9 @@ export class PhysicalMemory {
   constructor(options: PhysicalMemoryOptions = {}) {
     this.installedBytes = options.installedBytes ?? 64 * 1024 * 1024;
     this.memoryMap = Object.freeze(
-      (options.memoryMap ?? defaultMemoryMap(this.installedBytes)).map((r) => Object.freeze({ ...r })),
+      (options.memoryMap ?? defaultMemoryMap(this.installedBytes)).map((r) =>
+        Object.freeze({ ...r }),
+      ),
     );
   }
 

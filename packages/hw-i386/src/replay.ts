@@ -77,9 +77,11 @@ function num(v: unknown, where: Where, field: string, max = 2 ** 32): number {
   else if (typeof v === "string" && /^0x[0-9a-f]+$/i.test(v)) n = Number.parseInt(v.slice(2), 16);
   else if (v === undefined) fail(where, `missing field "${field}"`);
   else fail(where, `"${field}" must be a number or a "0x..." string, got ${JSON.stringify(v)}`);
-  if (!Number.isInteger(n) || n < 0) fail(where, `"${field}" must be a non-negative integer, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n) || n < 0)
+    fail(where, `"${field}" must be a non-negative integer, got ${JSON.stringify(v)}`);
   if (n >= max) {
-    const limit = max === 2 ** 32 ? "past 4 GiB (0xffffffff is the last address)" : `not below ${hex32(max)}`;
+    const limit =
+      max === 2 ** 32 ? "past 4 GiB (0xffffffff is the last address)" : `not below ${hex32(max)}`;
     fail(where, `"${field}" ${JSON.stringify(v)} is ${limit}`);
   }
   return n;
@@ -87,7 +89,8 @@ function num(v: unknown, where: Where, field: string, max = 2 ** 32): number {
 
 function bool(v: unknown, where: Where, field: string): boolean {
   if (v === undefined) return false;
-  if (typeof v !== "boolean") fail(where, `"${field}" must be true or false, got ${JSON.stringify(v)}`);
+  if (typeof v !== "boolean")
+    fail(where, `"${field}" must be true or false, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -99,7 +102,8 @@ function cplOf(v: unknown, where: Where): 0 | 3 {
 
 function sizeOf(v: unknown, where: Where): 1 | 2 | 4 {
   if (v === undefined) fail(where, `missing field "size"`);
-  if (v !== 1 && v !== 2 && v !== 4) fail(where, `"size" must be 1, 2 or 4, got ${JSON.stringify(v)}`);
+  if (v !== 1 && v !== 2 && v !== 4)
+    fail(where, `"size" must be 1, 2 or 4, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -107,7 +111,12 @@ function parseStep(raw: unknown, where: Where): ReplayStep {
   if (!isObject(raw)) fail(where, "a step must be an object");
   switch (raw.op) {
     case "read":
-      return { op: "read", cpl: cplOf(raw.cpl, where), vaddr: num(raw.vaddr, where, "vaddr"), size: sizeOf(raw.size, where) };
+      return {
+        op: "read",
+        cpl: cplOf(raw.cpl, where),
+        vaddr: num(raw.vaddr, where, "vaddr"),
+        size: sizeOf(raw.size, where),
+      };
     case "write": {
       const size = sizeOf(raw.size, where);
       return {
@@ -125,18 +134,26 @@ function parseStep(raw: unknown, where: Where): ReplayStep {
     case "pread":
       return { op: "pread", paddr: num(raw.paddr, where, "paddr") };
     case "pwrite":
-      return { op: "pwrite", paddr: num(raw.paddr, where, "paddr"), value: num(raw.value, where, "value") };
+      return {
+        op: "pwrite",
+        paddr: num(raw.paddr, where, "paddr"),
+        value: num(raw.value, where, "value"),
+      };
     case undefined:
       return fail(where, `missing field "op"`);
     default:
-      return fail(where, `unknown op ${JSON.stringify(raw.op)} (read, write, invlpg, loadcr3, pread, pwrite)`);
+      return fail(
+        where,
+        `unknown op ${JSON.stringify(raw.op)} (read, write, invlpg, loadcr3, pread, pwrite)`,
+      );
   }
 }
 
 function parseCase(raw: unknown, index: number): ReplayCase {
   const anon = `case #${index}`;
   if (!isObject(raw)) fail(anon, "a case must be an object");
-  if (typeof raw.name !== "string") fail(anon, raw.name === undefined ? `missing field "name"` : `"name" must be a string`);
+  if (typeof raw.name !== "string")
+    fail(anon, raw.name === undefined ? `missing field "name"` : `"name" must be a string`);
   const where = `case "${raw.name}"`;
   const cr0 = raw.cr0 === undefined ? {} : raw.cr0;
   const cr4 = raw.cr4 === undefined ? {} : raw.cr4;
@@ -148,12 +165,14 @@ function parseCase(raw: unknown, index: number): ReplayCase {
     const at = `${where}, writes[${i}]`;
     if (!isObject(w)) fail(at, "a write must be an object");
     const paddr = num(w.paddr, at, "paddr");
-    if (!Array.isArray(w.u32)) fail(at, w.u32 === undefined ? `missing field "u32"` : `"u32" must be an array`);
+    if (!Array.isArray(w.u32))
+      fail(at, w.u32 === undefined ? `missing field "u32"` : `"u32" must be an array`);
     const u32 = w.u32.map((v: unknown, j) => num(v, `${at}, u32[${j}]`, "u32"));
     if (paddr + 4 * u32.length > 2 ** 32) fail(at, `the words run past 4 GiB`);
     return { paddr, u32 };
   });
-  if (!Array.isArray(raw.steps)) fail(where, raw.steps === undefined ? `missing field "steps"` : `"steps" must be an array`);
+  if (!Array.isArray(raw.steps))
+    fail(where, raw.steps === undefined ? `missing field "steps"` : `"steps" must be an array`);
   const steps = raw.steps.map((s: unknown, i) => parseStep(s, `${where}, step ${i}`));
   return {
     name: raw.name,
@@ -212,7 +231,8 @@ export function runReplayCase(c: ReplayCase): ReplayLine[] {
           return { ...head, ok: true };
       }
     } catch (e) {
-      if (e instanceof PageFault) return { ...head, fault: "PF", errorCode: e.errorCode, cr2: hex32(e.cr2) };
+      if (e instanceof PageFault)
+        return { ...head, fault: "PF", errorCode: e.errorCode, cr2: hex32(e.cr2) };
       throw e;
     }
   });

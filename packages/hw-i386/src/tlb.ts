@@ -158,7 +158,10 @@ export class SetAssociativeTlb implements Tlb {
     const ways = options.ways ?? 4;
     const replacement = options.replacement ?? "lru";
     if (!Number.isInteger(entries) || entries < 1 || entries > 1 << 20) {
-      throw new HwError(HW_ERROR.BAD_CONFIG, `TLB entries ${entries} must be an integer in [1, 2^20]`);
+      throw new HwError(
+        HW_ERROR.BAD_CONFIG,
+        `TLB entries ${entries} must be an integer in [1, 2^20]`,
+      );
     }
     if (!Number.isInteger(ways) || ways < 1 || entries % ways !== 0) {
       throw new HwError(

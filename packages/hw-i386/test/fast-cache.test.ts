@@ -51,15 +51,46 @@ const op: fc.Arbitrary<Op> = fc.oneof(
       page,
       frame: fc.integer({ min: 0, max: 7 }),
       // Mostly present entries, so that accesses get far enough to be cached.
-      flags: fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: 0x1ff }).map((f) => f | 1) }, fc.integer({ min: 0, max: 0x1ff })),
+      flags: fc.oneof(
+        { weight: 4, arbitrary: fc.integer({ min: 0, max: 0x1ff }).map((f) => f | 1) },
+        fc.integer({ min: 0, max: 0x1ff }),
+      ),
     }),
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("setPde" as const), region: fc.integer({ min: 0, max: 1 }), flags: fc.integer({ min: 0, max: 0x1ff }), large: fc.boolean() }) },
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant("read" as const), page, offset, size, cpl }) },
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant("write" as const), page, offset, size, cpl, value: fc.integer({ min: 0, max: 0xff }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("setPde" as const),
+      region: fc.integer({ min: 0, max: 1 }),
+      flags: fc.integer({ min: 0, max: 0x1ff }),
+      large: fc.boolean(),
+    }),
+  },
+  {
+    weight: 6,
+    arbitrary: fc.record({ kind: fc.constant("read" as const), page, offset, size, cpl }),
+  },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant("write" as const),
+      page,
+      offset,
+      size,
+      cpl,
+      value: fc.integer({ min: 0, max: 0xff }),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("invlpg" as const), page }) },
   { weight: 1, arbitrary: fc.constant({ kind: "cr3" as const }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("cr4" as const), pse: fc.boolean(), pge: fc.boolean() }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("cr4" as const),
+      pse: fc.boolean(),
+      pge: fc.boolean(),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("wp" as const), on: fc.boolean() }) },
 );
 
@@ -86,14 +117,21 @@ function step(mmu: Mmu, o: Op): string {
         return "ok";
       }
       case "setPde": {
-        const entry = o.large ? (0x0080_0000 | o.flags | 0x80) >>> 0 : PT[o.region]! | (o.flags & 0x7f);
+        const entry = o.large
+          ? (0x0080_0000 | o.flags | 0x80) >>> 0
+          : PT[o.region]! | (o.flags & 0x7f);
         ram.write32(PD + 4 * o.region, entry);
         return "ok";
       }
       case "read": {
         // The sized methods, not read(va, size): read32 is where the fast path lives.
         const va = PAGES[o.page]! + o.offset;
-        const v = o.size === 4 ? mmu.read32(va, o.cpl) : o.size === 2 ? mmu.read16(va, o.cpl) : mmu.read8(va, o.cpl);
+        const v =
+          o.size === 4
+            ? mmu.read32(va, o.cpl)
+            : o.size === 2
+              ? mmu.read16(va, o.cpl)
+              : mmu.read8(va, o.cpl);
         return String(v);
       }
       case "write": {
@@ -124,8 +162,14 @@ function step(mmu: Mmu, o: Op): string {
 
 describe.each([
   ["unbounded TLB", () => new UnboundedTlb()],
-  ["4-entry 2-way FIFO TLB", () => new SetAssociativeTlb({ entries: 4, ways: 2, replacement: "fifo" })],
-  ["4-entry fully associative random TLB", () => new SetAssociativeTlb({ entries: 4, ways: 4, replacement: "random", seed: 3 })],
+  [
+    "4-entry 2-way FIFO TLB",
+    () => new SetAssociativeTlb({ entries: 4, ways: 2, replacement: "fifo" }),
+  ],
+  [
+    "4-entry fully associative random TLB",
+    () => new SetAssociativeTlb({ entries: 4, ways: 4, replacement: "random", seed: 3 }),
+  ],
 ])("fast cache on vs off, %s", (_name, makeTlb) => {
   it("agrees on every result, fault, counter, TLB entry and memory word", () => {
     fc.assert(

@@ -188,7 +188,8 @@ describe("TLB behaviour", () => {
     const { mmu, map, on } = machine({ tlb });
     for (let i = 0; i < 3; i++) map(0x1000 * (i + 1), 0x7000 + 0x1000 * i, PTE.P | PTE.RW);
     on();
-    for (let round = 0; round < 2; round++) for (let i = 0; i < 3; i++) mmu.read32(0x1000 * (i + 1));
+    for (let round = 0; round < 2; round++)
+      for (let i = 0; i < 3; i++) mmu.read32(0x1000 * (i + 1));
     expect(mmu.stats.tlbMisses).toBe(6); // LRU with 3 pages in 2 ways: always a miss
     expect(tlb.entries().length).toBe(2);
   });

@@ -30,7 +30,9 @@ describe("replay golden files (outputs checked by hand, see the cases' comments 
     const got = run(join(fixtures, name));
     expect(got.stderr).toBe("");
     expect(got.status).toBe(0);
-    expect(got.stdout).toBe(readFileSync(join(fixtures, name.replace(/\.json$/, ".golden.jsonl")), "utf8"));
+    expect(got.stdout).toBe(
+      readFileSync(join(fixtures, name.replace(/\.json$/, ".golden.jsonl")), "utf8"),
+    );
   });
 });
 
@@ -40,14 +42,38 @@ describe("replay bad input: one message naming the case and step, nothing on std
   it.each([
     ["JSON that does not parse", "{ nope", /not valid JSON/],
     ["an unknown op", withStep({ op: "jump", vaddr: 0 }), /case "c", step 1: unknown op "jump"/],
-    ["size 3", withStep({ op: "read", cpl: 0, vaddr: 0, size: 3 }), /case "c", step 1: "size" must be 1, 2 or 4, got 3/],
-    ["a missing field", withStep({ op: "write", cpl: 0, vaddr: 0, size: 4 }), /case "c", step 1: missing field "value"/],
-    ["an address past 4 GiB", withStep({ op: "read", cpl: 0, vaddr: "0x100000000", size: 1 }), /step 1: "vaddr" "0x100000000" is past 4 GiB/],
-    ["a bad CPL", withStep({ op: "read", cpl: 1, vaddr: 0, size: 1 }), /"cpl" must be 0 or 3, got 1/],
-    ["a value too wide for the size", withStep({ op: "write", cpl: 0, vaddr: 0, size: 1, value: 256 }), /"value" 256 is not below 0x00000100/],
+    [
+      "size 3",
+      withStep({ op: "read", cpl: 0, vaddr: 0, size: 3 }),
+      /case "c", step 1: "size" must be 1, 2 or 4, got 3/,
+    ],
+    [
+      "a missing field",
+      withStep({ op: "write", cpl: 0, vaddr: 0, size: 4 }),
+      /case "c", step 1: missing field "value"/,
+    ],
+    [
+      "an address past 4 GiB",
+      withStep({ op: "read", cpl: 0, vaddr: "0x100000000", size: 1 }),
+      /step 1: "vaddr" "0x100000000" is past 4 GiB/,
+    ],
+    [
+      "a bad CPL",
+      withStep({ op: "read", cpl: 1, vaddr: 0, size: 1 }),
+      /"cpl" must be 0 or 3, got 1/,
+    ],
+    [
+      "a value too wide for the size",
+      withStep({ op: "write", cpl: 0, vaddr: 0, size: 1, value: 256 }),
+      /"value" 256 is not below 0x00000100/,
+    ],
     ["a missing cr3", { name: "c", steps: [] }, /case "c": missing field "cr3"/],
     ["a case without a name", [good, { cr3: 0, steps: [] }], /case #1: missing field "name"/],
-    ["a write run past 4 GiB", { ...good, writes: [{ paddr: "0xfffffffc", u32: [1, 2] }] }, /writes\[0\]: the words run past 4 GiB/],
+    [
+      "a write run past 4 GiB",
+      { ...good, writes: [{ paddr: "0xfffffffc", u32: [1, 2] }] },
+      /writes\[0\]: the words run past 4 GiB/,
+    ],
   ])("%s", (_what, input, message) => {
     const got = runJson(input);
     expect(got.status).toBe(2);
@@ -69,18 +95,27 @@ describe("the mmu-replay executable", () => {
   }, 60_000);
 
   it("prints one JSON line per step and exits 0", () => {
-    const r = spawnSync(process.execPath, [join(pkg, "dist/bin/mmu-replay.js"), join(fixtures, "basic.json")], {
-      encoding: "utf8",
-    });
+    const r = spawnSync(
+      process.execPath,
+      [join(pkg, "dist/bin/mmu-replay.js"), join(fixtures, "basic.json")],
+      {
+        encoding: "utf8",
+      },
+    );
     expect(r.status).toBe(0);
     expect(r.stdout).toBe(readFileSync(join(fixtures, "basic.golden.jsonl"), "utf8"));
-    for (const line of r.stdout.trim().split("\n")) expect(() => JSON.parse(line) as unknown).not.toThrow();
+    for (const line of r.stdout.trim().split("\n"))
+      expect(() => JSON.parse(line) as unknown).not.toThrow();
   });
 
   it("exits 2 on bad input", () => {
-    const r = spawnSync(process.execPath, [join(pkg, "dist/bin/mmu-replay.js"), join(pkg, "package.json")], {
-      encoding: "utf8",
-    });
+    const r = spawnSync(
+      process.execPath,
+      [join(pkg, "dist/bin/mmu-replay.js"), join(pkg, "package.json")],
+      {
+        encoding: "utf8",
+      },
+    );
     expect(r.status).toBe(2);
     expect(r.stdout).toBe("");
     expect(r.stderr).toMatch(/case "@mm386\/hw-i386": missing field "steps"/);

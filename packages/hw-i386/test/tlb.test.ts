@@ -4,15 +4,20 @@ import { HwError, SetAssociativeTlb, UnboundedTlb } from "../src/index.js";
 
 describeTlbConformance("UnboundedTlb", () => new UnboundedTlb(), { unbounded: true });
 describeTlbConformance("64-entry 4-way LRU", () => new SetAssociativeTlb());
-describeTlbConformance("16-entry 2-way FIFO", () => new SetAssociativeTlb({ entries: 16, ways: 2, replacement: "fifo" }));
-describeTlbConformance("8-entry fully associative random", () =>
-  new SetAssociativeTlb({ entries: 8, ways: 8, replacement: "random", seed: 42 }),
+describeTlbConformance(
+  "16-entry 2-way FIFO",
+  () => new SetAssociativeTlb({ entries: 16, ways: 2, replacement: "fifo" }),
+);
+describeTlbConformance(
+  "8-entry fully associative random",
+  () => new SetAssociativeTlb({ entries: 8, ways: 8, replacement: "random", seed: 42 }),
 );
 describeTlbConformance("1-entry", () => new SetAssociativeTlb({ entries: 1, ways: 1 }));
 
 describe("SetAssociativeTlb replacement", () => {
   // 2 sets of 2 ways: even page numbers share set 0.
-  const make = (replacement: "lru" | "fifo") => new SetAssociativeTlb({ entries: 4, ways: 2, replacement });
+  const make = (replacement: "lru" | "fifo") =>
+    new SetAssociativeTlb({ entries: 4, ways: 2, replacement });
 
   it("LRU evicts the entry used least recently in the set", () => {
     const tlb = make("lru");
@@ -46,7 +51,10 @@ describe("SetAssociativeTlb replacement", () => {
     const run = () => {
       const tlb = new SetAssociativeTlb({ entries: 4, ways: 4, replacement: "random", seed: 7 });
       for (let vpn = 0; vpn < 20; vpn++) tlb.insert(testEntry(vpn));
-      return tlb.entries().map((e) => e.vpn).sort((a, b) => a - b);
+      return tlb
+        .entries()
+        .map((e) => e.vpn)
+        .sort((a, b) => a - b);
     };
     expect(run()).toEqual(run());
   });

@@ -116,7 +116,8 @@ describe("4 KiB pages: every PDE.{P,RW,US} x PTE.{P,RW,US,A,D} x WP x CPL x R/W"
         for (const cpl of [0, 3] as Cpl[])
           for (const write of [false, true]) {
             const pde = SMALL_PT | (pdeBits & 7);
-            const pte = SMALL_FRAME | (pteBits & 7) | (pteBits & 8 ? A : 0) | (pteBits & 16 ? D : 0);
+            const pte =
+              SMALL_FRAME | (pteBits & 7) | (pteBits & 8 ? A : 0) | (pteBits & 16 ? D : 0);
             cases.push([pde, pte, wp, cpl, write]);
           }
 
@@ -129,7 +130,17 @@ describe("4 KiB pages: every PDE.{P,RW,US} x PTE.{P,RW,US,A,D} x WP x CPL x R/W"
     for (const [pde, pte, wp, cpl, write] of cases) {
       const want = model4k(pde, pte, wp, cpl, write);
       const got = run({ pde, pte, pteAddr: PTE_ADDR, wp, pse: false, cpl, write });
-      const label = `PDE[${bitsOf(pde, [["P", P], ["RW", RW], ["US", US]])}] PTE[${bitsOf(pte, [["P", P], ["RW", RW], ["US", US], ["A", A], ["D", D]])}] WP=${+wp} CPL=${cpl} ${write ? "write" : "read"}`;
+      const label = `PDE[${bitsOf(pde, [
+        ["P", P],
+        ["RW", RW],
+        ["US", US],
+      ])}] PTE[${bitsOf(pte, [
+        ["P", P],
+        ["RW", RW],
+        ["US", US],
+        ["A", A],
+        ["D", D],
+      ])}] WP=${+wp} CPL=${cpl} ${write ? "write" : "read"}`;
       const tlbEntry = got.mmu.tlb.lookup(VA >>> 12);
       const ok =
         got.fault === want.fault &&
@@ -138,7 +149,10 @@ describe("4 KiB pages: every PDE.{P,RW,US} x PTE.{P,RW,US,A,D} x WP x CPL x R/W"
         (want.fault === null ? tlbEntry !== undefined : tlbEntry === undefined) &&
         (want.fault !== null || write ? got.value === null : got.value === OLD) &&
         got.small === (want.fault === null && write ? NEW : OLD);
-      if (!ok) failures.push(`${label}: want ${JSON.stringify(want)}, got fault=${got.fault} pde=${got.pdeAfter.toString(16)} pte=${got.pteAfter.toString(16)}`);
+      if (!ok)
+        failures.push(
+          `${label}: want ${JSON.stringify(want)}, got fault=${got.fault} pde=${got.pdeAfter.toString(16)} pte=${got.pteAfter.toString(16)}`,
+        );
     }
     expect(failures).toEqual([]);
   });
@@ -154,7 +168,11 @@ describe("4 MiB pages: PDE.{P,RW,US,A,D,PS} x CR4.PSE x WP x CPL x R/W", () => {
         for (const cpl of [0, 3] as Cpl[])
           for (const write of [false, true]) {
             const pde =
-              LARGE_FRAME | (bits & 7) | (bits & 8 ? A : 0) | (bits & 16 ? D : 0) | (bits & 32 ? PS : 0);
+              LARGE_FRAME |
+              (bits & 7) |
+              (bits & 8 ? A : 0) |
+              (bits & 16 ? D : 0) |
+              (bits & 32 ? PS : 0);
             cases.push([pde, pse, wp, cpl, write]);
           }
 

@@ -1,0 +1,4 @@
+/** What each layer may import, bottom first. */
+export declare const LAYERS: Record<string, string[]>;
+/** Check the tree at `root`; returns a list of human-readable violations. */
+export declare function checkDependencies(root: string): string[];
