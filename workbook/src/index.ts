@@ -1,0 +1,8 @@
+/**
+ * @mm386/workbook: guided exercises that chain the mm386 layers, and the main
+ * program. For now it holds the guided tour of the simulated machine; the
+ * exercises arrive with the layers they exercise.
+ *
+ * @packageDocumentation
+ */
+export { runHwTour, defaultStyle, type TourResult, type TourStyle } from "./hw-tour.js";
