@@ -28,11 +28,17 @@ import pc from "picocolors";
 
 /** Colour functions used by the tour (plain strings when colour is off). */
 export interface TourStyle {
+  /** The tour's title. */
   readonly title: (s: string) => string;
+  /** Section headings. */
   readonly head: (s: string) => string;
+  /** Numbers and commands. */
   readonly code: (s: string) => string;
+  /** Things going right (a hit, the fix). */
   readonly good: (s: string) => string;
+  /** Things going wrong (a miss, a fault, a stale value). */
   readonly bad: (s: string) => string;
+  /** Asides. */
   readonly dim: (s: string) => string;
 }
 
@@ -51,6 +57,7 @@ export function defaultStyle(color = pc.isColorSupported): TourStyle {
 
 /** What the tour observed, for tests and for anyone scripting it. */
 export interface TourResult {
+  /** The machine the tour ran on, in its final state. */
   readonly machine: Machine;
   /** Value read through the kernel mapping before the PTE edit. */
   readonly before: number;

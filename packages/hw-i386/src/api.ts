@@ -83,11 +83,17 @@ export const CR4 = {
  * are reserved: setting one makes the access fault with {@link PF_ERROR}.RSVD.
  */
 export const PDE = {
+  /** Present: the entry is used; if 0, the access faults with error code bit 0 clear. */
   P: 0x001,
+  /** Read/write: if 0, writes to the 4 MiB region are refused (CPL 3, or CPL 0 with CR0.WP). */
   RW: 0x002,
+  /** User/supervisor: if 0, CPL 3 may not access the 4 MiB region. */
   US: 0x004,
+  /** Page-level write-through (cache policy; no effect in this simulation). */
   PWT: 0x008,
+  /** Page-level cache disable (cache policy; no effect in this simulation). */
   PCD: 0x010,
+  /** Accessed: set by the processor when the entry is used in a walk. */
   A: 0x020,
   /** Dirty; meaningful only in a PDE that maps a 4 MiB page. */
   D: 0x040,
@@ -113,14 +119,23 @@ export const PDE_LARGE_RESERVED = 0x003f_e000;
  * ```
  */
 export const PTE = {
+  /** Present: the page is mapped; if 0, the access faults with error code bit 0 clear. */
   P: 0x001,
+  /** Read/write: if 0, writes are refused (CPL 3, or CPL 0 with CR0.WP). */
   RW: 0x002,
+  /** User/supervisor: if 0, CPL 3 may not access the page. */
   US: 0x004,
+  /** Page-level write-through (cache policy; no effect in this simulation). */
   PWT: 0x008,
+  /** Page-level cache disable (cache policy; no effect in this simulation). */
   PCD: 0x010,
+  /** Accessed: set by the processor on the first access through this entry. */
   A: 0x020,
+  /** Dirty: set by the processor on the first write to the page. */
   D: 0x040,
+  /** Page attribute table index bit (memory type; no effect in this simulation). */
   PAT: 0x080,
+  /** Global: with CR4.PGE=1 the translation survives CR3 loads. */
   G: 0x100,
 } as const;
 
@@ -246,56 +261,108 @@ export interface MmuStats {
 /** Why entries left the TLB. */
 export type FlushReason = "invlpg" | "cr3" | "cr4" | "cr0" | "fault";
 
+/** An access found its translation in the TLB. */
+export interface TlbHitEvent {
+  /** Discriminant. */
+  readonly type: "tlb-hit";
+  /** The linear address accessed. */
+  readonly va: number;
+  /** True for a write. */
+  readonly write: boolean;
+  /** Privilege level of the access. */
+  readonly cpl: Cpl;
+}
+
+/** An access found no translation in the TLB; a walk follows. */
+export interface TlbMissEvent {
+  /** Discriminant. */
+  readonly type: "tlb-miss";
+  /** The linear address accessed. */
+  readonly va: number;
+  /** True for a write. */
+  readonly write: boolean;
+  /** Privilege level of the access. */
+  readonly cpl: Cpl;
+}
+
+/** The processor walked the paging structures for a linear address. */
+export interface WalkEvent {
+  /** Discriminant. */
+  readonly type: "walk";
+  /** The linear address being translated. */
+  readonly va: number;
+  /** Physical address of the PDE read. */
+  readonly pdeAddr: number;
+  /** The PDE, after any A/D update. */
+  readonly pde: number;
+  /** Physical address of the PTE, or null for a 4 MiB page or a PDE that was not present. */
+  readonly pteAddr: number | null;
+  /** The PTE after any A/D update, or null when no PTE was read. */
+  readonly pte: number | null;
+  /** The physical address reached, or null when the walk faulted. */
+  readonly pa: number | null;
+}
+
+/** The processor raised a page fault (#PF). */
+export interface FaultEvent {
+  /** Discriminant. */
+  readonly type: "fault";
+  /** The linear address that faulted. */
+  readonly va: number;
+  /** The error code pushed by the processor ({@link PF_ERROR} bits). */
+  readonly errorCode: number;
+  /** The value loaded into CR2 (the faulting linear address). */
+  readonly cr2: number;
+}
+
+/** The processor set accessed or dirty bits in a paging-structure entry. */
+export interface AdUpdateEvent {
+  /** Discriminant. */
+  readonly type: "ad-update";
+  /** Physical address of the entry whose A/D bits changed. */
+  readonly entryAddr: number;
+  /** Which level the entry belongs to. */
+  readonly level: "pde" | "pte";
+  /** The entry before the update. */
+  readonly before: number;
+  /** The entry after the update. */
+  readonly after: number;
+}
+
+/** Entries left the TLB (or would have: `dropped` may be 0). */
+export interface FlushEvent {
+  /** Discriminant. */
+  readonly type: "flush";
+  /** What caused it. */
+  readonly reason: FlushReason;
+  /** The linear address for invlpg and fault flushes, otherwise null. */
+  readonly va: number | null;
+  /** Number of TLB entries dropped. */
+  readonly dropped: number;
+}
+
 /**
  * Something the MMU did, for tools that trace or visualise it. Only produced
  * while someone is subscribed ({@link Mmu.subscribe}); the access path pays
  * nothing otherwise.
  */
 export type MmuEvent =
-  | { readonly type: "tlb-hit"; readonly va: number; readonly write: boolean; readonly cpl: Cpl }
-  | { readonly type: "tlb-miss"; readonly va: number; readonly write: boolean; readonly cpl: Cpl }
-  | {
-      readonly type: "walk";
-      readonly va: number;
-      readonly pdeAddr: number;
-      readonly pde: number;
-      /** Null for a 4 MiB page or when the PDE was not present. */
-      readonly pteAddr: number | null;
-      readonly pte: number | null;
-      /** The physical address reached, or null when the walk faulted. */
-      readonly pa: number | null;
-    }
-  | {
-      readonly type: "fault";
-      readonly va: number;
-      readonly errorCode: number;
-      readonly cr2: number;
-    }
-  | {
-      readonly type: "ad-update";
-      /** Physical address of the entry whose A/D bits changed. */
-      readonly entryAddr: number;
-      readonly level: "pde" | "pte";
-      readonly before: number;
-      readonly after: number;
-    }
-  | {
-      readonly type: "flush";
-      readonly reason: FlushReason;
-      /** The page for invlpg and fault flushes, otherwise null. */
-      readonly va: number | null;
-      readonly dropped: number;
-    };
+  TlbHitEvent | TlbMissEvent | WalkEvent | FaultEvent | AdUpdateEvent | FlushEvent;
 
 /** A subscriber to {@link MmuEvent}s. */
 export type MmuListener = (event: MmuEvent) => void;
 
 /** e820 range types, as the BIOS reports them. */
 export const E820 = {
+  /** RAM the kernel may use. */
   USABLE: 1,
+  /** Not to be used: ROM, device memory, firmware data. */
   RESERVED: 2,
+  /** ACPI tables; usable once the kernel has read them. */
   ACPI_RECLAIMABLE: 3,
+  /** ACPI non-volatile storage; never usable. */
   ACPI_NVS: 4,
+  /** Memory found to be faulty. */
   BAD: 5,
 } as const;
 
@@ -304,7 +371,10 @@ export type E820Type = (typeof E820)[keyof typeof E820];
 
 /** One entry of the firmware memory map: `[base, base + length)` of the given type. */
 export interface MemoryRegion {
+  /** First physical address of the region. */
   readonly base: number;
+  /** Length in bytes. */
   readonly length: number;
+  /** What the region is. */
   readonly type: E820Type;
 }

@@ -31,6 +31,7 @@ export type HwErrorCode = (typeof HW_ERROR)[keyof typeof HW_ERROR];
 
 /** Bad input to the machine. State is unchanged when one is thrown. */
 export class HwError extends Error {
+  /** Always `"HwError"`. */
   override readonly name = "HwError";
   constructor(
     /** Machine-readable reason. */
@@ -53,6 +54,7 @@ export function hex32(n: number): string {
  * an error code and the faulting linear address, which is also loaded into CR2.
  */
 export class PageFault extends Error {
+  /** Always `"PageFault"`. */
   override readonly name = "PageFault";
   /** Interrupt vector of #PF. */
   readonly vector = 14;

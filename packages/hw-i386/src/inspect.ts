@@ -16,24 +16,31 @@ import { type PhysicalMemory, toU32 } from "./ram.js";
 
 /** The register state a walk depends on. */
 export interface WalkRegisters {
+  /** CR0 (only WP matters to the walk's permission check). */
   readonly cr0: number;
+  /** CR3: where the page directory is. */
   readonly cr3: number;
+  /** CR4 (PSE decides whether PS makes a 4 MiB page). */
   readonly cr4: number;
 }
 
 /** What the page tables say about one linear address. */
 export interface WalkExplanation {
+  /** The linear address explained. */
   readonly va: number;
   /** Bits 31:22: the page-directory index. */
   readonly dirIndex: number;
   /** Bits 21:12: the page-table index (meaningless for a 4 MiB page). */
   readonly tableIndex: number;
+  /** Physical address of the PDE. */
   readonly pdeAddr: number;
+  /** The PDE as it is in memory now. */
   readonly pde: number;
   /** True when the PDE maps a 4 MiB page. */
   readonly large: boolean;
   /** Null when there is no PTE (4 MiB page, or PDE not present). */
   readonly pteAddr: number | null;
+  /** The PTE as it is in memory now, or null when there is no PTE. */
   readonly pte: number | null;
   /** U/S combined over the levels used (false if the walk stopped early). */
   readonly user: boolean;

@@ -20,7 +20,9 @@ export interface MachineOptions {
 
 /** RAM and an MMU wired together. Paging is off until CR0.PG is set. */
 export interface Machine {
+  /** Physical memory. */
   readonly ram: PhysicalMemory;
+  /** The processor's MMU, reaching `ram`. */
   readonly mmu: Mmu;
 }
 

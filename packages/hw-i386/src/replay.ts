@@ -13,49 +13,136 @@
  *
  * @module
  */
-import { CR0, CR4 } from "./api.js";
+import { type AccessSize, CR0, CR4, type Cpl } from "./api.js";
 import { PageFault, hex32 } from "./errors.js";
 import { Mmu } from "./mmu.js";
 import { PhysicalMemory } from "./ram.js";
 
+/** `{"op":"read"}`: a linear read through the MMU. */
+export interface ReplayRead {
+  /** Discriminant. */
+  readonly op: "read";
+  /** Privilege level of the access. */
+  readonly cpl: Cpl;
+  /** Linear address. */
+  readonly vaddr: number;
+  /** Bytes read. */
+  readonly size: AccessSize;
+}
+
+/** `{"op":"write"}`: a linear write through the MMU. */
+export interface ReplayWrite {
+  /** Discriminant. */
+  readonly op: "write";
+  /** Privilege level of the access. */
+  readonly cpl: Cpl;
+  /** Linear address. */
+  readonly vaddr: number;
+  /** Bytes written. */
+  readonly size: AccessSize;
+  /** Value written, below 2^(8 * size). */
+  readonly value: number;
+}
+
+/** `{"op":"invlpg"}`: drop the TLB entry for a page. */
+export interface ReplayInvlpg {
+  /** Discriminant. */
+  readonly op: "invlpg";
+  /** Any linear address in the page. */
+  readonly vaddr: number;
+}
+
+/** `{"op":"loadcr3"}`: MOV to CR3. */
+export interface ReplayLoadCr3 {
+  /** Discriminant. */
+  readonly op: "loadcr3";
+  /** The new CR3. */
+  readonly value: number;
+}
+
+/** `{"op":"pread"}`: a 32-bit physical read, bypassing MMU and TLB. */
+export interface ReplayPread {
+  /** Discriminant. */
+  readonly op: "pread";
+  /** Physical address. */
+  readonly paddr: number;
+}
+
+/** `{"op":"pwrite"}`: a 32-bit physical write; the TLB is not told. */
+export interface ReplayPwrite {
+  /** Discriminant. */
+  readonly op: "pwrite";
+  /** Physical address. */
+  readonly paddr: number;
+  /** Value written. */
+  readonly value: number;
+}
+
 /** A step of a replay case, after validation. */
 export type ReplayStep =
-  | { readonly op: "read"; readonly cpl: 0 | 3; readonly vaddr: number; readonly size: 1 | 2 | 4 }
-  | {
-      readonly op: "write";
-      readonly cpl: 0 | 3;
-      readonly vaddr: number;
-      readonly size: 1 | 2 | 4;
-      readonly value: number;
-    }
-  | { readonly op: "invlpg"; readonly vaddr: number }
-  | { readonly op: "loadcr3"; readonly value: number }
-  | { readonly op: "pread"; readonly paddr: number }
-  | { readonly op: "pwrite"; readonly paddr: number; readonly value: number };
+  ReplayRead | ReplayWrite | ReplayInvlpg | ReplayLoadCr3 | ReplayPread | ReplayPwrite;
 
 /** A replay case, after validation. */
 export interface ReplayCase {
+  /** Names the case in every output line. */
   readonly name: string;
-  readonly cr0: { readonly wp: boolean };
-  readonly cr4: { readonly pse: boolean; readonly pge: boolean };
+  /** CR0 bits besides PE and PG (which are always on). */
+  readonly cr0: {
+    /** CR0.WP. */
+    readonly wp: boolean;
+  };
+  /** CR4 bits. */
+  readonly cr4: {
+    /** CR4.PSE: 4 MiB pages. */
+    readonly pse: boolean;
+    /** CR4.PGE: global pages. */
+    readonly pge: boolean;
+  };
+  /** The initial CR3. */
   readonly cr3: number;
-  readonly writes: readonly { readonly paddr: number; readonly u32: readonly number[] }[];
+  /** Words put into physical memory before the steps run. */
+  readonly writes: readonly {
+    /** Physical address of the first word. */
+    readonly paddr: number;
+    /** Consecutive little-endian 32-bit words. */
+    readonly u32: readonly number[];
+  }[];
+  /** The steps, in order. */
   readonly steps: readonly ReplayStep[];
 }
 
+/** Output line of a step that completed. */
+export interface ReplayOkLine {
+  /** The case's name. */
+  readonly case: string;
+  /** Index of the step, from 0. */
+  readonly step: number;
+  /** Always true. */
+  readonly ok: true;
+  /** For read and pread: the value, as `"0x%08x"`. */
+  readonly value?: string;
+}
+
+/** Output line of a step that raised a page fault. */
+export interface ReplayFaultLine {
+  /** The case's name. */
+  readonly case: string;
+  /** Index of the step, from 0. */
+  readonly step: number;
+  /** Always `"PF"`. */
+  readonly fault: "PF";
+  /** The page-fault error code. */
+  readonly errorCode: number;
+  /** CR2, as `"0x%08x"`. */
+  readonly cr2: string;
+}
+
 /** One line of replay output, in the exact key order that is printed. */
-export type ReplayLine =
-  | { readonly case: string; readonly step: number; readonly ok: true; readonly value?: string }
-  | {
-      readonly case: string;
-      readonly step: number;
-      readonly fault: "PF";
-      readonly errorCode: number;
-      readonly cr2: string;
-    };
+export type ReplayLine = ReplayOkLine | ReplayFaultLine;
 
 /** Bad replay input: the message names the case and, where there is one, the step. */
 export class ReplayInputError extends Error {
+  /** Always `"ReplayInputError"`. */
   override readonly name = "ReplayInputError";
   /** Always `"E_REPLAY_INPUT"`. */
   readonly code = "E_REPLAY_INPUT";

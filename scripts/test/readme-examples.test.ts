@@ -1,0 +1,51 @@
+/**
+ * The first ```ts block of each package README must run. Its `@mm386/*`
+ * imports are pointed at the packages' sources, it is run, and what it logs
+ * must match its `// → ...` comments, in order.
+ */
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it, vi } from "vitest";
+
+const repo = fileURLToPath(new URL("../..", import.meta.url));
+const readmes = ["hw-i386", "buddy", "allocation", "paging", "kvmalloc", "malloc"]
+  .map((p) => `packages/${p}`)
+  .concat("workbook")
+  .filter((dir) => existsSync(join(repo, dir, "README.md")));
+
+function example(dir: string): string | undefined {
+  const text = readFileSync(join(repo, dir, "README.md"), "utf8");
+  return /```ts\n([\s\S]*?)```/.exec(text)?.[1];
+}
+
+function sourceOf(pkg: string): string {
+  return pkg === "workbook"
+    ? join(repo, "workbook/src/index.ts")
+    : join(repo, "packages", pkg, "src/index.ts");
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe("README examples run and print what they say", () => {
+  it.each(readmes.filter((d) => example(d) !== undefined))("%s", async (dir) => {
+    const code = example(dir)!;
+    const expected = [...code.matchAll(/\/\/ → (.*)$/gm)].map((m) => m[1]!.trim());
+    expect(expected.length).toBeGreaterThan(0);
+    const runnable = code.replace(
+      /from "@mm386\/([a-z0-9-]+)"/g,
+      (_m, pkg: string) => `from ${JSON.stringify(sourceOf(pkg))}`,
+    );
+    const file = join(mkdtempSync(join(tmpdir(), "readme-")), "example.ts");
+    writeFileSync(file, runnable);
+    const logged: string[] = [];
+    vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {
+      logged.push(args.map(String).join(" "));
+    });
+    await import(file);
+    expect(logged).toEqual(expected);
+  });
+});
