@@ -70,6 +70,23 @@ function warm(mmu: Mmu, base: number, pages: number): void {
   for (let i = 0; i < pages; i++) mmu.write32(base + i * 4096, i);
 }
 
+/**
+ * A loop body compiled as its own function. Closures created in a loop share
+ * V8's type feedback, so a task measured after another would inherit its
+ * deoptimisations (small-integer addresses, then doubles, then another TLB
+ * class); each task gets a fresh function instead.
+ */
+type Loop = (m: Mmu, base: number, offs: Uint32Array) => number;
+function loop(body: string): Loop {
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return new Function(
+    "m",
+    "base",
+    "offs",
+    `let s = 0; for (let i = 0; i < ${N}; i++) { ${body} } return s;`,
+  ) as Loop;
+}
+
 let sink = 0;
 const bench = new Bench({ time: 400, warmup: true });
 
@@ -77,10 +94,15 @@ const bench = new Bench({ time: 400, warmup: true });
 const plain = new Uint32Array(PAGES * 1024);
 for (let i = 0; i < plain.length; i++) plain[i] = i;
 const all = offsets(PAGES, 1);
+// The baseline gets the same treatment as the tasks: its own compiled loop.
+// eslint-disable-next-line @typescript-eslint/no-implied-eval
+const plainLoop = new Function(
+  "a",
+  "offs",
+  `let s = 0; for (let i = 0; i < ${N}; i++) s += a[offs[i] >>> 2]; return s;`,
+) as (a: Uint32Array, offs: Uint32Array) => number;
 bench.add("baseline: Uint32Array random read", () => {
-  let s = 0;
-  for (let i = 0; i < N; i++) s += plain[all[i]! >>> 2]!;
-  sink += s;
+  sink += plainLoop(plain, all);
 });
 
 const tlbs: [string, () => Tlb, number][] = [
@@ -96,39 +118,34 @@ for (const [tlbLabel, make, resident] of tlbs) {
     const hitSet = offsets(resident, 2);
     const m1 = machine(make(), base);
     warm(m1, base, resident);
+    const readHit = loop("s += m.read32(base + offs[i]);");
     bench.add(`read32 hit [${label}]`, () => {
-      let s = 0;
-      for (let i = 0; i < N; i++) s += m1.read32(base + hitSet[i]!);
-      sink += s;
+      sink += readHit(m1, base, hitSet);
     });
     const m2 = machine(make(), base);
     warm(m2, base, resident);
+    const writeHit = loop("m.write32(base + offs[i], i);");
     bench.add(`write32 hit [${label}]`, () => {
-      for (let i = 0; i < N; i++) m2.write32(base + hitSet[i]!, i);
+      sink += writeHit(m2, base, hitSet);
     });
     const m3 = machine(make(), base);
     warm(m3, base, PAGES);
+    const readMiss = loop("const va = base + offs[i]; m.invlpg(va); s += m.read32(va);");
     bench.add(`read32 miss: invlpg + walk [${label}]`, () => {
-      let s = 0;
-      for (let i = 0; i < N; i++) {
-        const va = base + all[i]!;
-        m3.invlpg(va);
-        s += m3.read32(va);
-      }
-      sink += s;
+      sink += readMiss(m3, base, all);
     });
     const m4 = machine(make(), base);
     warm(m4, base, PAGES);
+    const invlpgOnly = loop("m.invlpg(base + offs[i]);");
     bench.add(`invlpg alone [${label}]`, () => {
-      for (let i = 0; i < N; i++) m4.invlpg(base + all[i]!);
+      sink += invlpgOnly(m4, base, all);
     });
     if (resident < PAGES) {
       const m5 = machine(make(), base);
       warm(m5, base, PAGES);
+      const readAll = loop("s += m.read32(base + offs[i]);");
       bench.add(`read32 random over 256 pages [${label}]`, () => {
-        let s = 0;
-        for (let i = 0; i < N; i++) s += m5.read32(base + all[i]!);
-        sink += s;
+        sink += readAll(m5, base, all);
       });
       const m6 = machine(make(), base);
       warm(m6, base, PAGES);

@@ -25,8 +25,10 @@
  *   CR2 is the first address of the second page.
  *
  * Speed: in front of the TLB sits a small direct-mapped cache of the host
- * storage of recently used translations (`fastTag`/`fastBase`/`fastFlags`,
- * like QEMU's softmmu TLB). It only ever holds a subset of what the TLB holds:
+ * storage of recently used translations (`fastTag`/`fastBase`, like QEMU's
+ * softmmu TLB): one tag plane per kind of access (CPL 0 read, CPL 3 read,
+ * CPL 0 write, CPL 3 write) holds the page number where that access may go
+ * straight to memory, so a hit costs one compare. It only ever holds a subset of what the TLB holds:
  * everything that leaves the TLB (invalidation, flush, eviction reported by
  * `insert`) leaves it too, so it changes how fast the simulation runs, never
  * what it does. It is bypassed while anyone listens to events and for TLBs
@@ -94,10 +96,11 @@ function makeEntry(
 /** Entries in the host-side fast cache; a power of two. */
 const FAST_SIZE = 1024;
 const FAST_MASK = FAST_SIZE - 1;
-/** fastFlags bits: what the cached translation allows without asking the TLB. */
-const F_USER_READ = 1;
-const F_SUPERVISOR_WRITE = 2;
-const F_USER_WRITE = 4;
+/** Offsets of the tag planes in `fastTag`, one per kind of access. */
+const PLANE_READ0 = 0;
+const PLANE_READ3 = FAST_SIZE;
+const PLANE_WRITE0 = 2 * FAST_SIZE;
+const PLANE_WRITE3 = 3 * FAST_SIZE;
 
 /** The memory-management unit of one simulated i386 processor. */
 export class Mmu {
@@ -129,10 +132,11 @@ export class Mmu {
   private listeners: MmuListener[] | null = null;
 
   // The host-side cache of recent translations (see the module comment).
-  private readonly fastTag = new Int32Array(FAST_SIZE).fill(-1);
+  private readonly fastTag = new Int32Array(4 * FAST_SIZE).fill(-1);
   private readonly fastBase = new Int32Array(FAST_SIZE);
-  private readonly fastFlags = new Uint8Array(FAST_SIZE);
-  /** Paging is on, nobody listens, and the TLB does not observe hits. */
+  /** The RAM's pool, refreshed when it grows. */
+  private pool: Uint32Array;
+  /** Paging is on, nobody listens, and the TLB does not observe hits; else the tags stay empty. */
   private fastOn = false;
   /** Some fast-cache entry came from a 4 MiB page (invlpg must then clear its region). */
   private fastLarge = false;
@@ -140,10 +144,25 @@ export class Mmu {
   constructor(ram: PhysicalMemory, options: MmuOptions = {}) {
     this.ram = ram;
     this.tlb = options.tlb ?? new UnboundedTlb();
+    this.pool = ram.pool;
+    ram.onPoolGrow(() => {
+      this.pool = ram.pool;
+    });
   }
 
   private updateFastOn(): void {
     this.fastOn = this.paging && this.listeners === null && this.tlb.observesHits !== true;
+    if (!this.fastOn) this.fastClear();
+  }
+
+  /** Drop fast-cache slot `i` from every plane. */
+  private fastDrop(i: number): void {
+    const tags = this.fastTag;
+    tags[i + PLANE_READ0] =
+      tags[i + PLANE_READ3] =
+      tags[i + PLANE_WRITE0] =
+      tags[i + PLANE_WRITE3] =
+        -1;
   }
 
   private fastClear(): void {
@@ -154,7 +173,7 @@ export class Mmu {
   /** Drop from the fast cache every page of the 4 MiB region `region`. */
   private fastClearRegion(region: number): void {
     const tags = this.fastTag;
-    for (let i = 0; i < FAST_SIZE; i++) if (tags[i]! >>> 10 === region) tags[i] = -1;
+    for (let i = 0; i < FAST_SIZE; i++) if (tags[i]! >>> 10 === region) this.fastDrop(i);
   }
 
   // ---------------------------------------------------------------- registers
@@ -264,15 +283,17 @@ export class Mmu {
 
   /** Read a little-endian 32-bit value at `va` (may cross a page). Throws {@link PageFault}. */
   read32(va: number, cpl: Cpl = 0): number {
-    // Fast path: aligned, cached, allowed. Everything else takes the general path.
-    if (this.fastOn && (va & 3) === 0 && va >>> 0 === va) {
-      const i = (va >>> 12) & FAST_MASK;
+    // Fast path: aligned and cached for this kind of access. Everything else takes the general path.
+    // `v` is the address as an int32 (cheaper than a double for V8); the compare validates `va`.
+    const v = va | 0;
+    if ((v & 3) === 0 && (v === va || v + 0x1_0000_0000 === va)) {
+      const vpn = v >>> 12;
+      const i = vpn & FAST_MASK;
       if (
-        this.fastTag[i] === va >>> 12 &&
-        (cpl === 0 || (cpl === 3 && (this.fastFlags[i]! & F_USER_READ) !== 0))
+        cpl === 0 ? this.fastTag[i] === vpn : cpl === 3 && this.fastTag[i + PLANE_READ3] === vpn
       ) {
         this.fastHits++;
-        return this.ram.pool[this.fastBase[i]! | ((va & 0xfff) >>> 2)]!;
+        return this.pool[this.fastBase[i]! | ((v & 0xfff) >>> 2)]!;
       }
     }
     return this.word32(va, cpl, false, 0);
@@ -290,19 +311,21 @@ export class Mmu {
 
   /** Write `value` as 32 bits at `va`; both pages are translated before any byte is written. */
   write32(va: number, value: number, cpl: Cpl = 0): void {
+    const v = va | 0;
     if (
-      this.fastOn &&
-      (va & 3) === 0 &&
-      va >>> 0 === va &&
+      (v & 3) === 0 &&
+      (v === va || v + 0x1_0000_0000 === va) &&
       (value >>> 0 === value || (value | 0) === value)
     ) {
-      const i = (va >>> 12) & FAST_MASK;
+      const vpn = v >>> 12;
+      const i = vpn & FAST_MASK;
       if (
-        this.fastTag[i] === va >>> 12 &&
-        (this.fastFlags[i]! & (cpl === 0 ? F_SUPERVISOR_WRITE : cpl === 3 ? F_USER_WRITE : 0)) !== 0
+        cpl === 0
+          ? this.fastTag[i + PLANE_WRITE0] === vpn
+          : cpl === 3 && this.fastTag[i + PLANE_WRITE3] === vpn
       ) {
         this.fastHits++;
-        this.ram.pool[this.fastBase[i]! | ((va & 0xfff) >>> 2)] = value;
+        this.pool[this.fastBase[i]! | ((v & 0xfff) >>> 2)] = value;
         return;
       }
     }
@@ -437,20 +460,21 @@ export class Mmu {
     const slot = this.ram.slotOf(e.pfn);
     if (slot < 0) return; // never written: reads stay on the general path, which reads 0
     const i = e.vpn & FAST_MASK;
+    const tags = this.fastTag;
     if (e.large) this.fastLarge = true;
-    this.fastTag[i] = e.vpn;
     this.fastBase[i] = slot << 10;
-    this.fastFlags[i] =
-      (e.user ? F_USER_READ : 0) |
-      (e.dirty && (e.writable || !this.wp) ? F_SUPERVISOR_WRITE : 0) |
-      (e.dirty && e.user && e.writable ? F_USER_WRITE : 0);
+    // A write may skip the TLB only once D is set: a clean entry must walk to set it.
+    tags[i + PLANE_READ0] = e.vpn;
+    tags[i + PLANE_READ3] = e.user ? e.vpn : -1;
+    tags[i + PLANE_WRITE0] = e.dirty && (e.writable || !this.wp) ? e.vpn : -1;
+    tags[i + PLANE_WRITE3] = e.dirty && e.user && e.writable ? e.vpn : -1;
   }
 
   /** Drop `vpn` (and any 4 MiB page around it) from the TLB and the fast cache. */
   private invalidate(vpn: number): number {
     const dropped = this.tlb.invalidatePage(vpn);
     if (this.fastLarge) this.fastClearRegion(vpn >>> 10);
-    else if (this.fastTag[vpn & FAST_MASK] === vpn) this.fastTag[vpn & FAST_MASK] = -1;
+    else if (this.fastTag[vpn & FAST_MASK] === vpn) this.fastDrop(vpn & FAST_MASK);
     return dropped;
   }
 
@@ -458,10 +482,10 @@ export class Mmu {
   private tlbInsert(e: TlbEntry): void {
     const evicted = this.tlb.insert(e);
     if (evicted !== undefined && this.fastTag[evicted.vpn & FAST_MASK] === evicted.vpn) {
-      this.fastTag[evicted.vpn & FAST_MASK] = -1;
+      this.fastDrop(evicted.vpn & FAST_MASK);
     }
     // A re-walk replaces the entry for this page: its fast copy is out of date.
-    if (this.fastTag[e.vpn & FAST_MASK] === e.vpn) this.fastTag[e.vpn & FAST_MASK] = -1;
+    if (this.fastTag[e.vpn & FAST_MASK] === e.vpn) this.fastDrop(e.vpn & FAST_MASK);
   }
 
   /** The TLB entry that lets this access happen, walking if needed; raises #PF. */

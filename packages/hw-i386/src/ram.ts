@@ -97,6 +97,7 @@ export class PhysicalMemory {
    * @internal
    */
   pool = new Uint32Array(16 * FRAME_WORDS);
+  private readonly growHooks: (() => void)[] = [];
   /** Frame number -> slot number, two levels deep; -1 for a frame never written. */
   private readonly slots = emptyTable<Int32Array>();
   private touched = 0;
@@ -117,6 +118,14 @@ export class PhysicalMemory {
   /** Number of frames that have storage (were written at least once). */
   get touchedFrames(): number {
     return this.touched;
+  }
+
+  /**
+   * Call `hook` whenever {@link PhysicalMemory.pool} is replaced by a bigger array.
+   * @internal For MMUs that keep a reference to the pool.
+   */
+  onPoolGrow(hook: () => void): void {
+    this.growHooks.push(hook);
   }
 
   /**
@@ -145,6 +154,7 @@ export class PhysicalMemory {
         const bigger = new Uint32Array(this.pool.length * 2);
         bigger.set(this.pool);
         this.pool = bigger;
+        for (const hook of this.growHooks) hook();
       }
       t[pfn & 1023] = slot;
     }
