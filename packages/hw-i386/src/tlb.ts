@@ -152,6 +152,8 @@ export class SetAssociativeTlb implements Tlb {
   readonly observesHits: boolean;
   private clock = 0;
   private rng: number;
+  /** Entries held that came from a 4 MiB page; while 0, invalidatePage need only look in one set. */
+  private largeHeld = 0;
 
   constructor(options: SetAssociativeTlbOptions = {}) {
     const entries = options.entries ?? 64;
@@ -218,6 +220,8 @@ export class SetAssociativeTlb implements Tlb {
       slot = this.victim(base);
       evicted = this.slots[slot];
     }
+    if (this.slots[slot]?.large === true) this.largeHeld--;
+    if (entry.large) this.largeHeld++;
     this.tags[slot] = entry.vpn;
     this.slots[slot] = entry;
     this.stamps[slot] = ++this.clock;
@@ -225,6 +229,17 @@ export class SetAssociativeTlb implements Tlb {
   }
 
   invalidatePage(vpn: number): number {
+    if (this.largeHeld === 0) {
+      const base = (vpn % this.sets) * this.ways;
+      for (let i = base; i < base + this.ways; i++) {
+        if (this.tags[i] === vpn) {
+          this.slots[i] = undefined;
+          this.tags[i] = -1;
+          return 1;
+        }
+      }
+      return 0;
+    }
     const region = vpn >>> 10;
     return this.drop((e) => e.vpn === vpn || (e.large && e.vpn >>> 10 === region));
   }
@@ -262,6 +277,7 @@ export class SetAssociativeTlb implements Tlb {
     for (let i = 0; i < this.slots.length; i++) {
       const e = this.slots[i];
       if (e !== undefined && test(e)) {
+        if (e.large) this.largeHeld--;
         this.slots[i] = undefined;
         this.tags[i] = -1;
         dropped++;
