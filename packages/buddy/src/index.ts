@@ -1,9 +1,8 @@
 /**
- * @mm386/buddy: A generic buddy allocator over a range of integers; knows nothing about pages or memory.
- *
- * This layer is not implemented yet; see the open issues and docs/architecture.md.
- * It exists so the layer order of the monorepo is visible from the start.
+ * @mm386/buddy: a buddy allocator over any range of integers. It knows nothing
+ * about pages or memory, so it serves as a plain range allocator anywhere.
  *
  * @packageDocumentation
  */
-export {};
+export * from "./api.js";
+export { BuddyAllocator, MAX_UNITS } from "./buddy.js";
