@@ -1,9 +1,18 @@
 /**
- * @mm386/allocation: ppalloc/ppfree and vpcreate/vpalloc/vpfree: physical and virtual page allocators on a swappable range allocator.
- *
- * This layer is not implemented yet; see the open issues and docs/architecture.md.
- * It exists so the layer order of the monorepo is visible from the start.
+ * @mm386/allocation: the hobby kernel's page allocators. `ppalloc`/`ppfree`
+ * hand out runs of physical pages from the memory map; `vpcreate`, `vpalloc`
+ * and `vpfree` do the same for regions of virtual space. Underneath is a
+ * swappable {@link RangeAllocator}: buddy by default, a first-fit bitmap as
+ * the alternative.
  *
  * @packageDocumentation
  */
-export {};
+export * from "./api.js";
+export { BuddyRangeAllocator, buddyRanges } from "./range-buddy.js";
+export { FirstFitBitmapAllocator, firstFitRanges } from "./range-bitmap.js";
+export {
+  PageAllocators,
+  PageRangeAllocator,
+  type VirtualPageAllocator,
+  createPageAllocators,
+} from "./pages.js";

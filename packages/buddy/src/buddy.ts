@@ -133,19 +133,23 @@ export class BuddyAllocator {
 
   /** Unit counts by state. */
   get stats(): BuddyStats {
-    let largest = 0;
-    for (let k = this.maxOrder; k >= 0; k--) {
-      if (this.heads[k]! >= 0) {
-        largest = 1 << k;
-        break;
-      }
-    }
     return {
       free: this.freeUnits,
       allocated: this.allocatedUnits,
       reserved: this.reservedUnits,
-      largestFree: largest,
+      largestFree: this.largestFree,
     };
+  }
+
+  /** Units in the largest free block (0 when nothing is free): the longest run one `alloc` can give. */
+  get largestFree(): number {
+    for (let k = this.maxOrder; k >= 0; k--) if (this.heads[k]! >= 0) return 1 << k;
+    return 0;
+  }
+
+  /** Units free now (the same as `stats.free`, without building an object). */
+  get unitsFree(): number {
+    return this.freeUnits;
   }
 
   /**

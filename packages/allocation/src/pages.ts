@@ -1,0 +1,335 @@
+/**
+ * The hobby kernel's allocation.c: ppalloc/ppfree for physical pages,
+ * vpcreate/vpalloc/vpfree for virtual pages, each a run of consecutive pages.
+ *
+ * ```
+ *  physical frames 0 .. top (from the e820 map)
+ *  [ first MiB | kernel image | usable ... | hole | usable ... ]
+ *    reserved     reserved                reserved
+ *
+ *  kernel virtual pages 0xC0000000 .. 4 GiB      one vpallocator, no argument needed
+ *  user virtual pages, per address space         vpcreate(start, size) each
+ * ```
+ *
+ * Every allocator is a {@link PageRangeAllocator}: page numbers in a
+ * {@link RangeAllocator} (the swap point), addresses outside. Frames and
+ * virtual pages are bookkeeping kept in TypeScript, as the kernel keeps them
+ * outside the memory it manages; nothing here touches simulated memory.
+ *
+ * @module
+ */
+import { E820, type MemoryRegion } from "@mm386/hw-i386";
+import {
+  ALLOCATION_ERROR,
+  AllocationError,
+  type AllocationErrorCode,
+  type ByteRange,
+  PAGE_SIZE,
+  type PageAllocatorsOptions,
+  type PageRun,
+  type RangeAllocator,
+  type RangeAllocatorFactory,
+  UNIT_STATE,
+} from "./api.js";
+import { buddyRanges } from "./range-buddy.js";
+
+const SPACE = 2 ** 32;
+
+function hex(n: number): string {
+  return `0x${n.toString(16).padStart(8, "0")}`;
+}
+
+function isCode(code: unknown): code is AllocationErrorCode {
+  return Object.values(ALLOCATION_ERROR).includes(code as AllocationErrorCode);
+}
+
+/** Runs of pages in one range of addresses, over a {@link RangeAllocator} of page numbers. */
+export class PageRangeAllocator {
+  /** The page numbers, in the swapped-in range allocator. */
+  readonly ranges: RangeAllocator;
+
+  constructor(
+    /** What this allocator is, for messages: `"physical"`, `"kernel virtual"`, ... */
+    readonly label: string,
+    /** First address managed. */
+    readonly start: number,
+    /** Bytes managed. */
+    readonly size: number,
+    factory: RangeAllocatorFactory,
+  ) {
+    this.ranges = factory(start / PAGE_SIZE, size / PAGE_SIZE);
+  }
+
+  /** Pages that can still be handed out. */
+  get freePages(): number {
+    return this.ranges.freeUnits;
+  }
+
+  /** Between `min` and `max` consecutive pages, as many as possible; null if not even `min` are free in one run. */
+  alloc(min: number, max: number): PageRun | null {
+    for (const [name, v] of [
+      ["min", min],
+      ["max", max],
+    ] as const) {
+      if (!Number.isSafeInteger(v) || v < 1) {
+        throw new AllocationError(
+          ALLOCATION_ERROR.BAD_ARGUMENT,
+          `${this.label}: ${name} ${String(v)} must be a positive number of pages`,
+        );
+      }
+    }
+    if (min > max)
+      throw new AllocationError(
+        ALLOCATION_ERROR.BAD_ARGUMENT,
+        `${this.label}: min ${min} is more than max ${max}`,
+      );
+    const run = this.ranges.allocRun(min, max);
+    return run === null ? null : { start: run.start * PAGE_SIZE, pages: run.count };
+  }
+
+  /** Give back `pages` pages from address `start` (any allocated pages: whole runs or parts). */
+  free(start: number, pages: number): void {
+    const first = this.pageOf(start, pages, "free");
+    this.delegate(() => this.ranges.free(first, pages), start, pages, "free");
+  }
+
+  /** Take the pages overlapping `[start, start + length)` out of service. */
+  reserveBytes(range: ByteRange): void {
+    const lo = Math.max(this.start, Math.floor(range.start / PAGE_SIZE) * PAGE_SIZE);
+    const hi = Math.min(
+      this.start + this.size,
+      Math.ceil((range.start + range.length) / PAGE_SIZE) * PAGE_SIZE,
+    );
+    if (hi <= lo) return;
+    const pages = (hi - lo) / PAGE_SIZE;
+    this.delegate(() => this.ranges.reserve(lo / PAGE_SIZE, pages), lo, pages, "reserve");
+  }
+
+  /** True if `address` is in this allocator's range. */
+  contains(address: number): boolean {
+    return address >= this.start && address < this.start + this.size;
+  }
+
+  private pageOf(start: number, pages: number, what: string): number {
+    if (!Number.isSafeInteger(start) || start < 0) {
+      throw new AllocationError(
+        ALLOCATION_ERROR.BAD_ARGUMENT,
+        `${this.label}: cannot ${what} address ${String(start)}`,
+      );
+    }
+    if (!Number.isSafeInteger(pages) || pages < 1) {
+      throw new AllocationError(
+        ALLOCATION_ERROR.BAD_ARGUMENT,
+        `${this.label}: cannot ${what} ${String(pages)} pages`,
+      );
+    }
+    if (start % PAGE_SIZE !== 0) {
+      throw new AllocationError(
+        ALLOCATION_ERROR.UNALIGNED,
+        `${this.label}: address ${hex(start)} is not page-aligned`,
+      );
+    }
+    if (start < this.start || start + pages * PAGE_SIZE > this.start + this.size) {
+      throw new AllocationError(
+        ALLOCATION_ERROR.FOREIGN,
+        `${this.label}: [${hex(start)}, ${hex(start + pages * PAGE_SIZE)}) is not inside [${hex(this.start)}, ${hex(this.start + this.size)})`,
+      );
+    }
+    return start / PAGE_SIZE;
+  }
+
+  /** Run a range-allocator call; turn what it refuses into an AllocationError that names addresses. */
+  private delegate(call: () => void, start: number, pages: number, what: string): void {
+    try {
+      call();
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (!isCode(code)) throw e;
+      // Name the first page that made the call fail, by address.
+      const states = this.ranges.states();
+      const first = start / PAGE_SIZE - this.ranges.base;
+      let bad = start;
+      for (let i = 0; i < pages; i++) {
+        const s = states[first + i];
+        if (what === "free" ? s !== UNIT_STATE.ALLOCATED : s === UNIT_STATE.ALLOCATED) {
+          bad = start + i * PAGE_SIZE;
+          break;
+        }
+      }
+      const why =
+        code === ALLOCATION_ERROR.DOUBLE_FREE
+          ? "is already free (double free)"
+          : code === ALLOCATION_ERROR.NOT_ALLOCATED
+            ? "was never allocated"
+            : code === ALLOCATION_ERROR.OVERLAPS_ALLOCATION
+              ? "is allocated"
+              : (e as Error).message;
+      throw new AllocationError(
+        code,
+        `${this.label}: cannot ${what} ${pages} page(s) at ${hex(start)}: page ${hex(bad)} ${why}`,
+      );
+    }
+  }
+}
+
+/** A virtual page allocator made by {@link PageAllocators.vpcreate} (the source design's `vpa`). */
+export type VirtualPageAllocator = PageRangeAllocator;
+
+/** The kernel's page allocators: physical pages and the kernel half of virtual space. */
+export class PageAllocators {
+  /** Physical frames, from the memory map. */
+  readonly physical: PageRangeAllocator;
+  /** The kernel part of virtual space (the vpallocator that needs no argument). */
+  readonly kernel: VirtualPageAllocator;
+  /** Physical pages that were usable at start-up (before anything was allocated). */
+  readonly usablePages: number;
+  private readonly factory: RangeAllocatorFactory;
+
+  /** Use {@link createPageAllocators}. @internal */
+  constructor(
+    physical: PageRangeAllocator,
+    kernel: VirtualPageAllocator,
+    factory: RangeAllocatorFactory,
+  ) {
+    this.physical = physical;
+    this.kernel = kernel;
+    this.factory = factory;
+    this.usablePages = physical.freePages;
+  }
+
+  /** Between `minPages` and `maxPages` consecutive physical pages, as many as possible; null if not even `minPages`. */
+  ppalloc(minPages: number, maxPages: number): PageRun | null {
+    return this.physical.alloc(minPages, maxPages);
+  }
+
+  /** Give back physical pages. */
+  ppfree(start: number, pages: number): void {
+    this.physical.free(start, pages);
+  }
+
+  /** A virtual page allocator for `[start, start + size)` (page-aligned), e.g. one per user address space. */
+  vpcreate(start: number, size: number): VirtualPageAllocator {
+    for (const [name, v] of [
+      ["start", start],
+      ["size", size],
+    ] as const) {
+      if (!Number.isSafeInteger(v) || v < 0)
+        throw new AllocationError(
+          ALLOCATION_ERROR.BAD_ARGUMENT,
+          `vpcreate: ${name} ${String(v)} is not an address`,
+        );
+      if (v % PAGE_SIZE !== 0)
+        throw new AllocationError(
+          ALLOCATION_ERROR.UNALIGNED,
+          `vpcreate: ${name} ${hex(v)} is not page-aligned`,
+        );
+    }
+    if (size === 0 || start + size > SPACE) {
+      throw new AllocationError(
+        ALLOCATION_ERROR.BAD_ARGUMENT,
+        `vpcreate: [${hex(start)}, +${hex(size)}) is empty or runs past 4 GiB`,
+      );
+    }
+    return new PageRangeAllocator(`vpa ${hex(start)}`, start, size, this.factory);
+  }
+
+  /** Kernel virtual pages: between `min` and `max` consecutive pages of the kernel region. */
+  vpalloc(min: number, max: number): PageRun | null;
+  /** Virtual pages of the region of `vpa`. */
+  vpalloc(vpa: VirtualPageAllocator, min: number, max: number): PageRun | null;
+  vpalloc(a: VirtualPageAllocator | number, b: number, c?: number): PageRun | null {
+    return a instanceof PageRangeAllocator ? a.alloc(b, c as number) : this.kernel.alloc(a, b);
+  }
+
+  /** Give back kernel virtual pages. */
+  vpfree(start: number, pages: number): void;
+  /** Give back virtual pages of the region of `vpa`. */
+  vpfree(vpa: VirtualPageAllocator, start: number, pages: number): void;
+  vpfree(a: VirtualPageAllocator | number, b: number, c?: number): void {
+    if (a instanceof PageRangeAllocator) a.free(b, c as number);
+    else this.kernel.free(a, b);
+  }
+}
+
+function checkRange(r: ByteRange, what: string): void {
+  if (
+    !Number.isSafeInteger(r.start) ||
+    !Number.isSafeInteger(r.length) ||
+    r.start < 0 ||
+    r.length < 0 ||
+    r.start + r.length > SPACE
+  ) {
+    throw new AllocationError(
+      ALLOCATION_ERROR.BAD_CONFIG,
+      `${what} [${String(r.start)}, +${String(r.length)}) is not inside 4 GiB`,
+    );
+  }
+}
+
+/** Frames `[first, end)` fully inside usable RAM, merged and sorted. */
+function usableFrames(map: readonly MemoryRegion[]): [number, number][] {
+  const spans = map
+    .filter((r) => r.type === E820.USABLE)
+    .map((r): [number, number] => [
+      Math.ceil(r.base / PAGE_SIZE),
+      Math.floor((r.base + r.length) / PAGE_SIZE),
+    ])
+    .filter(([a, b]) => b > a)
+    .sort((x, y) => x[0] - y[0]);
+  const merged: [number, number][] = [];
+  for (const [a, b] of spans) {
+    const last = merged[merged.length - 1];
+    if (last !== undefined && a <= last[1]) last[1] = Math.max(last[1], b);
+    else merged.push([a, b]);
+  }
+  return merged;
+}
+
+/**
+ * Build the page allocators from the memory map: only usable RAM is handed
+ * out; the first MiB, the kernel image, every non-usable region and whatever
+ * the boot code names are reserved.
+ */
+export function createPageAllocators(options: PageAllocatorsOptions): PageAllocators {
+  const factory = options.rangeAllocator ?? buddyRanges;
+  for (const [i, r] of options.memoryMap.entries())
+    checkRange({ start: r.base, length: r.length }, `memory map entry ${i}`);
+  const usable = usableFrames(options.memoryMap);
+  const top = usable.length === 0 ? 0 : usable[usable.length - 1]![1];
+  if (top === 0)
+    throw new AllocationError(ALLOCATION_ERROR.BAD_CONFIG, "the memory map has no usable page");
+  const physical = new PageRangeAllocator("physical", 0, top * PAGE_SIZE, factory);
+  // Everything between the usable spans is a hole.
+  let at = 0;
+  for (const [a, b] of usable) {
+    if (a > at) physical.reserveBytes({ start: at * PAGE_SIZE, length: (a - at) * PAGE_SIZE });
+    at = b;
+  }
+  // Non-usable regions win over usable ones where a map overlaps itself.
+  for (const r of options.memoryMap)
+    if (r.type !== E820.USABLE) physical.reserveBytes({ start: r.base, length: r.length });
+  const lowEnd = options.lowMemoryEnd ?? 0x10_0000;
+  checkRange({ start: 0, length: lowEnd }, "lowMemoryEnd");
+  physical.reserveBytes({ start: 0, length: lowEnd });
+  const image = options.kernelImage ?? { start: 0x10_0000, length: 0x10_0000 };
+  checkRange(image, "kernel image");
+  physical.reserveBytes(image);
+  for (const r of options.reserved ?? []) {
+    checkRange(r, "reserved range");
+    physical.reserveBytes(r);
+  }
+  const kv = options.kernelVirtual ?? { start: 0xc000_0000, length: 0x4000_0000 };
+  checkRange(kv, "kernel virtual range");
+  if (kv.start % PAGE_SIZE !== 0 || kv.length % PAGE_SIZE !== 0 || kv.length === 0) {
+    throw new AllocationError(
+      ALLOCATION_ERROR.UNALIGNED,
+      `kernel virtual range ${hex(kv.start)} + ${hex(kv.length)} is not whole pages`,
+    );
+  }
+  const kernel = new PageRangeAllocator("kernel virtual", kv.start, kv.length, factory);
+  for (const r of options.reservedVirtual ?? []) {
+    checkRange(r, "reserved virtual range");
+    kernel.reserveBytes(r);
+  }
+  return new PageAllocators(physical, kernel, factory);
+}
