@@ -1,9 +1,18 @@
 /**
- * @mm386/paging: The hobby kernel's paging: boot page table, pagedirs with vpde/kvpd bookkeeping, mapMem and address spaces.
- *
- * This layer is not implemented yet; see the open issues and docs/architecture.md.
- * It exists so the layer order of the monorepo is visible from the start.
+ * @mm386/paging: the hobby kernel's paging. The boot page table, the first
+ * pagedir, pagedirs with vpde/kvpd bookkeeping, a kernel half shared by every
+ * address space, mapMem, and address spaces, all editing page tables through
+ * the MMU at their kernel virtual addresses.
  *
  * @packageDocumentation
  */
-export {};
+export * from "./api.js";
+export { boot, checkSplit } from "./boot.js";
+export {
+  Pagedir,
+  Paging,
+  createInitPagedir,
+  kernelPageSource,
+  type InitPagedirOptions,
+} from "./paging.js";
+export { startPaging, type StartPagingOptions } from "./start.js";

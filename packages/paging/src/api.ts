@@ -1,0 +1,137 @@
+/**
+ * The vocabulary of the hobby kernel's paging: flags, options, the page
+ * source port, and errors.
+ *
+ * ```
+ *  virtual space, default split 0xC0000000:
+ *  0x00000000                        0xC0000000                 0xFFFFFFFF
+ *  [ user half: 768 PDEs, one pagedir each ][ kernel half: 256 PDEs, shared ]
+ *        vpde[r] = kernel VA of page table r      kvpd[r] = kernel VA of table r
+ * ```
+ *
+ * @module
+ */
+import { PTE } from "@mm386/hw-i386";
+
+/** PTE flag: the page is mapped. Without it, mapMem unmaps. */
+export const PTE_PRESENT = PTE.P;
+/** PTE flag: writes allowed. */
+export const PTE_WRITE = PTE.RW;
+/** PTE flag: user mode (CPL 3) may access the page. Refused on kernel addresses. */
+export const PTE_USER = PTE.US;
+/** PTE flag: the translation survives CR3 loads while CR4.PGE=1. */
+export const PTE_GLOBAL = PTE.G;
+
+/** The default user/kernel boundary: 3 GiB user, 1 GiB kernel. */
+export const DEFAULT_SPLIT = 0xc000_0000;
+
+/** Options of {@link boot}. */
+export interface BootOptions {
+  /** First kernel virtual address; a multiple of 4 MiB. Default 0xC0000000. */
+  readonly split?: number;
+  /** Physical address the kernel image is loaded at. Default 0x00100000. */
+  readonly kernelLoad?: number;
+  /** Size of the kernel image in bytes. Default 1 MiB. */
+  readonly kernelSize?: number;
+}
+
+/** A range of bytes `[start, start + length)`. */
+export interface Range {
+  /** First byte. */
+  readonly start: number;
+  /** Length in bytes. */
+  readonly length: number;
+}
+
+/** What the boot code did, for the allocators and for createInitPagedir. */
+export interface BootInfo {
+  /** The user/kernel boundary. */
+  readonly split: number;
+  /** Physical address of the kernel image. */
+  readonly kernelLoad: number;
+  /** Size of the kernel image. */
+  readonly kernelSize: number;
+  /** Physical address of the boot page directory (what CR3 holds). */
+  readonly pageDirectory: number;
+  /** Physical address of the boot page table (used by PDE 0 and by the split's PDE). */
+  readonly pageTable: number;
+  /** Physical bytes `[0, mappedBytes)` are mapped 1:1 and at `split`. */
+  readonly mappedBytes: number;
+  /** The kernel virtual page paging uses as a window onto frames that have no address yet. */
+  readonly windowVa: number;
+  /** Physical ranges the boot code used: reserve them in the physical allocator. */
+  readonly reservedPhysical: readonly Range[];
+  /** Kernel virtual ranges already in use: reserve them in the kernel vpallocator. */
+  readonly reservedVirtual: readonly Range[];
+}
+
+/**
+ * The port through which paging gets pages for user page tables and page
+ * directories: the inverted call to the source design's `kvmalloc(1)`. The
+ * default implementation takes a frame with ppalloc, a kernel page with
+ * vpalloc, and maps them; `@mm386/kvmalloc` supplies its own.
+ */
+export interface PageSource {
+  /** A short human-readable name. */
+  readonly name: string;
+  /** A kernel virtual address of one page, mapped writable and supervisor-only (contents arbitrary); null when out of memory. */
+  allocPage(): number | null;
+  /** Give back a page that `allocPage` returned. */
+  freePage(va: number): void;
+}
+
+/** One coalesced run of mappings in an address-space dump. */
+export interface MappedRange {
+  /** First virtual address. */
+  readonly virt: number;
+  /** Physical address it maps to. */
+  readonly phys: number;
+  /** Number of pages, each mapping the next frame. */
+  readonly pages: number;
+  /** PTE flags common to all of them (A and D excluded). */
+  readonly flags: number;
+}
+
+/** Codes carried by {@link PagingError}. */
+export const PAGING_ERROR = {
+  /** A number that is not an integer, a page count below 1. */
+  BAD_ARGUMENT: "E_BAD_ARGUMENT",
+  /** An address that is not page-aligned. */
+  UNALIGNED: "E_UNALIGNED",
+  /** A range with pages on both sides of the split. */
+  CROSSES_SPLIT: "E_CROSSES_SPLIT",
+  /** A range that runs past 4 GiB. */
+  WRAPS: "E_WRAPS",
+  /** PTE_USER asked for on a kernel address. */
+  USER_ON_KERNEL: "E_USER_ON_KERNEL",
+  /** Physical pages past the end of RAM. */
+  PAST_RAM: "E_PAST_RAM",
+  /** Flags outside the low 12 bits of a PTE. */
+  BAD_FLAGS: "E_BAD_FLAGS",
+  /** A user address without a pagedir. */
+  NO_PAGEDIR: "E_NO_PAGEDIR",
+  /** A pagedir that was destroyed. */
+  DESTROYED: "E_DESTROYED",
+  /** Destroying the address space that is loaded in CR3. */
+  CURRENT: "E_CURRENT",
+  /** Destroying the first pagedir (the kernel's template). */
+  INIT_PAGEDIR: "E_INIT_PAGEDIR",
+  /** Options that cannot describe a machine (a split that is not a multiple of 4 MiB...). */
+  BAD_CONFIG: "E_BAD_CONFIG",
+} as const;
+
+/** One of the {@link PAGING_ERROR} codes. */
+export type PagingErrorCode = (typeof PAGING_ERROR)[keyof typeof PAGING_ERROR];
+
+/** A refused call. Page tables, allocators and TLB are as they were before it. */
+export class PagingError extends Error {
+  /** Always `"PagingError"`. */
+  override readonly name = "PagingError";
+  constructor(
+    /** Machine-readable reason. */
+    readonly code: PagingErrorCode,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * What the hobby kernel's boot assembly does before paging is on: build the
+ * initial page directory and one page table, then load CR3 and set CR0.PG.
+ *
+ * ```
+ *  physical:  0 ........ kernelLoad ... kernel image ... | PD | PT |
+ *             <-------------------- mappedBytes ------------------>
+ *
+ *  PD[0]            -> PT   identity map, so the next instruction still runs
+ *  PD[split >> 22]  -> PT   the same table: kernel at split + kernelLoad
+ *  PT[i] = i * 4096 | P | RW   for every page below mappedBytes
+ *  PT[1023]         the window: left empty, paging points it at frames
+ * ```
+ *
+ * This is the one place that writes page tables physically: paging is off.
+ *
+ * @module
+ */
+import { CR0, type Machine, PDE, PTE } from "@mm386/hw-i386";
+import {
+  type BootInfo,
+  type BootOptions,
+  DEFAULT_SPLIT,
+  PAGING_ERROR,
+  PagingError,
+} from "./api.js";
+
+const PAGE = 4096;
+const FOUR_MIB = 4 * 1024 * 1024;
+
+function hex(n: number): string {
+  return `0x${n.toString(16).padStart(8, "0")}`;
+}
+
+/** Check a split: a multiple of 4 MiB strictly inside the 4 GiB space. */
+export function checkSplit(split: number): void {
+  if (
+    !Number.isSafeInteger(split) ||
+    split % FOUR_MIB !== 0 ||
+    split < FOUR_MIB ||
+    split > 2 ** 32 - FOUR_MIB
+  ) {
+    throw new PagingError(
+      PAGING_ERROR.BAD_CONFIG,
+      `split ${hex(split)} must be a multiple of 4 MiB between 4 MiB and 4 GiB - 4 MiB`,
+    );
+  }
+}
+
+/** Build the boot page tables in physical memory and turn paging on. */
+export function boot(machine: Machine, options: BootOptions = {}): BootInfo {
+  const split = options.split ?? DEFAULT_SPLIT;
+  const kernelLoad = options.kernelLoad ?? 0x10_0000;
+  const kernelSize = options.kernelSize ?? 0x10_0000;
+  checkSplit(split);
+  if (!Number.isSafeInteger(kernelLoad) || kernelLoad % PAGE !== 0 || kernelLoad < 0) {
+    throw new PagingError(
+      PAGING_ERROR.BAD_CONFIG,
+      `kernel load address ${hex(kernelLoad)} must be page-aligned`,
+    );
+  }
+  if (!Number.isSafeInteger(kernelSize) || kernelSize < 1) {
+    throw new PagingError(
+      PAGING_ERROR.BAD_CONFIG,
+      `kernel size ${String(kernelSize)} must be a positive number of bytes`,
+    );
+  }
+  const pageDirectory = Math.ceil((kernelLoad + kernelSize) / PAGE) * PAGE;
+  const pageTable = pageDirectory + PAGE;
+  const mappedBytes = pageTable + PAGE;
+  // One page table maps the boot range; its last entry is kept for the window.
+  if (mappedBytes > FOUR_MIB - PAGE) {
+    throw new PagingError(
+      PAGING_ERROR.BAD_CONFIG,
+      `kernel image [${hex(kernelLoad)}, ${hex(kernelLoad + kernelSize)}) and the boot tables do not fit in the first 4 MiB`,
+    );
+  }
+  if (mappedBytes > machine.ram.installedBytes) {
+    throw new PagingError(
+      PAGING_ERROR.BAD_CONFIG,
+      `the boot range [0, ${hex(mappedBytes)}) is larger than RAM`,
+    );
+  }
+  const { ram, mmu } = machine;
+  if (mmu.pagingEnabled) throw new PagingError(PAGING_ERROR.BAD_CONFIG, "paging is already on");
+  ram.clearFrame(pageDirectory / PAGE);
+  ram.clearFrame(pageTable / PAGE);
+  for (let i = 0; i < mappedBytes / PAGE; i++)
+    ram.write32(pageTable + 4 * i, (i * PAGE) | PTE.P | PTE.RW);
+  ram.write32(pageDirectory, pageTable | PDE.P | PDE.RW);
+  ram.write32(pageDirectory + 4 * (split >>> 22), pageTable | PDE.P | PDE.RW);
+  mmu.loadCr3(pageDirectory);
+  mmu.loadCr0(mmu.cr0 | CR0.PE | CR0.PG);
+  const windowVa = split + 1023 * PAGE;
+  return {
+    split,
+    kernelLoad,
+    kernelSize,
+    pageDirectory,
+    pageTable,
+    mappedBytes,
+    windowVa,
+    reservedPhysical: [{ start: pageDirectory, length: 2 * PAGE }],
+    reservedVirtual: [
+      { start: split, length: mappedBytes },
+      { start: windowVa, length: PAGE },
+    ],
+  };
+}

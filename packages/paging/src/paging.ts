@@ -1,0 +1,545 @@
+/**
+ * The hobby kernel's paging after boot: pagedirs with their vpde arrays, the
+ * shared kernel half (kvpd), mapMem, and address spaces.
+ *
+ * Once paging is on, every page-table and page-directory access below goes
+ * through the MMU at CPL 0, at the table's kernel virtual address: `vpde[r]`
+ * for user table r of a pagedir, `kvpd[r]` for kernel table r, `pd.virt` for
+ * a directory. That is why the bookkeeping exists, and why a missing invlpg
+ * here shows up as a stale translation, as on real hardware.
+ *
+ * A new kernel page table needs a kernel virtual address, whose mapping may
+ * need another new kernel page table, and so on. The chain ends because a
+ * table counts as present as soon as its PDE is installed: until it has an
+ * address of its own, paging reaches it through a window page (the boot
+ * table's last entry, a "fixmap"), so the recursion only ever creates tables
+ * for other regions, of which there are at most 256.
+ *
+ * @module
+ */
+import {
+  type Cpl,
+  type Machine,
+  type Mmu,
+  PDE,
+  PTE,
+  explainWalk,
+  formatWalk,
+  hex32,
+  type WalkExplanation,
+} from "@mm386/hw-i386";
+import type { PageAllocators, VirtualPageAllocator } from "@mm386/allocation";
+import {
+  type BootInfo,
+  type MappedRange,
+  PAGING_ERROR,
+  type PageSource,
+  PagingError,
+} from "./api.js";
+
+const PAGE = 4096;
+const SPACE = 2 ** 32;
+
+/** One address space: a page directory and its bookkeeping. */
+export class Pagedir {
+  /** Physical address of the directory: what CR3 holds while it is current. */
+  readonly phys: number;
+  /** Kernel virtual address of the directory page. */
+  readonly virt: number;
+  /** For each user PDE: the kernel virtual address of its page table, or null. */
+  readonly vpde: (number | null)[];
+  /** The virtual page allocator of this address space's user half. */
+  readonly vpa: VirtualPageAllocator;
+  /** Next pagedir in the list of all pagedirs (circular). */
+  next: Pagedir;
+  /** Previous pagedir in the list of all pagedirs (circular). */
+  prev: Pagedir;
+  /** Set once destroyed; a destroyed pagedir is refused everywhere. */
+  destroyed = false;
+
+  /** Made by {@link createInitPagedir} and {@link Paging.createAddressSpace}. @internal */
+  constructor(phys: number, virt: number, userPdes: number, vpa: VirtualPageAllocator) {
+    this.phys = phys;
+    this.virt = virt;
+    this.vpde = new Array<number | null>(userPdes).fill(null);
+    this.vpa = vpa;
+    this.next = this;
+    this.prev = this;
+  }
+}
+
+/** Options of {@link createInitPagedir}. */
+export interface InitPagedirOptions {
+  /** Where user page tables and page directories come from. Default: {@link kernelPageSource}. */
+  readonly pageSource?: (paging: Paging) => PageSource;
+}
+
+function hex(n: number): string {
+  return hex32(n);
+}
+
+/**
+ * The default {@link PageSource}: a frame from ppalloc, a kernel page from
+ * vpalloc, mapped with mapMem (the inverted `kvmalloc(1)`).
+ */
+export function kernelPageSource(paging: Paging): PageSource {
+  const { allocators } = paging;
+  return {
+    name: "ppalloc + vpalloc",
+    allocPage(): number | null {
+      const frame = allocators.ppalloc(1, 1);
+      if (frame === null) return null;
+      const page = allocators.vpalloc(1, 1);
+      if (page === null) {
+        allocators.ppfree(frame.start, 1);
+        return null;
+      }
+      if (!paging.mapMem(null, frame.start, page.start, 1, PTE.P | PTE.RW)) {
+        allocators.ppfree(frame.start, 1);
+        allocators.vpfree(page.start, 1);
+        return null;
+      }
+      return page.start;
+    },
+    freePage(va: number): void {
+      const phys = paging.kernelPhysOf(va);
+      if (phys === null)
+        throw new PagingError(PAGING_ERROR.BAD_ARGUMENT, `kernel page ${hex(va)} is not mapped`);
+      paging.mapMem(null, 0, va, 1, 0);
+      allocators.ppfree(phys, 1);
+      allocators.vpfree(va, 1);
+    },
+  };
+}
+
+/** The paging state of a booted kernel. Make it with {@link createInitPagedir}. */
+export class Paging {
+  /** The machine it runs on. */
+  readonly machine: Machine;
+  /** The machine's MMU (all table accesses go through it). */
+  readonly mmu: Mmu;
+  /** ppalloc/vpalloc. */
+  readonly allocators: PageAllocators;
+  /** The user/kernel boundary. */
+  readonly split: number;
+  /** Number of user PDEs (split / 4 MiB; 768 by default). */
+  readonly userPdes: number;
+  /** For each kernel PDE (index r - userPdes): the kernel virtual address of its page table, or null. */
+  readonly kvpd: (number | null)[];
+  /** The first pagedir, built from the boot tables; the template of the kernel half. */
+  readonly init: Pagedir;
+  /** Where user page tables and directories come from. */
+  readonly pageSource: PageSource;
+  private currentPd: Pagedir;
+  /** Physical address of each kernel page table (index r - userPdes), or null. */
+  private readonly kvpdPhys: (number | null)[];
+  private readonly windowVa: number;
+  private readonly windowPteVa: number;
+  private windowFrame = -1;
+  private readonly ramEnd: number;
+
+  /** Use {@link createInitPagedir}. @internal */
+  constructor(
+    machine: Machine,
+    bootInfo: BootInfo,
+    allocators: PageAllocators,
+    options: InitPagedirOptions,
+  ) {
+    this.machine = machine;
+    this.mmu = machine.mmu;
+    this.allocators = allocators;
+    this.split = bootInfo.split;
+    this.userPdes = bootInfo.split >>> 22;
+    this.ramEnd = machine.ram.installedBytes;
+    const kernelPdes = 1024 - this.userPdes;
+    this.kvpd = new Array<number | null>(kernelPdes).fill(null);
+    this.kvpdPhys = new Array<number | null>(kernelPdes).fill(null);
+    // The boot table maps [0, mappedBytes) at split, so both boot frames have kernel addresses there.
+    const bootTableVa = this.split + bootInfo.pageTable;
+    this.kvpd[0] = bootTableVa;
+    this.kvpdPhys[0] = bootInfo.pageTable;
+    this.windowVa = bootInfo.windowVa;
+    this.windowPteVa = bootTableVa + 4 * ((bootInfo.windowVa >>> 12) & 1023);
+    const vpa = allocators.vpcreate(PAGE, this.split - PAGE);
+    this.init = new Pagedir(
+      bootInfo.pageDirectory,
+      this.split + bootInfo.pageDirectory,
+      this.userPdes,
+      vpa,
+    );
+    this.currentPd = this.init;
+    // Remove the identity map: it sits in the would-be user half.
+    this.mmu.write32(this.init.virt, 0);
+    this.mmu.loadCr3(this.init.phys);
+    this.pageSource = (options.pageSource ?? kernelPageSource)(this);
+  }
+
+  /** The address space loaded in CR3. */
+  get current(): Pagedir {
+    return this.currentPd;
+  }
+
+  /** Every live pagedir, starting with the first one. */
+  pagedirs(): Pagedir[] {
+    const out: Pagedir[] = [];
+    let pd = this.init;
+    do {
+      out.push(pd);
+      pd = pd.next;
+    } while (pd !== this.init);
+    return out;
+  }
+
+  // ------------------------------------------------------------------ mapMem
+
+  /**
+   * Map `nPages` pages from `virt` to the frames from `phys` with `flags`, or,
+   * without PTE_PRESENT, unmap them. `pd` is ignored for kernel addresses.
+   * Creates page tables on demand. Invalidates the TLB entry of every page
+   * whose old mapping was present, when the change is visible to the current
+   * address space (kernel pages always are). Returns false, changing no
+   * mapping, when memory for a page table runs out. Bad input is a
+   * {@link PagingError} and changes nothing.
+   */
+  mapMem(pd: Pagedir | null, phys: number, virt: number, nPages: number, flags: number): boolean {
+    this.checkMap(pd, phys, virt, nPages, flags);
+    const kernel = virt >= this.split;
+    const present = (flags & PTE.P) !== 0;
+    const end = virt + nPages * PAGE;
+    if (present) {
+      const created: number[] = [];
+      for (let r = virt >>> 22; r <= (end - 1) >>> 22; r++) {
+        if (kernel ? this.kvpdPhys[r - this.userPdes] !== null : pd!.vpde[r] !== null) continue;
+        const ok = kernel ? this.createKernelTable(r) : this.createUserTable(pd!, r);
+        if (!ok) {
+          // Out of memory: give back the user tables made for this call (kernel tables stay, empty).
+          for (const c of created) this.freeUserTable(pd!, c);
+          return false;
+        }
+        if (!kernel) created.push(r);
+      }
+    }
+    const visible = kernel || pd === this.currentPd;
+    for (let i = 0; i < nPages; i++) {
+      const va = virt + i * PAGE;
+      const r = va >>> 22;
+      const index = (va >>> 12) & 1023;
+      const value = present ? (phys + i * PAGE) | flags : 0;
+      const old = kernel ? this.readKernelPte(r, index) : this.readUserPte(pd!, r, index);
+      if (old === null) continue; // unmapping where there is no table
+      if (kernel) this.writeKernelPte(r, index, value);
+      else this.mmu.write32(pd!.vpde[r]! + 4 * index, value);
+      if ((old & PTE.P) !== 0 && visible) this.mmu.invlpg(va);
+    }
+    return true;
+  }
+
+  /** The physical address `va` maps to in the kernel half, or null. */
+  kernelPhysOf(va: number): number | null {
+    if (!Number.isSafeInteger(va) || va < this.split || va >= SPACE) return null;
+    const pte = this.readKernelPte(va >>> 22, (va >>> 12) & 1023);
+    return pte === null || (pte & PTE.P) === 0 ? null : ((pte & 0xffff_f000) | (va & 0xfff)) >>> 0;
+  }
+
+  // ---------------------------------------------------------- address spaces
+
+  /** A new address space: an empty user half and the shared kernel half. Null when out of memory. */
+  createAddressSpace(): Pagedir | null {
+    const virt = this.pageSource.allocPage();
+    if (virt === null) return null;
+    const phys = this.kernelPhysOf(virt);
+    if (phys === null)
+      throw new PagingError(
+        PAGING_ERROR.BAD_CONFIG,
+        `page source returned unmapped page ${hex(virt)}`,
+      );
+    const vpa = this.allocators.vpcreate(PAGE, this.split - PAGE);
+    for (let r = 0; r < 1024; r++) {
+      this.mmu.write32(
+        virt + 4 * r,
+        r < this.userPdes ? 0 : this.mmu.read32(this.init.virt + 4 * r),
+      );
+    }
+    const pd = new Pagedir(phys, virt, this.userPdes, vpa);
+    pd.next = this.init;
+    pd.prev = this.init.prev;
+    this.init.prev.next = pd;
+    this.init.prev = pd;
+    return pd;
+  }
+
+  /** Load `pd` into CR3. */
+  switchTo(pd: Pagedir): void {
+    this.checkLive(pd);
+    this.mmu.loadCr3(pd.phys);
+    this.currentPd = pd;
+  }
+
+  /**
+   * Give every user page table and the directory of `pd` back. The frames its
+   * pages mapped belong to whoever mapped them and are not freed.
+   */
+  destroyAddressSpace(pd: Pagedir): void {
+    this.checkLive(pd);
+    if (pd === this.init)
+      throw new PagingError(
+        PAGING_ERROR.INIT_PAGEDIR,
+        `the first pagedir (${hex(pd.phys)}) holds the kernel half's template`,
+      );
+    if (pd === this.currentPd)
+      throw new PagingError(
+        PAGING_ERROR.CURRENT,
+        `pagedir ${hex(pd.phys)} is loaded in CR3; switch away first`,
+      );
+    for (let r = 0; r < this.userPdes; r++) if (pd.vpde[r] !== null) this.freeUserTable(pd, r);
+    pd.prev.next = pd.next;
+    pd.next.prev = pd.prev;
+    pd.destroyed = true;
+    this.pageSource.freePage(pd.virt);
+  }
+
+  // -------------------------------------------------------------- inspection
+
+  /** Every mapping of `pd` (user half) and of the kernel half, coalesced into runs. */
+  dump(pd: Pagedir = this.currentPd): MappedRange[] {
+    this.checkLive(pd);
+    const out: { virt: number; phys: number; pages: number; flags: number }[] = [];
+    for (let r = 0; r < 1024; r++) {
+      const kernel = r >= this.userPdes;
+      if (kernel ? this.kvpdPhys[r - this.userPdes] === null : pd.vpde[r] === null) continue;
+      for (let i = 0; i < 1024; i++) {
+        const pte = kernel ? this.readKernelPte(r, i)! : this.readUserPte(pd, r, i)!;
+        if ((pte & PTE.P) === 0) continue;
+        const virt = (r * 1024 + i) * PAGE;
+        const phys = (pte & 0xffff_f000) >>> 0;
+        const flags = pte & 0xfff & ~(PTE.A | PTE.D);
+        const last = out[out.length - 1];
+        if (
+          last !== undefined &&
+          last.virt + last.pages * PAGE === virt &&
+          last.phys + last.pages * PAGE === phys &&
+          last.flags === flags
+        ) {
+          last.pages++;
+        } else out.push({ virt, phys, pages: 1, flags });
+      }
+    }
+    return out;
+  }
+
+  /** {@link dump} as text, one line per run. */
+  formatDump(pd: Pagedir = this.currentPd): string {
+    const names = (f: number) =>
+      [
+        f & PTE.P ? "P" : "",
+        f & PTE.RW ? "RW" : "RO",
+        f & PTE.US ? "US" : "S",
+        f & PTE.G ? "G" : "",
+      ]
+        .filter(Boolean)
+        .join(" ");
+    return this.dump(pd)
+      .map(
+        (m) =>
+          `${hex(m.virt)}-${hex(m.virt + m.pages * PAGE - 1)} -> ${hex(m.phys)}  ${String(m.pages).padStart(6)} page(s)  ${names(m.flags)}`,
+      )
+      .join("\n");
+  }
+
+  /** What the page tables of `pd` say about `va` (read-only; the TLB may still hold something else). */
+  translate(va: number, pd: Pagedir = this.currentPd): WalkExplanation {
+    this.checkLive(pd);
+    return explainWalk(
+      this.machine.ram,
+      { cr0: this.mmu.cr0, cr3: pd.phys, cr4: this.mmu.cr4 },
+      va,
+    );
+  }
+
+  /** {@link translate} told as a person would, with the vpde/kvpd address of the table. */
+  explain(va: number, pd: Pagedir = this.currentPd): string {
+    const w = this.translate(va, pd);
+    const r = va >>> 22;
+    const tableVa = r >= this.userPdes ? this.kvpd[r - this.userPdes] : pd.vpde[r];
+    const where = r >= this.userPdes ? `kvpd[${r - this.userPdes}]` : `vpde[${r}]`;
+    return `${formatWalk(w)}\n${where} = ${tableVa === null || tableVa === undefined ? "none" : hex(tableVa)} (the table's kernel virtual address)`;
+  }
+
+  /** Read `va` through the MMU in `pd`, as user or kernel; switches CR3 if needed and back. For tests and tools. */
+  probe(va: number, cpl: Cpl, pd: Pagedir = this.currentPd): number {
+    const saved = this.currentPd;
+    if (pd !== saved) this.switchTo(pd);
+    try {
+      return this.mmu.read32(va, cpl);
+    } finally {
+      if (pd !== saved) this.switchTo(saved);
+    }
+  }
+
+  // --------------------------------------------------------------- internals
+
+  private checkLive(pd: Pagedir): void {
+    if (pd.destroyed)
+      throw new PagingError(PAGING_ERROR.DESTROYED, `pagedir ${hex(pd.phys)} was destroyed`);
+  }
+
+  private checkMap(
+    pd: Pagedir | null,
+    phys: number,
+    virt: number,
+    nPages: number,
+    flags: number,
+  ): void {
+    for (const [name, v] of [
+      ["phys", phys],
+      ["virt", virt],
+      ["flags", flags],
+    ] as const) {
+      if (!Number.isSafeInteger(v) || v < 0)
+        throw new PagingError(
+          PAGING_ERROR.BAD_ARGUMENT,
+          `${name} ${String(v)} is not a non-negative integer`,
+        );
+    }
+    if (!Number.isSafeInteger(nPages) || nPages < 1)
+      throw new PagingError(
+        PAGING_ERROR.BAD_ARGUMENT,
+        `page count ${String(nPages)} must be a positive integer`,
+      );
+    if (virt % PAGE !== 0)
+      throw new PagingError(
+        PAGING_ERROR.UNALIGNED,
+        `virtual address ${hex(virt)} is not page-aligned`,
+      );
+    if (phys % PAGE !== 0)
+      throw new PagingError(
+        PAGING_ERROR.UNALIGNED,
+        `physical address ${hex(phys)} is not page-aligned`,
+      );
+    if (flags > 0xfff)
+      throw new PagingError(
+        PAGING_ERROR.BAD_FLAGS,
+        `flags ${hex(flags)} go past the low 12 bits of a PTE`,
+      );
+    const end = virt + nPages * PAGE;
+    if (end > SPACE)
+      throw new PagingError(PAGING_ERROR.WRAPS, `[${hex(virt)}, +${nPages} pages) runs past 4 GiB`);
+    if (virt < this.split && end > this.split) {
+      throw new PagingError(
+        PAGING_ERROR.CROSSES_SPLIT,
+        `[${hex(virt)}, ${hex(end)}) crosses the user/kernel split at ${hex(this.split)}`,
+      );
+    }
+    const kernel = virt >= this.split;
+    const present = (flags & PTE.P) !== 0;
+    if (kernel && present && (flags & PTE.US) !== 0) {
+      throw new PagingError(PAGING_ERROR.USER_ON_KERNEL, `PTE_USER on kernel address ${hex(virt)}`);
+    }
+    if (present && phys + nPages * PAGE > this.ramEnd) {
+      throw new PagingError(
+        PAGING_ERROR.PAST_RAM,
+        `physical [${hex(phys)}, +${nPages} pages) runs past the end of RAM at ${hex(this.ramEnd)}`,
+      );
+    }
+    if (!kernel) {
+      if (pd === null)
+        throw new PagingError(PAGING_ERROR.NO_PAGEDIR, `user address ${hex(virt)} needs a pagedir`);
+      this.checkLive(pd);
+    }
+  }
+
+  private readUserPte(pd: Pagedir, r: number, index: number): number | null {
+    const table = pd.vpde[r];
+    return table === null || table === undefined ? null : this.mmu.read32(table + 4 * index);
+  }
+
+  private readKernelPte(r: number, index: number): number | null {
+    const k = r - this.userPdes;
+    const table = this.kvpd[k];
+    if (table !== null && table !== undefined) return this.mmu.read32(table + 4 * index);
+    const phys = this.kvpdPhys[k];
+    if (phys === null || phys === undefined) return null;
+    this.pointWindow(phys);
+    return this.mmu.read32(this.windowVa + 4 * index);
+  }
+
+  private writeKernelPte(r: number, index: number, value: number): void {
+    const k = r - this.userPdes;
+    const table = this.kvpd[k];
+    if (table !== null && table !== undefined) {
+      this.mmu.write32(table + 4 * index, value);
+      return;
+    }
+    this.pointWindow(this.kvpdPhys[k]!);
+    this.mmu.write32(this.windowVa + 4 * index, value);
+  }
+
+  /** Make the window page show frame `phys`. */
+  private pointWindow(phys: number): void {
+    if (this.windowFrame === phys) return;
+    this.mmu.write32(this.windowPteVa, phys | PTE.P | PTE.RW);
+    this.mmu.invlpg(this.windowVa);
+    this.windowFrame = phys;
+  }
+
+  /** A new kernel page table for region r, installed in every pagedir. */
+  private createKernelTable(r: number): boolean {
+    const frame = this.allocators.ppalloc(1, 1);
+    if (frame === null) return false;
+    const k = r - this.userPdes;
+    this.pointWindow(frame.start);
+    for (let i = 0; i < 1024; i++) this.mmu.write32(this.windowVa + 4 * i, 0);
+    const pde = frame.start | PDE.P | PDE.RW;
+    for (const pd of this.pagedirs()) this.mmu.write32(pd.virt + 4 * r, pde);
+    // From here the table exists (reached through the window) even without an address of its own.
+    this.kvpdPhys[k] = frame.start;
+    const page = this.allocators.vpalloc(1, 1);
+    // Without a kernel address the table stays usable through the window; that only costs speed.
+    if (page === null) return true;
+    if (!this.mapMem(null, frame.start, page.start, 1, PTE.P | PTE.RW)) {
+      this.allocators.vpfree(page.start, 1);
+      return true;
+    }
+    this.kvpd[k] = page.start;
+    return true;
+  }
+
+  /** A new, zeroed user page table for region r of pd. */
+  private createUserTable(pd: Pagedir, r: number): boolean {
+    const va = this.pageSource.allocPage();
+    if (va === null) return false;
+    const phys = this.kernelPhysOf(va);
+    if (phys === null)
+      throw new PagingError(
+        PAGING_ERROR.BAD_CONFIG,
+        `page source returned unmapped page ${hex(va)}`,
+      );
+    for (let i = 0; i < 1024; i++) this.mmu.write32(va + 4 * i, 0);
+    this.mmu.write32(pd.virt + 4 * r, phys | PDE.P | PDE.RW | PDE.US);
+    pd.vpde[r] = va;
+    return true;
+  }
+
+  private freeUserTable(pd: Pagedir, r: number): void {
+    const va = pd.vpde[r]!;
+    // Callers free a table only when no present PTE in it can be cached: it was just made
+    // (out-of-memory rollback), or its pagedir is not loaded in CR3 (destroy).
+    this.mmu.write32(pd.virt + 4 * r, 0);
+    pd.vpde[r] = null;
+    this.pageSource.freePage(va);
+  }
+}
+
+/**
+ * Build the first pagedir from the boot tables: record the boot kernel page
+ * table in kvpd, remove the identity map from the user half (touching a low
+ * address now faults) and flush it from the TLB.
+ */
+export function createInitPagedir(
+  machine: Machine,
+  bootInfo: BootInfo,
+  allocators: PageAllocators,
+  options: InitPagedirOptions = {},
+): Paging {
+  return new Paging(machine, bootInfo, allocators, options);
+}

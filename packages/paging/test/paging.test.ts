@@ -1,0 +1,326 @@
+import { createMachine, type Machine, type MmuEvent, PageFault } from "@mm386/hw-i386";
+import { describe, expect, it } from "vitest";
+import {
+  PTE_PRESENT as P,
+  PTE_USER as U,
+  PTE_WRITE as W,
+  type Paging,
+  PagingError,
+  boot,
+  startPaging,
+} from "../src/index.js";
+
+const MiB = 1024 * 1024;
+
+function fresh(ramBytes = 64 * MiB, split?: number): { m: Machine; p: Paging } {
+  const m = createMachine({ ramBytes });
+  return { m, p: startPaging(m, split === undefined ? {} : { split }) };
+}
+
+function fault(f: () => unknown): PageFault {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof PageFault) return e;
+    throw e;
+  }
+  throw new Error("expected a page fault");
+}
+
+function refused(f: () => unknown, code: string, message?: RegExp): void {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(PagingError);
+    expect((e as PagingError).code).toBe(code);
+    if (message) expect((e as Error).message).toMatch(message);
+    return;
+  }
+  throw new Error(`expected ${code}`);
+}
+
+/** Count invlpg and CR3-load flushes while `f` runs. */
+function flushes(m: Machine, f: () => void): { invlpg: number[]; cr3: number } {
+  const invlpg: number[] = [];
+  let cr3 = 0;
+  const stop = m.mmu.subscribe((e: MmuEvent) => {
+    if (e.type === "flush" && e.reason === "invlpg") invlpg.push(e.va!);
+    if (e.type === "flush" && e.reason === "cr3") cr3++;
+  });
+  try {
+    f();
+  } finally {
+    stop();
+  }
+  return { invlpg, cr3 };
+}
+
+describe("boot", () => {
+  it("maps low memory 1:1 and the kernel at the split, then turns paging on", () => {
+    const m = createMachine({ ramBytes: 16 * MiB });
+    m.ram.write32(0x10_0040, 0xfeed);
+    const info = boot(m);
+    expect(m.mmu.pagingEnabled).toBe(true);
+    expect(m.mmu.cr3).toBe(info.pageDirectory);
+    expect(m.mmu.read32(0x10_0040)).toBe(0xfeed); // identity
+    expect(m.mmu.read32(0xc010_0040)).toBe(0xfeed); // higher half
+    expect(info.pageDirectory).toBe(0x20_0000); // right after the 1 MiB image at 1 MiB
+    expect(info.reservedPhysical).toEqual([{ start: 0x20_0000, length: 0x2000 }]);
+  });
+
+  it("takes the kernel load address and size as options, and refuses what does not fit", () => {
+    const m = createMachine({ ramBytes: 16 * MiB });
+    expect(boot(m, { kernelLoad: 0x20_0000, kernelSize: 0x1800 }).pageDirectory).toBe(0x20_2000);
+    refused(() => boot(createMachine(), { kernelSize: 4 * MiB }), "E_BAD_CONFIG", /first 4 MiB/);
+    refused(() => boot(createMachine(), { split: 0xc000_1000 }), "E_BAD_CONFIG", /0xc0001000/);
+  });
+
+  it("has the frames it used reserved: ppalloc never returns them", () => {
+    const { p } = fresh(16 * MiB);
+    const pages: number[] = [];
+    for (let run = p.allocators.ppalloc(1, 64); run; run = p.allocators.ppalloc(1, 64)) {
+      for (let i = 0; i < run.pages; i++) pages.push(run.start + i * 4096);
+    }
+    expect(Math.min(...pages)).toBeGreaterThanOrEqual(0x20_2000);
+  });
+});
+
+describe("createInitPagedir", () => {
+  it("removes the identity map: a low address faults at CPL 0", () => {
+    const { m, p } = fresh();
+    expect(m.mmu.cr3).toBe(p.init.phys);
+    const f = fault(() => m.mmu.read32(0x10_0040));
+    expect([f.errorCode, f.cr2]).toEqual([0, 0x10_0040]);
+    expect(m.mmu.read32(0xc010_0040)).toBe(0); // the kernel is still there
+  });
+
+  it("records the boot kernel table in kvpd and an empty vpde per user PDE", () => {
+    const { p } = fresh();
+    expect(p.init.vpde).toHaveLength(768);
+    expect(p.init.vpde.every((v) => v === null)).toBe(true);
+    expect(p.kvpd).toHaveLength(256);
+    expect(p.kvpd[0]).toBe(0xc000_0000 + 0x20_1000); // the boot table, through the higher-half map
+    expect(p.kernelPhysOf(p.kvpd[0]!)).toBe(0x20_1000);
+  });
+
+  it("follows a configurable split", () => {
+    const { m, p } = fresh(64 * MiB, 0x8000_0000);
+    expect(p.userPdes).toBe(512);
+    const as = p.createAddressSpace()!;
+    const f = p.allocators.ppalloc(2, 2)!;
+    expect(p.mapMem(as, f.start, 0x7fff_f000, 1, P | W | U)).toBe(true);
+    expect(p.mapMem(null, f.start + 4096, 0x8000_0000 + 0x40_0000, 1, P | W)).toBe(true);
+    refused(() => p.mapMem(as, f.start, 0x7fff_f000, 2, P | W), "E_CROSSES_SPLIT", /0x80000000/);
+    p.switchTo(as);
+    m.mmu.write32(0x7fff_f000, 5, 3);
+    expect(m.ram.read32(f.start)).toBe(5);
+  });
+});
+
+describe("the kernel half is shared", () => {
+  it("a new kernel page table reaches every address space", () => {
+    const { m, p } = fresh();
+    const spaces = [p.createAddressSpace()!, p.createAddressSpace()!, p.createAddressSpace()!];
+    const frame = p.allocators.ppalloc(1, 1)!;
+    m.ram.write32(frame.start + 8, 0xabcd);
+    expect(p.kvpd[(0xd000_0000 >>> 22) - 768]).toBeNull(); // needs a new table
+    expect(p.mapMem(null, frame.start, 0xd000_0000, 1, P | W)).toBe(true);
+    for (const as of [...spaces, p.init]) {
+      p.switchTo(as);
+      expect(m.mmu.read32(0xd000_0008, 0)).toBe(0xabcd);
+    }
+  });
+
+  it("maps 256 MiB of kernel space in 4 KiB pieces from a fresh boot (the recursion ends)", () => {
+    const { m, p } = fresh(64 * MiB);
+    const frame = p.allocators.ppalloc(1, 1)!;
+    for (let i = 0; i < 65536; i++)
+      expect(p.mapMem(null, frame.start, 0xe000_0000 + i * 4096, 1, P | W)).toBe(true);
+    m.ram.write32(frame.start, 77);
+    for (const va of [0xe000_0000, 0xe123_4000, 0xefff_f000]) expect(m.mmu.read32(va)).toBe(77);
+    expect(
+      p.kvpd.slice((0xe000_0000 >>> 22) - 768, (0xf000_0000 >>> 22) - 768).every((v) => v !== null),
+    ).toBe(true);
+  });
+});
+
+describe("mapMem", () => {
+  it("maps, unmaps, and creates user page tables on demand", () => {
+    const { m, p } = fresh();
+    const as = p.createAddressSpace()!;
+    const f = p.allocators.ppalloc(4, 4)!;
+    expect(p.mapMem(as, f.start, 0x0040_0000, 4, P | W | U)).toBe(true);
+    expect(as.vpde[1]).not.toBeNull();
+    p.switchTo(as);
+    m.mmu.write32(0x0040_3ffc, 9, 3);
+    expect(m.ram.read32(f.start + 0x3ffc)).toBe(9);
+    expect(p.mapMem(as, 0, 0x0040_0000, 4, 0)).toBe(true);
+    expect(fault(() => m.mmu.read32(0x0040_3ffc, 3)).errorCode).toBe(4);
+  });
+
+  it("edits a non-current address space through its vpde, without loading CR3", () => {
+    const { m, p } = fresh();
+    const as = p.createAddressSpace()!;
+    const f = p.allocators.ppalloc(1, 1)!;
+    m.ram.write32(f.start, 31);
+    const counted = flushes(m, () => {
+      p.mapMem(as, f.start, 0x0080_0000, 1, P | U);
+    });
+    expect(counted.cr3).toBe(0);
+    expect(m.mmu.cr3).toBe(p.init.phys);
+    p.switchTo(as);
+    expect(m.mmu.read32(0x0080_0000, 3)).toBe(31);
+  });
+
+  it("invalidates exactly the TLB entries it must", () => {
+    const { m, p } = fresh();
+    const a = p.createAddressSpace()!;
+    const b = p.createAddressSpace()!;
+    const f = p.allocators.ppalloc(8, 8)!;
+    // Tables first, so that counting sees only the mappings.
+    p.mapMem(a, f.start, 0x0040_0000, 4, P | W);
+    p.mapMem(b, f.start, 0x0040_0000, 4, P | W);
+    p.mapMem(null, f.start, 0xd000_0000, 4, P | W);
+    p.switchTo(a);
+    // New mappings over empty PTEs: nothing to invalidate.
+    expect(flushes(m, () => p.mapMem(a, f.start, 0x0040_4000, 3, P | W)).invlpg).toEqual([]);
+    // Replacing present PTEs of the current address space: one invlpg per page.
+    expect(flushes(m, () => p.mapMem(a, f.start + 0x4000, 0x0040_0000, 4, P | W)).invlpg).toEqual([
+      0x0040_0000, 0x0040_1000, 0x0040_2000, 0x0040_3000,
+    ]);
+    // Another address space: its translations cannot be cached now; none.
+    expect(flushes(m, () => p.mapMem(b, f.start + 0x4000, 0x0040_0000, 4, 0)).invlpg).toEqual([]);
+    // Kernel pages are seen by every address space: always invalidated.
+    expect(flushes(m, () => p.mapMem(null, 0, 0xd000_0000, 2, 0)).invlpg).toEqual([
+      0xd000_0000, 0xd000_1000,
+    ]);
+  });
+
+  it("leaves no stale translation behind when it remaps the current address space", () => {
+    const { m, p } = fresh();
+    const f = p.allocators.ppalloc(2, 2)!;
+    m.ram.write32(f.start, 1);
+    m.ram.write32(f.start + 4096, 2);
+    p.mapMem(null, f.start, 0xd000_0000, 1, P | W);
+    expect(m.mmu.read32(0xd000_0000)).toBe(1); // now cached
+    p.mapMem(null, f.start + 4096, 0xd000_0000, 1, P | W);
+    expect(m.mmu.read32(0xd000_0000)).toBe(2);
+  });
+
+  it("refuses bad input with a typed error naming the value and changes nothing", () => {
+    const { m, p } = fresh();
+    const as = p.createAddressSpace()!;
+    const f = p.allocators.ppalloc(1, 1)!;
+    p.mapMem(as, f.start, 0x0040_0000, 1, P | W | U);
+    const before = [
+      p.formatDump(as),
+      p.allocators.physical.freePages,
+      p.allocators.kernel.freePages,
+      m.mmu.stats.flushes,
+    ];
+    refused(() => p.mapMem(as, f.start, 0x0040_0800, 1, P), "E_UNALIGNED", /0x00400800/);
+    refused(() => p.mapMem(as, f.start + 1, 0x0040_1000, 1, P), "E_UNALIGNED", /physical/);
+    refused(() => p.mapMem(as, f.start, 0xbfff_f000, 2, P), "E_CROSSES_SPLIT", /0xbffff000/);
+    refused(() => p.mapMem(null, f.start, 0xffff_f000, 2, P), "E_WRAPS", /0xfffff000/);
+    refused(() => p.mapMem(null, f.start, 0xd000_0000, 1, P | U), "E_USER_ON_KERNEL", /0xd0000000/);
+    refused(() => p.mapMem(as, 64 * MiB - 4096, 0x0040_1000, 2, P), "E_PAST_RAM", /0x04000000/);
+    refused(() => p.mapMem(as, f.start, 0x0040_1000, 1, 0x1001), "E_BAD_FLAGS", /0x00001001/);
+    refused(() => p.mapMem(null, f.start, 0x0040_1000, 1, P), "E_NO_PAGEDIR");
+    refused(() => p.mapMem(as, f.start, 0x0040_1000, 0, P), "E_BAD_ARGUMENT", /page count 0/);
+    expect([
+      p.formatDump(as),
+      p.allocators.physical.freePages,
+      p.allocators.kernel.freePages,
+      m.mmu.stats.flushes,
+    ]).toEqual(before);
+  });
+
+  it("returns false and maps nothing when memory for a page table runs out", () => {
+    const { m, p } = fresh(4 * MiB); // 2 MiB usable, minus boot frames
+    const as = p.createAddressSpace()!;
+    while (p.allocators.ppalloc(1, 1) !== null); // use up every frame
+    const before = p.formatDump(as);
+    expect(p.mapMem(as, 0x30_0000, 0x0080_0000, 1, P | W | U)).toBe(false); // needs a user page table
+    expect(p.formatDump(as)).toBe(before);
+    expect(as.vpde[2]).toBeNull();
+    expect(p.mmu.pagingEnabled && m.mmu.cr3 === p.init.phys).toBe(true);
+  });
+});
+
+describe("address spaces", () => {
+  it("are isolated: user cannot read the kernel (error 5), and a page of one is absent in another", () => {
+    const { m, p } = fresh();
+    const a = p.createAddressSpace()!;
+    const b = p.createAddressSpace()!;
+    const f = p.allocators.ppalloc(1, 1)!;
+    p.mapMem(a, f.start, 0x0040_0000, 1, P | W | U);
+    p.switchTo(a);
+    expect(fault(() => m.mmu.read32(0xc010_0000, 3)).errorCode).toBe(5);
+    m.mmu.write32(0x0040_0000, 1, 3);
+    p.switchTo(b);
+    expect(fault(() => m.mmu.read32(0x0040_0000, 3)).errorCode).toBe(4);
+    expect(fault(() => m.mmu.read32(0x0040_0000, 0)).errorCode).toBe(0);
+  });
+
+  it("give every page table and the directory back when destroyed, but not the mapped frames", () => {
+    const { p } = fresh();
+    const freeBefore = p.allocators.physical.freePages;
+    const kernelBefore = p.allocators.kernel.freePages;
+    const frames = p.allocators.ppalloc(2, 2)!;
+    const as = p.createAddressSpace()!;
+    p.mapMem(as, frames.start, 0x0040_0000, 1, P | U);
+    p.mapMem(as, frames.start + 4096, 0x8000_0000, 1, P | U);
+    expect(as.vpde.filter((v) => v !== null)).toHaveLength(2);
+    p.destroyAddressSpace(as);
+    expect(p.allocators.physical.freePages).toBe(freeBefore - 2); // only the caller's two frames stay out
+    expect(p.allocators.kernel.freePages).toBe(kernelBefore);
+    expect(p.pagedirs()).toEqual([p.init]);
+    refused(() => p.switchTo(as), "E_DESTROYED");
+  });
+
+  it("refuses to destroy the current or the first address space", () => {
+    const { p } = fresh();
+    const as = p.createAddressSpace()!;
+    p.switchTo(as);
+    refused(() => p.destroyAddressSpace(as), "E_CURRENT");
+    refused(() => p.destroyAddressSpace(p.init), "E_INIT_PAGEDIR");
+  });
+
+  it("keep every pagedir on one circular list", () => {
+    const { p } = fresh();
+    const a = p.createAddressSpace()!;
+    const b = p.createAddressSpace()!;
+    expect(p.pagedirs()).toEqual([p.init, a, b]);
+    expect([p.init.next, a.next, b.next]).toEqual([a, b, p.init]);
+    p.destroyAddressSpace(a);
+    expect(p.pagedirs()).toEqual([p.init, b]);
+  });
+});
+
+describe("inspection", () => {
+  it("dumps mappings coalesced into runs, with flags", () => {
+    const { p } = fresh();
+    const as = p.createAddressSpace()!;
+    const f = p.allocators.ppalloc(8, 8)!;
+    p.mapMem(as, f.start, 0x0040_0000, 4, P | W | U);
+    p.mapMem(as, f.start + 5 * 4096, 0x0040_4000, 2, P | U); // the frames jump: a new run
+    const user = p.dump(as).filter((r) => r.virt < 0xc000_0000);
+    expect(user).toEqual([
+      { virt: 0x0040_0000, phys: f.start, pages: 4, flags: P | W | U },
+      { virt: 0x0040_4000, phys: f.start + 5 * 4096, pages: 2, flags: P | U },
+    ]);
+    expect(p.formatDump(as)).toContain("0x00400000-0x00403fff -> ");
+  });
+
+  it("explains one address with its PDE, PTE and the table's kernel address", () => {
+    const { p } = fresh();
+    const as = p.createAddressSpace()!;
+    const f = p.allocators.ppalloc(1, 1)!;
+    p.mapMem(as, f.start, 0x0040_5000, 1, P | U);
+    const text = p.explain(0x0040_5123, as);
+    expect(text).toContain("PDE 1 ");
+    expect(text).toContain("PTE 5 ");
+    expect(text).toContain(`frame 0x${f.start.toString(16).padStart(8, "0")}`);
+    expect(text).toContain(`vpde[1] = 0x${as.vpde[1]!.toString(16)}`);
+  });
+});
