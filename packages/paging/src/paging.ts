@@ -48,8 +48,8 @@ export class Pagedir {
   readonly virt: number;
   /** For each user PDE: the kernel virtual address of its page table, or null. */
   readonly vpde: (number | null)[];
-  /** The virtual page allocator of this address space's user half. */
-  readonly vpa: VirtualPageAllocator;
+  private vpaCache: VirtualPageAllocator | null = null;
+  private readonly makeVpa: () => VirtualPageAllocator;
   /** Next pagedir in the list of all pagedirs (circular). */
   next: Pagedir;
   /** Previous pagedir in the list of all pagedirs (circular). */
@@ -57,12 +57,22 @@ export class Pagedir {
   /** Set once destroyed; a destroyed pagedir is refused everywhere. */
   destroyed = false;
 
+  /**
+   * The virtual page allocator of this address space's user half, from page 1
+   * up to the split (page 0 stays unmapped to catch null pointers). Made on
+   * first use: its bookkeeping is about 8 MB for a 3 GiB half.
+   */
+  get vpa(): VirtualPageAllocator {
+    this.vpaCache ??= this.makeVpa();
+    return this.vpaCache;
+  }
+
   /** Made by {@link createInitPagedir} and {@link Paging.createAddressSpace}. @internal */
-  constructor(phys: number, virt: number, userPdes: number, vpa: VirtualPageAllocator) {
+  constructor(phys: number, virt: number, userPdes: number, makeVpa: () => VirtualPageAllocator) {
     this.phys = phys;
     this.virt = virt;
     this.vpde = new Array<number | null>(userPdes).fill(null);
-    this.vpa = vpa;
+    this.makeVpa = makeVpa;
     this.next = this;
     this.prev = this;
   }
@@ -160,12 +170,12 @@ export class Paging {
     this.kvpdPhys[0] = bootInfo.pageTable;
     this.windowVa = bootInfo.windowVa;
     this.windowPteVa = bootTableVa + 4 * ((bootInfo.windowVa >>> 12) & 1023);
-    const vpa = allocators.vpcreate(PAGE, this.split - PAGE);
+    const makeVpa = () => allocators.vpcreate(PAGE, this.split - PAGE);
     this.init = new Pagedir(
       bootInfo.pageDirectory,
       this.split + bootInfo.pageDirectory,
       this.userPdes,
-      vpa,
+      makeVpa,
     );
     this.currentPd = this.init;
     // Remove the identity map: it sits in the would-be user half.
@@ -253,14 +263,14 @@ export class Paging {
         PAGING_ERROR.BAD_CONFIG,
         `page source returned unmapped page ${hex(virt)}`,
       );
-    const vpa = this.allocators.vpcreate(PAGE, this.split - PAGE);
+    const makeVpa = () => this.allocators.vpcreate(PAGE, this.split - PAGE);
     for (let r = 0; r < 1024; r++) {
       this.mmu.write32(
         virt + 4 * r,
         r < this.userPdes ? 0 : this.mmu.read32(this.init.virt + 4 * r),
       );
     }
-    const pd = new Pagedir(phys, virt, this.userPdes, vpa);
+    const pd = new Pagedir(phys, virt, this.userPdes, makeVpa);
     pd.next = this.init;
     pd.prev = this.init.prev;
     this.init.prev.next = pd;

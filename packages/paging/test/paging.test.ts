@@ -286,6 +286,18 @@ describe("address spaces", () => {
     refused(() => p.destroyAddressSpace(p.init), "E_INIT_PAGEDIR");
   });
 
+  it("each has its own user-half virtual page allocator, page 0 excluded", () => {
+    const { p } = fresh();
+    const a = p.createAddressSpace()!;
+    const b = p.createAddressSpace()!;
+    const ra = p.allocators.vpalloc(a.vpa, 4, 4)!;
+    const rb = p.allocators.vpalloc(b.vpa, 4, 4)!;
+    expect(ra).toEqual(rb); // separate regions: both get the same first pages
+    expect(ra.start).toBeGreaterThanOrEqual(0x1000);
+    expect(ra.start + 4 * 4096).toBeLessThanOrEqual(0xc000_0000);
+    expect(a.vpa).toBe(a.vpa); // made once
+  });
+
   it("keep every pagedir on one circular list", () => {
     const { p } = fresh();
     const a = p.createAddressSpace()!;
