@@ -46,3 +46,18 @@ describe("the hw-i386 tour (main program)", () => {
     expect(coloured.join("\n")).toMatch(/\u001b\[/);
   });
 });
+
+describe("the paging chapter of the tour", () => {
+  it("shows the identity map gone, two isolated address spaces and their dumps", async () => {
+    const { runPagingTour } = await import("../src/index.js");
+    const lines: string[] = [];
+    const r = runPagingTour((l) => lines.push(l), defaultStyle(false));
+    const text = lines.join("\n");
+    expect(r.lowFault).toBe(0);
+    expect(r.reads).toEqual([0xaaaa_0001, 0xbbbb_0002]); // the frames' own markers
+    expect(r.isolationFault).toBe(4);
+    expect(text).toContain("0x00400000-0x00400fff -> ");
+    expect(text).toContain("vpde[2] = ");
+    expect(text).toContain("#PF error 5 (protection, user)");
+  });
+});
