@@ -1,9 +1,14 @@
 /**
- * @mm386/kvmalloc: kvmalloc(n)/kvfree: n frames plus n contiguous kernel virtual pages, mapped.
- *
- * This layer is not implemented yet; see the open issues and docs/architecture.md.
- * It exists so the layer order of the monorepo is visible from the start.
+ * @mm386/kvmalloc: `kvmalloc(n)` takes n frames (not necessarily consecutive)
+ * and n consecutive kernel virtual pages and maps them; `kvfree` undoes all
+ * three. Optional guard pages make an overrun fault at a precise address.
  *
  * @packageDocumentation
  */
-export {};
+export {
+  Kvmalloc,
+  KvmallocError,
+  KVMALLOC_ERROR,
+  type KvmallocErrorCode,
+  type KvmallocOptions,
+} from "./kvmalloc.js";

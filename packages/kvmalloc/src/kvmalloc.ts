@@ -1,0 +1,163 @@
+/**
+ * kvmalloc(n): n physical frames, n consecutive kernel virtual pages, mapped.
+ *
+ * ```
+ *  kernel virtual:  [ page 0 | page 1 | page 2 ][ guard ]   one vpalloc run
+ *                       |        |        |       (unmapped: an overrun faults here)
+ *  physical:        [ f7 ]   [ f2 | f3 ]           frames need not be consecutive:
+ *                    run 1     run 2                taken with ppalloc(1, remaining)
+ * ```
+ *
+ * Out of memory at any step gives back everything taken so far and returns
+ * null. kvfree(addr, n) unmaps, gives every frame back (found through the
+ * page tables) and the virtual range. The live allocations are kept in a map
+ * (allocator bookkeeping, as the source design keeps vpallocator state), so a
+ * free of something kvmalloc never returned, or with the wrong size, is a
+ * typed error that changes nothing.
+ *
+ * @module
+ */
+import type { PageSource, Paging } from "@mm386/paging";
+import { PTE_PRESENT, PTE_WRITE } from "@mm386/paging";
+
+const PAGE = 4096;
+
+function hex(n: number): string {
+  return `0x${n.toString(16).padStart(8, "0")}`;
+}
+
+/** Codes carried by {@link KvmallocError}. */
+export const KVMALLOC_ERROR = {
+  /** A page count that is not a positive integer. */
+  BAD_ARGUMENT: "E_BAD_ARGUMENT",
+  /** kvfree of an address kvmalloc did not return (or already freed). */
+  NOT_ALLOCATED: "E_NOT_ALLOCATED",
+  /** kvfree with a page count other than the one allocated. */
+  WRONG_SIZE: "E_WRONG_SIZE",
+} as const;
+
+/** One of the {@link KVMALLOC_ERROR} codes. */
+export type KvmallocErrorCode = (typeof KVMALLOC_ERROR)[keyof typeof KVMALLOC_ERROR];
+
+/** A refused kvmalloc/kvfree. Nothing changed. */
+export class KvmallocError extends Error {
+  /** Always `"KvmallocError"`. */
+  override readonly name = "KvmallocError";
+  constructor(
+    /** Machine-readable reason. */
+    readonly code: KvmallocErrorCode,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
+
+/** Options of {@link Kvmalloc}. */
+export interface KvmallocOptions {
+  /** Leave an unmapped page after every allocation, so an overrun faults at a precise address. */
+  readonly guardPages?: boolean;
+}
+
+/** The kernel's page-granular allocator. */
+export class Kvmalloc {
+  /** The paging it maps with. */
+  readonly paging: Paging;
+  /** Whether every allocation is followed by an unmapped guard page. */
+  readonly guardPages: boolean;
+  private readonly live = new Map<number, number>();
+  private pagesHeld = 0;
+
+  constructor(paging: Paging, options: KvmallocOptions = {}) {
+    this.paging = paging;
+    this.guardPages = options.guardPages ?? false;
+  }
+
+  /** Pages currently handed out (guard pages not counted). */
+  get pages(): number {
+    return this.pagesHeld;
+  }
+
+  /** Number of live allocations. */
+  get allocations(): number {
+    return this.live.size;
+  }
+
+  /** n pages of kernel memory, writable and supervisor-only; the virtual address, or null when out of memory. */
+  kvmalloc(n: number): number | null {
+    if (!Number.isSafeInteger(n) || n < 1)
+      throw new KvmallocError(
+        KVMALLOC_ERROR.BAD_ARGUMENT,
+        `page count ${String(n)} must be a positive integer`,
+      );
+    const { allocators } = this.paging;
+    const span = n + (this.guardPages ? 1 : 0);
+    const virt = allocators.vpalloc(span, span);
+    if (virt === null) return null;
+    const runs: [number, number][] = [];
+    let mapped = 0;
+    const undo = (): null => {
+      if (mapped > 0) this.paging.mapMem(null, 0, virt.start, mapped, 0);
+      for (const [start, pages] of runs) allocators.ppfree(start, pages);
+      allocators.vpfree(virt.start, span);
+      return null;
+    };
+    while (mapped < n) {
+      const run = allocators.ppalloc(1, n - mapped);
+      if (run === null) return undo();
+      runs.push([run.start, run.pages]);
+      if (
+        !this.paging.mapMem(
+          null,
+          run.start,
+          virt.start + mapped * PAGE,
+          run.pages,
+          PTE_PRESENT | PTE_WRITE,
+        )
+      )
+        return undo();
+      mapped += run.pages;
+    }
+    this.live.set(virt.start, n);
+    this.pagesHeld += n;
+    return virt.start;
+  }
+
+  /** Give back n pages at `addr`, as kvmalloc(n) returned them: unmap, free the frames and the virtual range. */
+  kvfree(addr: number, n: number): void {
+    const held = this.live.get(addr);
+    if (held === undefined)
+      throw new KvmallocError(
+        KVMALLOC_ERROR.NOT_ALLOCATED,
+        `${hex(addr)} is not an address kvmalloc returned (or it was freed already)`,
+      );
+    if (n !== held)
+      throw new KvmallocError(
+        KVMALLOC_ERROR.WRONG_SIZE,
+        `${hex(addr)} holds ${held} page(s), not ${String(n)}`,
+      );
+    const { allocators } = this.paging;
+    const frames: number[] = [];
+    for (let i = 0; i < n; i++) frames.push(this.paging.kernelPhysOf(addr + i * PAGE)!);
+    this.paging.mapMem(null, 0, addr, n, 0);
+    // Give frames back in runs of consecutive pages.
+    let i = 0;
+    while (i < n) {
+      let j = i + 1;
+      while (j < n && frames[j] === frames[j - 1]! + PAGE) j++;
+      allocators.ppfree(frames[i]!, j - i);
+      i = j;
+    }
+    allocators.vpfree(addr, n + (this.guardPages ? 1 : 0));
+    this.live.delete(addr);
+    this.pagesHeld -= n;
+  }
+
+  /** This allocator as paging's page source: kvmalloc(1) and kvfree(va, 1). */
+  asPageSource(): PageSource {
+    return {
+      name: "kvmalloc",
+      allocPage: () => this.kvmalloc(1),
+      freePage: (va: number) => this.kvfree(va, 1),
+    };
+  }
+}
