@@ -177,7 +177,9 @@ export class PhysicalMemory {
    * @internal
    */
   setWord(pa: number, value: number): void {
-    this.pool[(this.slotForWrite(pa >>> 12) << 10) | ((pa & 0xfff) >>> 2)] = value;
+    // The slot first: finding it may grow the pool, which replaces `this.pool`.
+    const i = (this.slotForWrite(pa >>> 12) << 10) | ((pa & 0xfff) >>> 2);
+    this.pool[i] = value;
   }
 
   /** Read the byte at `pa`. */

@@ -69,6 +69,15 @@ describe("PhysicalMemory", () => {
     expect(ram.touchedFrames).toBe(0);
   });
 
+  it("keeps every word when storage grows (the first aligned write to a new frame)", () => {
+    // Regression: the pool array was read before the slot lookup that replaces it, so the
+    // write that made the pool grow landed in the old array and was lost.
+    const ram = new PhysicalMemory();
+    for (let f = 0; f < 300; f++) ram.write32(f * 4096, 0x1000 + f);
+    for (let f = 0; f < 300; f++) expect(ram.read32(f * 4096)).toBe(0x1000 + f);
+    expect(ram.touchedFrames).toBe(300);
+  });
+
   it("clearFrame zeroes a frame in place", () => {
     const ram = new PhysicalMemory();
     ram.write32(0x3004, 9);
