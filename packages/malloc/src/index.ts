@@ -1,9 +1,13 @@
 /**
- * @mm386/malloc: malloc/calloc/realloc/free for small kernel objects, with headers kept in simulated memory.
- *
- * This layer is not implemented yet; see the open issues and docs/architecture.md.
- * It exists so the layer order of the monorepo is visible from the start.
+ * @mm386/malloc: malloc, calloc, realloc and free for small kernel objects,
+ * with every header and free-list word in simulated memory reached through
+ * the MMU; the heap grows with kvmalloc and gives whole pages back with
+ * kvfree. The placement policy is a swap point (segregated fits by default,
+ * address-ordered first fit as the alternative). A trace driver runs malloc
+ * lab `.rep` traces.
  *
  * @packageDocumentation
  */
-export {};
+export * from "./api.js";
+export { Malloc, type HeapBlock } from "./heap.js";
+export { POLICIES, addressOrderedFirstFit, segregatedFits } from "./policies.js";

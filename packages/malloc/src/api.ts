@@ -1,0 +1,136 @@
+/**
+ * The vocabulary of malloc: the heap's word layout, the placement-policy swap
+ * point, options and errors.
+ *
+ * Every header, footer and free-list word lives in simulated memory and is
+ * read and written through the MMU at CPL 0, at kernel virtual addresses.
+ *
+ * ```
+ *  a block (bp = the address malloc returns, aligned to 8 or 16):
+ *
+ *   bp-4        bp                                     bp+size-4
+ *  +--------+--------------------------------------+
+ *  | header |  payload ...                          |   allocated: header only
+ *  +--------+--------+--------+------------+--------+
+ *  | header |  next  |  prev  |   ...      | footer |   free: links + footer
+ *  +--------+--------+--------+------------+--------+
+ *   header = size | PREV_ALLOC (bit 1) | ALLOC (bit 0); size counts the header
+ *
+ *  a chunk (n pages from kvmalloc at C):
+ *  [ magic "HEAP" | (pad) | block | block | ... | epilogue header 0|ALLOC ]
+ *  a large block (requests >= the threshold, its own kvmalloc):
+ *  [ magic "LRGE" | (pad) | header (pages * 4096 - align) | LARGE | ALLOC | payload ... ]
+ * ```
+ *
+ * @module
+ */
+
+/** Header bit: the block is allocated. */
+export const ALLOC = 1;
+/** Header bit: the block before this one is allocated (so it has no footer to read). */
+export const PREV_ALLOC = 2;
+/** Header bit: a large block of its own kvmalloc allocation. */
+export const LARGE = 4;
+/** First word of a chunk ("HEAP" in ASCII). */
+export const CHUNK_MAGIC = 0x5041_4548;
+/** First word of a large block's pages ("LRGE" in ASCII). */
+export const LARGE_MAGIC = 0x4547_524c;
+/** Smallest block: header, two links and a footer. */
+export const MIN_BLOCK = 16;
+
+/** Words of simulated memory, reached through the MMU at CPL 0. */
+export interface HeapMemory {
+  /** The 32-bit word at kernel virtual address `va`. */
+  read(va: number): number;
+  /** Store a 32-bit word at kernel virtual address `va`. */
+  write(va: number, value: number): void;
+}
+
+/**
+ * The placement policy: how free blocks are organised and which one a request
+ * gets. The swap point of malloc, tested by `describePolicyConformance` from
+ * `@mm386/malloc/conformance`.
+ *
+ * The heap core owns headers, footers, splitting and coalescing; a policy
+ * owns the free lists, which it must keep in simulated memory: the link words
+ * inside free blocks (`bp` and `bp + 4`) and `controlWords` words of its own
+ * at `control` (zeroed before `attach`). Blocks are named by `bp`; their size
+ * includes the header.
+ */
+export interface PlacementPolicy {
+  /** A short name, e.g. `"segregated fits"`. */
+  readonly name: string;
+  /** Words of control memory the policy needs (list heads). */
+  readonly controlWords: number;
+  /** Called once, before any other call. */
+  attach(memory: HeapMemory, control: number): void;
+  /** Add the free block `bp` of `size` bytes to the free lists. */
+  insert(bp: number, size: number): void;
+  /** Take the free block `bp` of `size` bytes off the free lists. */
+  remove(bp: number, size: number): void;
+  /** A free block of at least `size` bytes, still on the lists, or 0 if none. */
+  find(size: number): number;
+  /** Call `visit` for every free block on the lists (for the heap checker). */
+  forEachFree(visit: (bp: number) => void): void;
+}
+
+/** Makes a fresh {@link PlacementPolicy}. */
+export type PolicyFactory = () => PlacementPolicy;
+
+/** Options of {@link Malloc}. */
+export interface MallocOptions {
+  /** The placement policy. Default: segregated fits. */
+  readonly policy?: PolicyFactory;
+  /** Alignment of every returned pointer: 8 (default) or 16. */
+  readonly align?: 8 | 16;
+  /** Requests of this many bytes or more go straight to kvmalloc. Default 16 KiB. */
+  readonly largeThreshold?: number;
+  /** Pages the heap grows by at least. Default 4. */
+  readonly chunkPages?: number;
+}
+
+/** What the heap holds now, and its peaks. */
+export interface HeapStats {
+  /** Bytes of payload asked for by the live allocations. */
+  readonly livePayload: number;
+  /** The largest `livePayload` seen. */
+  readonly peakPayload: number;
+  /** Kernel virtual pages the heap holds (chunks, large blocks, control page). */
+  readonly footprintPages: number;
+  /** The largest `footprintPages` seen. */
+  readonly peakFootprintPages: number;
+  /** Live allocations. */
+  readonly allocations: number;
+  /** Chunks held. */
+  readonly chunks: number;
+}
+
+/** Codes carried by {@link MallocError}. */
+export const MALLOC_ERROR = {
+  /** A size that is not a non-negative integer. */
+  BAD_ARGUMENT: "E_BAD_ARGUMENT",
+  /** calloc(n, size) whose product does not fit. */
+  OVERFLOW: "E_OVERFLOW",
+  /** free/realloc of an address malloc never returned. */
+  NOT_ALLOCATED: "E_NOT_ALLOCATED",
+  /** free/realloc of an address that was freed already. */
+  DOUBLE_FREE: "E_DOUBLE_FREE",
+  /** A header or free-list word that cannot be right (found by a free or by the checker). */
+  CORRUPT: "E_CORRUPT",
+} as const;
+
+/** One of the {@link MALLOC_ERROR} codes. */
+export type MallocErrorCode = (typeof MALLOC_ERROR)[keyof typeof MALLOC_ERROR];
+
+/** A refused call or a failed heap check. A refused call changes nothing. */
+export class MallocError extends Error {
+  /** Always `"MallocError"`. */
+  override readonly name = "MallocError";
+  constructor(
+    /** Machine-readable reason. */
+    readonly code: MallocErrorCode,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}

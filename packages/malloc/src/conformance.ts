@@ -1,0 +1,214 @@
+/**
+ * The conformance suite of the placement-policy swap point: malloc built on
+ * the policy must behave, whatever the policy. Every shipped policy and every
+ * student policy in the workbook runs it:
+ *
+ * ```ts
+ * import { describePolicyConformance } from "@mm386/malloc/conformance";
+ * describePolicyConformance("best fit", bestFit);
+ * ```
+ *
+ * Needs `vitest` and `fast-check` (peer dependencies of this entry point only).
+ *
+ * @module
+ */
+import fc from "fast-check";
+import { createMachine } from "@mm386/hw-i386";
+import { Kvmalloc } from "@mm386/kvmalloc";
+import { startPaging } from "@mm386/paging";
+import { describe, expect, it } from "vitest";
+import { MallocError, type MallocOptions, type PolicyFactory } from "./api.js";
+import { Malloc } from "./heap.js";
+
+/** A heap on a freshly booted machine, for tests. */
+export function freshHeap(options: MallocOptions = {}, ramBytes = 32 * 1024 * 1024): Malloc {
+  const machine = createMachine({ ramBytes });
+  return new Malloc(new Kvmalloc(startPaging(machine)), options);
+}
+
+function codeOf(f: () => unknown): string | undefined {
+  try {
+    f();
+  } catch (e) {
+    return e instanceof MallocError ? e.code : `not a MallocError: ${String(e)}`;
+  }
+  return undefined;
+}
+
+/** Register the conformance tests for malloc running on the policy `factory` makes. */
+export function describePolicyConformance(name: string, factory: PolicyFactory): void {
+  describe(`malloc conformance: ${name}`, () => {
+    const heap = (options: MallocOptions = {}) => freshHeap({ ...options, policy: factory });
+    const mem = (h: Malloc) => h.kv.paging.mmu;
+
+    it("returns aligned, disjoint blocks that keep what is written to them", () => {
+      for (const align of [8, 16] as const) {
+        const h = heap({ align });
+        const blocks = [1, 7, 8, 24, 100, 1000, 3000].map((n) => [h.malloc(n)!, n] as const);
+        for (const [bp, n] of blocks) {
+          expect(bp % align).toBe(0);
+          for (let i = 0; i < n; i += 4) mem(h).write32(bp + i, (bp ^ i) >>> 0);
+        }
+        for (const [bp, n] of blocks)
+          for (let i = 0; i < n; i += 4) expect(mem(h).read32(bp + i)).toBe((bp ^ i) >>> 0);
+        h.check();
+      }
+    });
+
+    it("coalesces: freeing everything leaves one free block per chunk", () => {
+      const h = heap();
+      const ps = Array.from({ length: 50 }, (_, i) => h.malloc(8 + ((i * 37) % 200))!);
+      for (const p of [...ps.filter((_, i) => i % 2 === 0), ...ps.filter((_, i) => i % 2 === 1)])
+        h.free(p);
+      h.check();
+      expect(h.blocks().filter((b) => !b.allocated)).toHaveLength(h.stats.chunks);
+      expect(h.stats.livePayload).toBe(0);
+    });
+
+    it("reallocs in place when it shrinks or the next block is free, and moves otherwise", () => {
+      const h = heap();
+      const a = h.malloc(100)!;
+      for (let i = 0; i < 100; i += 4) mem(h).write32(a + i, i + 1);
+      expect(h.realloc(a, 40)).toBe(a); // shrink: in place
+      const b = h.malloc(16)!; // right after a's shrunk block... or elsewhere
+      h.free(b);
+      expect(h.realloc(a, 60)).toBe(a); // the freed neighbour (or the split tail) is free: in place
+      const c = h.malloc(200)!; // now something allocated may follow a
+      const moved = h.realloc(a, 5000)!;
+      for (let i = 0; i < 40; i += 4) expect(mem(h).read32(moved + i)).toBe(i + 1);
+      h.free(c);
+      h.free(moved);
+      h.check();
+    });
+
+    it("sends large requests straight to kvmalloc and gives their pages back", () => {
+      const h = heap({ largeThreshold: 8192 });
+      const pages = h.stats.footprintPages;
+      const big = h.malloc(20000)!;
+      expect(h.blocks().find((b) => b.bp === big)?.large).toBe(true);
+      expect(h.stats.footprintPages).toBe(pages + 5); // (20000 + 8) / 4096, rounded up
+      h.free(big);
+      expect(h.stats.footprintPages).toBe(pages);
+    });
+
+    it("grows by kvmalloc and gives whole free chunks back with kvfree", () => {
+      const h = heap({ chunkPages: 1 });
+      const ps = Array.from({ length: 200 }, () => h.malloc(100)!);
+      const grown = h.stats.chunks;
+      expect(grown).toBeGreaterThan(1);
+      for (const p of ps) h.free(p);
+      expect(h.stats.chunks).toBe(1); // all but the last chunk went back
+      expect(h.kv.pages).toBe(1 + h.stats.chunks); // + the control page
+    });
+
+    it("calloc zeroes and refuses an overflowing product", () => {
+      const h = heap();
+      const dirty = h.malloc(64)!;
+      for (let i = 0; i < 64; i += 4) mem(h).write32(dirty + i, 0xffff_ffff);
+      h.free(dirty);
+      const z = h.calloc(16, 4)!;
+      for (let i = 0; i < 64; i += 4) expect(mem(h).read32(z + i)).toBe(0);
+      expect(codeOf(() => h.calloc(0x1_0000, 0x1_0001))).toBe("E_OVERFLOW");
+    });
+
+    it("refuses bad pointers with a typed error naming the address, and the heap is unchanged", () => {
+      const h = heap();
+      const a = h.malloc(32)!;
+      const b = h.malloc(32)!;
+      h.free(b);
+      const before = h.dump();
+      expect(codeOf(() => h.free(a + 8))).toBe("E_NOT_ALLOCATED");
+      expect(codeOf(() => h.free(b))).toBe("E_DOUBLE_FREE");
+      expect(codeOf(() => h.realloc(b, 10))).toBe("E_DOUBLE_FREE");
+      expect(codeOf(() => h.malloc(-1))).toBe("E_BAD_ARGUMENT");
+      const header = mem(h).read32(a - 4);
+      mem(h).write32(a - 4, 0x1234_5679); // corrupt a's header
+      expect(codeOf(() => h.free(a))).toBe("E_CORRUPT");
+      expect(() => h.free(a)).toThrow(`0x${a.toString(16).padStart(8, "0")}`);
+      expect(codeOf(() => h.check())).toBe("E_CORRUPT");
+      mem(h).write32(a - 4, header); // repair: every refused call left the heap as it was
+      expect(h.dump()).toBe(before);
+      h.check();
+    });
+
+    it("agrees with a model of live blocks on random malloc/realloc/free sequences", () => {
+      type Op =
+        | { kind: "malloc"; size: number }
+        | { kind: "realloc"; pick: number; size: number }
+        | { kind: "free"; pick: number };
+      const size = fc.oneof(
+        fc.integer({ min: 0, max: 64 }),
+        fc.integer({ min: 1, max: 600 }),
+        fc.integer({ min: 1, max: 10000 }),
+      );
+      const op: fc.Arbitrary<Op> = fc.oneof(
+        { weight: 5, arbitrary: fc.record({ kind: fc.constant("malloc" as const), size }) },
+        {
+          weight: 2,
+          arbitrary: fc.record({ kind: fc.constant("realloc" as const), pick: fc.nat(), size }),
+        },
+        { weight: 4, arbitrary: fc.record({ kind: fc.constant("free" as const), pick: fc.nat() }) },
+      );
+      fc.assert(
+        fc.property(
+          fc.constantFrom<8 | 16>(8, 16),
+          fc.array(op, { minLength: 20, maxLength: 120, size: "max" }),
+          (align, ops) => {
+            const h = heap({ align, largeThreshold: 4096, chunkPages: 1 });
+            const mmu = mem(h);
+            const live = new Map<number, { size: number; seed: number }>();
+            let seed = 1;
+            const fill = (bp: number, n: number, s: number) => {
+              for (let i = 0; i + 4 <= n; i += 4) mmu.write32(bp + i, (s * 2654435761 + i) >>> 0);
+            };
+            const intact = (bp: number, n: number, s: number) => {
+              for (let i = 0; i + 4 <= n; i += 4)
+                expect(mmu.read32(bp + i)).toBe((s * 2654435761 + i) >>> 0);
+            };
+            const noOverlap = (bp: number, n: number) => {
+              expect(bp % align).toBe(0);
+              expect(h.contains(bp, n)).toBe(true);
+              for (const [other, o] of live)
+                if (other !== bp)
+                  expect(bp + Math.max(n, 1) <= other || other + Math.max(o.size, 1) <= bp).toBe(
+                    true,
+                  );
+            };
+            for (const o of ops) {
+              const keys = [...live.keys()];
+              if (o.kind === "malloc") {
+                const bp = h.malloc(o.size)!;
+                expect(bp).not.toBeNull();
+                noOverlap(bp, o.size);
+                live.set(bp, { size: o.size, seed });
+                fill(bp, o.size, seed++);
+              } else if (keys.length > 0) {
+                const bp = keys[o.pick % keys.length]!;
+                const b = live.get(bp)!;
+                intact(bp, b.size, b.seed);
+                live.delete(bp);
+                if (o.kind === "free") h.free(bp);
+                else {
+                  const nb = h.realloc(bp, o.size);
+                  if (o.size === 0) expect(nb).toBeNull();
+                  else {
+                    expect(nb).not.toBeNull();
+                    intact(nb!, Math.min(b.size, o.size) & ~3, b.seed);
+                    noOverlap(nb!, o.size);
+                    live.set(nb!, { size: o.size, seed });
+                    fill(nb!, o.size, seed++);
+                  }
+                }
+              }
+              h.check();
+              expect(h.stats.allocations).toBe(live.size);
+              expect(h.stats.livePayload).toBe([...live.values()].reduce((a, b) => a + b.size, 0));
+            }
+            for (const [bp, b] of live) intact(bp, b.size, b.seed);
+          },
+        ),
+        { numRuns: 30 },
+      );
+    }, 60_000);
+  });
+}

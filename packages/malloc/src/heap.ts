@@ -1,0 +1,533 @@
+/**
+ * malloc, calloc, realloc and free for small kernel objects, on kvmalloc pages.
+ *
+ * Blocks carry boundary tags: a header on every block, a footer on free ones,
+ * and a PREV_ALLOC bit so that an allocated block needs no footer. Freeing
+ * merges with a free neighbour on either side (the footer of the one before
+ * says where it starts). The heap grows by chunks of kvmalloc pages; a chunk
+ * whose blocks are all free again goes back with kvfree, except the last
+ * chunk held, so that a malloc/free pair on an empty heap does not map and
+ * unmap pages every time. Requests of `largeThreshold` bytes or more get
+ * pages of their own.
+ *
+ * Which free block a request gets is the placement policy's business (the
+ * swap point); everything here goes through the MMU at CPL 0.
+ *
+ * Besides the words in simulated memory, the heap keeps shadow bookkeeping
+ * in TypeScript, the way a debugging allocator does: the chunks held, and
+ * the pointers handed out. It never decides placement; it lets a bad free be
+ * refused before anything changes, and the checker compare the two views.
+ *
+ * @module
+ */
+import type { Kvmalloc } from "@mm386/kvmalloc";
+import {
+  ALLOC,
+  CHUNK_MAGIC,
+  type HeapMemory,
+  type HeapStats,
+  LARGE,
+  LARGE_MAGIC,
+  MALLOC_ERROR,
+  MIN_BLOCK,
+  MallocError,
+  type MallocOptions,
+  type PlacementPolicy,
+  PREV_ALLOC,
+} from "./api.js";
+import { segregatedFits } from "./policies.js";
+
+const PAGE = 4096;
+
+function hex(n: number): string {
+  return `0x${n.toString(16).padStart(8, "0")}`;
+}
+
+interface Chunk {
+  readonly start: number;
+  readonly pages: number;
+}
+
+/** One block of the heap, for dumps and tests. */
+export interface HeapBlock {
+  /** The pointer malloc returns for it. */
+  readonly bp: number;
+  /** Bytes, header included. */
+  readonly size: number;
+  /** Allocated (true) or free. */
+  readonly allocated: boolean;
+  /** A large block with pages of its own. */
+  readonly large: boolean;
+}
+
+/** A heap in simulated kernel memory. */
+export class Malloc {
+  /** The page allocator the heap grows with. */
+  readonly kv: Kvmalloc;
+  /** The placement policy. */
+  readonly policy: PlacementPolicy;
+  /** Alignment of every pointer returned. */
+  readonly align: 8 | 16;
+  /** Requests of this many bytes or more get pages of their own. */
+  readonly largeThreshold: number;
+  /** Pages the heap grows by at least. */
+  readonly chunkPages: number;
+  private readonly mem: HeapMemory;
+  private readonly control: number;
+  private readonly chunks: Chunk[] = [];
+  private readonly larges = new Map<number, number>();
+  private readonly live = new Map<number, number>();
+  private readonly returned = new Set<number>();
+  private livePayload = 0;
+  private peakPayload = 0;
+  private footprint = 1;
+  private peakFootprint = 1;
+
+  constructor(kv: Kvmalloc, options: MallocOptions = {}) {
+    this.kv = kv;
+    this.align = options.align ?? 8;
+    if (this.align !== 8 && this.align !== 16)
+      throw new MallocError(
+        MALLOC_ERROR.BAD_ARGUMENT,
+        `alignment ${String(this.align)} must be 8 or 16`,
+      );
+    this.largeThreshold = options.largeThreshold ?? 16 * 1024;
+    this.chunkPages = options.chunkPages ?? 4;
+    for (const [name, v] of [
+      ["largeThreshold", this.largeThreshold],
+      ["chunkPages", this.chunkPages],
+    ] as const) {
+      if (!Number.isSafeInteger(v) || v < 1)
+        throw new MallocError(
+          MALLOC_ERROR.BAD_ARGUMENT,
+          `${name} ${String(v)} must be a positive integer`,
+        );
+    }
+    const mmu = kv.paging.mmu;
+    this.mem = { read: (va) => mmu.read32(va, 0), write: (va, value) => mmu.write32(va, value, 0) };
+    this.policy = (options.policy ?? segregatedFits)();
+    const control = kv.kvmalloc(1);
+    if (control === null)
+      throw new MallocError(MALLOC_ERROR.BAD_ARGUMENT, "no memory for the heap's control page");
+    this.control = control;
+    for (let i = 0; i < this.policy.controlWords; i++) this.mem.write(control + 4 * i, 0);
+    this.policy.attach(this.mem, control);
+  }
+
+  /** Sizes and peaks. */
+  get stats(): HeapStats {
+    return {
+      livePayload: this.livePayload,
+      peakPayload: this.peakPayload,
+      footprintPages: this.footprint,
+      peakFootprintPages: this.peakFootprint,
+      allocations: this.live.size,
+      chunks: this.chunks.length,
+    };
+  }
+
+  /** `size` bytes, aligned; null when out of memory. malloc(0) returns a unique pointer. */
+  malloc(size: number): number | null {
+    this.checkSize(size, "size");
+    if (size >= this.largeThreshold) return this.mallocLarge(size);
+    const asize = this.adjust(size);
+    let bp = this.policy.find(asize);
+    if (bp === 0) {
+      bp = this.grow(asize);
+      if (bp === 0) return null;
+    }
+    this.place(bp, asize);
+    this.track(bp, size);
+    return bp;
+  }
+
+  /** `n * size` zeroed bytes; a product that does not fit in 32 bits is refused. */
+  calloc(n: number, size: number): number | null {
+    this.checkSize(n, "element count");
+    this.checkSize(size, "element size");
+    const total = n * size;
+    if (total > 0xffff_ffff)
+      throw new MallocError(
+        MALLOC_ERROR.OVERFLOW,
+        `calloc(${n}, ${size}): ${n} * ${size} does not fit in 32 bits`,
+      );
+    const bp = this.malloc(total);
+    if (bp !== null) for (let i = 0; i < total; i += 4) this.mem.write(bp + i, 0);
+    return bp;
+  }
+
+  /** Give back a block malloc returned. A pointer it never returned, a double free or a corrupted header is refused, and nothing changes. */
+  free(bp: number): void {
+    const pages = this.validate(bp, "free");
+    this.untrack(bp);
+    if (pages > 0) {
+      this.larges.delete(bp);
+      this.kv.kvfree(bp - this.align, pages);
+      this.footprint -= pages;
+      return;
+    }
+    this.release(bp);
+  }
+
+  /**
+   * Resize the block at `bp` to `size` bytes, keeping its contents: in place
+   * when it shrinks or the next block is free and big enough, else by moving.
+   * realloc(0, size) is malloc; realloc(bp, 0) frees and returns null. Null
+   * when out of memory (the block is then untouched).
+   */
+  realloc(bp: number, size: number): number | null {
+    if (bp === 0) return this.malloc(size);
+    this.checkSize(size, "size");
+    const pages = this.validate(bp, "realloc");
+    if (size === 0) {
+      this.free(bp);
+      return null;
+    }
+    const old = this.live.get(bp)!;
+    if (pages > 0) {
+      if (size <= pages * PAGE - this.align && size >= this.largeThreshold)
+        return this.resize(bp, old, size);
+      return this.move(bp, old, size);
+    }
+    if (size >= this.largeThreshold) return this.move(bp, old, size);
+    const asize = this.adjust(size);
+    const h = this.mem.read(bp - 4);
+    const csize = h & ~7;
+    const prev = h & PREV_ALLOC;
+    if (asize <= csize) {
+      if (csize - asize >= MIN_BLOCK) {
+        this.mem.write(bp - 4, asize | prev | ALLOC);
+        const rb = bp + asize;
+        this.mem.write(rb - 4, (csize - asize) | PREV_ALLOC | ALLOC);
+        this.release(rb);
+      }
+      return this.resize(bp, old, size);
+    }
+    const nb = bp + csize;
+    const nh = this.mem.read(nb - 4);
+    if ((nh & ALLOC) === 0 && csize + (nh & ~7) >= asize) {
+      const total = csize + (nh & ~7);
+      this.policy.remove(nb, nh & ~7);
+      if (total - asize >= MIN_BLOCK) {
+        this.mem.write(bp - 4, asize | prev | ALLOC);
+        const rb = bp + asize;
+        const rsize = total - asize;
+        this.mem.write(rb - 4, rsize | PREV_ALLOC);
+        this.mem.write(rb + rsize - 8, rsize | PREV_ALLOC);
+        this.policy.insert(rb, rsize);
+      } else {
+        this.mem.write(bp - 4, total | prev | ALLOC);
+        this.mem.write(bp + total - 4, this.mem.read(bp + total - 4) | PREV_ALLOC);
+      }
+      return this.resize(bp, old, size);
+    }
+    return this.move(bp, old, size);
+  }
+
+  /** True if `[bp, bp + size)` lies inside the heap's memory (a chunk's blocks or a large block's pages). */
+  contains(bp: number, size: number): boolean {
+    const pages = this.larges.get(bp);
+    if (pages !== undefined) return bp + size <= bp - this.align + pages * PAGE;
+    const c = this.chunkOf(bp);
+    return c !== null && bp >= c.start + this.align && bp + size <= c.start + c.pages * PAGE - 4;
+  }
+
+  /** Every block of every chunk, and the large blocks, walking the heap through the MMU. */
+  blocks(): HeapBlock[] {
+    const out: HeapBlock[] = [];
+    for (const c of this.chunks) {
+      for (let bp = c.start + this.align; ;) {
+        const h = this.mem.read(bp - 4);
+        const size = h & ~7;
+        if (size === 0) break;
+        out.push({ bp, size, allocated: (h & ALLOC) !== 0, large: false });
+        bp += size;
+      }
+    }
+    for (const [bp, pages] of this.larges)
+      out.push({ bp, size: pages * PAGE - this.align, allocated: true, large: true });
+    return out;
+  }
+
+  /**
+   * Walk the whole heap through the MMU and check every header, footer and
+   * free-list link; throws a {@link MallocError} (E_CORRUPT) naming the first
+   * address where something is wrong.
+   */
+  check(): void {
+    const bad = (va: number, what: string): never => {
+      throw new MallocError(MALLOC_ERROR.CORRUPT, `${hex(va)}: ${what}`);
+    };
+    const free = new Set<number>();
+    const allocated = new Set<number>();
+    for (const c of this.chunks) {
+      if (this.mem.read(c.start) !== CHUNK_MAGIC) bad(c.start, "chunk magic is gone");
+      const end = c.start + c.pages * PAGE;
+      let prevAlloc = true;
+      let prevFree = false;
+      for (let bp = c.start + this.align; ;) {
+        const h = this.mem.read(bp - 4);
+        const size = h & ~7;
+        if (((h & PREV_ALLOC) !== 0) !== prevAlloc)
+          bad(
+            bp - 4,
+            `PREV_ALLOC bit says ${(h & PREV_ALLOC) !== 0}, the block before is ${prevAlloc ? "allocated" : "free"}`,
+          );
+        if (size === 0) {
+          if (bp - 4 !== end - 4 || (h & ALLOC) === 0) bad(bp - 4, "epilogue header out of place");
+          break;
+        }
+        if (size % this.align !== 0 || size < MIN_BLOCK || bp - 4 + size > end - 4)
+          bad(bp - 4, `block size ${size} is impossible here`);
+        if ((h & LARGE) !== 0) bad(bp - 4, "LARGE bit inside a chunk");
+        if ((h & ALLOC) === 0) {
+          if (prevFree) bad(bp - 4, "two free blocks in a row (not coalesced)");
+          if (this.mem.read(bp + size - 8) !== h)
+            bad(
+              bp + size - 8,
+              `footer ${hex(this.mem.read(bp + size - 8))} does not match header ${hex(h)}`,
+            );
+          free.add(bp);
+        } else {
+          allocated.add(bp);
+          if (!this.live.has(bp)) bad(bp, "allocated block that malloc did not hand out");
+          if (size - 4 < this.live.get(bp)!)
+            bad(bp, `block of ${size} bytes holds a ${this.live.get(bp)!}-byte request`);
+        }
+        prevAlloc = (h & ALLOC) !== 0;
+        prevFree = !prevAlloc;
+        bp += size;
+      }
+    }
+    for (const [bp, pages] of this.larges) {
+      if (this.mem.read(bp - this.align) !== LARGE_MAGIC)
+        bad(bp - this.align, "large block magic is gone");
+      if (
+        this.mem.read(bp - 4) !==
+        ((pages * PAGE - this.align) | LARGE | ALLOC | PREV_ALLOC) >>> 0
+      )
+        bad(bp - 4, "large block header changed");
+      allocated.add(bp);
+    }
+    for (const bp of this.live.keys())
+      if (!allocated.has(bp)) bad(bp, "a pointer malloc handed out is not an allocated block");
+    let listed = 0;
+    this.policy.forEachFree((bp) => {
+      if (++listed > free.size)
+        bad(bp, "the free lists hold more blocks than the heap (a cycle, or a block listed twice)");
+      if (!free.has(bp)) bad(bp, "on a free list but not a free block");
+    });
+    if (listed !== free.size)
+      bad(this.control, `${free.size} free blocks in the heap, ${listed} on the free lists`);
+  }
+
+  /** A readable picture of the heap: chunks, blocks, large blocks, totals. */
+  dump(): string {
+    const s = this.stats;
+    const lines = [
+      `heap (${this.policy.name}, align ${this.align}): ${s.allocations} live allocation(s), ${s.livePayload} payload bytes, ${s.footprintPages} page(s) held`,
+    ];
+    for (const c of this.chunks) {
+      lines.push(`chunk ${hex(c.start)} (${c.pages} page(s))`);
+      for (const b of this.blocks().filter(
+        (x) => !x.large && x.bp > c.start && x.bp < c.start + c.pages * PAGE,
+      )) {
+        lines.push(
+          `  ${hex(b.bp)} ${String(b.size).padStart(6)} B  ${b.allocated ? `allocated (${this.live.get(b.bp)} requested)` : "free"}`,
+        );
+      }
+    }
+    for (const [bp, pages] of this.larges)
+      lines.push(`large ${hex(bp)} ${pages} page(s), ${this.live.get(bp)} requested`);
+    return lines.join("\n");
+  }
+
+  // --------------------------------------------------------------- internals
+
+  private checkSize(n: number, what: string): void {
+    if (!Number.isSafeInteger(n) || n < 0 || n > 0xffff_ffff)
+      throw new MallocError(
+        MALLOC_ERROR.BAD_ARGUMENT,
+        `${what} ${String(n)} must be an integer in [0, 2^32)`,
+      );
+  }
+
+  /** Block size for a request: payload plus header, aligned, at least MIN_BLOCK. */
+  private adjust(size: number): number {
+    const a = this.align;
+    return Math.max(MIN_BLOCK, Math.ceil((size + 4) / a) * a);
+  }
+
+  private track(bp: number, size: number): void {
+    this.live.set(bp, size);
+    this.returned.add(bp);
+    this.livePayload += size;
+    if (this.livePayload > this.peakPayload) this.peakPayload = this.livePayload;
+    if (this.footprint > this.peakFootprint) this.peakFootprint = this.footprint;
+  }
+
+  private untrack(bp: number): void {
+    this.livePayload -= this.live.get(bp)!;
+    this.live.delete(bp);
+  }
+
+  private resize(bp: number, old: number, size: number): number {
+    this.livePayload += size - old;
+    this.live.set(bp, size);
+    if (this.livePayload > this.peakPayload) this.peakPayload = this.livePayload;
+    return bp;
+  }
+
+  private move(bp: number, old: number, size: number): number | null {
+    const to = this.malloc(size);
+    if (to === null) return null;
+    const n = Math.min(old, size);
+    for (let i = 0; i < n; i += 4) this.mem.write(to + i, this.mem.read(bp + i));
+    this.free(bp);
+    return to;
+  }
+
+  /** Check `bp` is a live block with a sane header; returns its page count if large, else 0. */
+  private validate(bp: number, what: string): number {
+    if (!Number.isSafeInteger(bp))
+      throw new MallocError(MALLOC_ERROR.BAD_ARGUMENT, `${what}(${String(bp)}): not an address`);
+    if (!this.live.has(bp)) {
+      if (this.returned.has(bp))
+        throw new MallocError(
+          MALLOC_ERROR.DOUBLE_FREE,
+          `${what}(${hex(bp)}): the block was freed already`,
+        );
+      throw new MallocError(
+        MALLOC_ERROR.NOT_ALLOCATED,
+        `${what}(${hex(bp)}): malloc never returned this address`,
+      );
+    }
+    const h = this.mem.read(bp - 4);
+    const pages = this.larges.get(bp);
+    if (pages !== undefined) {
+      if (h !== ((pages * PAGE - this.align) | LARGE | ALLOC | PREV_ALLOC) >>> 0)
+        throw new MallocError(
+          MALLOC_ERROR.CORRUPT,
+          `${what}(${hex(bp)}): large block header ${hex(h)} was overwritten`,
+        );
+      return pages;
+    }
+    const c = this.chunkOf(bp)!;
+    const size = h & ~7;
+    const sane =
+      (h & ALLOC) !== 0 &&
+      (h & LARGE) === 0 &&
+      size >= MIN_BLOCK &&
+      size % this.align === 0 &&
+      bp - 4 + size <= c.start + c.pages * PAGE - 4 &&
+      size - 4 >= this.live.get(bp)! &&
+      (this.mem.read(bp + size - 4) & PREV_ALLOC) !== 0;
+    if (!sane)
+      throw new MallocError(
+        MALLOC_ERROR.CORRUPT,
+        `${what}(${hex(bp)}): header ${hex(h)} is corrupted`,
+      );
+    return 0;
+  }
+
+  private chunkOf(va: number): Chunk | null {
+    let lo = 0;
+    let hi = this.chunks.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const c = this.chunks[mid]!;
+      if (va < c.start) hi = mid - 1;
+      else if (va >= c.start + c.pages * PAGE) lo = mid + 1;
+      else return c;
+    }
+    return null;
+  }
+
+  /** A new chunk holding one free block of at least `asize` bytes; returns that block, or 0. */
+  private grow(asize: number): number {
+    const pages = Math.max(this.chunkPages, Math.ceil((asize + this.align) / PAGE));
+    const start = this.kv.kvmalloc(pages);
+    if (start === null) return 0;
+    const mem = this.mem;
+    mem.write(start, CHUNK_MAGIC);
+    for (let i = 4; i < this.align - 4; i += 4) mem.write(start + i, 0);
+    const bp = start + this.align;
+    const size = pages * PAGE - this.align;
+    mem.write(bp - 4, size | PREV_ALLOC);
+    mem.write(bp + size - 8, size | PREV_ALLOC);
+    mem.write(start + pages * PAGE - 4, ALLOC); // epilogue; the block before it is free
+    const at = this.chunks.findIndex((c) => c.start > start);
+    this.chunks.splice(at < 0 ? this.chunks.length : at, 0, { start, pages });
+    this.footprint += pages;
+    this.policy.insert(bp, size);
+    return bp;
+  }
+
+  private mallocLarge(size: number): number | null {
+    const pages = Math.ceil((size + this.align) / PAGE);
+    const start = this.kv.kvmalloc(pages);
+    if (start === null) return null;
+    this.mem.write(start, LARGE_MAGIC);
+    const bp = start + this.align;
+    this.mem.write(bp - 4, ((pages * PAGE - this.align) | LARGE | ALLOC | PREV_ALLOC) >>> 0);
+    this.larges.set(bp, pages);
+    this.footprint += pages;
+    this.track(bp, size);
+    return bp;
+  }
+
+  /** Take the free block bp for a request of asize bytes, splitting off the rest if it can stand alone. */
+  private place(bp: number, asize: number): void {
+    const mem = this.mem;
+    const h = mem.read(bp - 4);
+    const csize = h & ~7;
+    const prev = h & PREV_ALLOC;
+    this.policy.remove(bp, csize);
+    if (csize - asize >= MIN_BLOCK) {
+      mem.write(bp - 4, asize | prev | ALLOC);
+      const rb = bp + asize;
+      const rsize = csize - asize;
+      mem.write(rb - 4, rsize | PREV_ALLOC);
+      mem.write(rb + rsize - 8, rsize | PREV_ALLOC);
+      this.policy.insert(rb, rsize);
+    } else {
+      mem.write(bp - 4, csize | prev | ALLOC);
+      mem.write(bp + csize - 4, mem.read(bp + csize - 4) | PREV_ALLOC);
+    }
+  }
+
+  /** Make the allocated block bp free, merging with free neighbours; a chunk that is all free goes back. */
+  private release(bp: number): void {
+    const mem = this.mem;
+    const h = mem.read(bp - 4);
+    let size = h & ~7;
+    let prev = h & PREV_ALLOC;
+    const nh = mem.read(bp + size - 4);
+    if ((nh & ALLOC) === 0) {
+      this.policy.remove(bp + size, nh & ~7);
+      size += nh & ~7;
+    }
+    if (prev === 0) {
+      const psize = mem.read(bp - 8) & ~7;
+      bp -= psize;
+      this.policy.remove(bp, psize);
+      size += psize;
+      prev = mem.read(bp - 4) & PREV_ALLOC;
+    }
+    mem.write(bp - 4, size | prev);
+    mem.write(bp + size - 8, size | prev);
+    mem.write(bp + size - 4, mem.read(bp + size - 4) & ~PREV_ALLOC);
+    const c = this.chunkOf(bp)!;
+    if (
+      bp === c.start + this.align &&
+      size === c.pages * PAGE - this.align &&
+      this.chunks.length > 1
+    ) {
+      this.chunks.splice(this.chunks.indexOf(c), 1);
+      this.kv.kvfree(c.start, c.pages);
+      this.footprint -= c.pages;
+      return;
+    }
+    this.policy.insert(bp, size);
+  }
+}
