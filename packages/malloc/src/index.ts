@@ -11,3 +11,13 @@
 export * from "./api.js";
 export { Malloc, type HeapBlock } from "./heap.js";
 export { POLICIES, addressOrderedFirstFit, segregatedFits } from "./policies.js";
+export {
+  parseTrace,
+  runTrace,
+  TraceError,
+  type Trace,
+  type TraceOp,
+  type TraceOptions,
+  type TraceResult,
+} from "./trace.js";
+export { generateTrace, type GenerateOptions } from "./trace-gen.js";

@@ -1,0 +1,303 @@
+/**
+ * Malloc traces in the CS:APP malloc lab's `.rep` format, run on a freshly
+ * booted stack.
+ *
+ * ```
+ *  20000        suggested heap size (bytes)
+ *  3            number of ids
+ *  5            number of operations
+ *  1            weight
+ *  a 0 512      id 0 = malloc(512)
+ *  a 1 128
+ *  r 0 640      id 0 = realloc(id 0, 640)
+ *  f 1          free(id 1)
+ *  f 0
+ * ```
+ *
+ * A run is checked the way the lab's driver checks it: every block aligned,
+ * inside the heap, not overlapping a live block, and keeping its payload (a
+ * pattern written through the MMU is checked before free and after realloc).
+ * Speed is measured on a second run without the checks. Utilization is the
+ * largest live payload seen divided by the largest footprint (the kernel
+ * virtual pages the heap held, times 4096).
+ *
+ * @module
+ */
+import { createMachine } from "@mm386/hw-i386";
+import { Kvmalloc } from "@mm386/kvmalloc";
+import { startPaging } from "@mm386/paging";
+import type { PolicyFactory } from "./api.js";
+import { Malloc } from "./heap.js";
+
+/** One operation of a trace, with the line it came from. */
+export type TraceOp =
+  | { readonly kind: "a"; readonly id: number; readonly size: number; readonly line: number }
+  | { readonly kind: "f"; readonly id: number; readonly line: number }
+  | { readonly kind: "r"; readonly id: number; readonly size: number; readonly line: number };
+
+/** A parsed trace. */
+export interface Trace {
+  /** Name used in results and errors (usually the file name). */
+  readonly name: string;
+  /** The suggested heap size from the header, in bytes. */
+  readonly heapSize: number;
+  /** Number of ids the header declares. */
+  readonly ids: number;
+  /** The header's weight. */
+  readonly weight: number;
+  /** The operations, in order. */
+  readonly ops: readonly TraceOp[];
+}
+
+/** A malformed trace: the message names the trace and the line. */
+export class TraceError extends Error {
+  /** Always `"TraceError"`. */
+  override readonly name = "TraceError";
+  /** Always `"E_TRACE"`. */
+  readonly code = "E_TRACE";
+}
+
+/** Parse the text of a `.rep` trace; `name` appears in errors. */
+export function parseTrace(text: string, name = "trace"): Trace {
+  const lines = text.split(/\r?\n/);
+  const fail = (line: number, what: string): never => {
+    throw new TraceError(`${name}: line ${line}: ${what}`);
+  };
+  const header: number[] = [];
+  let i = 0;
+  const labels = ["suggested heap size", "number of ids", "number of operations", "weight"];
+  while (header.length < 4) {
+    if (i >= lines.length)
+      fail(i, `the header needs 4 lines (${labels.join(", ")}), found ${header.length}`);
+    const t = lines[i]!.trim();
+    i++;
+    if (t === "") continue;
+    if (!/^\d+$/.test(t))
+      fail(i, `${labels[header.length]} must be a non-negative integer, got "${t}"`);
+    header.push(Number(t));
+  }
+  const [heapSize, ids, count, weight] = header as [number, number, number, number];
+  const allocated = new Uint8Array(ids);
+  const ops: TraceOp[] = [];
+  for (; i < lines.length; i++) {
+    const t = lines[i]!.trim();
+    if (t === "") continue;
+    const line = i + 1;
+    const parts = t.split(/\s+/);
+    const first = parts[0];
+    if (first !== "a" && first !== "f" && first !== "r")
+      return fail(line, `unknown operation "${first}" (a ID SIZE, f ID, r ID SIZE)`);
+    const kind: "a" | "f" | "r" = first;
+    const want = kind === "f" ? 2 : 3;
+    if (parts.length !== want) fail(line, `"${t}" should have ${want} fields`);
+    if (!/^\d+$/.test(parts[1]!)) fail(line, `id "${parts[1]}" is not a non-negative integer`);
+    const id = Number(parts[1]);
+    if (id >= ids) fail(line, `id ${id} is not below the header's ${ids} ids`);
+    if (kind === "f") {
+      if (!allocated[id]) fail(line, `f ${id}: id ${id} is not allocated`);
+      allocated[id] = 0;
+      ops.push({ kind, id, line });
+      continue;
+    }
+    if (!/^\d+$/.test(parts[2]!)) fail(line, `size "${parts[2]}" is not a non-negative integer`);
+    const size = Number(parts[2]);
+    if (size > 0xffff_ffff) fail(line, `size ${size} does not fit in 32 bits`);
+    if (kind === "a" && allocated[id]) fail(line, `a ${id}: id ${id} is allocated already`);
+    if (kind === "r" && !allocated[id]) fail(line, `r ${id}: id ${id} is not allocated`);
+    allocated[id] = 1;
+    ops.push({ kind, id, size, line });
+  }
+  if (ops.length !== count)
+    fail(lines.length, `the header says ${count} operations, the trace has ${ops.length}`);
+  return { name, heapSize, ids, weight, ops };
+}
+
+/** Options of {@link runTrace}. */
+export interface TraceOptions {
+  /** The placement policy. */
+  readonly policy: PolicyFactory;
+  /** Alignment (default 8). */
+  readonly align?: 8 | 16;
+  /** Keep re-running the timed run until this many milliseconds have passed (default 100). */
+  readonly minTimeMs?: number;
+}
+
+/** One trace's results: the keys the malloc lab's driver reports, and simulated cost. */
+export interface TraceResult {
+  /** The trace's name. */
+  readonly trace: string;
+  /** The policy's name. */
+  readonly policy: string;
+  /** Operations in the trace. */
+  readonly ops: number;
+  /** Operations per second on the run without checks. */
+  readonly opsPerSec: number;
+  /** Largest live payload / largest footprint (0..1). */
+  readonly utilization: number;
+  /** Linear memory accesses the MMU made during one run without checks. */
+  readonly mmuAccesses: number;
+  /** TLB misses in that run. */
+  readonly tlbMisses: number;
+  /** Page walks in that run. */
+  readonly walks: number;
+  /** True if every check passed. */
+  readonly valid: boolean;
+  /** Why the run is not valid (absent when it is). */
+  readonly error?: string;
+}
+
+function bootHeap(trace: Trace, options: TraceOptions): Malloc {
+  // Enough RAM for the suggested heap size, with room for page tables and slack.
+  const ram = Math.min(
+    0xf000_0000,
+    Math.max(64, Math.ceil((trace.heapSize * 3) / 2 ** 20) + 32) * 2 ** 20,
+  );
+  const machine = createMachine({ ramBytes: ram });
+  return new Malloc(new Kvmalloc(startPaging(machine)), {
+    policy: options.policy,
+    ...(options.align ? { align: options.align } : {}),
+  });
+}
+
+/** The word expected at byte offset i (a multiple of 4) of block `id`. */
+function pattern(id: number, i: number): number {
+  return (Math.imul(id + 1, 0x9e37_79b1) ^ Math.imul(i, 0x85eb_ca6b)) >>> 0;
+}
+
+/** The byte expected at offset i: a byte of its word's pattern, so that a block that shrinks still matches. */
+function patternByte(id: number, i: number): number {
+  return (pattern(id, i & ~3) >>> ((i & 3) * 8)) & 0xff;
+}
+
+/** The validity run: returns an error message, or null if every check passed. */
+function checkedRun(trace: Trace, heap: Malloc): string | null {
+  const mmu = heap.kv.paging.mmu;
+  const ptr = new Float64Array(trace.ids);
+  const size = new Float64Array(trace.ids);
+  const pages = new Map<number, Set<number>>();
+  const span = (p: number, n: number): number[] => {
+    const out: number[] = [];
+    for (let pg = Math.floor(p / 4096); pg <= Math.floor((p + Math.max(n, 1) - 1) / 4096); pg++)
+      out.push(pg);
+    return out;
+  };
+  const fill = (id: number, p: number, n: number) => {
+    for (let i = 0; i + 4 <= n; i += 4) mmu.write32(p + i, pattern(id, i));
+    for (let i = n & ~3; i < n; i++) mmu.write8(p + i, patternByte(id, i));
+  };
+  const intact = (id: number, p: number, n: number): boolean => {
+    for (let i = 0; i + 4 <= n; i += 4) if (mmu.read32(p + i) !== pattern(id, i)) return false;
+    for (let i = n & ~3; i < n; i++) if (mmu.read8(p + i) !== patternByte(id, i)) return false;
+    return true;
+  };
+  const place = (op: TraceOp, id: number, p: number, n: number): string | null => {
+    if (p % heap.align !== 0) return `line ${op.line}: block ${p} is not aligned to ${heap.align}`;
+    if (!heap.contains(p, n)) return `line ${op.line}: block [${p}, +${n}) is not inside the heap`;
+    for (const pg of span(p, n)) {
+      for (const other of pages.get(pg) ?? []) {
+        if (
+          other !== id &&
+          p < ptr[other]! + Math.max(size[other]!, 1) &&
+          ptr[other]! < p + Math.max(n, 1)
+        ) {
+          return `line ${op.line}: block of id ${id} overlaps live id ${other}`;
+        }
+      }
+    }
+    for (const pg of span(p, n)) {
+      let s = pages.get(pg);
+      if (s === undefined) pages.set(pg, (s = new Set()));
+      s.add(id);
+    }
+    ptr[id] = p;
+    size[id] = n;
+    fill(id, p, n);
+    return null;
+  };
+  const forget = (id: number) => {
+    for (const pg of span(ptr[id]!, size[id]!)) pages.get(pg)?.delete(id);
+  };
+  try {
+    for (const op of trace.ops) {
+      if (op.kind === "a") {
+        const p = heap.malloc(op.size);
+        if (p === null) return `line ${op.line}: malloc(${op.size}) ran out of memory`;
+        const bad = place(op, op.id, p, op.size);
+        if (bad) return bad;
+      } else if (op.kind === "f") {
+        if (!intact(op.id, ptr[op.id]!, size[op.id]!))
+          return `line ${op.line}: payload of id ${op.id} changed before free`;
+        forget(op.id);
+        heap.free(ptr[op.id]!);
+      } else {
+        const old = size[op.id]!;
+        if (!intact(op.id, ptr[op.id]!, old))
+          return `line ${op.line}: payload of id ${op.id} changed before realloc`;
+        forget(op.id);
+        const p = heap.realloc(ptr[op.id]!, op.size);
+        if (p === null) {
+          if (op.size === 0) continue;
+          return `line ${op.line}: realloc to ${op.size} ran out of memory`;
+        }
+        if (!intact(op.id, p, Math.min(old, op.size)))
+          return `line ${op.line}: realloc of id ${op.id} lost its payload`;
+        const bad = place(op, op.id, p, op.size);
+        if (bad) return bad;
+      }
+    }
+    heap.check();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return null;
+}
+
+function plainRun(trace: Trace, heap: Malloc): void {
+  const ptr = new Float64Array(trace.ids);
+  for (const op of trace.ops) {
+    if (op.kind === "a") ptr[op.id] = heap.malloc(op.size)!;
+    else if (op.kind === "f") heap.free(ptr[op.id]!);
+    else ptr[op.id] = heap.realloc(ptr[op.id]!, op.size) ?? 0;
+  }
+}
+
+/** Run a trace twice on fresh machines: once checked (validity, utilization), then timed. */
+export function runTrace(trace: Trace, options: TraceOptions): TraceResult {
+  const checked = bootHeap(trace, options);
+  const error = checkedRun(trace, checked);
+  const s = checked.stats;
+  const utilization =
+    s.peakFootprintPages === 0 ? 0 : s.peakPayload / (s.peakFootprintPages * 4096);
+  let mmuAccesses = 0;
+  let tlbMisses = 0;
+  let walks = 0;
+  let elapsed = 0;
+  let runs = 0;
+  if (error === null) {
+    const minTime = options.minTimeMs ?? 100;
+    plainRun(trace, bootHeap(trace, options)); // warm-up: let the JIT compile the heap's code first
+    do {
+      const heap = bootHeap(trace, options);
+      const mmu = heap.kv.paging.mmu;
+      mmu.resetStats();
+      const t0 = performance.now();
+      plainRun(trace, heap);
+      elapsed += performance.now() - t0;
+      if (runs === 0) ({ accesses: mmuAccesses, tlbMisses, walks } = mmu.stats);
+      runs++;
+    } while (elapsed < minTime && runs < 1000);
+  }
+  return {
+    trace: trace.name,
+    policy: checked.policy.name,
+    ops: trace.ops.length,
+    opsPerSec:
+      error === null && elapsed > 0 ? Math.round((runs * trace.ops.length) / (elapsed / 1000)) : 0,
+    utilization: Number(utilization.toFixed(4)),
+    mmuAccesses,
+    tlbMisses,
+    walks,
+    valid: error === null,
+    ...(error === null ? {} : { error }),
+  };
+}
