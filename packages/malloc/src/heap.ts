@@ -43,6 +43,15 @@ function hex(n: number): string {
   return `0x${n.toString(16).padStart(8, "0")}`;
 }
 
+/**
+ * Key of a pointer in the shadow maps: bp / 8, exact for aligned pointers and
+ * always below 2^29, so V8 keeps it a small integer (addresses >= 2^31 would
+ * be boxed doubles, which makes every Map and Set operation slow).
+ */
+function key(bp: number): number {
+  return bp / 8;
+}
+
 interface Chunk {
   readonly start: number;
   readonly pages: number;
@@ -161,7 +170,7 @@ export class Malloc {
     const pages = this.validate(bp, "free");
     this.untrack(bp);
     if (pages > 0) {
-      this.larges.delete(bp);
+      this.larges.delete(key(bp));
       this.kv.kvfree(bp - this.align, pages);
       this.footprint -= pages;
       return;
@@ -183,7 +192,7 @@ export class Malloc {
       this.free(bp);
       return null;
     }
-    const old = this.live.get(bp)!;
+    const old = this.live.get(key(bp))!;
     if (pages > 0) {
       if (size <= pages * PAGE - this.align && size >= this.largeThreshold)
         return this.resize(bp, old, size);
@@ -226,7 +235,7 @@ export class Malloc {
 
   /** True if `[bp, bp + size)` lies inside the heap's memory (a chunk's blocks or a large block's pages). */
   contains(bp: number, size: number): boolean {
-    const pages = this.larges.get(bp);
+    const pages = this.larges.get(key(bp));
     if (pages !== undefined) return bp + size <= bp - this.align + pages * PAGE;
     const c = this.chunkOf(bp);
     return c !== null && bp >= c.start + this.align && bp + size <= c.start + c.pages * PAGE - 4;
@@ -244,8 +253,8 @@ export class Malloc {
         bp += size;
       }
     }
-    for (const [bp, pages] of this.larges)
-      out.push({ bp, size: pages * PAGE - this.align, allocated: true, large: true });
+    for (const [k, pages] of this.larges)
+      out.push({ bp: k * 8, size: pages * PAGE - this.align, allocated: true, large: true });
     return out;
   }
 
@@ -290,16 +299,17 @@ export class Malloc {
           free.add(bp);
         } else {
           allocated.add(bp);
-          if (!this.live.has(bp)) bad(bp, "allocated block that malloc did not hand out");
-          if (size - 4 < this.live.get(bp)!)
-            bad(bp, `block of ${size} bytes holds a ${this.live.get(bp)!}-byte request`);
+          if (!this.live.has(key(bp))) bad(bp, "allocated block that malloc did not hand out");
+          if (size - 4 < this.live.get(key(bp))!)
+            bad(bp, `block of ${size} bytes holds a ${this.live.get(key(bp))!}-byte request`);
         }
         prevAlloc = (h & ALLOC) !== 0;
         prevFree = !prevAlloc;
         bp += size;
       }
     }
-    for (const [bp, pages] of this.larges) {
+    for (const [k, pages] of this.larges) {
+      const bp = k * 8;
       if (this.mem.read(bp - this.align) !== LARGE_MAGIC)
         bad(bp - this.align, "large block magic is gone");
       if (
@@ -309,8 +319,9 @@ export class Malloc {
         bad(bp - 4, "large block header changed");
       allocated.add(bp);
     }
-    for (const bp of this.live.keys())
-      if (!allocated.has(bp)) bad(bp, "a pointer malloc handed out is not an allocated block");
+    for (const k of this.live.keys())
+      if (!allocated.has(k * 8))
+        bad(k * 8, "a pointer malloc handed out is not an allocated block");
     let listed = 0;
     this.policy.forEachFree((bp) => {
       if (++listed > free.size)
@@ -333,12 +344,12 @@ export class Malloc {
         (x) => !x.large && x.bp > c.start && x.bp < c.start + c.pages * PAGE,
       )) {
         lines.push(
-          `  ${hex(b.bp)} ${String(b.size).padStart(6)} B  ${b.allocated ? `allocated (${this.live.get(b.bp)} requested)` : "free"}`,
+          `  ${hex(b.bp)} ${String(b.size).padStart(6)} B  ${b.allocated ? `allocated (${this.live.get(key(b.bp))} requested)` : "free"}`,
         );
       }
     }
-    for (const [bp, pages] of this.larges)
-      lines.push(`large ${hex(bp)} ${pages} page(s), ${this.live.get(bp)} requested`);
+    for (const [k, pages] of this.larges)
+      lines.push(`large ${hex(k * 8)} ${pages} page(s), ${this.live.get(k)} requested`);
     return lines.join("\n");
   }
 
@@ -359,21 +370,21 @@ export class Malloc {
   }
 
   private track(bp: number, size: number): void {
-    this.live.set(bp, size);
-    this.returned.add(bp);
+    this.live.set(key(bp), size);
+    this.returned.add(key(bp));
     this.livePayload += size;
     if (this.livePayload > this.peakPayload) this.peakPayload = this.livePayload;
     if (this.footprint > this.peakFootprint) this.peakFootprint = this.footprint;
   }
 
   private untrack(bp: number): void {
-    this.livePayload -= this.live.get(bp)!;
-    this.live.delete(bp);
+    this.livePayload -= this.live.get(key(bp))!;
+    this.live.delete(key(bp));
   }
 
   private resize(bp: number, old: number, size: number): number {
     this.livePayload += size - old;
-    this.live.set(bp, size);
+    this.live.set(key(bp), size);
     if (this.livePayload > this.peakPayload) this.peakPayload = this.livePayload;
     return bp;
   }
@@ -391,8 +402,8 @@ export class Malloc {
   private validate(bp: number, what: string): number {
     if (!Number.isSafeInteger(bp))
       throw new MallocError(MALLOC_ERROR.BAD_ARGUMENT, `${what}(${String(bp)}): not an address`);
-    if (!this.live.has(bp)) {
-      if (this.returned.has(bp))
+    if (!this.live.has(key(bp))) {
+      if (this.returned.has(key(bp)))
         throw new MallocError(
           MALLOC_ERROR.DOUBLE_FREE,
           `${what}(${hex(bp)}): the block was freed already`,
@@ -403,7 +414,7 @@ export class Malloc {
       );
     }
     const h = this.mem.read(bp - 4);
-    const pages = this.larges.get(bp);
+    const pages = this.larges.get(key(bp));
     if (pages !== undefined) {
       if (h !== ((pages * PAGE - this.align) | LARGE | ALLOC | PREV_ALLOC) >>> 0)
         throw new MallocError(
@@ -420,7 +431,7 @@ export class Malloc {
       size >= MIN_BLOCK &&
       size % this.align === 0 &&
       bp - 4 + size <= c.start + c.pages * PAGE - 4 &&
-      size - 4 >= this.live.get(bp)! &&
+      size - 4 >= this.live.get(key(bp))! &&
       (this.mem.read(bp + size - 4) & PREV_ALLOC) !== 0;
     if (!sane)
       throw new MallocError(
@@ -470,7 +481,7 @@ export class Malloc {
     this.mem.write(start, LARGE_MAGIC);
     const bp = start + this.align;
     this.mem.write(bp - 4, ((pages * PAGE - this.align) | LARGE | ALLOC | PREV_ALLOC) >>> 0);
-    this.larges.set(bp, pages);
+    this.larges.set(key(bp), pages);
     this.footprint += pages;
     this.track(bp, size);
     return bp;

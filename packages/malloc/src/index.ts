@@ -17,6 +17,9 @@ export {
   TraceError,
   type Trace,
   type TraceOp,
+  type TraceAlloc,
+  type TraceFree,
+  type TraceRealloc,
   type TraceOptions,
   type TraceResult,
 } from "./trace.js";

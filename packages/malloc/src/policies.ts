@@ -110,6 +110,8 @@ export function segregatedFits(): PlacementPolicy {
 
 /** The shipped policies by name, for the trace driver and the bench. */
 export const POLICIES = {
+  /** {@link addressOrderedFirstFit}. */
   "first-fit": addressOrderedFirstFit,
+  /** {@link segregatedFits} (the default). */
   segregated: segregatedFits,
 } as const;

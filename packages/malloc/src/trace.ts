@@ -29,11 +29,42 @@ import { startPaging } from "@mm386/paging";
 import type { PolicyFactory } from "./api.js";
 import { Malloc } from "./heap.js";
 
+/** `a ID SIZE`: id = malloc(size). */
+export interface TraceAlloc {
+  /** Discriminant. */
+  readonly kind: "a";
+  /** The id the block is known by. */
+  readonly id: number;
+  /** Bytes requested. */
+  readonly size: number;
+  /** Line in the trace file, from 1. */
+  readonly line: number;
+}
+
+/** `f ID`: free(id). */
+export interface TraceFree {
+  /** Discriminant. */
+  readonly kind: "f";
+  /** The id of the block to free. */
+  readonly id: number;
+  /** Line in the trace file, from 1. */
+  readonly line: number;
+}
+
+/** `r ID SIZE`: id = realloc(id, size). */
+export interface TraceRealloc {
+  /** Discriminant. */
+  readonly kind: "r";
+  /** The id of the block to resize. */
+  readonly id: number;
+  /** Bytes requested. */
+  readonly size: number;
+  /** Line in the trace file, from 1. */
+  readonly line: number;
+}
+
 /** One operation of a trace, with the line it came from. */
-export type TraceOp =
-  | { readonly kind: "a"; readonly id: number; readonly size: number; readonly line: number }
-  | { readonly kind: "f"; readonly id: number; readonly line: number }
-  | { readonly kind: "r"; readonly id: number; readonly size: number; readonly line: number };
+export type TraceOp = TraceAlloc | TraceFree | TraceRealloc;
 
 /** A parsed trace. */
 export interface Trace {
