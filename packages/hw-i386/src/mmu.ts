@@ -332,6 +332,52 @@ export class Mmu {
     this.word32(va, cpl, true, value);
   }
 
+  /**
+   * Copy `words` 32-bit words from `src` to `dst`, in ascending order, at
+   * `cpl`: exactly what the loop `write32(dst + 4i, read32(src + 4i))` does
+   * (as `rep movsd` does), with the same faults, CR2, accessed and dirty bits,
+   * TLB contents and counters. A fault stops the copy after the words before
+   * it. Faster than the loop: once both pages of a stretch are translated and
+   * cached, the rest of the stretch moves without asking the TLB again.
+   */
+  copyWords(dst: number, src: number, words: number, cpl: Cpl = 0): void {
+    if (!Number.isSafeInteger(words) || words < 0) {
+      throw new HwError(
+        HW_ERROR.BAD_VALUE,
+        `word count ${String(words)} must be a non-negative integer`,
+      );
+    }
+    dst = toU32(dst, "linear address");
+    src = toU32(src, "linear address");
+    checkCpl(cpl);
+    const readPlane = cpl === 0 ? PLANE_READ0 : PLANE_READ3;
+    const writePlane = cpl === 0 ? PLANE_WRITE0 : PLANE_WRITE3;
+    let i = 0;
+    while (i < words) {
+      const s = (src + 4 * i) >>> 0;
+      const d = (dst + 4 * i) >>> 0;
+      // The first word of each stretch goes the ordinary way: walks, A/D bits, faults.
+      this.write32(d, this.read32(s, cpl), cpl);
+      i++;
+      if ((s & 3) !== 0 || (d & 3) !== 0) continue;
+      // Words left on both pages after this one, and still to copy.
+      const n = Math.min(words - i, (0xffc - (s & 0xfff)) >>> 2, (0xffc - (d & 0xfff)) >>> 2);
+      if (n <= 0) continue;
+      const si = (s >>> 12) & FAST_MASK;
+      const di = (d >>> 12) & FAST_MASK;
+      // Both translations cached: the TLB holds them and nothing is inserted until the
+      // stretch ends, so every one of these accesses would be a hit. (Else: word by word.)
+      if (this.fastTag[si + readPlane] !== s >>> 12 || this.fastTag[di + writePlane] !== d >>> 12)
+        continue;
+      const pool = this.pool;
+      const from = this.fastBase[si]! | (((s & 0xfff) >>> 2) + 1);
+      const to = this.fastBase[di]! | (((d & 0xfff) >>> 2) + 1);
+      for (let j = 0; j < n; j++) pool[to + j] = pool[from + j]!;
+      this.fastHits += 2 * n;
+      i += n;
+    }
+  }
+
   /** Read `size` bytes at `va`, little-endian. */
   read(va: number, size: AccessSize, cpl: Cpl = 0): number {
     return this.access(va, size, cpl, false, 0);

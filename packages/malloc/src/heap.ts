@@ -392,8 +392,8 @@ export class Malloc {
   private move(bp: number, old: number, size: number): number | null {
     const to = this.malloc(size);
     if (to === null) return null;
-    const n = Math.min(old, size);
-    for (let i = 0; i < n; i += 4) this.mem.write(to + i, this.mem.read(bp + i));
+    // Word by word through the MMU, as rep movsd would (one translation per page).
+    this.kv.paging.mmu.copyWords(to, bp, Math.ceil(Math.min(old, size) / 4), 0);
     this.free(bp);
     return to;
   }
