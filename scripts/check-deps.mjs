@@ -63,6 +63,11 @@ function bareName(spec) {
 /** Check the tree at `root`; returns a list of human-readable violations. */
 export function checkDependencies(root) {
   const problems = [];
+  // Tests and benchmarks may also use the tools the root installs.
+  const rootPkgPath = join(root, "package.json");
+  const rootDev = existsSync(rootPkgPath)
+    ? (JSON.parse(readFileSync(rootPkgPath, "utf8")).devDependencies ?? {})
+    : {};
   for (const dir of packageDirs(root)) {
     const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
     const self = pkg.name;
@@ -70,10 +75,6 @@ export function checkDependencies(root) {
     const allowed = LAYERS[layer] ?? [];
     const prodDeps = { ...pkg.dependencies, ...pkg.peerDependencies, ...pkg.optionalDependencies };
     const allDeps = { ...prodDeps, ...pkg.devDependencies };
-    const rootPkgPath = join(root, "package.json");
-    const rootDev = existsSync(rootPkgPath)
-      ? (JSON.parse(readFileSync(rootPkgPath, "utf8")).devDependencies ?? {})
-      : {};
     for (const folder of FOLDERS) {
       for (const file of tsFiles(join(dir, folder))) {
         const where = relative(root, file).split(sep).join("/");

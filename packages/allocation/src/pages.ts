@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { E820, type MemoryRegion } from "@mm386/hw-i386";
+import { E820, hex32, type MemoryRegion } from "@mm386/hw-i386";
 import {
   ALLOCATION_ERROR,
   AllocationError,
@@ -34,10 +34,6 @@ import {
 import { buddyRanges } from "./range-buddy.js";
 
 const SPACE = 2 ** 32;
-
-function hex(n: number): string {
-  return `0x${n.toString(16).padStart(8, "0")}`;
-}
 
 function isCode(code: unknown): code is AllocationErrorCode {
   return Object.values(ALLOCATION_ERROR).includes(code as AllocationErrorCode);
@@ -126,13 +122,13 @@ export class PageRangeAllocator {
     if (start % PAGE_SIZE !== 0) {
       throw new AllocationError(
         ALLOCATION_ERROR.UNALIGNED,
-        `${this.label}: address ${hex(start)} is not page-aligned`,
+        `${this.label}: address ${hex32(start)} is not page-aligned`,
       );
     }
     if (start < this.start || start + pages * PAGE_SIZE > this.start + this.size) {
       throw new AllocationError(
         ALLOCATION_ERROR.FOREIGN,
-        `${this.label}: [${hex(start)}, ${hex(start + pages * PAGE_SIZE)}) is not inside [${hex(this.start)}, ${hex(this.start + this.size)})`,
+        `${this.label}: [${hex32(start)}, ${hex32(start + pages * PAGE_SIZE)}) is not inside [${hex32(this.start)}, ${hex32(this.start + this.size)})`,
       );
     }
     return start / PAGE_SIZE;
@@ -166,7 +162,7 @@ export class PageRangeAllocator {
               : (e as Error).message;
       throw new AllocationError(
         code,
-        `${this.label}: cannot ${what} ${pages} page(s) at ${hex(start)}: page ${hex(bad)} ${why}`,
+        `${this.label}: cannot ${what} ${pages} page(s) at ${hex32(start)}: page ${hex32(bad)} ${why}`,
       );
     }
   }
@@ -221,16 +217,16 @@ export class PageAllocators {
       if (v % PAGE_SIZE !== 0)
         throw new AllocationError(
           ALLOCATION_ERROR.UNALIGNED,
-          `vpcreate: ${name} ${hex(v)} is not page-aligned`,
+          `vpcreate: ${name} ${hex32(v)} is not page-aligned`,
         );
     }
     if (size === 0 || start + size > SPACE) {
       throw new AllocationError(
         ALLOCATION_ERROR.BAD_ARGUMENT,
-        `vpcreate: [${hex(start)}, +${hex(size)}) is empty or runs past 4 GiB`,
+        `vpcreate: [${hex32(start)}, +${hex32(size)}) is empty or runs past 4 GiB`,
       );
     }
-    return new PageRangeAllocator(`vpa ${hex(start)}`, start, size, this.factory);
+    return new PageRangeAllocator(`vpa ${hex32(start)}`, start, size, this.factory);
   }
 
   /** Kernel virtual pages: between `min` and `max` consecutive pages of the kernel region. */
@@ -323,7 +319,7 @@ export function createPageAllocators(options: PageAllocatorsOptions): PageAlloca
   if (kv.start % PAGE_SIZE !== 0 || kv.length % PAGE_SIZE !== 0 || kv.length === 0) {
     throw new AllocationError(
       ALLOCATION_ERROR.UNALIGNED,
-      `kernel virtual range ${hex(kv.start)} + ${hex(kv.length)} is not whole pages`,
+      `kernel virtual range ${hex32(kv.start)} + ${hex32(kv.length)} is not whole pages`,
     );
   }
   const kernel = new PageRangeAllocator("kernel virtual", kv.start, kv.length, factory);

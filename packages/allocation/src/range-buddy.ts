@@ -15,7 +15,8 @@ import {
   type UnitRun,
 } from "./api.js";
 
-function checkMinMax(min: number, max: number): void {
+/** Refuse a min/max pair that is not 1 <= min <= max (shared by the range allocators). @internal */
+export function checkMinMax(min: number, max: number): void {
   if (!Number.isSafeInteger(min) || min < 1) {
     throw new AllocationError(
       ALLOCATION_ERROR.BAD_ARGUMENT,
@@ -29,9 +30,6 @@ function checkMinMax(min: number, max: number): void {
     );
   }
 }
-
-/** {@link checkMinMax}, shared by the range allocators. @internal */
-export { checkMinMax };
 
 /** A {@link RangeAllocator} backed by a {@link BuddyAllocator}. */
 export class BuddyRangeAllocator implements RangeAllocator {
@@ -58,9 +56,7 @@ export class BuddyRangeAllocator implements RangeAllocator {
     checkMinMax(min, max);
     const n = Math.min(max, this.buddy.largestFree);
     if (n < min) return null;
-    // A power of two is exactly one block: the cheaper order-based call does the same.
-    const start =
-      (n & (n - 1)) === 0 ? this.buddy.allocOrder(31 - Math.clz32(n)) : this.buddy.alloc(n);
+    const start = this.buddy.alloc(n);
     return start === null ? null : { start, count: n };
   }
 

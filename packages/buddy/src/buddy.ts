@@ -183,7 +183,7 @@ export class BuddyAllocator {
         BUDDY_ERROR.BAD_ARGUMENT,
         `unit count ${String(n)} must be a positive integer`,
       );
-    if (n > 2 ** this.maxOrder) {
+    if (n > 1 << this.maxOrder) {
       throw new BuddyError(
         BUDDY_ERROR.TOO_LARGE,
         `${n} units is more than the largest block (2^${this.maxOrder} units)`,

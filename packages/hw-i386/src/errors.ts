@@ -42,11 +42,13 @@ export class HwError extends Error {
   }
 }
 
-/** Format `n` as `0x` and eight hex digits (numbers that are not uint32 are printed as given). */
+/**
+ * Format `n` as `0x` and at least eight hex digits (an address, or the end of
+ * a range past 4 GiB); anything that is not a non-negative integer is printed
+ * as given.
+ */
 export function hex32(n: number): string {
-  return Number.isInteger(n) && n >= 0 && n < 2 ** 32
-    ? `0x${n.toString(16).padStart(8, "0")}`
-    : String(n);
+  return Number.isSafeInteger(n) && n >= 0 ? `0x${n.toString(16).padStart(8, "0")}` : String(n);
 }
 
 /**

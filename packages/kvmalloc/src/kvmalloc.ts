@@ -17,14 +17,11 @@
  *
  * @module
  */
+import { hex32 } from "@mm386/hw-i386";
 import type { PageSource, Paging } from "@mm386/paging";
 import { PTE_PRESENT, PTE_WRITE } from "@mm386/paging";
 
 const PAGE = 4096;
-
-function hex(n: number): string {
-  return `0x${n.toString(16).padStart(8, "0")}`;
-}
 
 /** Codes carried by {@link KvmallocError}. */
 export const KVMALLOC_ERROR = {
@@ -128,12 +125,12 @@ export class Kvmalloc {
     if (held === undefined)
       throw new KvmallocError(
         KVMALLOC_ERROR.NOT_ALLOCATED,
-        `${hex(addr)} is not an address kvmalloc returned (or it was freed already)`,
+        `${hex32(addr)} is not an address kvmalloc returned (or it was freed already)`,
       );
     if (n !== held)
       throw new KvmallocError(
         KVMALLOC_ERROR.WRONG_SIZE,
-        `${hex(addr)} holds ${held} page(s), not ${String(n)}`,
+        `${hex32(addr)} holds ${held} page(s), not ${String(n)}`,
       );
     const { allocators } = this.paging;
     const frames: number[] = [];

@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { hex32 } from "@mm386/hw-i386";
 import type { Kvmalloc } from "@mm386/kvmalloc";
 import {
   ALLOC,
@@ -38,10 +39,6 @@ import {
 import { segregatedFits } from "./policies.js";
 
 const PAGE = 4096;
-
-function hex(n: number): string {
-  return `0x${n.toString(16).padStart(8, "0")}`;
-}
 
 /**
  * Key of a pointer in the shadow maps: bp / 8, exact for aligned pointers and
@@ -243,19 +240,22 @@ export class Malloc {
 
   /** Every block of every chunk, and the large blocks, walking the heap through the MMU. */
   blocks(): HeapBlock[] {
-    const out: HeapBlock[] = [];
-    for (const c of this.chunks) {
-      for (let bp = c.start + this.align; ;) {
-        const h = this.mem.read(bp - 4);
-        const size = h & ~7;
-        if (size === 0) break;
-        out.push({ bp, size, allocated: (h & ALLOC) !== 0, large: false });
-        bp += size;
-      }
-    }
+    const out = this.chunks.flatMap((c) => this.chunkBlocks(c));
     for (const [k, pages] of this.larges)
       out.push({ bp: k * 8, size: pages * PAGE - this.align, allocated: true, large: true });
     return out;
+  }
+
+  /** The blocks of one chunk, in address order, read through the MMU. */
+  private chunkBlocks(c: Chunk): HeapBlock[] {
+    const out: HeapBlock[] = [];
+    for (let bp = c.start + this.align; ;) {
+      const h = this.mem.read(bp - 4);
+      const size = h & ~7;
+      if (size === 0) return out;
+      out.push({ bp, size, allocated: (h & ALLOC) !== 0, large: false });
+      bp += size;
+    }
   }
 
   /**
@@ -265,7 +265,7 @@ export class Malloc {
    */
   check(): void {
     const bad = (va: number, what: string): never => {
-      throw new MallocError(MALLOC_ERROR.CORRUPT, `${hex(va)}: ${what}`);
+      throw new MallocError(MALLOC_ERROR.CORRUPT, `${hex32(va)}: ${what}`);
     };
     const free = new Set<number>();
     const allocated = new Set<number>();
@@ -294,7 +294,7 @@ export class Malloc {
           if (this.mem.read(bp + size - 8) !== h)
             bad(
               bp + size - 8,
-              `footer ${hex(this.mem.read(bp + size - 8))} does not match header ${hex(h)}`,
+              `footer ${hex32(this.mem.read(bp + size - 8))} does not match header ${hex32(h)}`,
             );
           free.add(bp);
         } else {
@@ -339,17 +339,15 @@ export class Malloc {
       `heap (${this.policy.name}, align ${this.align}): ${s.allocations} live allocation(s), ${s.livePayload} payload bytes, ${s.footprintPages} page(s) held`,
     ];
     for (const c of this.chunks) {
-      lines.push(`chunk ${hex(c.start)} (${c.pages} page(s))`);
-      for (const b of this.blocks().filter(
-        (x) => !x.large && x.bp > c.start && x.bp < c.start + c.pages * PAGE,
-      )) {
+      lines.push(`chunk ${hex32(c.start)} (${c.pages} page(s))`);
+      for (const b of this.chunkBlocks(c)) {
         lines.push(
-          `  ${hex(b.bp)} ${String(b.size).padStart(6)} B  ${b.allocated ? `allocated (${this.live.get(key(b.bp))} requested)` : "free"}`,
+          `  ${hex32(b.bp)} ${String(b.size).padStart(6)} B  ${b.allocated ? `allocated (${this.live.get(key(b.bp))} requested)` : "free"}`,
         );
       }
     }
     for (const [k, pages] of this.larges)
-      lines.push(`large ${hex(k * 8)} ${pages} page(s), ${this.live.get(k)} requested`);
+      lines.push(`large ${hex32(k * 8)} ${pages} page(s), ${this.live.get(k)} requested`);
     return lines.join("\n");
   }
 
@@ -406,11 +404,11 @@ export class Malloc {
       if (this.returned.has(key(bp)))
         throw new MallocError(
           MALLOC_ERROR.DOUBLE_FREE,
-          `${what}(${hex(bp)}): the block was freed already`,
+          `${what}(${hex32(bp)}): the block was freed already`,
         );
       throw new MallocError(
         MALLOC_ERROR.NOT_ALLOCATED,
-        `${what}(${hex(bp)}): malloc never returned this address`,
+        `${what}(${hex32(bp)}): malloc never returned this address`,
       );
     }
     const h = this.mem.read(bp - 4);
@@ -419,7 +417,7 @@ export class Malloc {
       if (h !== ((pages * PAGE - this.align) | LARGE | ALLOC | PREV_ALLOC) >>> 0)
         throw new MallocError(
           MALLOC_ERROR.CORRUPT,
-          `${what}(${hex(bp)}): large block header ${hex(h)} was overwritten`,
+          `${what}(${hex32(bp)}): large block header ${hex32(h)} was overwritten`,
         );
       return pages;
     }
@@ -436,7 +434,7 @@ export class Malloc {
     if (!sane)
       throw new MallocError(
         MALLOC_ERROR.CORRUPT,
-        `${what}(${hex(bp)}): header ${hex(h)} is corrupted`,
+        `${what}(${hex32(bp)}): header ${hex32(h)} is corrupted`,
       );
     return 0;
   }

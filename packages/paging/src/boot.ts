@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { CR0, type Machine, PDE, PTE } from "@mm386/hw-i386";
+import { CR0, hex32, type Machine, PDE, PTE } from "@mm386/hw-i386";
 import {
   type BootInfo,
   type BootOptions,
@@ -28,10 +28,6 @@ import {
 const PAGE = 4096;
 const FOUR_MIB = 4 * 1024 * 1024;
 
-function hex(n: number): string {
-  return `0x${n.toString(16).padStart(8, "0")}`;
-}
-
 /** Check a split: a multiple of 4 MiB strictly inside the 4 GiB space. */
 export function checkSplit(split: number): void {
   if (
@@ -42,7 +38,7 @@ export function checkSplit(split: number): void {
   ) {
     throw new PagingError(
       PAGING_ERROR.BAD_CONFIG,
-      `split ${hex(split)} must be a multiple of 4 MiB between 4 MiB and 4 GiB - 4 MiB`,
+      `split ${hex32(split)} must be a multiple of 4 MiB between 4 MiB and 4 GiB - 4 MiB`,
     );
   }
 }
@@ -56,7 +52,7 @@ export function boot(machine: Machine, options: BootOptions = {}): BootInfo {
   if (!Number.isSafeInteger(kernelLoad) || kernelLoad % PAGE !== 0 || kernelLoad < 0) {
     throw new PagingError(
       PAGING_ERROR.BAD_CONFIG,
-      `kernel load address ${hex(kernelLoad)} must be page-aligned`,
+      `kernel load address ${hex32(kernelLoad)} must be page-aligned`,
     );
   }
   if (!Number.isSafeInteger(kernelSize) || kernelSize < 1) {
@@ -72,13 +68,13 @@ export function boot(machine: Machine, options: BootOptions = {}): BootInfo {
   if (mappedBytes > FOUR_MIB - PAGE) {
     throw new PagingError(
       PAGING_ERROR.BAD_CONFIG,
-      `kernel image [${hex(kernelLoad)}, ${hex(kernelLoad + kernelSize)}) and the boot tables do not fit in the first 4 MiB`,
+      `kernel image [${hex32(kernelLoad)}, ${hex32(kernelLoad + kernelSize)}) and the boot tables do not fit in the first 4 MiB`,
     );
   }
   if (mappedBytes > machine.ram.installedBytes) {
     throw new PagingError(
       PAGING_ERROR.BAD_CONFIG,
-      `the boot range [0, ${hex(mappedBytes)}) is larger than RAM`,
+      `the boot range [0, ${hex32(mappedBytes)}) is larger than RAM`,
     );
   }
   const { ram, mmu } = machine;

@@ -84,10 +84,6 @@ export interface InitPagedirOptions {
   readonly pageSource?: (paging: Paging) => PageSource;
 }
 
-function hex(n: number): string {
-  return hex32(n);
-}
-
 /**
  * The default {@link PageSource}: a frame from ppalloc, a kernel page from
  * vpalloc, mapped with mapMem (the inverted `kvmalloc(1)`).
@@ -114,7 +110,7 @@ export function kernelPageSource(paging: Paging): PageSource {
     freePage(va: number): void {
       const phys = paging.kernelPhysOf(va);
       if (phys === null)
-        throw new PagingError(PAGING_ERROR.BAD_ARGUMENT, `kernel page ${hex(va)} is not mapped`);
+        throw new PagingError(PAGING_ERROR.BAD_ARGUMENT, `kernel page ${hex32(va)} is not mapped`);
       paging.mapMem(null, 0, va, 1, 0);
       allocators.ppfree(phys, 1);
       allocators.vpfree(va, 1);
@@ -261,7 +257,7 @@ export class Paging {
     if (phys === null)
       throw new PagingError(
         PAGING_ERROR.BAD_CONFIG,
-        `page source returned unmapped page ${hex(virt)}`,
+        `page source returned unmapped page ${hex32(virt)}`,
       );
     const makeVpa = () => this.allocators.vpcreate(PAGE, this.split - PAGE);
     for (let r = 0; r < 1024; r++) {
@@ -294,12 +290,12 @@ export class Paging {
     if (pd === this.init)
       throw new PagingError(
         PAGING_ERROR.INIT_PAGEDIR,
-        `the first pagedir (${hex(pd.phys)}) holds the kernel half's template`,
+        `the first pagedir (${hex32(pd.phys)}) holds the kernel half's template`,
       );
     if (pd === this.currentPd)
       throw new PagingError(
         PAGING_ERROR.CURRENT,
-        `pagedir ${hex(pd.phys)} is loaded in CR3; switch away first`,
+        `pagedir ${hex32(pd.phys)} is loaded in CR3; switch away first`,
       );
     for (let r = 0; r < this.userPdes; r++) if (pd.vpde[r] !== null) this.freeUserTable(pd, r);
     pd.prev.next = pd.next;
@@ -351,7 +347,7 @@ export class Paging {
     return this.dump(pd)
       .map(
         (m) =>
-          `${hex(m.virt)}-${hex(m.virt + m.pages * PAGE - 1)} -> ${hex(m.phys)}  ${String(m.pages).padStart(6)} page(s)  ${names(m.flags)}`,
+          `${hex32(m.virt)}-${hex32(m.virt + m.pages * PAGE - 1)} -> ${hex32(m.phys)}  ${String(m.pages).padStart(6)} page(s)  ${names(m.flags)}`,
       )
       .join("\n");
   }
@@ -372,7 +368,7 @@ export class Paging {
     const r = va >>> 22;
     const tableVa = r >= this.userPdes ? this.kvpd[r - this.userPdes] : pd.vpde[r];
     const where = r >= this.userPdes ? `kvpd[${r - this.userPdes}]` : `vpde[${r}]`;
-    return `${formatWalk(w)}\n${where} = ${tableVa === null || tableVa === undefined ? "none" : hex(tableVa)} (the table's kernel virtual address)`;
+    return `${formatWalk(w)}\n${where} = ${tableVa === null || tableVa === undefined ? "none" : hex32(tableVa)} (the table's kernel virtual address)`;
   }
 
   /** Read `va` through the MMU in `pd`, as user or kernel; switches CR3 if needed and back. For tests and tools. */
@@ -390,7 +386,7 @@ export class Paging {
 
   private checkLive(pd: Pagedir): void {
     if (pd.destroyed)
-      throw new PagingError(PAGING_ERROR.DESTROYED, `pagedir ${hex(pd.phys)} was destroyed`);
+      throw new PagingError(PAGING_ERROR.DESTROYED, `pagedir ${hex32(pd.phys)} was destroyed`);
   }
 
   private checkMap(
@@ -419,41 +415,50 @@ export class Paging {
     if (virt % PAGE !== 0)
       throw new PagingError(
         PAGING_ERROR.UNALIGNED,
-        `virtual address ${hex(virt)} is not page-aligned`,
+        `virtual address ${hex32(virt)} is not page-aligned`,
       );
     if (phys % PAGE !== 0)
       throw new PagingError(
         PAGING_ERROR.UNALIGNED,
-        `physical address ${hex(phys)} is not page-aligned`,
+        `physical address ${hex32(phys)} is not page-aligned`,
       );
     if (flags > 0xfff)
       throw new PagingError(
         PAGING_ERROR.BAD_FLAGS,
-        `flags ${hex(flags)} go past the low 12 bits of a PTE`,
+        `flags ${hex32(flags)} go past the low 12 bits of a PTE`,
       );
     const end = virt + nPages * PAGE;
     if (end > SPACE)
-      throw new PagingError(PAGING_ERROR.WRAPS, `[${hex(virt)}, +${nPages} pages) runs past 4 GiB`);
+      throw new PagingError(
+        PAGING_ERROR.WRAPS,
+        `[${hex32(virt)}, +${nPages} pages) runs past 4 GiB`,
+      );
     if (virt < this.split && end > this.split) {
       throw new PagingError(
         PAGING_ERROR.CROSSES_SPLIT,
-        `[${hex(virt)}, ${hex(end)}) crosses the user/kernel split at ${hex(this.split)}`,
+        `[${hex32(virt)}, ${hex32(end)}) crosses the user/kernel split at ${hex32(this.split)}`,
       );
     }
     const kernel = virt >= this.split;
     const present = (flags & PTE.P) !== 0;
     if (kernel && present && (flags & PTE.US) !== 0) {
-      throw new PagingError(PAGING_ERROR.USER_ON_KERNEL, `PTE_USER on kernel address ${hex(virt)}`);
+      throw new PagingError(
+        PAGING_ERROR.USER_ON_KERNEL,
+        `PTE_USER on kernel address ${hex32(virt)}`,
+      );
     }
     if (present && phys + nPages * PAGE > this.ramEnd) {
       throw new PagingError(
         PAGING_ERROR.PAST_RAM,
-        `physical [${hex(phys)}, +${nPages} pages) runs past the end of RAM at ${hex(this.ramEnd)}`,
+        `physical [${hex32(phys)}, +${nPages} pages) runs past the end of RAM at ${hex32(this.ramEnd)}`,
       );
     }
     if (!kernel) {
       if (pd === null)
-        throw new PagingError(PAGING_ERROR.NO_PAGEDIR, `user address ${hex(virt)} needs a pagedir`);
+        throw new PagingError(
+          PAGING_ERROR.NO_PAGEDIR,
+          `user address ${hex32(virt)} needs a pagedir`,
+        );
       this.checkLive(pd);
     }
   }
@@ -522,7 +527,7 @@ export class Paging {
     if (phys === null)
       throw new PagingError(
         PAGING_ERROR.BAD_CONFIG,
-        `page source returned unmapped page ${hex(va)}`,
+        `page source returned unmapped page ${hex32(va)}`,
       );
     for (let i = 0; i < 1024; i++) this.mmu.write32(va + 4 * i, 0);
     this.mmu.write32(pd.virt + 4 * r, phys | PDE.P | PDE.RW | PDE.US);
