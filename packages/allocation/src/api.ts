@@ -106,7 +106,56 @@ export interface PageAllocatorsOptions {
   readonly reservedVirtual?: readonly ByteRange[];
   /** The range allocator under every page allocator. Default: buddy. */
   readonly rangeAllocator?: RangeAllocatorFactory;
+  /** How runs of pages are made from a range allocator (the swap point of workbook exercise 4). Default: {@link PageRangeAllocator}. */
+  readonly pageRanges?: PageRangesFactory;
 }
+
+/**
+ * Runs of pages in one range of addresses: what ppalloc, vpalloc and every
+ * `vpa` are. It turns byte addresses into page numbers for a
+ * {@link RangeAllocator} and back, and turns what the range allocator refuses
+ * into {@link AllocationError}s that name addresses in hex.
+ *
+ * ```
+ *  addresses  start                         start + size
+ *             [ page 0 | page 1 | ... | page size/4096 - 1 ]
+ *  units      start/4096 ...                (base of the range allocator)
+ * ```
+ */
+export interface PageRanges {
+  /** What this allocator is, for messages: `"physical"`, `"kernel virtual"`, `"vpa 0x00001000"`. */
+  readonly label: string;
+  /** First address managed (page-aligned). */
+  readonly start: number;
+  /** Bytes managed (whole pages). */
+  readonly size: number;
+  /** Pages that can still be handed out. */
+  readonly freePages: number;
+  /**
+   * Between `min` and `max` consecutive pages, as many as the range allocator
+   * gives; null if not even `min` are free in one run. `min`/`max` that are
+   * not positive integers, or `min > max`: E_BAD_ARGUMENT.
+   */
+  alloc(min: number, max: number): PageRun | null;
+  /**
+   * Give back `pages` pages from address `start`. E_BAD_ARGUMENT, E_UNALIGNED,
+   * E_FOREIGN (outside this range), E_DOUBLE_FREE, E_NOT_ALLOCATED; nothing
+   * changes on error.
+   */
+  free(start: number, pages: number): void;
+  /** Take every page overlapping `range` (clipped to this allocator) out of service. */
+  reserveBytes(range: ByteRange): void;
+  /** True if `address` is in `[start, start + size)`. */
+  contains(address: number): boolean;
+}
+
+/** Makes a {@link PageRanges} over `[start, start + size)` with range allocators from `factory`. */
+export type PageRangesFactory = (
+  label: string,
+  start: number,
+  size: number,
+  factory: RangeAllocatorFactory,
+) => PageRanges;
 
 /** Codes carried by {@link AllocationError}. */
 export const ALLOCATION_ERROR = {

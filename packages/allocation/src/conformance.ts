@@ -14,7 +14,14 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type RangeAllocator, type RangeAllocatorFactory, UNIT_STATE } from "./api.js";
+import {
+  PAGE_SIZE,
+  type PageRangesFactory,
+  type RangeAllocator,
+  type RangeAllocatorFactory,
+  UNIT_STATE,
+} from "./api.js";
+import { buddyRanges } from "./range-buddy.js";
 
 const { FREE, ALLOCATED, RESERVED } = UNIT_STATE;
 
@@ -234,6 +241,140 @@ export function describeRangeAllocatorConformance(
           },
         ),
         { numRuns: 100 },
+      );
+    });
+  });
+}
+
+/**
+ * Register the conformance tests for {@link PageRanges} made by `make` (the
+ * swap point under ppalloc and vpalloc): addresses in, addresses out, whole
+ * pages, and every refused call an {@link AllocationError} whose message
+ * names the address in hex, with nothing changed.
+ */
+export function describePageRangesConformance(name: string, make: PageRangesFactory): void {
+  const PAGE = PAGE_SIZE;
+  // 64 pages at 0x00400000, over the buddy range allocator.
+  const fresh = (label = "test") => make(label, 0x40_0000, 64 * PAGE, buddyRanges);
+  describe(`PageRanges conformance: ${name}`, () => {
+    it("knows its range and starts with every page free", () => {
+      const p = fresh("physical");
+      expect(p.label).toBe("physical");
+      expect([p.start, p.size, p.freePages]).toEqual([0x40_0000, 64 * PAGE, 64]);
+      expect(p.contains(0x40_0000)).toBe(true);
+      expect(p.contains(0x40_0000 + 64 * PAGE - 1)).toBe(true);
+      expect(p.contains(0x40_0000 + 64 * PAGE)).toBe(false);
+      expect(p.contains(0x3f_ffff)).toBe(false);
+    });
+
+    it("hands out page-aligned runs by address, inside the range, between min and max pages", () => {
+      const p = fresh();
+      const a = p.alloc(3, 3)!;
+      const b = p.alloc(1, 1)!;
+      for (const r of [a, b]) {
+        expect(r.start % PAGE).toBe(0);
+        expect(p.contains(r.start) && p.contains(r.start + r.pages * PAGE - 1)).toBe(true);
+      }
+      expect(a.pages).toBe(3);
+      expect(b.pages).toBe(1);
+      expect(b.start >= a.start + 3 * PAGE || b.start + PAGE <= a.start).toBe(true);
+      expect(p.freePages).toBe(60);
+      p.free(a.start + PAGE, 2); // part of a run
+      p.free(a.start, 1);
+      p.free(b.start, 1);
+      expect(p.freePages).toBe(64);
+      expect(p.alloc(64, 64)).toEqual({ start: 0x40_0000, pages: 64 });
+      expect(p.alloc(1, 1)).toBeNull();
+    });
+
+    it("reserves every page a byte range touches, clipped to the range", () => {
+      const p = fresh();
+      p.reserveBytes({ start: 0x40_0ffc, length: 8 }); // touches pages 0 and 1
+      p.reserveBytes({ start: 0, length: 0x40_0000 }); // entirely below: nothing
+      p.reserveBytes({ start: 0x40_0000 + 63 * PAGE, length: 16 * PAGE }); // clipped to page 63
+      expect(p.freePages).toBe(61);
+      const all: number[] = [];
+      for (let r = p.alloc(1, 1); r !== null; r = p.alloc(1, 1)) all.push(r.start);
+      expect(all).not.toContain(0x40_0000);
+      expect(all).not.toContain(0x40_1000);
+      expect(all).not.toContain(0x40_0000 + 63 * PAGE);
+      expect(all).toHaveLength(61);
+    });
+
+    it("refuses bad calls with a code, names the address in hex, and changes nothing", () => {
+      const p = fresh();
+      const a = p.alloc(2, 2)!;
+      const free = p.freePages;
+      const cases: [() => unknown, string, RegExp | null][] = [
+        [() => p.alloc(0, 1), "E_BAD_ARGUMENT", null],
+        [() => p.alloc(2, 1), "E_BAD_ARGUMENT", null],
+        [() => p.alloc(1.5, 2), "E_BAD_ARGUMENT", null],
+        [() => p.free(a.start + 4, 1), "E_UNALIGNED", /0x0040[0-9a-f]{2}04/i],
+        [() => p.free(0x100_0000, 1), "E_FOREIGN", /0x01000000/i],
+        [() => p.free(0x40_0000 + 63 * PAGE, 2), "E_FOREIGN", /0x0043f000/i],
+        [() => p.free(a.start, 0), "E_BAD_ARGUMENT", null],
+      ];
+      for (const [call, code, names] of cases) {
+        let err: unknown;
+        try {
+          call();
+        } catch (e) {
+          err = e;
+        }
+        expect(err, code).toBeInstanceOf(Error);
+        expect((err as { code?: unknown }).code).toBe(code);
+        if (names) expect((err as Error).message).toMatch(names);
+        expect(p.freePages).toBe(free);
+      }
+      p.free(a.start, 2);
+      expect(codeOf(() => p.free(a.start, 1))).toBe("E_DOUBLE_FREE");
+      let message = "";
+      try {
+        p.free(a.start + PAGE, 1);
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message).toContain(`0x${(a.start + PAGE).toString(16).padStart(8, "0")}`);
+      expect(p.freePages).toBe(64);
+    });
+
+    it("agrees with a model of held pages on long random sequences", () => {
+      fc.assert(
+        fc.property(
+          fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 9 }), fc.nat()), {
+            minLength: 50,
+            maxLength: 200,
+            size: "max",
+          }),
+          (ops) => {
+            const p = fresh();
+            const held: { start: number; pages: number }[] = [];
+            const owner = new Map<number, number>();
+            for (const [alloc, n, pick] of ops) {
+              if (alloc || held.length === 0) {
+                const r = p.alloc(1, n);
+                if (r === null) {
+                  expect(p.freePages).toBe(64 - owner.size);
+                  continue;
+                }
+                expect(r.pages >= 1 && r.pages <= n).toBe(true);
+                for (let i = 0; i < r.pages; i++) {
+                  const page = r.start + i * PAGE;
+                  expect(owner.has(page), `page ${page.toString(16)} handed out twice`).toBe(false);
+                  expect(p.contains(page)).toBe(true);
+                  owner.set(page, 1);
+                }
+                held.push(r);
+              } else {
+                const [r] = held.splice(pick % held.length, 1);
+                p.free(r!.start, r!.pages);
+                for (let i = 0; i < r!.pages; i++) owner.delete(r!.start + i * PAGE);
+              }
+              expect(p.freePages).toBe(64 - owner.size);
+            }
+          },
+        ),
+        { numRuns: 30 },
       );
     });
   });

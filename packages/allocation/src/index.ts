@@ -13,6 +13,7 @@ export { FirstFitBitmapAllocator, firstFitRanges } from "./range-bitmap.js";
 export {
   PageAllocators,
   PageRangeAllocator,
+  pageRangeAllocator,
   type VirtualPageAllocator,
   createPageAllocators,
 } from "./pages.js";

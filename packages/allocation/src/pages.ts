@@ -26,6 +26,8 @@ import {
   type ByteRange,
   PAGE_SIZE,
   type PageAllocatorsOptions,
+  type PageRanges,
+  type PageRangesFactory,
   type PageRun,
   type RangeAllocator,
   type RangeAllocatorFactory,
@@ -40,7 +42,7 @@ function isCode(code: unknown): code is AllocationErrorCode {
 }
 
 /** Runs of pages in one range of addresses, over a {@link RangeAllocator} of page numbers. */
-export class PageRangeAllocator {
+export class PageRangeAllocator implements PageRanges {
   /** The page numbers, in the swapped-in range allocator. */
   readonly ranges: RangeAllocator;
 
@@ -169,24 +171,31 @@ export class PageRangeAllocator {
 }
 
 /** A virtual page allocator made by {@link PageAllocators.vpcreate} (the source design's `vpa`). */
-export type VirtualPageAllocator = PageRangeAllocator;
+export type VirtualPageAllocator = PageRanges;
+
+/** The default {@link PageRangesFactory}: a {@link PageRangeAllocator}. */
+export const pageRangeAllocator: PageRangesFactory = (label, start, size, factory) =>
+  new PageRangeAllocator(label, start, size, factory);
 
 /** The kernel's page allocators: physical pages and the kernel half of virtual space. */
 export class PageAllocators {
   /** Physical frames, from the memory map. */
-  readonly physical: PageRangeAllocator;
+  readonly physical: PageRanges;
   /** The kernel part of virtual space (the vpallocator that needs no argument). */
   readonly kernel: VirtualPageAllocator;
   /** Physical pages that were usable at start-up (before anything was allocated). */
   readonly usablePages: number;
   private readonly factory: RangeAllocatorFactory;
+  private readonly pageRanges: PageRangesFactory;
 
   /** Use {@link createPageAllocators}. @internal */
   constructor(
-    physical: PageRangeAllocator,
+    physical: PageRanges,
     kernel: VirtualPageAllocator,
     factory: RangeAllocatorFactory,
+    pageRanges: PageRangesFactory = pageRangeAllocator,
   ) {
+    this.pageRanges = pageRanges;
     this.physical = physical;
     this.kernel = kernel;
     this.factory = factory;
@@ -226,7 +235,7 @@ export class PageAllocators {
         `vpcreate: [${hex32(start)}, +${hex32(size)}) is empty or runs past 4 GiB`,
       );
     }
-    return new PageRangeAllocator(`vpa ${hex32(start)}`, start, size, this.factory);
+    return this.pageRanges(`vpa ${hex32(start)}`, start, size, this.factory);
   }
 
   /** Kernel virtual pages: between `min` and `max` consecutive pages of the kernel region. */
@@ -234,7 +243,7 @@ export class PageAllocators {
   /** Virtual pages of the region of `vpa`. */
   vpalloc(vpa: VirtualPageAllocator, min: number, max: number): PageRun | null;
   vpalloc(a: VirtualPageAllocator | number, b: number, c?: number): PageRun | null {
-    return a instanceof PageRangeAllocator ? a.alloc(b, c as number) : this.kernel.alloc(a, b);
+    return typeof a === "number" ? this.kernel.alloc(a, b) : a.alloc(b, c as number);
   }
 
   /** Give back kernel virtual pages. */
@@ -242,7 +251,7 @@ export class PageAllocators {
   /** Give back virtual pages of the region of `vpa`. */
   vpfree(vpa: VirtualPageAllocator, start: number, pages: number): void;
   vpfree(a: VirtualPageAllocator | number, b: number, c?: number): void {
-    if (a instanceof PageRangeAllocator) a.free(b, c as number);
+    if (typeof a !== "number") a.free(b, c as number);
     else this.kernel.free(a, b);
   }
 }
@@ -288,13 +297,14 @@ function usableFrames(map: readonly MemoryRegion[]): [number, number][] {
  */
 export function createPageAllocators(options: PageAllocatorsOptions): PageAllocators {
   const factory = options.rangeAllocator ?? buddyRanges;
+  const make = options.pageRanges ?? pageRangeAllocator;
   for (const [i, r] of options.memoryMap.entries())
     checkRange({ start: r.base, length: r.length }, `memory map entry ${i}`);
   const usable = usableFrames(options.memoryMap);
   const top = usable.length === 0 ? 0 : usable[usable.length - 1]![1];
   if (top === 0)
     throw new AllocationError(ALLOCATION_ERROR.BAD_CONFIG, "the memory map has no usable page");
-  const physical = new PageRangeAllocator("physical", 0, top * PAGE_SIZE, factory);
+  const physical = make("physical", 0, top * PAGE_SIZE, factory);
   // Everything between the usable spans is a hole.
   let at = 0;
   for (const [a, b] of usable) {
@@ -322,10 +332,10 @@ export function createPageAllocators(options: PageAllocatorsOptions): PageAlloca
       `kernel virtual range ${hex32(kv.start)} + ${hex32(kv.length)} is not whole pages`,
     );
   }
-  const kernel = new PageRangeAllocator("kernel virtual", kv.start, kv.length, factory);
+  const kernel = make("kernel virtual", kv.start, kv.length, factory);
   for (const r of options.reservedVirtual ?? []) {
     checkRange(r, "reserved virtual range");
     kernel.reserveBytes(r);
   }
-  return new PageAllocators(physical, kernel, factory);
+  return new PageAllocators(physical, kernel, factory, make);
 }

@@ -6,6 +6,7 @@ import {
   createPageAllocators,
   buddyRanges,
   firstFitRanges,
+  type PageRangeAllocator,
   type PageAllocators,
 } from "../src/index.js";
 
@@ -86,7 +87,7 @@ describe.each([
     const pa = make();
     const run = pa.ppalloc(2, 2)!;
     pa.ppfree(run.start + 4096, 1);
-    const before = pa.physical.ranges.states();
+    const before = (pa.physical as PageRangeAllocator).ranges.states();
     refused(() => pa.ppalloc(0, 1), "E_BAD_ARGUMENT", /min 0/);
     refused(() => pa.ppalloc(3, 2), "E_BAD_ARGUMENT", /min 3 is more than max 2/);
     refused(() => pa.ppfree(run.start + 1, 1), "E_UNALIGNED", /0x00200001|not page-aligned/);
@@ -98,7 +99,7 @@ describe.each([
     );
     refused(() => pa.ppfree(1 * MiB, 1), "E_NOT_ALLOCATED", /0x00100000 was never allocated/);
     refused(() => pa.ppfree(run.start, 2), "E_DOUBLE_FREE");
-    expect(pa.physical.ranges.states()).toEqual(before);
+    expect((pa.physical as PageRangeAllocator).ranges.states()).toEqual(before);
   });
 
   it("keeps the kernel's virtual pages and each vpcreate region apart", () => {

@@ -12,6 +12,7 @@
  * @module
  */
 import { PTE } from "@mm386/hw-i386";
+import type { Pagedir, Paging } from "./paging.js";
 
 /** PTE flag: the page is mapped. Without it, mapMem unmaps. */
 export const PTE_PRESENT = PTE.P;
@@ -78,6 +79,42 @@ export interface PageSource {
   allocPage(): number | null;
   /** Give back a page that `allocPage` returned. */
   freePage(va: number): void;
+}
+
+/**
+ * The mapMem swap point: the algorithm behind {@link Paging.mapMem}. Paging
+ * validates the arguments first (so an implementation sees only good input)
+ * and then calls `map`. An implementation keeps the bookkeeping itself:
+ *
+ * - a user page table for region r of `pd`: its PDE in `pd` only
+ *   (P|RW|US), its kernel virtual address in `pd.vpde[r]`;
+ * - a kernel page table for region r: its PDE in **every** pagedir
+ *   (`paging.pagedirs()`), its kernel virtual address in
+ *   `paging.kvpd[r - paging.userPdes]`; until it has one, reach it with
+ *   `paging.window(phys)`;
+ * - every page table read and written through the MMU at a kernel virtual
+ *   address; invlpg for each page whose old PTE was present, when the change
+ *   is visible in the current address space (kernel pages always are).
+ *
+ * Workbook exercise 6 is writing one; `@mm386/paging/conformance` checks it.
+ */
+export interface MapMem {
+  /** A short human-readable name. */
+  readonly name: string;
+  /**
+   * Map `nPages` pages from `virt` to the frames from `phys` with `flags`, or
+   * unmap them when `flags` lacks PTE_PRESENT. `pd` is null for kernel
+   * addresses. Return false, with no mapping changed, when memory for a page
+   * table runs out.
+   */
+  map(
+    paging: Paging,
+    pd: Pagedir | null,
+    phys: number,
+    virt: number,
+    nPages: number,
+    flags: number,
+  ): boolean;
 }
 
 /** One coalesced run of mappings in an address-space dump. */

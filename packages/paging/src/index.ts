@@ -15,4 +15,5 @@ export {
   kernelPageSource,
   type InitPagedirOptions,
 } from "./paging.js";
+export { hobbyMapMem } from "./map-mem.js";
 export { startPaging, type StartPagingOptions } from "./start.js";

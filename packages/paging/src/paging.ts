@@ -31,11 +31,14 @@ import {
 import type { PageAllocators, VirtualPageAllocator } from "@mm386/allocation";
 import {
   type BootInfo,
+  type MapMem,
   type MappedRange,
   PAGING_ERROR,
   type PageSource,
   PagingError,
 } from "./api.js";
+
+import { hobbyMapMem } from "./map-mem.js";
 
 const PAGE = 4096;
 const SPACE = 2 ** 32;
@@ -82,6 +85,8 @@ export class Pagedir {
 export interface InitPagedirOptions {
   /** Where user page tables and page directories come from. Default: {@link kernelPageSource}. */
   readonly pageSource?: (paging: Paging) => PageSource;
+  /** The mapMem implementation (the swap point of workbook exercise 6). Default: {@link hobbyMapMem}. */
+  readonly mapMem?: MapMem;
 }
 
 /**
@@ -137,8 +142,8 @@ export class Paging {
   /** Where user page tables and directories come from. */
   readonly pageSource: PageSource;
   private currentPd: Pagedir;
-  /** Physical address of each kernel page table (index r - userPdes), or null. */
-  private readonly kvpdPhys: (number | null)[];
+  /** The mapMem implementation in use. */
+  readonly mapper: MapMem;
   private readonly windowVa: number;
   private readonly windowPteVa: number;
   private windowFrame = -1;
@@ -159,11 +164,9 @@ export class Paging {
     this.ramEnd = machine.ram.installedBytes;
     const kernelPdes = 1024 - this.userPdes;
     this.kvpd = new Array<number | null>(kernelPdes).fill(null);
-    this.kvpdPhys = new Array<number | null>(kernelPdes).fill(null);
     // The boot table maps [0, mappedBytes) at split, so both boot frames have kernel addresses there.
     const bootTableVa = this.split + bootInfo.pageTable;
     this.kvpd[0] = bootTableVa;
-    this.kvpdPhys[0] = bootInfo.pageTable;
     this.windowVa = bootInfo.windowVa;
     this.windowPteVa = bootTableVa + 4 * ((bootInfo.windowVa >>> 12) & 1023);
     const makeVpa = () => allocators.vpcreate(PAGE, this.split - PAGE);
@@ -177,6 +180,7 @@ export class Paging {
     // Remove the identity map: it sits in the would-be user half.
     this.mmu.write32(this.init.virt, 0);
     this.mmu.loadCr3(this.init.phys);
+    this.mapper = options.mapMem ?? hobbyMapMem;
     this.pageSource = (options.pageSource ?? kernelPageSource)(this);
   }
 
@@ -209,35 +213,31 @@ export class Paging {
    */
   mapMem(pd: Pagedir | null, phys: number, virt: number, nPages: number, flags: number): boolean {
     this.checkMap(pd, phys, virt, nPages, flags);
-    const kernel = virt >= this.split;
-    const present = (flags & PTE.P) !== 0;
-    const end = virt + nPages * PAGE;
-    if (present) {
-      const created: number[] = [];
-      for (let r = virt >>> 22; r <= (end - 1) >>> 22; r++) {
-        if (kernel ? this.kvpdPhys[r - this.userPdes] !== null : pd!.vpde[r] !== null) continue;
-        const ok = kernel ? this.createKernelTable(r) : this.createUserTable(pd!, r);
-        if (!ok) {
-          // Out of memory: give back the user tables made for this call (kernel tables stay, empty).
-          for (const c of created) this.freeUserTable(pd!, c);
-          return false;
-        }
-        if (!kernel) created.push(r);
-      }
+    return this.mapper.map(this, pd, phys, virt, nPages, flags);
+  }
+
+  /**
+   * Physical address of the kernel page table for PDE `r` (r >= userPdes), or
+   * null when there is none. Read from the first pagedir, the kernel half's
+   * template, through the MMU.
+   */
+  kernelTablePhys(r: number): number | null {
+    const pde = this.mmu.read32(this.init.virt + 4 * r);
+    return (pde & PDE.P) === 0 ? null : (pde & 0xffff_f000) >>> 0;
+  }
+
+  /**
+   * Point the window page at frame `phys` and return the window's kernel
+   * virtual address: how a page table that has no kernel address of its own
+   * yet is read and written. Valid until the next call.
+   */
+  window(phys: number): number {
+    if (this.windowFrame !== phys) {
+      this.mmu.write32(this.windowPteVa, phys | PTE.P | PTE.RW);
+      this.mmu.invlpg(this.windowVa);
+      this.windowFrame = phys;
     }
-    const visible = kernel || pd === this.currentPd;
-    for (let i = 0; i < nPages; i++) {
-      const va = virt + i * PAGE;
-      const r = va >>> 22;
-      const index = (va >>> 12) & 1023;
-      const value = present ? (phys + i * PAGE) | flags : 0;
-      const old = kernel ? this.readKernelPte(r, index) : this.readUserPte(pd!, r, index);
-      if (old === null) continue; // unmapping where there is no table
-      if (kernel) this.writeKernelPte(r, index, value);
-      else this.mmu.write32(pd!.vpde[r]! + 4 * index, value);
-      if ((old & PTE.P) !== 0 && visible) this.mmu.invlpg(va);
-    }
-    return true;
+    return this.windowVa;
   }
 
   /** The physical address `va` maps to in the kernel half, or null. */
@@ -312,7 +312,7 @@ export class Paging {
     const out: { virt: number; phys: number; pages: number; flags: number }[] = [];
     for (let r = 0; r < 1024; r++) {
       const kernel = r >= this.userPdes;
-      if (kernel ? this.kvpdPhys[r - this.userPdes] === null : pd.vpde[r] === null) continue;
+      if (kernel ? this.kernelTablePhys(r) === null : pd.vpde[r] === null) continue;
       for (let i = 0; i < 1024; i++) {
         const pte = kernel ? this.readKernelPte(r, i)! : this.readUserPte(pd, r, i)!;
         if ((pte & PTE.P) === 0) continue;
@@ -469,70 +469,10 @@ export class Paging {
   }
 
   private readKernelPte(r: number, index: number): number | null {
-    const k = r - this.userPdes;
-    const table = this.kvpd[k];
+    const table = this.kvpd[r - this.userPdes];
     if (table !== null && table !== undefined) return this.mmu.read32(table + 4 * index);
-    const phys = this.kvpdPhys[k];
-    if (phys === null || phys === undefined) return null;
-    this.pointWindow(phys);
-    return this.mmu.read32(this.windowVa + 4 * index);
-  }
-
-  private writeKernelPte(r: number, index: number, value: number): void {
-    const k = r - this.userPdes;
-    const table = this.kvpd[k];
-    if (table !== null && table !== undefined) {
-      this.mmu.write32(table + 4 * index, value);
-      return;
-    }
-    this.pointWindow(this.kvpdPhys[k]!);
-    this.mmu.write32(this.windowVa + 4 * index, value);
-  }
-
-  /** Make the window page show frame `phys`. */
-  private pointWindow(phys: number): void {
-    if (this.windowFrame === phys) return;
-    this.mmu.write32(this.windowPteVa, phys | PTE.P | PTE.RW);
-    this.mmu.invlpg(this.windowVa);
-    this.windowFrame = phys;
-  }
-
-  /** A new kernel page table for region r, installed in every pagedir. */
-  private createKernelTable(r: number): boolean {
-    const frame = this.allocators.ppalloc(1, 1);
-    if (frame === null) return false;
-    const k = r - this.userPdes;
-    this.pointWindow(frame.start);
-    for (let i = 0; i < 1024; i++) this.mmu.write32(this.windowVa + 4 * i, 0);
-    const pde = frame.start | PDE.P | PDE.RW;
-    for (const pd of this.pagedirs()) this.mmu.write32(pd.virt + 4 * r, pde);
-    // From here the table exists (reached through the window) even without an address of its own.
-    this.kvpdPhys[k] = frame.start;
-    const page = this.allocators.vpalloc(1, 1);
-    // Without a kernel address the table stays usable through the window; that only costs speed.
-    if (page === null) return true;
-    if (!this.mapMem(null, frame.start, page.start, 1, PTE.P | PTE.RW)) {
-      this.allocators.vpfree(page.start, 1);
-      return true;
-    }
-    this.kvpd[k] = page.start;
-    return true;
-  }
-
-  /** A new, zeroed user page table for region r of pd. */
-  private createUserTable(pd: Pagedir, r: number): boolean {
-    const va = this.pageSource.allocPage();
-    if (va === null) return false;
-    const phys = this.kernelPhysOf(va);
-    if (phys === null)
-      throw new PagingError(
-        PAGING_ERROR.BAD_CONFIG,
-        `page source returned unmapped page ${hex32(va)}`,
-      );
-    for (let i = 0; i < 1024; i++) this.mmu.write32(va + 4 * i, 0);
-    this.mmu.write32(pd.virt + 4 * r, phys | PDE.P | PDE.RW | PDE.US);
-    pd.vpde[r] = va;
-    return true;
+    const phys = this.kernelTablePhys(r);
+    return phys === null ? null : this.mmu.read32(this.window(phys) + 4 * index);
   }
 
   private freeUserTable(pd: Pagedir, r: number): void {

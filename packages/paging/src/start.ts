@@ -4,9 +4,13 @@
  *
  * @module
  */
-import { type RangeAllocatorFactory, createPageAllocators } from "@mm386/allocation";
+import {
+  type PageRangesFactory,
+  type RangeAllocatorFactory,
+  createPageAllocators,
+} from "@mm386/allocation";
 import type { Machine } from "@mm386/hw-i386";
-import type { BootOptions, PageSource } from "./api.js";
+import type { BootInfo, BootOptions, MapMem, PageSource } from "./api.js";
 import { boot } from "./boot.js";
 import { type Paging, createInitPagedir } from "./paging.js";
 
@@ -16,11 +20,21 @@ export interface StartPagingOptions extends BootOptions {
   readonly rangeAllocator?: RangeAllocatorFactory;
   /** Where user page tables and directories come from (default: ppalloc + vpalloc + mapMem). */
   readonly pageSource?: (paging: Paging) => PageSource;
+  /** How runs of pages are made from the range allocator (workbook exercise 4). Default: PageRangeAllocator. */
+  readonly pageRanges?: PageRangesFactory;
+  /** The boot code (workbook exercise 5). Default: {@link boot}. */
+  readonly boot?: (machine: Machine, options: BootOptions) => BootInfo;
+  /** The mapMem implementation (workbook exercise 6). Default: hobbyMapMem. */
+  readonly mapMem?: MapMem;
 }
 
 /** Boot `machine`, build its page allocators, and create the first pagedir. */
 export function startPaging(machine: Machine, options: StartPagingOptions = {}): Paging {
-  const info = boot(machine, options);
+  const info = (options.boot ?? boot)(machine, {
+    ...(options.split === undefined ? {} : { split: options.split }),
+    ...(options.kernelLoad === undefined ? {} : { kernelLoad: options.kernelLoad }),
+    ...(options.kernelSize === undefined ? {} : { kernelSize: options.kernelSize }),
+  });
   const allocators = createPageAllocators({
     memoryMap: machine.ram.memoryMap,
     kernelImage: { start: info.kernelLoad, length: info.kernelSize },
@@ -28,11 +42,10 @@ export function startPaging(machine: Machine, options: StartPagingOptions = {}):
     kernelVirtual: { start: info.split, length: 2 ** 32 - info.split },
     reservedVirtual: info.reservedVirtual,
     ...(options.rangeAllocator ? { rangeAllocator: options.rangeAllocator } : {}),
+    ...(options.pageRanges ? { pageRanges: options.pageRanges } : {}),
   });
-  return createInitPagedir(
-    machine,
-    info,
-    allocators,
-    options.pageSource ? { pageSource: options.pageSource } : {},
-  );
+  return createInitPagedir(machine, info, allocators, {
+    ...(options.pageSource ? { pageSource: options.pageSource } : {}),
+    ...(options.mapMem ? { mapMem: options.mapMem } : {}),
+  });
 }

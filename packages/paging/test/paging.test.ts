@@ -1,4 +1,4 @@
-import { createMachine, type Machine, type MmuEvent, PageFault } from "@mm386/hw-i386";
+import { createMachine, type Machine, PageFault } from "@mm386/hw-i386";
 import { describe, expect, it } from "vitest";
 import {
   PTE_PRESENT as P,
@@ -37,22 +37,6 @@ function refused(f: () => unknown, code: string, message?: RegExp): void {
     return;
   }
   throw new Error(`expected ${code}`);
-}
-
-/** Count invlpg and CR3-load flushes while `f` runs. */
-function flushes(m: Machine, f: () => void): { invlpg: number[]; cr3: number } {
-  const invlpg: number[] = [];
-  let cr3 = 0;
-  const stop = m.mmu.subscribe((e: MmuEvent) => {
-    if (e.type === "flush" && e.reason === "invlpg") invlpg.push(e.va!);
-    if (e.type === "flush" && e.reason === "cr3") cr3++;
-  });
-  try {
-    f();
-  } finally {
-    stop();
-  }
-  return { invlpg, cr3 };
 }
 
 describe("boot", () => {
@@ -117,96 +101,7 @@ describe("createInitPagedir", () => {
   });
 });
 
-describe("the kernel half is shared", () => {
-  it("a new kernel page table reaches every address space", () => {
-    const { m, p } = fresh();
-    const spaces = [p.createAddressSpace()!, p.createAddressSpace()!, p.createAddressSpace()!];
-    const frame = p.allocators.ppalloc(1, 1)!;
-    m.ram.write32(frame.start + 8, 0xabcd);
-    expect(p.kvpd[(0xd000_0000 >>> 22) - 768]).toBeNull(); // needs a new table
-    expect(p.mapMem(null, frame.start, 0xd000_0000, 1, P | W)).toBe(true);
-    for (const as of [...spaces, p.init]) {
-      p.switchTo(as);
-      expect(m.mmu.read32(0xd000_0008, 0)).toBe(0xabcd);
-    }
-  });
-
-  it("maps 256 MiB of kernel space in 4 KiB pieces from a fresh boot (the recursion ends)", () => {
-    const { m, p } = fresh(64 * MiB);
-    const frame = p.allocators.ppalloc(1, 1)!;
-    for (let i = 0; i < 65536; i++)
-      expect(p.mapMem(null, frame.start, 0xe000_0000 + i * 4096, 1, P | W)).toBe(true);
-    m.ram.write32(frame.start, 77);
-    for (const va of [0xe000_0000, 0xe123_4000, 0xefff_f000]) expect(m.mmu.read32(va)).toBe(77);
-    expect(
-      p.kvpd.slice((0xe000_0000 >>> 22) - 768, (0xf000_0000 >>> 22) - 768).every((v) => v !== null),
-    ).toBe(true);
-  });
-});
-
 describe("mapMem", () => {
-  it("maps, unmaps, and creates user page tables on demand", () => {
-    const { m, p } = fresh();
-    const as = p.createAddressSpace()!;
-    const f = p.allocators.ppalloc(4, 4)!;
-    expect(p.mapMem(as, f.start, 0x0040_0000, 4, P | W | U)).toBe(true);
-    expect(as.vpde[1]).not.toBeNull();
-    p.switchTo(as);
-    m.mmu.write32(0x0040_3ffc, 9, 3);
-    expect(m.ram.read32(f.start + 0x3ffc)).toBe(9);
-    expect(p.mapMem(as, 0, 0x0040_0000, 4, 0)).toBe(true);
-    expect(fault(() => m.mmu.read32(0x0040_3ffc, 3)).errorCode).toBe(4);
-  });
-
-  it("edits a non-current address space through its vpde, without loading CR3", () => {
-    const { m, p } = fresh();
-    const as = p.createAddressSpace()!;
-    const f = p.allocators.ppalloc(1, 1)!;
-    m.ram.write32(f.start, 31);
-    const counted = flushes(m, () => {
-      p.mapMem(as, f.start, 0x0080_0000, 1, P | U);
-    });
-    expect(counted.cr3).toBe(0);
-    expect(m.mmu.cr3).toBe(p.init.phys);
-    p.switchTo(as);
-    expect(m.mmu.read32(0x0080_0000, 3)).toBe(31);
-  });
-
-  it("invalidates exactly the TLB entries it must", () => {
-    const { m, p } = fresh();
-    const a = p.createAddressSpace()!;
-    const b = p.createAddressSpace()!;
-    const f = p.allocators.ppalloc(8, 8)!;
-    // Tables first, so that counting sees only the mappings.
-    p.mapMem(a, f.start, 0x0040_0000, 4, P | W);
-    p.mapMem(b, f.start, 0x0040_0000, 4, P | W);
-    p.mapMem(null, f.start, 0xd000_0000, 4, P | W);
-    p.switchTo(a);
-    // New mappings over empty PTEs: nothing to invalidate.
-    expect(flushes(m, () => p.mapMem(a, f.start, 0x0040_4000, 3, P | W)).invlpg).toEqual([]);
-    // Replacing present PTEs of the current address space: one invlpg per page.
-    expect(flushes(m, () => p.mapMem(a, f.start + 0x4000, 0x0040_0000, 4, P | W)).invlpg).toEqual([
-      0x0040_0000, 0x0040_1000, 0x0040_2000, 0x0040_3000,
-    ]);
-    // Another address space: its translations cannot be cached now; none.
-    expect(flushes(m, () => p.mapMem(b, f.start + 0x4000, 0x0040_0000, 4, 0)).invlpg).toEqual([]);
-    // Kernel pages are seen by every address space: always invalidated.
-    expect(flushes(m, () => p.mapMem(null, 0, 0xd000_0000, 2, 0)).invlpg).toEqual([
-      0xd000_0000, 0xd000_1000,
-    ]);
-  });
-
-  it("leaves no stale translation behind when it remaps the current address space", () => {
-    const { m, p } = fresh();
-    const f = p.allocators.ppalloc(2, 2)!;
-    m.ram.write32(f.start, 1);
-    m.ram.write32(f.start + 4096, 2);
-    p.mapMem(null, f.start, 0xd000_0000, 1, P | W);
-    expect(m.mmu.read32(0xd000_0000)).toBe(1); // now cached
-    p.mapMem(null, f.start + 4096, 0xd000_0000, 1, P | W);
-    expect(m.mmu.read32(0xd000_0000)).toBe(2);
-  });
-
   it("refuses bad input with a typed error naming the value and changes nothing", () => {
     const { m, p } = fresh();
     const as = p.createAddressSpace()!;
@@ -233,17 +128,6 @@ describe("mapMem", () => {
       p.allocators.kernel.freePages,
       m.mmu.stats.flushes,
     ]).toEqual(before);
-  });
-
-  it("returns false and maps nothing when memory for a page table runs out", () => {
-    const { m, p } = fresh(4 * MiB); // 2 MiB usable, minus boot frames
-    const as = p.createAddressSpace()!;
-    while (p.allocators.ppalloc(1, 1) !== null); // use up every frame
-    const before = p.formatDump(as);
-    expect(p.mapMem(as, 0x30_0000, 0x0080_0000, 1, P | W | U)).toBe(false); // needs a user page table
-    expect(p.formatDump(as)).toBe(before);
-    expect(as.vpde[2]).toBeNull();
-    expect(p.mmu.pagingEnabled && m.mmu.cr3 === p.init.phys).toBe(true);
   });
 });
 

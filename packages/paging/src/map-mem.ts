@@ -1,0 +1,113 @@
+/**
+ * The hobby kernel's map_mem: the default {@link MapMem}.
+ *
+ * For each 4 MiB region the range touches, make sure a page table exists
+ * (creating it on demand), then write one PTE per page through the table's
+ * kernel virtual address and invlpg every page whose old entry was present
+ * and visible to the current address space.
+ *
+ * ```
+ *  user region r of pd:   PDE in pd only,        table reached at pd.vpde[r]
+ *  kernel region r:       PDE in EVERY pagedir,  table reached at kvpd[r - userPdes]
+ *                         (or through the window while it has no address yet)
+ * ```
+ *
+ * A new kernel table is installed in every pagedir before it gets an address
+ * of its own, so mapping its address (which may need another new table) never
+ * recurses into the same region: the chain ends after at most 256 tables.
+ *
+ * @module
+ */
+import { PDE, PTE, hex32 } from "@mm386/hw-i386";
+import { type MapMem, PAGING_ERROR, PagingError } from "./api.js";
+import type { Pagedir, Paging } from "./paging.js";
+
+const PAGE = 4096;
+
+/** The kernel virtual address through which PTE `index` of kernel region `r` can be reached now, or null if there is no table. */
+function kernelPteVa(k: Paging, r: number, index: number): number | null {
+  const table = k.kvpd[r - k.userPdes];
+  if (table !== null && table !== undefined) return table + 4 * index;
+  const phys = k.kernelTablePhys(r);
+  return phys === null ? null : k.window(phys) + 4 * index;
+}
+
+/** A new, zeroed kernel page table for region r, installed in every pagedir; false when out of frames. */
+function createKernelTable(k: Paging, r: number): boolean {
+  const frame = k.allocators.ppalloc(1, 1);
+  if (frame === null) return false;
+  const win = k.window(frame.start);
+  for (let i = 0; i < 1024; i++) k.mmu.write32(win + 4 * i, 0);
+  const pde = frame.start | PDE.P | PDE.RW;
+  for (const pd of k.pagedirs()) k.mmu.write32(pd.virt + 4 * r, pde);
+  // From here the table exists (reached through the window) even without an address of its own.
+  const page = k.allocators.vpalloc(1, 1);
+  if (page === null) return true; // still usable through the window; that only costs speed
+  if (!k.mapMem(null, frame.start, page.start, 1, PTE.P | PTE.RW)) {
+    k.allocators.vpfree(page.start, 1);
+    return true;
+  }
+  k.kvpd[r - k.userPdes] = page.start;
+  return true;
+}
+
+/** A new, zeroed user page table for region r of pd; false when the page source is empty. */
+function createUserTable(k: Paging, pd: Pagedir, r: number): boolean {
+  const va = k.pageSource.allocPage();
+  if (va === null) return false;
+  const phys = k.kernelPhysOf(va);
+  if (phys === null)
+    throw new PagingError(PAGING_ERROR.BAD_CONFIG, `page source returned unmapped page ${hex32(va)}`);
+  for (let i = 0; i < 1024; i++) k.mmu.write32(va + 4 * i, 0);
+  k.mmu.write32(pd.virt + 4 * r, phys | PDE.P | PDE.RW | PDE.US);
+  pd.vpde[r] = va;
+  return true;
+}
+
+/** Undo createUserTable (only for a table no TLB can hold entries of). */
+function freeUserTable(k: Paging, pd: Pagedir, r: number): void {
+  const va = pd.vpde[r]!;
+  k.mmu.write32(pd.virt + 4 * r, 0);
+  pd.vpde[r] = null;
+  k.pageSource.freePage(va);
+}
+
+/** The hobby kernel's mapMem: tables on demand, vpde/kvpd bookkeeping, invlpg for visible changes. */
+export const hobbyMapMem: MapMem = {
+  name: "hobby kernel",
+  map(k, pd, phys, virt, nPages, flags) {
+    const kernel = virt >= k.split;
+    const present = (flags & PTE.P) !== 0;
+    const end = virt + nPages * PAGE;
+    if (present) {
+      const created: number[] = [];
+      for (let r = virt >>> 22; r <= (end - 1) >>> 22; r++) {
+        if (kernel ? k.kernelTablePhys(r) !== null : pd!.vpde[r] !== null) continue;
+        const ok = kernel ? createKernelTable(k, r) : createUserTable(k, pd!, r);
+        if (!ok) {
+          // Out of memory: give back the user tables made for this call (kernel tables stay, empty).
+          for (const c of created) freeUserTable(k, pd!, c);
+          return false;
+        }
+        if (!kernel) created.push(r);
+      }
+    }
+    const visible = kernel || pd === k.current;
+    for (let i = 0; i < nPages; i++) {
+      const va = virt + i * PAGE;
+      const r = va >>> 22;
+      const index = (va >>> 12) & 1023;
+      let pteVa: number | null;
+      if (kernel) pteVa = kernelPteVa(k, r, index);
+      else {
+        const table = pd!.vpde[r];
+        pteVa = table === null || table === undefined ? null : table + 4 * index;
+      }
+      if (pteVa === null) continue; // unmapping where there is no table
+      const old = k.mmu.read32(pteVa);
+      k.mmu.write32(pteVa, present ? (phys + i * PAGE) | flags : 0);
+      if ((old & PTE.P) !== 0 && visible) k.mmu.invlpg(va);
+    }
+    return true;
+  },
+};
