@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+export * from "./api.js";
 export {
   Kvmalloc,
   KvmallocError,

@@ -20,6 +20,7 @@
 import { hex32 } from "@mm386/hw-i386";
 import type { PageSource, Paging } from "@mm386/paging";
 import { PTE_PRESENT, PTE_WRITE } from "@mm386/paging";
+import type { KernelPageAllocator } from "./api.js";
 
 const PAGE = 4096;
 
@@ -56,7 +57,9 @@ export interface KvmallocOptions {
 }
 
 /** The kernel's page-granular allocator. */
-export class Kvmalloc {
+export class Kvmalloc implements KernelPageAllocator {
+  /** Always `"kvmalloc"`. */
+  readonly name = "kvmalloc";
   /** The paging it maps with. */
   readonly paging: Paging;
   /** Whether every allocation is followed by an unmapped guard page. */

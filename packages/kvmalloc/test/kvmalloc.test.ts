@@ -1,7 +1,8 @@
 import { createMachine, type Machine, PageFault } from "@mm386/hw-i386";
 import { type Paging, startPaging } from "@mm386/paging";
 import { describe, expect, it } from "vitest";
-import { Kvmalloc, KvmallocError } from "../src/index.js";
+import { describeKvmallocConformance } from "../src/conformance.js";
+import { Kvmalloc } from "../src/index.js";
 
 const MiB = 1024 * 1024;
 
@@ -11,61 +12,13 @@ function setup(ramBytes = 16 * MiB, guardPages = false): { m: Machine; p: Paging
   return { m, p, kv: new Kvmalloc(p, { guardPages }) };
 }
 
-function refused(f: () => unknown, code: string, message?: RegExp): void {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(KvmallocError);
-    expect((e as KvmallocError).code).toBe(code);
-    if (message) expect((e as Error).message).toMatch(message);
-    return;
-  }
-  throw new Error(`expected ${code}`);
-}
+describeKvmallocConformance("Kvmalloc", (paging) => new Kvmalloc(paging));
+describeKvmallocConformance(
+  "Kvmalloc with guard pages",
+  (paging) => new Kvmalloc(paging, { guardPages: true }),
+);
 
 describe("kvmalloc", () => {
-  it("maps n consecutive kernel pages, writable and supervisor-only", () => {
-    const { m, p, kv } = setup();
-    const va = kv.kvmalloc(3)!;
-    expect(va).toBeGreaterThanOrEqual(0xc000_0000);
-    for (let i = 0; i < 3; i++) {
-      const w = p.translate(va + i * 4096);
-      expect(w.pa).not.toBeNull();
-      expect(w.writable).toBe(true);
-      expect(w.user).toBe(false);
-    }
-    m.mmu.write32(va + 3 * 4096 - 4, 7);
-    expect(m.mmu.read32(va + 3 * 4096 - 4)).toBe(7);
-    expect(() => m.mmu.read32(va, 3)).toThrow(PageFault);
-  });
-
-  it("takes frames that need not be consecutive", () => {
-    const { p, kv } = setup();
-    // Fragment physical memory: hold every other page of a run.
-    const run = p.allocators.ppalloc(64, 64)!;
-    for (let i = 0; i < 64; i += 2) p.allocators.ppfree(run.start + i * 4096, 1);
-    while (p.allocators.ppalloc(2, 2) !== null); // no two consecutive frames are left
-    const va = kv.kvmalloc(4)!;
-    const frames = [0, 1, 2, 3].map((i) => p.translate(va + i * 4096).pa!);
-    expect(new Set(frames).size).toBe(4);
-    expect(frames.some((f, i) => i > 0 && f !== frames[i - 1]! + 4096)).toBe(true);
-  });
-
-  it("kvfree gives back the frames, the pages and the mapping", () => {
-    const { m, p, kv } = setup();
-    const physBefore = p.allocators.physical.freePages;
-    const virtBefore = p.allocators.kernel.freePages;
-    const va = kv.kvmalloc(5)!;
-    const afterAlloc = [p.allocators.physical.freePages, p.allocators.kernel.freePages];
-    kv.kvfree(va, 5);
-    expect(p.allocators.physical.freePages).toBe(physBefore);
-    // Page tables made on the way stay; everything kvmalloc took is back.
-    expect(p.allocators.kernel.freePages).toBeGreaterThanOrEqual(virtBefore - 1);
-    expect(afterAlloc[0]).toBeLessThanOrEqual(physBefore - 5);
-    expect(() => m.mmu.read32(va)).toThrow(PageFault);
-    expect(kv.pages).toBe(0);
-  });
-
   it("leaves nothing half-allocated when memory runs out", () => {
     const { p, kv } = setup(4 * MiB);
     const tables = () => p.kvpd.filter((t) => t !== null).length;
@@ -99,22 +52,6 @@ describe("kvmalloc", () => {
     expect(fault!.errorCode).toBe(2); // not present, write, supervisor
     const next = kv.kvmalloc(1)!;
     expect(next === va + 2 * 4096).toBe(false); // the guard page is not handed out
-  });
-
-  it("refuses frees of foreign addresses and wrong sizes, changing nothing", () => {
-    const { p, kv } = setup();
-    const va = kv.kvmalloc(2)!;
-    const before = [p.allocators.physical.freePages, p.allocators.kernel.freePages];
-    refused(
-      () => kv.kvfree(va + 4096, 1),
-      "E_NOT_ALLOCATED",
-      new RegExp(`0x${(va + 4096).toString(16)}`),
-    );
-    refused(() => kv.kvfree(va, 3), "E_WRONG_SIZE", /holds 2 page/);
-    refused(() => kv.kvmalloc(0), "E_BAD_ARGUMENT");
-    expect([p.allocators.physical.freePages, p.allocators.kernel.freePages]).toEqual(before);
-    kv.kvfree(va, 2);
-    refused(() => kv.kvfree(va, 2), "E_NOT_ALLOCATED", /freed already/);
   });
 
   it("serves as paging's page source for page tables and directories", () => {

@@ -24,6 +24,7 @@
  *
  * @module
  */
+import type { KernelPageAllocator } from "@mm386/kvmalloc";
 
 /** Header bit: the block is allocated. */
 export const ALLOC = 1;
@@ -134,3 +135,29 @@ export class MallocError extends Error {
     super(`${code}: ${message}`);
   }
 }
+
+/**
+ * What the trace driver, the stack and the workbook need of a malloc: the
+ * shipped {@link Malloc} and every student's (workbook exercise 8) have it.
+ * Pointers are kernel virtual addresses, reached through the MMU.
+ */
+export interface HeapAllocator {
+  /** A short human-readable name. */
+  readonly name: string;
+  /** `size` bytes, aligned to 8 (or more); null when out of memory. */
+  malloc(size: number): number | null;
+  /** Give back a block malloc or realloc returned. Anything else: an error with a code. */
+  free(bp: number): void;
+  /**
+   * Resize the block at `bp` to `size` bytes, keeping its first
+   * min(old, size) bytes; it may move. realloc(0, n) is malloc(n);
+   * realloc(bp, 0) frees and returns null. Null when out of memory, with
+   * the old block untouched.
+   */
+  realloc(bp: number, size: number): number | null;
+  /** Optional: throw if the heap's invariants do not hold (the trace driver calls it after a run). */
+  check?(): void;
+}
+
+/** Makes a heap on top of a kvmalloc. */
+export type HeapAllocatorFactory = (kv: KernelPageAllocator) => HeapAllocator;

@@ -17,7 +17,12 @@ import { createMachine } from "@mm386/hw-i386";
 import { Kvmalloc } from "@mm386/kvmalloc";
 import { startPaging } from "@mm386/paging";
 import { describe, expect, it } from "vitest";
-import { MallocError, type MallocOptions, type PolicyFactory } from "./api.js";
+import {
+  type HeapAllocatorFactory,
+  MallocError,
+  type MallocOptions,
+  type PolicyFactory,
+} from "./api.js";
 import { Malloc } from "./heap.js";
 
 /** A heap on a freshly booted machine, for tests. */
@@ -98,7 +103,7 @@ export function describePolicyConformance(name: string, factory: PolicyFactory):
       expect(grown).toBeGreaterThan(1);
       for (const p of ps) h.free(p);
       expect(h.stats.chunks).toBe(1); // all but the last chunk went back
-      expect(h.kv.pages).toBe(1 + h.stats.chunks); // + the control page
+      expect((h.kv as Kvmalloc).pages).toBe(1 + h.stats.chunks); // + the control page
     });
 
     it("calloc zeroes and refuses an overflowing product", () => {
@@ -208,6 +213,140 @@ export function describePolicyConformance(name: string, factory: PolicyFactory):
           },
         ),
         { numRuns: 30 },
+      );
+    }, 60_000);
+  });
+}
+
+/**
+ * Register the conformance tests for any {@link HeapAllocator} (a whole
+ * malloc, not a policy): workbook exercise 8 and the shipped {@link Malloc}
+ * run these. Blocks are checked against a model of live blocks: aligned to
+ * 8, inside mapped kernel memory, disjoint, and keeping their bytes through
+ * frees and reallocs of others.
+ */
+export function describeHeapConformance(name: string, factory: HeapAllocatorFactory): void {
+  const fresh = () => {
+    const machine = createMachine({ ramBytes: 32 * 1024 * 1024 });
+    const kv = new Kvmalloc(startPaging(machine));
+    return { h: factory(kv), mmu: machine.mmu, kv };
+  };
+  const anyCode = (f: () => unknown): unknown => {
+    try {
+      f();
+    } catch (e) {
+      return (e as { code?: unknown }).code ?? `no code: ${String(e)}`;
+    }
+    return undefined;
+  };
+  describe(`heap conformance: ${name}`, () => {
+    it("has a name; returns aligned, disjoint, writable blocks in kernel memory", () => {
+      const { h, mmu } = fresh();
+      expect(typeof h.name).toBe("string");
+      const sizes = [1, 7, 8, 24, 100, 1000, 3000, 5000, 20000];
+      const blocks = sizes.map((n) => [h.malloc(n)!, n] as const);
+      for (const [bp, n] of blocks) {
+        expect(bp, `malloc(${n})`).not.toBeNull();
+        expect(bp % 8).toBe(0);
+        expect(bp).toBeGreaterThanOrEqual(0xc000_0000);
+        for (let i = 0; i + 4 <= n; i += 4) mmu.write32(bp + i, (bp ^ i) >>> 0);
+      }
+      for (const [bp, n] of blocks)
+        for (let i = 0; i + 4 <= n; i += 4) expect(mmu.read32(bp + i)).toBe((bp ^ i) >>> 0);
+      h.check?.();
+    });
+
+    it("reuses freed memory: a malloc/free loop does not grow the heap", () => {
+      const { h, kv } = fresh();
+      const p = kv.paging.allocators.physical;
+      for (let i = 0; i < 50; i++) h.free(h.malloc(100)!);
+      const before = p.freePages;
+      for (let i = 0; i < 2000; i++) h.free(h.malloc(8 + (i % 300))!);
+      expect(p.freePages).toBeGreaterThanOrEqual(before - 1);
+    });
+
+    it("realloc keeps the payload, realloc(0, n) mallocs and realloc(bp, 0) frees", () => {
+      const { h, mmu } = fresh();
+      const a = h.malloc(40)!;
+      for (let i = 0; i < 40; i += 4) mmu.write32(a + i, 0x1000 + i);
+      const b = h.realloc(a, 4000)!;
+      for (let i = 0; i < 40; i += 4) expect(mmu.read32(b + i)).toBe(0x1000 + i);
+      const c = h.realloc(b, 12)!;
+      for (let i = 0; i < 12; i += 4) expect(mmu.read32(c + i)).toBe(0x1000 + i);
+      const d = h.realloc(0, 16);
+      expect(d).not.toBeNull();
+      expect(h.realloc(c, 0)).toBeNull();
+      h.free(d!);
+      h.check?.();
+    });
+
+    it("refuses to free what it did not hand out, or twice, with an error code", () => {
+      const { h } = fresh();
+      const a = h.malloc(32)!;
+      expect(anyCode(() => h.free(a + 8))).toBeTypeOf("string");
+      h.free(a);
+      expect(anyCode(() => h.free(a))).toBeTypeOf("string");
+      const b = h.malloc(32);
+      expect(b).not.toBeNull();
+    });
+
+    it("agrees with a model of live blocks on random malloc/free/realloc sequences", () => {
+      fc.assert(
+        fc.property(
+          fc.array(
+            fc.tuple(
+              fc.constantFrom("m", "m", "f", "r"),
+              fc.integer({ min: 0, max: 6000 }),
+              fc.nat(),
+            ),
+            { minLength: 20, maxLength: 150, size: "max" },
+          ),
+          (ops) => {
+            const { h, mmu } = fresh();
+            const live = new Map<number, { size: number; seed: number }>();
+            let seed = 1;
+            const word = (s: number, i: number) => (Math.imul(s, 2654435761) + i) >>> 0;
+            const fill = (bp: number, n: number, s: number) => {
+              for (let i = 0; i + 4 <= n; i += 4) mmu.write32(bp + i, word(s, i));
+            };
+            const intact = (bp: number, n: number, s: number) => {
+              for (let i = 0; i + 4 <= n; i += 4) expect(mmu.read32(bp + i)).toBe(word(s, i));
+            };
+            const place = (bp: number, n: number) => {
+              expect(bp % 8).toBe(0);
+              for (const [other, o] of live)
+                expect(bp + Math.max(n, 1) <= other || other + Math.max(o.size, 1) <= bp).toBe(
+                  true,
+                );
+              live.set(bp, { size: n, seed });
+              fill(bp, n, seed++);
+            };
+            for (const [kind, size, pick] of ops) {
+              const keys = [...live.keys()];
+              if (kind === "m" || keys.length === 0) {
+                const bp = h.malloc(size);
+                expect(bp, `malloc(${size})`).not.toBeNull();
+                place(bp!, size);
+                continue;
+              }
+              const bp = keys[pick % keys.length]!;
+              const b = live.get(bp)!;
+              intact(bp, b.size, b.seed);
+              live.delete(bp);
+              if (kind === "f") h.free(bp);
+              else if (size === 0) expect(h.realloc(bp, 0)).toBeNull();
+              else {
+                const nb = h.realloc(bp, size);
+                expect(nb, `realloc(${size})`).not.toBeNull();
+                intact(nb!, Math.min(b.size, size) & ~3, b.seed);
+                place(nb!, size);
+              }
+            }
+            for (const [bp, b] of live) intact(bp, b.size, b.seed);
+            h.check?.();
+          },
+        ),
+        { numRuns: 25 },
       );
     }, 60_000);
   });

@@ -21,8 +21,9 @@
  * @module
  */
 import { hex32 } from "@mm386/hw-i386";
-import type { Kvmalloc } from "@mm386/kvmalloc";
+import type { KernelPageAllocator } from "@mm386/kvmalloc";
 import {
+  type HeapAllocator,
   ALLOC,
   CHUNK_MAGIC,
   type HeapMemory,
@@ -67,9 +68,11 @@ export interface HeapBlock {
 }
 
 /** A heap in simulated kernel memory. */
-export class Malloc {
+export class Malloc implements HeapAllocator {
   /** The page allocator the heap grows with. */
-  readonly kv: Kvmalloc;
+  readonly kv: KernelPageAllocator;
+  /** `"malloc (<policy name>)"`. */
+  readonly name: string;
   /** The placement policy. */
   readonly policy: PlacementPolicy;
   /** Alignment of every pointer returned. */
@@ -89,7 +92,7 @@ export class Malloc {
   private footprint = 1;
   private peakFootprint = 1;
 
-  constructor(kv: Kvmalloc, options: MallocOptions = {}) {
+  constructor(kv: KernelPageAllocator, options: MallocOptions = {}) {
     this.kv = kv;
     this.align = options.align ?? 8;
     if (this.align !== 8 && this.align !== 16)
@@ -112,6 +115,7 @@ export class Malloc {
     const mmu = kv.paging.mmu;
     this.mem = { read: (va) => mmu.read32(va, 0), write: (va, value) => mmu.write32(va, value, 0) };
     this.policy = (options.policy ?? segregatedFits)();
+    this.name = `malloc (${this.policy.name})`;
     const control = kv.kvmalloc(1);
     if (control === null)
       throw new MallocError(MALLOC_ERROR.BAD_ARGUMENT, "no memory for the heap's control page");

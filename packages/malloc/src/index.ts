@@ -23,4 +23,5 @@ export {
   type TraceOptions,
   type TraceResult,
 } from "./trace.js";
+export { createStack, type Stack, type StackOptions } from "./stack.js";
 export { generateTrace, type GenerateOptions } from "./trace-gen.js";

@@ -23,10 +23,10 @@
  *
  * @module
  */
-import { createMachine } from "@mm386/hw-i386";
-import { Kvmalloc } from "@mm386/kvmalloc";
-import { startPaging } from "@mm386/paging";
-import type { PolicyFactory } from "./api.js";
+import { type KernelPageAllocator, Kvmalloc } from "@mm386/kvmalloc";
+import type { Paging } from "@mm386/paging";
+import type { HeapAllocator, PolicyFactory } from "./api.js";
+import { type StackOptions, createStack } from "./stack.js";
 import { Malloc } from "./heap.js";
 
 /** `a ID SIZE`: id = malloc(size). */
@@ -145,10 +145,12 @@ export function parseTrace(text: string, name = "trace"): Trace {
 
 /** Options of {@link runTrace}. */
 export interface TraceOptions {
-  /** The placement policy. */
-  readonly policy: PolicyFactory;
-  /** Alignment (default 8). */
+  /** The placement policy of the default Malloc (default: segregated fits). */
+  readonly policy?: PolicyFactory;
+  /** Alignment (default 8); checked on every pointer. */
   readonly align?: 8 | 16;
+  /** Any other layer of the stack, e.g. `malloc` to score your own heap. */
+  readonly stack?: StackOptions;
   /** Keep re-running the timed run until this many milliseconds have passed (default 100). */
   readonly minTimeMs?: number;
 }
@@ -157,7 +159,7 @@ export interface TraceOptions {
 export interface TraceResult {
   /** The trace's name. */
   readonly trace: string;
-  /** The policy's name. */
+  /** The policy's name (the default Malloc), or the heap's name. */
   readonly policy: string;
   /** Operations in the trace. */
   readonly ops: number;
@@ -177,17 +179,48 @@ export interface TraceResult {
   readonly error?: string;
 }
 
-function bootHeap(trace: Trace, options: TraceOptions): Malloc {
+/** A kvmalloc that counts the pages it holds: the heap's footprint, whoever wrote the heap. */
+class CountingPages implements KernelPageAllocator {
+  readonly name: string;
+  readonly paging: Paging;
+  held = 0;
+  peak = 0;
+  constructor(private readonly inner: KernelPageAllocator) {
+    this.name = inner.name;
+    this.paging = inner.paging;
+  }
+  kvmalloc(n: number): number | null {
+    const va = this.inner.kvmalloc(n);
+    if (va !== null) this.peak = Math.max(this.peak, (this.held += n));
+    return va;
+  }
+  kvfree(addr: number, n: number): void {
+    this.inner.kvfree(addr, n);
+    this.held -= n;
+  }
+}
+
+interface Booted {
+  readonly heap: HeapAllocator;
+  readonly pages: CountingPages;
+}
+
+function bootHeap(trace: Trace, options: TraceOptions): Booted {
   // Enough RAM for the suggested heap size, with room for page tables and slack.
   const ram = Math.min(
     0xf000_0000,
     Math.max(64, Math.ceil((trace.heapSize * 3) / 2 ** 20) + 32) * 2 ** 20,
   );
-  const machine = createMachine({ ramBytes: ram });
-  return new Malloc(new Kvmalloc(startPaging(machine)), {
-    policy: options.policy,
+  let pages: CountingPages | undefined;
+  const make = options.stack?.kvmalloc ?? ((p: Paging) => new Kvmalloc(p));
+  const { heap } = createStack({
+    ramBytes: ram,
+    ...options.stack,
+    ...(options.policy ? { policy: options.policy } : {}),
     ...(options.align ? { align: options.align } : {}),
+    kvmalloc: (p) => (pages = new CountingPages(make(p))),
   });
+  return { heap, pages: pages! };
 }
 
 /** The word expected at byte offset i (a multiple of 4) of block `id`. */
@@ -200,9 +233,27 @@ function patternByte(id: number, i: number): number {
   return (pattern(id, i & ~3) >>> ((i & 3) * 8)) & 0xff;
 }
 
-/** The validity run: returns an error message, or null if every check passed. */
-function checkedRun(trace: Trace, heap: Malloc): string | null {
-  const mmu = heap.kv.paging.mmu;
+/** The validity run: an error message (null if every check passed) and the largest live payload. */
+function checkedRun(
+  trace: Trace,
+  booted: Booted,
+  alignTo: number,
+): { error: string | null; peakPayload: number } {
+  let peakPayload = 0;
+  const error = checks(trace, booted, alignTo, (live) => {
+    peakPayload = Math.max(peakPayload, live);
+  });
+  return { error, peakPayload };
+}
+
+function checks(
+  trace: Trace,
+  { heap, pages: kv }: Booted,
+  alignTo: number,
+  onLive: (payload: number) => void,
+): string | null {
+  const mmu = kv.paging.mmu;
+  let live = 0;
   const ptr = new Float64Array(trace.ids);
   const size = new Float64Array(trace.ids);
   const pages = new Map<number, Set<number>>();
@@ -222,8 +273,9 @@ function checkedRun(trace: Trace, heap: Malloc): string | null {
     return true;
   };
   const place = (op: TraceOp, id: number, p: number, n: number): string | null => {
-    if (p % heap.align !== 0) return `line ${op.line}: block ${p} is not aligned to ${heap.align}`;
-    if (!heap.contains(p, n)) return `line ${op.line}: block [${p}, +${n}) is not inside the heap`;
+    if (p % alignTo !== 0) return `line ${op.line}: block ${p} is not aligned to ${alignTo}`;
+    if (heap instanceof Malloc && !heap.contains(p, n))
+      return `line ${op.line}: block [${p}, +${n}) is not inside the heap`;
     for (const pg of span(p, n)) {
       for (const other of pages.get(pg) ?? []) {
         if (
@@ -242,10 +294,13 @@ function checkedRun(trace: Trace, heap: Malloc): string | null {
     }
     ptr[id] = p;
     size[id] = n;
+    live += n;
+    onLive(live);
     fill(id, p, n);
     return null;
   };
   const forget = (id: number) => {
+    live -= size[id]!;
     for (const pg of span(ptr[id]!, size[id]!)) pages.get(pg)?.delete(id);
   };
   try {
@@ -276,14 +331,14 @@ function checkedRun(trace: Trace, heap: Malloc): string | null {
         if (bad) return bad;
       }
     }
-    heap.check();
+    heap.check?.();
   } catch (e) {
     return (e as Error).message;
   }
   return null;
 }
 
-function plainRun(trace: Trace, heap: Malloc): void {
+function plainRun(trace: Trace, heap: HeapAllocator): void {
   const ptr = new Float64Array(trace.ids);
   for (const op of trace.ops) {
     if (op.kind === "a") ptr[op.id] = heap.malloc(op.size)!;
@@ -295,10 +350,10 @@ function plainRun(trace: Trace, heap: Malloc): void {
 /** Run a trace twice on fresh machines: once checked (validity, utilization), then timed. */
 export function runTrace(trace: Trace, options: TraceOptions): TraceResult {
   const checked = bootHeap(trace, options);
-  const error = checkedRun(trace, checked);
-  const s = checked.stats;
-  const utilization =
-    s.peakFootprintPages === 0 ? 0 : s.peakPayload / (s.peakFootprintPages * 4096);
+  const alignTo = checked.heap instanceof Malloc ? checked.heap.align : (options.align ?? 8);
+  const { error, peakPayload } = checkedRun(trace, checked, alignTo);
+  const footprint = checked.pages.peak;
+  const utilization = footprint === 0 ? 0 : peakPayload / (footprint * 4096);
   let mmuAccesses = 0;
   let tlbMisses = 0;
   let walks = 0;
@@ -306,10 +361,10 @@ export function runTrace(trace: Trace, options: TraceOptions): TraceResult {
   let runs = 0;
   if (error === null) {
     const minTime = options.minTimeMs ?? 100;
-    plainRun(trace, bootHeap(trace, options)); // warm-up: let the JIT compile the heap's code first
+    plainRun(trace, bootHeap(trace, options).heap); // warm-up: let the JIT compile the heap's code first
     do {
-      const heap = bootHeap(trace, options);
-      const mmu = heap.kv.paging.mmu;
+      const { heap, pages } = bootHeap(trace, options);
+      const mmu = pages.paging.mmu;
       mmu.resetStats();
       const t0 = performance.now();
       plainRun(trace, heap);
@@ -320,7 +375,7 @@ export function runTrace(trace: Trace, options: TraceOptions): TraceResult {
   }
   return {
     trace: trace.name,
-    policy: checked.policy.name,
+    policy: checked.heap instanceof Malloc ? checked.heap.policy.name : checked.heap.name,
     ops: trace.ops.length,
     opsPerSec:
       error === null && elapsed > 0 ? Math.round((runs * trace.ops.length) / (elapsed / 1000)) : 0,

@@ -1,0 +1,154 @@
+/**
+ * The conformance suite of {@link KernelPageAllocator}: the shipped
+ * {@link Kvmalloc} and every student's kvmalloc in the workbook run these.
+ *
+ * ```ts
+ * import { describeKvmallocConformance } from "@mm386/kvmalloc/conformance";
+ * describeKvmallocConformance("mine", (paging) => new MyKvmalloc(paging));
+ * ```
+ *
+ * Needs `vitest` (a peer dependency of this entry point only).
+ *
+ * @module
+ */
+import { createMachine, type Machine, PageFault } from "@mm386/hw-i386";
+import { type Paging, startPaging } from "@mm386/paging";
+import { describe, expect, it } from "vitest";
+import type { KernelPageAllocator } from "./api.js";
+
+const MiB = 1024 * 1024;
+
+function codeOf(f: () => unknown): { code: unknown; message: string } | null {
+  try {
+    f();
+  } catch (e) {
+    return { code: (e as { code?: unknown }).code, message: (e as Error).message };
+  }
+  return null;
+}
+
+/** Register the conformance tests for the kvmallocs `make` builds on a booted paging. */
+export function describeKvmallocConformance(
+  name: string,
+  make: (paging: Paging) => KernelPageAllocator,
+): void {
+  const setup = (ramBytes = 16 * MiB): { m: Machine; p: Paging; kv: KernelPageAllocator } => {
+    const m = createMachine({ ramBytes });
+    const p = startPaging(m);
+    return { m, p, kv: make(p) };
+  };
+  const free = (p: Paging) => [p.allocators.physical.freePages, p.allocators.kernel.freePages];
+
+  describe(`kvmalloc conformance: ${name}`, () => {
+    it("has a name and the paging it was given", () => {
+      const { p, kv } = setup();
+      expect(typeof kv.name).toBe("string");
+      expect(kv.paging).toBe(p);
+    });
+
+    it("maps n consecutive kernel pages, writable and supervisor-only, to n distinct frames", () => {
+      const { m, p, kv } = setup();
+      const [phys] = free(p);
+      const va = kv.kvmalloc(3)!;
+      expect(va).not.toBeNull();
+      expect(va % 4096).toBe(0);
+      expect(va).toBeGreaterThanOrEqual(p.split);
+      const frames = new Set<number>();
+      for (let i = 0; i < 3; i++) {
+        const w = p.translate(va + i * 4096);
+        expect(w.pa, `page ${i}`).not.toBeNull();
+        expect(w.writable).toBe(true);
+        expect(w.user).toBe(false);
+        frames.add(w.pa!);
+      }
+      expect(frames.size).toBe(3);
+      expect(free(p)[0]).toBeLessThanOrEqual(phys! - 3);
+      m.mmu.write32(va + 3 * 4096 - 4, 7);
+      expect(m.mmu.read32(va + 3 * 4096 - 4)).toBe(7);
+      expect(() => m.mmu.read32(va, 3)).toThrow(PageFault);
+      const other = kv.kvmalloc(1)!;
+      expect(other >= va + 3 * 4096 || other + 4096 <= va).toBe(true);
+    });
+
+    it("takes frames that need not be consecutive", () => {
+      const { p, kv } = setup();
+      const run = p.allocators.ppalloc(64, 64)!;
+      for (let i = 0; i < 64; i += 2) p.allocators.ppfree(run.start + i * 4096, 1);
+      while (p.allocators.ppalloc(2, 2) !== null); // no two consecutive frames are left
+      const va = kv.kvmalloc(4);
+      expect(va, "kvmalloc(4) with only single free frames left").not.toBeNull();
+      const frames = [0, 1, 2, 3].map((i) => p.translate(va! + i * 4096).pa!);
+      expect(new Set(frames).size).toBe(4);
+    });
+
+    it("kvfree gives back the frames, the pages and the mapping", () => {
+      const { m, p, kv } = setup();
+      kv.kvfree(kv.kvmalloc(1)!, 1); // let page tables for the region exist first
+      const before = free(p);
+      const va = kv.kvmalloc(5)!;
+      m.mmu.read32(va + 4096); // cached in the TLB: kvfree must invalidate it
+      kv.kvfree(va, 5);
+      expect(free(p)).toEqual(before);
+      expect(() => m.mmu.read32(va + 4096)).toThrow(PageFault);
+    });
+
+    it("returns null and keeps nothing when memory runs out", () => {
+      const { p, kv } = setup(4 * MiB);
+      const tables = () => p.kvpd.filter((t) => t !== null).length;
+      const [phys, virt] = free(p);
+      const tablesBefore = tables();
+      expect(kv.kvmalloc(phys! + 1)).toBeNull();
+      // Only kernel page tables made on the way may stay (one frame and one kernel page each).
+      const made = tables() - tablesBefore;
+      expect(free(p)).toEqual([phys! - made, virt! - made]);
+      const va = kv.kvmalloc(2);
+      expect(va).not.toBeNull();
+    });
+
+    it("refuses bad calls with a code naming the address in hex, changing nothing", () => {
+      const { p, kv } = setup();
+      const va = kv.kvmalloc(2)!;
+      const before = free(p);
+      const hex = (v: number) => new RegExp(`0x${v.toString(16).padStart(8, "0")}`, "i");
+      const foreign = codeOf(() => kv.kvfree(va + 4096, 1));
+      expect(foreign?.code).toBe("E_NOT_ALLOCATED");
+      expect(foreign?.message).toMatch(hex(va + 4096));
+      const wrong = codeOf(() => kv.kvfree(va, 3));
+      expect(wrong?.code).toBe("E_WRONG_SIZE");
+      expect(wrong?.message).toMatch(hex(va));
+      expect(codeOf(() => kv.kvmalloc(0))?.code).toBe("E_BAD_ARGUMENT");
+      expect(codeOf(() => kv.kvmalloc(1.5))?.code).toBe("E_BAD_ARGUMENT");
+      expect(free(p)).toEqual(before);
+      kv.kvfree(va, 2);
+      expect(codeOf(() => kv.kvfree(va, 2))?.code).toBe("E_NOT_ALLOCATED");
+    });
+
+    it("keeps many allocations apart and data intact through a churn of kvmalloc/kvfree", () => {
+      const { m, p, kv } = setup(32 * MiB);
+      const start = free(p);
+      const live = new Map<number, number>();
+      let seed = 7;
+      const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+      for (let step = 0; step < 300; step++) {
+        if (live.size > 0 && rand(3) === 0) {
+          const keys = [...live.keys()];
+          const va = keys[rand(keys.length)]!;
+          const n = live.get(va)!;
+          for (let i = 0; i < n; i++) expect(m.mmu.read32(va + i * 4096)).toBe(va + i);
+          kv.kvfree(va, n);
+          live.delete(va);
+        } else {
+          const n = 1 + rand(6);
+          const va = kv.kvmalloc(n)!;
+          for (const [other, k] of live)
+            expect(va + n * 4096 <= other || other + k * 4096 <= va).toBe(true);
+          for (let i = 0; i < n; i++) m.mmu.write32(va + i * 4096, va + i);
+          live.set(va, n);
+        }
+      }
+      for (const [va, n] of live) kv.kvfree(va, n);
+      // Everything is back but the kernel page tables made on the way.
+      expect(free(p)[0]).toBeGreaterThanOrEqual(start[0]! - 4);
+    });
+  });
+}
