@@ -53,7 +53,11 @@ export interface WalkExplanation {
 }
 
 /** Walk the tables for `va` without changing anything. */
-export function explainWalk(ram: PhysicalMemory, regs: WalkRegisters, va: number): WalkExplanation {
+export function explainWalk(
+  ram: Pick<PhysicalMemory, "read32">,
+  regs: WalkRegisters,
+  va: number,
+): WalkExplanation {
   va = toU32(va, "linear address");
   const dirIndex = va >>> 22;
   const tableIndex = (va >>> 12) & 0x3ff;

@@ -27,14 +27,22 @@ function codeOf(f: () => unknown): { code: unknown; message: string } | null {
   return null;
 }
 
+/** Options of {@link describeKvmallocConformance}. */
+export interface KvmallocConformanceOptions {
+  /** Boots a machine and returns its paging (default: `startPaging(machine)`). */
+  readonly start?: (machine: Machine) => Paging;
+}
+
 /** Register the conformance tests for the kvmallocs `make` builds on a booted paging. */
 export function describeKvmallocConformance(
   name: string,
   make: (paging: Paging) => KernelPageAllocator,
+  options: KvmallocConformanceOptions = {},
 ): void {
+  const start = options.start ?? ((m: Machine) => startPaging(m));
   const setup = (ramBytes = 16 * MiB): { m: Machine; p: Paging; kv: KernelPageAllocator } => {
     const m = createMachine({ ramBytes });
-    const p = startPaging(m);
+    const p = start(m);
     return { m, p, kv: make(p) };
   };
   const free = (p: Paging) => [p.allocators.physical.freePages, p.allocators.kernel.freePages];

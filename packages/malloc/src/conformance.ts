@@ -13,9 +13,9 @@
  * @module
  */
 import fc from "fast-check";
-import { createMachine } from "@mm386/hw-i386";
-import { Kvmalloc } from "@mm386/kvmalloc";
-import { startPaging } from "@mm386/paging";
+import { type Machine, createMachine } from "@mm386/hw-i386";
+import { type KernelPageAllocator, Kvmalloc } from "@mm386/kvmalloc";
+import { type Paging, startPaging } from "@mm386/paging";
 import { describe, expect, it } from "vitest";
 import {
   type HeapAllocatorFactory,
@@ -218,6 +218,14 @@ export function describePolicyConformance(name: string, factory: PolicyFactory):
   });
 }
 
+/** Options of {@link describeHeapConformance}: the layers under the heap. */
+export interface HeapConformanceOptions {
+  /** Boots a machine and returns its paging (default: `startPaging(machine)`). */
+  readonly start?: (machine: Machine) => Paging;
+  /** Makes the kvmalloc the heap grows with (default: {@link Kvmalloc}). */
+  readonly kvmalloc?: (paging: Paging) => KernelPageAllocator;
+}
+
 /**
  * Register the conformance tests for any {@link HeapAllocator} (a whole
  * malloc, not a policy): workbook exercise 8 and the shipped {@link Malloc}
@@ -225,10 +233,15 @@ export function describePolicyConformance(name: string, factory: PolicyFactory):
  * 8, inside mapped kernel memory, disjoint, and keeping their bytes through
  * frees and reallocs of others.
  */
-export function describeHeapConformance(name: string, factory: HeapAllocatorFactory): void {
+export function describeHeapConformance(
+  name: string,
+  factory: HeapAllocatorFactory,
+  options: HeapConformanceOptions = {},
+): void {
   const fresh = () => {
     const machine = createMachine({ ramBytes: 32 * 1024 * 1024 });
-    const kv = new Kvmalloc(startPaging(machine));
+    const paging = (options.start ?? ((m: Machine) => startPaging(m)))(machine);
+    const kv = options.kvmalloc ? options.kvmalloc(paging) : new Kvmalloc(paging);
     return { h: factory(kv), mmu: machine.mmu, kv };
   };
   const anyCode = (f: () => unknown): unknown => {
