@@ -1,0 +1,105 @@
+/**
+ * Exercise 5's checks: the boot tables read back physically, options and bad
+ * configurations, and the paging conformance suite on stacks you booted.
+ */
+import { CR0, PageFault, createMachine } from "@mm386/hw-i386";
+import { createStack } from "@mm386/malloc";
+import { describePagingConformance } from "@mm386/paging/conformance";
+import { describe, expect, it } from "vitest";
+import type { BootExercise } from "../../src/exercise-api.js";
+import { bootWith, earlierLayers, implLabel, loadExercise } from "../../src/kit.js";
+
+const { boot } = await loadExercise<BootExercise>(5);
+const layers = await earlierLayers(5);
+const MiB = 1024 * 1024;
+
+describe(`exercise 5, the boot page table (${implLabel(5)})`, () => {
+  it("maps [0, mappedBytes) both 1:1 and at the split with one table, keeping the last entry free", () => {
+    const m = createMachine({ ramBytes: 16 * MiB });
+    m.ram.write32(0x0020_1000 + 4 * 1023, 0xdead_beef); // garbage where the table will go
+    const info = boot(m, {});
+    expect(info.split).toBe(0xc000_0000);
+    expect(info.pageDirectory).toBe(0x0020_0000); // right after a 1 MiB image at 1 MiB
+    expect(info.pageTable).toBe(0x0020_1000);
+    expect(info.mappedBytes).toBe(0x0020_2000);
+    expect(info.windowVa).toBe(0xc000_0000 + 1023 * 4096);
+    const { ram, mmu } = m;
+    expect((mmu.cr3 & 0xffff_f000) >>> 0).toBe(info.pageDirectory);
+    expect(mmu.pagingEnabled).toBe(true);
+    expect(((mmu.cr0 & CR0.PG) >>> 0) === CR0.PG >>> 0).toBe(true);
+    expect(ram.read32(info.pageDirectory) & 0xffff_f003).toBe((info.pageTable | 3) >>> 0);
+    expect(ram.read32(info.pageDirectory + 4 * 768) & 0xffff_f003).toBe((info.pageTable | 3) >>> 0);
+    for (let r = 0; r < 1024; r++)
+      if (r !== 0 && r !== 768) expect(ram.read32(info.pageDirectory + 4 * r), `PDE ${r}`).toBe(0);
+    for (let i = 0; i < 1024; i++) {
+      const pte = ram.read32(info.pageTable + 4 * i);
+      if (i < info.mappedBytes / 4096) expect(pte & 0xffff_f003, `PTE ${i}`).toBe((i * 4096) | 3);
+      else expect(pte, `PTE ${i}`).toBe(0);
+    }
+    // Through the MMU: the kernel at both addresses.
+    ram.write32(0x0010_0040, 0x4b524e4c);
+    expect(mmu.read32(0x0010_0040)).toBe(0x4b524e4c);
+    expect(mmu.read32(0xc010_0040)).toBe(0x4b524e4c);
+    expect(() => mmu.read32(0xc000_0000 + info.mappedBytes)).toThrow(PageFault);
+  });
+
+  it("reports the ranges later allocators must keep out of service", () => {
+    const info = boot(createMachine({ ramBytes: 16 * MiB }), {});
+    const covers = (rs: readonly { start: number; length: number }[], a: number) =>
+      rs.some((r) => a >= r.start && a < r.start + r.length);
+    expect(covers(info.reservedPhysical, info.pageDirectory)).toBe(true);
+    expect(covers(info.reservedPhysical, info.pageTable)).toBe(true);
+    expect(covers(info.reservedVirtual, 0xc000_0000)).toBe(true);
+    expect(covers(info.reservedVirtual, 0xc000_0000 + info.mappedBytes - 1)).toBe(true);
+    expect(covers(info.reservedVirtual, info.windowVa)).toBe(true);
+  });
+
+  it("honours the split, the load address and the size", () => {
+    const info = boot(createMachine({ ramBytes: 16 * MiB }), {
+      split: 0x8000_0000,
+      kernelLoad: 0x0020_0000,
+      kernelSize: 0x1_2345,
+    });
+    expect([info.split, info.kernelLoad, info.kernelSize]).toEqual([0x8000_0000, 0x0020_0000, 0x1_2345]);
+    expect(info.pageDirectory).toBe(0x0021_3000);
+    expect(info.windowVa).toBe(0x8000_0000 + 1023 * 4096);
+  });
+
+  it("refuses bad configurations with E_BAD_CONFIG and writes nothing", () => {
+    const bad = [
+      { split: 0xc000_1000 },
+      { kernelLoad: 0x0010_0800 },
+      { kernelSize: 0 },
+      { kernelLoad: 0x0030_0000, kernelSize: 0x0010_0000 }, // tables past the first 4 MiB - 4 KiB
+    ];
+    for (const options of bad) {
+      const m = createMachine({ ramBytes: 16 * MiB });
+      let code: unknown;
+      try {
+        boot(m, options);
+      } catch (e) {
+        code = (e as { code?: unknown }).code;
+      }
+      expect(code, JSON.stringify(options)).toBe("E_BAD_CONFIG");
+      expect(m.mmu.pagingEnabled).toBe(false);
+      for (const pa of [0x0020_0000, 0x0040_0000, 0x0021_3000]) expect(m.ram.read32(pa)).toBe(0);
+    }
+    let code: unknown;
+    try {
+      boot(createMachine({ ramBytes: 2 * MiB }), {}); // the tables would be past the end of RAM
+    } catch (e) {
+      code = (e as { code?: unknown }).code;
+    }
+    expect(code).toBe("E_BAD_CONFIG");
+  });
+
+  it("boots a whole stack: createInitPagedir, address spaces, kvmalloc and malloc run on it", () => {
+    const s = createStack({ ...layers, boot, ramBytes: 16 * MiB });
+    expect(() => s.mmu.read32(0x0010_0000)).toThrow(PageFault); // the identity map is gone
+    const p = s.heap.malloc(100)!;
+    s.mmu.write32(p, 5);
+    expect(s.mmu.read32(p)).toBe(5);
+  });
+});
+
+describePagingConformance(`exercise 5, stacks booted by ${implLabel(5)}`, bootWith({ ...layers, boot }));
