@@ -26,7 +26,7 @@ describe(`exercise 5, the boot page table (${implLabel(5)})`, () => {
     const { ram, mmu } = m;
     expect((mmu.cr3 & 0xffff_f000) >>> 0).toBe(info.pageDirectory);
     expect(mmu.pagingEnabled).toBe(true);
-    expect(((mmu.cr0 & CR0.PG) >>> 0) === CR0.PG >>> 0).toBe(true);
+    expect((mmu.cr0 & CR0.PG) >>> 0 === CR0.PG >>> 0).toBe(true);
     expect(ram.read32(info.pageDirectory) & 0xffff_f003).toBe((info.pageTable | 3) >>> 0);
     expect(ram.read32(info.pageDirectory + 4 * 768) & 0xffff_f003).toBe((info.pageTable | 3) >>> 0);
     for (let r = 0; r < 1024; r++)
@@ -60,7 +60,9 @@ describe(`exercise 5, the boot page table (${implLabel(5)})`, () => {
       kernelLoad: 0x0020_0000,
       kernelSize: 0x1_2345,
     });
-    expect([info.split, info.kernelLoad, info.kernelSize]).toEqual([0x8000_0000, 0x0020_0000, 0x1_2345]);
+    expect([info.split, info.kernelLoad, info.kernelSize]).toEqual([
+      0x8000_0000, 0x0020_0000, 0x1_2345,
+    ]);
     expect(info.pageDirectory).toBe(0x0021_3000);
     expect(info.windowVa).toBe(0x8000_0000 + 1023 * 4096);
   });
@@ -102,4 +104,7 @@ describe(`exercise 5, the boot page table (${implLabel(5)})`, () => {
   });
 });
 
-describePagingConformance(`exercise 5, stacks booted by ${implLabel(5)}`, bootWith({ ...layers, boot }));
+describePagingConformance(
+  `exercise 5, stacks booted by ${implLabel(5)}`,
+  bootWith({ ...layers, boot }),
+);

@@ -20,6 +20,18 @@ export const boot: BootExercise["boot"] = (machine, options) => {
   // TODO 2: place the directory and the table after the image; refuse what does not fit.
   // TODO 3: clear both frames, fill the table, write PDE 0 and PDE split >> 22.
   // TODO 4: load CR3, set CR0.PG, return the BootInfo.
-  void [machine, kernelLoad, kernelSize, CR0, PDE, PTE, hex32, PAGING_ERROR, PagingError, PAGE, FOUR_MIB];
+  void [
+    machine,
+    kernelLoad,
+    kernelSize,
+    CR0,
+    PDE,
+    PTE,
+    hex32,
+    PAGING_ERROR,
+    PagingError,
+    PAGE,
+    FOUR_MIB,
+  ];
   throw new PagingError(PAGING_ERROR.BAD_CONFIG, "exercise 5: boot is not written yet");
 };
