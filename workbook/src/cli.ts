@@ -118,6 +118,12 @@ function report(io: CliIo, results: readonly ExerciseResult[], layers: readonly 
     io.out(
       `${passed ? c.green("PASS") : c.red("FAIL")}  ${r.exercise.n}. ${r.exercise.title}  ${c.dim(`${r.passed} passed, ${r.failed} failed${others.length ? `; your layers ${others.join(", ")} in the stack` : ""}`)}`,
     );
+    if (r.score) {
+      const sc = r.score;
+      io.out(
+        `      score: utilisation ${sc.utilization.toFixed(3)} (reference ${sc.reference.utilization.toFixed(3)}), simulated cost ${sc.accessesPerOp.toFixed(1)} MMU accesses per operation (reference ${sc.reference.accessesPerOp.toFixed(1)})`,
+      );
+    }
     for (const f of r.failures.slice(0, 5)) {
       io.out(`      ${c.red("x")} ${f.name}`);
       for (const line of f.message.split("\n")) io.out(`        ${c.dim(line)}`);

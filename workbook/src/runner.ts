@@ -31,6 +31,18 @@ export interface ExerciseResult {
   readonly failed: number;
   /** What failed. */
   readonly failures: readonly FailedCheck[];
+  /** Exercise 8's trace score, when its checks wrote one. */
+  readonly score?: TraceScore;
+}
+
+/** What exercise 8's checks measure on the traces (means over the traces). */
+export interface TraceScore {
+  /** Mean utilisation of the checked heap (0..1). */
+  readonly utilization: number;
+  /** Mean MMU accesses per trace operation: the simulated cost. */
+  readonly accessesPerOp: number;
+  /** The same for the reference malloc on the same stack. */
+  readonly reference: { readonly utilization: number; readonly accessesPerOp: number };
 }
 
 /** How to run. */
@@ -67,6 +79,7 @@ function firstLines(text: string, n = 4): string {
 export function runChecks(exercises: readonly Exercise[], options: RunOptions): ExerciseResult[] {
   const out = mkdtempSync(join(tmpdir(), "mm386-workbook-"));
   const report = join(out, "report.json");
+  const scoreFile = join(out, "score.json");
   try {
     spawnSync(
       process.execPath,
@@ -85,6 +98,7 @@ export function runChecks(exercises: readonly Exercise[], options: RunOptions): 
           ...process.env,
           MM386_IMPL: options.impl,
           MM386_LAYERS: options.layers.join(","),
+          MM386_SCORE_FILE: scoreFile,
           FORCE_COLOR: "0",
           NO_COLOR: "1",
         },
@@ -97,6 +111,12 @@ export function runChecks(exercises: readonly Exercise[], options: RunOptions): 
       parsed = JSON.parse(readFileSync(report, "utf8")) as JsonReport;
     } catch {
       parsed = {};
+    }
+    let score: TraceScore | undefined;
+    try {
+      score = JSON.parse(readFileSync(scoreFile, "utf8")) as TraceScore;
+    } catch {
+      score = undefined;
     }
     return exercises.map((e) => {
       const file = parsed.testResults?.find((t) => t.name.includes(`/${e.slug}/`));
@@ -124,6 +144,7 @@ export function runChecks(exercises: readonly Exercise[], options: RunOptions): 
         passed: tests.filter((t) => t.status === "passed").length,
         failed: failures.length,
         failures,
+        ...(e.n === 8 && score ? { score } : {}),
       };
     });
   } finally {
