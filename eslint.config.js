@@ -11,6 +11,7 @@ export default defineConfig(
       "**/dist-web/**",
       "docs/**",
       "scripts/fixtures/**",
+      "workbook/exercises/*/solution.ts",
     ],
   },
   js.configs.recommended,

@@ -52,13 +52,13 @@ export type ReadPhys = (pa: number) => number;
 /** Exercise 1: a software page walk. */
 export interface PageWalkExercise {
   /** Translate `va` for `access` through the tables at CR3, reading memory with `read`; no side effects. */
-  walk(read: ReadPhys, regs: WalkRegs, va: number, access: WalkAccess): WalkResult;
+  readonly walk: (read: ReadPhys, regs: WalkRegs, va: number, access: WalkAccess) => WalkResult;
 }
 
 /** Exercise 2: a TLB. */
 export interface TlbExercise {
   /** A new, empty TLB. */
-  createTlb(): Tlb;
+  readonly createTlb: () => Tlb;
 }
 
 /** Exercise 3: a buddy allocator behind the RangeAllocator swap point. */
@@ -76,7 +76,7 @@ export interface PageRangesExercise {
 /** Exercise 5: the boot page table. */
 export interface BootExercise {
   /** Build the boot page directory and table, load CR3, turn paging on; report what was used. */
-  boot(machine: Machine, options: BootOptions): BootInfo;
+  readonly boot: (machine: Machine, options: BootOptions) => BootInfo;
 }
 
 /** Exercise 6: mapMem with vpde bookkeeping and kernel-half synchronisation. */
@@ -88,11 +88,11 @@ export interface MapMemExercise {
 /** Exercise 7: kvmalloc / kvfree. */
 export interface KvmallocExercise {
   /** A kvmalloc on top of `paging`. */
-  createKvmalloc(paging: Paging): KernelPageAllocator;
+  readonly createKvmalloc: (paging: Paging) => KernelPageAllocator;
 }
 
 /** Exercise 8: malloc / free / realloc. */
 export interface MallocExercise {
   /** A heap on top of `kv`. */
-  createMalloc(kv: KernelPageAllocator): HeapAllocator;
+  readonly createMalloc: (kv: KernelPageAllocator) => HeapAllocator;
 }

@@ -64,8 +64,8 @@ export const EXERCISES: readonly Exercise[] = [
 /** The `workbook/` folder (works from `src/` under vitest and from `dist/` when built). */
 export const WORKBOOK_DIR = fileURLToPath(new URL("..", import.meta.url));
 
-/** The exercises folder. */
-export const EXERCISES_DIR = join(WORKBOOK_DIR, "exercises");
+/** The exercises folder (MM386_EXERCISES_DIR overrides it, for tests of the CLI). */
+export const EXERCISES_DIR = process.env.MM386_EXERCISES_DIR ?? join(WORKBOOK_DIR, "exercises");
 
 /** The folder of exercise `e`. */
 export function exerciseDir(e: Exercise): string {

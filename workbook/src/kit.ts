@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { Machine } from "@mm386/hw-i386";
+import { type Machine, type MachineOptions, createMachine } from "@mm386/hw-i386";
 import type { StackOptions } from "@mm386/malloc";
 import { type Paging, startPaging } from "@mm386/paging";
 import type {
@@ -73,7 +73,7 @@ async function exists(file: string): Promise<boolean> {
 /** A label for test names: which implementation is checked. */
 export function implLabel(n: number): string {
   const kind = implKind();
-  const layers = [...studentLayers()].filter((k) => k !== n).sort((a, b) => a - b);
+  const layers = [...studentLayers()].filter((k) => k < n).sort((a, b) => a - b);
   return `${kind}${layers.length > 0 ? `, with your layers ${layers.join(", ")}` : ""}`;
 }
 
@@ -139,12 +139,17 @@ export async function earlierLayers(n: number): Promise<StackOptions> {
 
 /**
  * A `start` function for the conformance suites that take one: boots the
- * machine they made with `options` (your earlier layers). A TLB option
- * cannot apply there (the machine exists already); everything else does.
+ * machine they made with `options` (your earlier layers); pair it with
+ * {@link machineWith} so the machine has your TLB.
  */
 export function bootWith(options: StackOptions): (machine: Machine) => Paging {
   return (machine) => {
     options.beforeBoot?.(machine);
     return startPaging(machine, options);
   };
+}
+
+/** A machine factory for the conformance suites: the machine gets the TLB of `options`. */
+export function machineWith(options: StackOptions): (o: MachineOptions) => Machine {
+  return (o) => createMachine({ ...o, ...(options.tlb ? { tlb: options.tlb() } : {}) });
 }

@@ -67,7 +67,7 @@ function walkQuestion(seed: number, rand: (n: number) => number): Question {
   const cr3 = (0x0010_0000 + rand(64) * 0x1000) >>> 0;
   const pse = rand(2) === 1;
   const wp = rand(2) === 1;
-  const regs = { cr0: CR0.PE | CR0.PG | (wp ? CR0.WP : 0), cr3, cr4: pse ? CR4.PSE : 0 };
+  const regs = { cr0: (CR0.PE | CR0.PG | (wp ? CR0.WP : 0)) >>> 0, cr3, cr4: pse ? CR4.PSE : 0 };
   const va = ((rand(1024) << 22) | (rand(1024) << 12) | (rand(1024) * 4)) >>> 0;
   const large = pse && rand(3) === 0;
   const flags = (present: boolean) =>
@@ -91,7 +91,7 @@ function walkQuestion(seed: number, rand: (n: number) => number): Question {
     memory.set(pteAddr, pte);
   }
   memory.set(pdeAddr, pde);
-  const access = { write: rand(2) === 1, cpl: (rand(2) === 1 ? 3 : 0) as 0 | 3 };
+  const access = { write: rand(2) === 1, cpl: rand(2) === 1 ? (3 as const) : (0 as const) };
   const ram = { read32: (pa: number) => memory.get(pa) ?? 0 };
   const w = explainWalk(ram, regs, va);
   const error = faultFor(w, regs, access);

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { createMachine, type Machine, PageFault } from "@mm386/hw-i386";
+import { createMachine, type Machine, type MachineOptions, PageFault } from "@mm386/hw-i386";
 import { type Paging, startPaging } from "@mm386/paging";
 import { describe, expect, it } from "vitest";
 import type { KernelPageAllocator } from "./api.js";
@@ -31,6 +31,8 @@ function codeOf(f: () => unknown): { code: unknown; message: string } | null {
 export interface KvmallocConformanceOptions {
   /** Boots a machine and returns its paging (default: `startPaging(machine)`). */
   readonly start?: (machine: Machine) => Paging;
+  /** Makes the machines (default `createMachine`), e.g. with a TLB of your own. */
+  readonly machine?: (options: MachineOptions) => Machine;
 }
 
 /** Register the conformance tests for the kvmallocs `make` builds on a booted paging. */
@@ -41,7 +43,7 @@ export function describeKvmallocConformance(
 ): void {
   const start = options.start ?? ((m: Machine) => startPaging(m));
   const setup = (ramBytes = 16 * MiB): { m: Machine; p: Paging; kv: KernelPageAllocator } => {
-    const m = createMachine({ ramBytes });
+    const m = (options.machine ?? createMachine)({ ramBytes });
     const p = start(m);
     return { m, p, kv: make(p) };
   };

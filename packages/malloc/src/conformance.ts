@@ -13,7 +13,7 @@
  * @module
  */
 import fc from "fast-check";
-import { type Machine, createMachine } from "@mm386/hw-i386";
+import { type Machine, type MachineOptions, createMachine } from "@mm386/hw-i386";
 import { type KernelPageAllocator, Kvmalloc } from "@mm386/kvmalloc";
 import { type Paging, startPaging } from "@mm386/paging";
 import { describe, expect, it } from "vitest";
@@ -224,6 +224,8 @@ export interface HeapConformanceOptions {
   readonly start?: (machine: Machine) => Paging;
   /** Makes the kvmalloc the heap grows with (default: {@link Kvmalloc}). */
   readonly kvmalloc?: (paging: Paging) => KernelPageAllocator;
+  /** Makes the machines (default `createMachine`), e.g. with a TLB of your own. */
+  readonly machine?: (options: MachineOptions) => Machine;
 }
 
 /**
@@ -239,7 +241,7 @@ export function describeHeapConformance(
   options: HeapConformanceOptions = {},
 ): void {
   const fresh = () => {
-    const machine = createMachine({ ramBytes: 32 * 1024 * 1024 });
+    const machine = (options.machine ?? createMachine)({ ramBytes: 32 * 1024 * 1024 });
     const paging = (options.start ?? ((m: Machine) => startPaging(m)))(machine);
     const kv = options.kvmalloc ? options.kvmalloc(paging) : new Kvmalloc(paging);
     return { h: factory(kv), mmu: machine.mmu, kv };

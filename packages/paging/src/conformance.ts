@@ -19,7 +19,13 @@
  * @module
  */
 import fc from "fast-check";
-import { createMachine, type Machine, type MmuEvent, PageFault } from "@mm386/hw-i386";
+import {
+  createMachine,
+  type Machine,
+  type MachineOptions,
+  type MmuEvent,
+  PageFault,
+} from "@mm386/hw-i386";
 import { describe, expect, it } from "vitest";
 import { PTE_PRESENT as P, PTE_USER as U, PTE_WRITE as W } from "./api.js";
 import type { Pagedir, Paging } from "./paging.js";
@@ -112,11 +118,11 @@ interface Mapping {
   flags: number;
 }
 
-const modelTest = (start: (m: Machine) => Paging) => {
+const modelTest = (start: (m: Machine) => Paging, machine: MachineFactory) => {
   it("translates every page of every address space as the model says, after every step", () => {
     fc.assert(
       fc.property(fc.array(op, { minLength: 20, maxLength: 60, size: "max" }), (ops) => {
-        const m = createMachine({ ramBytes: 32 * 1024 * 1024 });
+        const m = machine({ ramBytes: 32 * 1024 * 1024 });
         const p = start(m);
         const run = p.allocators.ppalloc(8, 8)!;
         const frames = Array.from({ length: 8 }, (_, i) => run.start + i * 4096);
@@ -215,14 +221,28 @@ const modelTest = (start: (m: Machine) => Paging) => {
   });
 };
 
+/** Makes a machine (e.g. with a TLB of your own); default `createMachine`. */
+export type MachineFactory = (options: MachineOptions) => Machine;
+
+/** Options of {@link describePagingConformance}. */
+export interface PagingConformanceOptions {
+  /** Makes the machines the tests boot (default `createMachine`). */
+  readonly machine?: MachineFactory;
+}
+
 /**
  * Register the paging conformance tests for the stacks `start` builds on a
  * fresh machine (it must boot it and return the paging, as
  * `startPaging` does).
  */
-export function describePagingConformance(name: string, start: (machine: Machine) => Paging): void {
+export function describePagingConformance(
+  name: string,
+  start: (machine: Machine) => Paging,
+  options: PagingConformanceOptions = {},
+): void {
+  const machine = options.machine ?? createMachine;
   const fresh = (ramBytes = 64 * MiB): { m: Machine; p: Paging } => {
-    const m = createMachine({ ramBytes });
+    const m = machine({ ramBytes });
     return { m, p: start(m) };
   };
   describe(`paging conformance: ${name}`, () => {
@@ -333,7 +353,7 @@ export function describePagingConformance(name: string, start: (machine: Machine
     });
 
     describe("against a model", () => {
-      modelTest(start);
+      modelTest(start, machine);
     });
   });
 }

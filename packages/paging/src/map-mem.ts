@@ -57,7 +57,10 @@ function createUserTable(k: Paging, pd: Pagedir, r: number): boolean {
   if (va === null) return false;
   const phys = k.kernelPhysOf(va);
   if (phys === null)
-    throw new PagingError(PAGING_ERROR.BAD_CONFIG, `page source returned unmapped page ${hex32(va)}`);
+    throw new PagingError(
+      PAGING_ERROR.BAD_CONFIG,
+      `page source returned unmapped page ${hex32(va)}`,
+    );
   for (let i = 0; i < 1024; i++) k.mmu.write32(va + 4 * i, 0);
   k.mmu.write32(pd.virt + 4 * r, phys | PDE.P | PDE.RW | PDE.US);
   pd.vpde[r] = va;

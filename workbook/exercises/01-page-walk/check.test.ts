@@ -98,13 +98,22 @@ describe(`exercise 1, the page walk (${implLabel(1)})`, () => {
     const va = 0x0040_5678; // dir 1, table 5
     let checked = 0;
     for (let bits = 0; bits < 1 << 11; bits++) {
-      const [pdeP, pdeRW, pdeUS, pdePS, pteP, pteRW, pteUS, wp, pse, user, write] = Array.from(
-        { length: 11 },
-        (_, i) => (bits >> i) & 1,
-      ) as number[];
-      const pde =
-        (pdePS ? 0x0080_0000 : table) | pdeP! | (pdeRW! << 1) | (pdeUS! << 2) | (pdePS! << 7);
-      const pte = 0x0090_5000 | pteP! | (pteRW! << 1) | (pteUS! << 2);
+      const bit = (i: number) => (bits >> i) & 1;
+      const [pdeP, pdeRW, pdeUS, pdePS, pteP, pteRW, pteUS, wp, pse, user, write] = [
+        bit(0),
+        bit(1),
+        bit(2),
+        bit(3),
+        bit(4),
+        bit(5),
+        bit(6),
+        bit(7),
+        bit(8),
+        bit(9),
+        bit(10),
+      ];
+      const pde = (pdePS ? 0x0080_0000 : table) | pdeP | (pdeRW << 1) | (pdeUS << 2) | (pdePS << 7);
+      const pte = 0x0090_5000 | pteP | (pteRW << 1) | (pteUS << 2);
       ram.clearFrame(dir / 4096);
       ram.write32(dir + 4, pde);
       ram.write32(table + 5 * 4, pte);

@@ -7,7 +7,7 @@ import { createStack } from "@mm386/malloc";
 import { describePagingConformance } from "@mm386/paging/conformance";
 import { describe, expect, it } from "vitest";
 import type { BootExercise } from "../../src/exercise-api.js";
-import { bootWith, earlierLayers, implLabel, loadExercise } from "../../src/kit.js";
+import { bootWith, earlierLayers, implLabel, loadExercise, machineWith } from "../../src/kit.js";
 
 const { boot } = await loadExercise<BootExercise>(5);
 const layers = await earlierLayers(5);
@@ -107,4 +107,5 @@ describe(`exercise 5, the boot page table (${implLabel(5)})`, () => {
 describePagingConformance(
   `exercise 5, stacks booted by ${implLabel(5)}`,
   bootWith({ ...layers, boot }),
+  { machine: machineWith(layers) },
 );

@@ -7,12 +7,14 @@ import { PTE_PRESENT as P, PTE_USER as U, PTE_WRITE as W } from "@mm386/paging";
 import { describePagingConformance } from "@mm386/paging/conformance";
 import { describe, expect, it } from "vitest";
 import type { MapMemExercise } from "../../src/exercise-api.js";
-import { bootWith, earlierLayers, implLabel, loadExercise } from "../../src/kit.js";
+import { bootWith, earlierLayers, implLabel, loadExercise, machineWith } from "../../src/kit.js";
 
 const { mapMem } = await loadExercise<MapMemExercise>(6);
 const layers = await earlierLayers(6);
 
-describePagingConformance(`exercise 6 (${implLabel(6)})`, bootWith({ ...layers, mapMem }));
+describePagingConformance(`exercise 6 (${implLabel(6)})`, bootWith({ ...layers, mapMem }), {
+  machine: machineWith(layers),
+});
 
 describe(`exercise 6, the bookkeeping (${implLabel(6)})`, () => {
   it("records a user table's kernel address in vpde, and reaches it there", () => {

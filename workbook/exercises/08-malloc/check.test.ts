@@ -8,13 +8,14 @@ import { Malloc, generateTrace, parseTrace, runTrace } from "@mm386/malloc";
 import { describeHeapConformance } from "@mm386/malloc/conformance";
 import { describe, expect, it } from "vitest";
 import type { MallocExercise } from "../../src/exercise-api.js";
-import { bootWith, earlierLayers, implLabel, loadExercise } from "../../src/kit.js";
+import { bootWith, earlierLayers, implLabel, loadExercise, machineWith } from "../../src/kit.js";
 
 const { createMalloc } = await loadExercise<MallocExercise>(8);
 const layers = await earlierLayers(8);
 
 describeHeapConformance(`exercise 8 (${implLabel(8)})`, createMalloc, {
   start: bootWith(layers),
+  machine: machineWith(layers),
   ...(layers.kvmalloc ? { kvmalloc: layers.kvmalloc } : {}),
 });
 

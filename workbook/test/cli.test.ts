@@ -1,0 +1,118 @@
+/**
+ * The CLI's commands that need no vitest run (list, hint, reset, quiz, usage
+ * errors), on a throwaway copy of the exercises and a throwaway progress file.
+ */
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+
+const tmp = mkdtempSync(join(tmpdir(), "mm386-cli-"));
+const exercises = join(tmp, "exercises");
+cpSync(fileURLToPath(new URL("../exercises", import.meta.url)), exercises, {
+  recursive: true,
+  filter: (src) => !src.endsWith("solution.ts") && !src.endsWith(".bak"),
+});
+process.env.MM386_EXERCISES_DIR = exercises;
+process.env.MM386_PROGRESS = join(tmp, "progress.json");
+const { main } = await import("../src/cli.js");
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l), color: false });
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+describe("pnpm workbook (list)", () => {
+  it("creates each solution.ts from its starter and lists eight exercises with a progress bar", async () => {
+    const { code, out } = await run();
+    expect(code).toBe(0);
+    expect(out).toContain("[------------------------] 0/8 exercises done");
+    expect(out.match(/^ {2,3}\d {2}to do/gm)).toHaveLength(8);
+    expect(out.includes("\u001b[")).toBe(false); // plain text when colour is off
+    const starter = readFileSync(join(exercises, "03-buddy/starter.ts"), "utf8");
+    expect(readFileSync(join(exercises, "03-buddy/solution.ts"), "utf8")).toBe(starter);
+  });
+
+  it("counts done exercises and marks edited ones as started", async () => {
+    writeFileSync(process.env.MM386_PROGRESS!, JSON.stringify({ done: [1, 2], hints: {} }));
+    writeFileSync(join(exercises, "03-buddy/solution.ts"), "// my work\n");
+    const { out } = await run("list");
+    expect(out).toContain("[######------------------] 2/8 exercises done");
+    expect(out).toMatch(/ 1 {2}done/);
+    expect(out).toMatch(/ 3 {2}started/);
+    expect(out).toContain("next: read workbook/exercises/03-buddy/README.md");
+  });
+});
+
+describe("pnpm workbook hint N", () => {
+  it("shows the next hint each time, then stays on the last", async () => {
+    const hints = readFileSync(join(exercises, "02-tlb/hints.md"), "utf8").split(/^## /m).slice(1);
+    expect(hints.length).toBeGreaterThanOrEqual(3);
+    const seen: string[] = [];
+    for (let i = 0; i < hints.length + 1; i++) seen.push((await run("hint", "2")).out);
+    hints.forEach((h, i) => {
+      expect(seen[i]).toContain(h.split("\n")[1]!.trim());
+      expect(seen[i]).toContain(`(hint ${i + 1} of ${hints.length})`);
+    });
+    expect(seen[hints.length]).toContain("that was the last hint");
+  });
+});
+
+describe("pnpm workbook reset N", () => {
+  it("puts the starter back, keeps the old file as .bak, and forgets progress and hints", async () => {
+    writeFileSync(process.env.MM386_PROGRESS!, JSON.stringify({ done: [3], hints: { "3": 2 } }));
+    writeFileSync(join(exercises, "03-buddy/solution.ts"), "// my work\n");
+    const { code, out } = await run("reset", "3");
+    expect(code).toBe(0);
+    expect(out).toContain("solution.ts.bak");
+    expect(readFileSync(join(exercises, "03-buddy/solution.ts"), "utf8")).toBe(
+      readFileSync(join(exercises, "03-buddy/starter.ts"), "utf8"),
+    );
+    expect(readFileSync(join(exercises, "03-buddy/solution.ts.bak"), "utf8")).toBe("// my work\n");
+    const progress = JSON.parse(readFileSync(process.env.MM386_PROGRESS!, "utf8")) as {
+      done: number[];
+      hints: Record<string, number>;
+    };
+    expect(progress).toEqual({ done: [], hints: {} });
+  });
+});
+
+describe("pnpm workbook quiz", () => {
+  it("gives the same question for the same seed, and the answer only with --solve", async () => {
+    const a = await run("quiz", "--seed", "42");
+    const b = await run("quiz", "--seed", "42");
+    expect(a.out).toBe(b.out);
+    expect(a.out).toContain("seed 42");
+    expect(a.out).not.toContain("Answer");
+    expect(a.out).toContain("pnpm workbook quiz --seed 42 --solve");
+    const solved = await run("quiz", "--seed", "42", "--solve");
+    expect(solved.out.startsWith(a.out.split("\n\n")[0]!)).toBe(true);
+    expect(solved.out).toContain("Answer");
+    const other = await run("quiz", "--seed", "43", "--kind", "buddy");
+    expect(other.out).toContain("Question (buddy, seed 43)");
+  });
+});
+
+describe("bad input", () => {
+  it("exits 2 with a message naming the bad value and the usage", async () => {
+    for (const [argv, message] of [
+      [["hint", "9"], 'expected an exercise number 1-8, got "9"'],
+      [["reset"], "got nothing"],
+      [["frobnicate"], 'unknown command "frobnicate"'],
+      [["check", "--reference", "x"], 'got "x"'],
+      [["quiz", "--seed=-1"], `got "-1"`],
+      [["quiz", "--kind", "tlb"], 'got "tlb"'],
+      [["list", "--nope"], "--nope"],
+    ] as const) {
+      const r = await run(...argv);
+      expect(r.code, argv.join(" ")).toBe(2);
+      expect(r.err).toContain(message);
+      expect(r.err).toContain("usage: pnpm workbook");
+    }
+    expect(existsSync(join(exercises, "09"))).toBe(false);
+  });
+});
