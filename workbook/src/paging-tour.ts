@@ -5,12 +5,16 @@
  *
  * @module
  */
-import { createMachine, hex32, PageFault } from "@mm386/hw-i386";
-import { type Paging, PTE_PRESENT, PTE_USER, PTE_WRITE, startPaging } from "@mm386/paging";
+import { BuddyRangeAllocator, PageRangeAllocator, type PageRanges } from "@mm386/allocation";
+import { hex32, PageFault } from "@mm386/hw-i386";
+import { type Stack, createStack } from "@mm386/malloc";
+import { type Paging, PTE_PRESENT, PTE_USER, PTE_WRITE } from "@mm386/paging";
 import { defaultStyle, type TourStyle } from "./hw-tour.js";
 
 /** What the paging chapter observed, for tests. */
 export interface PagingTourResult {
+  /** The stack it ran on (built with createStack). */
+  readonly stack: Stack;
   /** The paging state it ran on. */
   readonly paging: Paging;
   /** Error code of the low-address read after createInitPagedir. */
@@ -43,9 +47,8 @@ export function runPagingTour(
   };
 
   say(s.title("mm386 · the hobby kernel's paging (@mm386/paging)"));
-  const m = createMachine({ ramBytes: 32 * 1024 * 1024 });
-  const paging = startPaging(m);
-  const { allocators } = paging;
+  const stack = createStack({ ramBytes: 32 * 1024 * 1024 });
+  const { machine: m, paging, allocators } = stack;
 
   step(8, "Boot and the first pagedir");
   say(
@@ -66,7 +69,13 @@ export function runPagingTour(
   step(9, "Two address spaces, one kernel half");
   const a = paging.createAddressSpace()!;
   const b = paging.createAddressSpace()!;
+  say("ppalloc's buddy free lists (physical frames), before and after ppalloc(3, 3):");
+  say(s.dim(`  before: ${freeLists(allocators.physical)}`));
   const frames = allocators.ppalloc(3, 3)!;
+  say(s.dim(`  after:  ${freeLists(allocators.physical)}`));
+  say(
+    `  ppalloc(3, 3) = ${s.code(hex32(frames.start))}: a block of 4 frames split off the smallest free block big enough, and its unused 4th frame went straight back (order 0).`,
+  );
   const f0 = frames.start;
   m.ram.write32(f0, 0xaaaa_0001);
   m.ram.write32(f0 + 4096, 0xbbbb_0002);
@@ -106,5 +115,16 @@ export function runPagingTour(
   for (const line of paging.formatDump(a).split("\n")) say(`  ${line}`);
   say("one address, as the walk sees it:");
   for (const line of paging.explain(0x0080_0123, a).split("\n")) say(`  ${line}`);
-  return { paging, lowFault, reads: [ra, rb], isolationFault };
+  return { stack, paging, lowFault, reads: [ra, rb], isolationFault };
+}
+
+/** The non-empty buddy free lists of a page allocator, one `order k: n block(s)` each. */
+export function freeLists(pages: PageRanges): string {
+  const ranges = pages instanceof PageRangeAllocator ? pages.ranges : null;
+  if (!(ranges instanceof BuddyRangeAllocator)) return "(not a buddy allocator)";
+  return ranges.buddy
+    .freeLists()
+    .map((list, k) => (list.length === 0 ? "" : `o${k}:${list.length}`))
+    .filter(Boolean)
+    .join(" ");
 }
