@@ -42,9 +42,25 @@ export interface WalkAccess {
 }
 
 /** What a walk finds: a physical address, or the #PF error code. */
-export type WalkResult =
-  | { readonly ok: true; readonly pa: number; readonly large: boolean }
-  | { readonly ok: false; readonly errorCode: number };
+export type WalkResult = WalkHit | WalkFault;
+
+/** The access may happen: it reaches `pa`. */
+export interface WalkHit {
+  /** Always true. */
+  readonly ok: true;
+  /** The physical address reached. */
+  readonly pa: number;
+  /** True if a 4 MiB page (PDE.PS with CR4.PSE) translated it. */
+  readonly large: boolean;
+}
+
+/** The access raises a page fault. */
+export interface WalkFault {
+  /** Always false. */
+  readonly ok: false;
+  /** The #PF error code: P (bit 0), W/R (1), U/S (2), RSVD (3). */
+  readonly errorCode: number;
+}
 
 /** Reads one 32-bit word of physical memory. */
 export type ReadPhys = (pa: number) => number;

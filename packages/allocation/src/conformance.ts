@@ -247,9 +247,9 @@ export function describeRangeAllocatorConformance(
 }
 
 /**
- * Register the conformance tests for {@link PageRanges} made by `make` (the
+ * Register the conformance tests for `PageRanges` made by `make` (the
  * swap point under ppalloc and vpalloc): addresses in, addresses out, whole
- * pages, and every refused call an {@link AllocationError} whose message
+ * pages, and every refused call an `AllocationError` whose message
  * names the address in hex, with nothing changed.
  */
 export function describePageRangesConformance(name: string, make: PageRangesFactory): void {

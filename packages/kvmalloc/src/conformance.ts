@@ -1,6 +1,6 @@
 /**
  * The conformance suite of {@link KernelPageAllocator}: the shipped
- * {@link Kvmalloc} and every student's kvmalloc in the workbook run these.
+ * `Kvmalloc` and every student's kvmalloc in the workbook run these.
  *
  * ```ts
  * import { describeKvmallocConformance } from "@mm386/kvmalloc/conformance";

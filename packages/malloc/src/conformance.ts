@@ -229,8 +229,8 @@ export interface HeapConformanceOptions {
 }
 
 /**
- * Register the conformance tests for any {@link HeapAllocator} (a whole
- * malloc, not a policy): workbook exercise 8 and the shipped {@link Malloc}
+ * Register the conformance tests for any `HeapAllocator` (a whole
+ * malloc, not a policy): workbook exercise 8 and the shipped `Malloc`
  * run these. Blocks are checked against a model of live blocks: aligned to
  * 8, inside mapped kernel memory, disjoint, and keeping their bytes through
  * frees and reallocs of others.

@@ -32,11 +32,11 @@ export interface StackOptions extends StartPagingOptions {
   readonly tlb?: () => Tlb;
   /** Called with the machine before boot: subscribe to MMU events, seed memory... */
   readonly beforeBoot?: (machine: Machine) => void;
-  /** Makes the kernel's page allocator. Default: {@link Kvmalloc}. */
+  /** Makes the kernel's page allocator. Default: `Kvmalloc`. */
   readonly kvmalloc?: (paging: Paging) => KernelPageAllocator;
   /** Guard pages after every kvmalloc (default kvmalloc only). */
   readonly guardPages?: boolean;
-  /** Makes the heap. Default: {@link Malloc} with `policy` and `align`. */
+  /** Makes the heap. Default: `Malloc` with `policy` and `align`. */
   readonly malloc?: HeapAllocatorFactory;
   /** The placement policy of the default Malloc (default: segregated fits). */
   readonly policy?: PolicyFactory;

@@ -1,5 +1,5 @@
 /**
- * The conformance suite of the {@link MapMem} swap point, and of anything
+ * The conformance suite of the `MapMem` swap point, and of anything
  * else a paging stack is built from (boot code, page allocators): the same
  * tests run on whatever `start` builds.
  *
