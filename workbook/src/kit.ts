@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { existsSync } from "node:fs";
 import { type Machine, type MachineOptions, createMachine } from "@mm386/hw-i386";
 import type { StackOptions } from "@mm386/malloc";
 import { type Paging, startPaging } from "@mm386/paging";
@@ -51,23 +52,9 @@ export async function loadExercise<T>(n: number, kind: ImplKind = implKind()): P
   const e = EXERCISES.find((x) => x.n === n);
   if (!e) throw new Error(`no exercise ${n}`);
   const file = implFile(e, kind);
-  try {
-    return (await import(/* @vite-ignore */ file)) as T;
-  } catch (err) {
-    if ((err as { code?: string }).code === "ERR_MODULE_NOT_FOUND" || !(await exists(file)))
-      throw new Error(`${file} does not exist: run \`pnpm workbook\` once to create it`, {
-        cause: err,
-      });
-    throw err;
-  }
-}
-
-async function exists(file: string): Promise<boolean> {
-  const { access } = await import("node:fs/promises");
-  return access(file).then(
-    () => true,
-    () => false,
-  );
+  if (!existsSync(file))
+    throw new Error(`${file} does not exist: run \`pnpm workbook\` once to create it`);
+  return (await import(/* @vite-ignore */ file)) as T;
 }
 
 /** A label for test names: which implementation is checked. */

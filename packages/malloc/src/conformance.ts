@@ -250,7 +250,7 @@ export function describeHeapConformance(
     try {
       f();
     } catch (e) {
-      return (e as { code?: unknown }).code ?? `no code: ${String(e)}`;
+      return (e as { code?: unknown }).code;
     }
     return undefined;
   };

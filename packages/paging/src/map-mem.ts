@@ -24,14 +24,6 @@ import type { Pagedir, Paging } from "./paging.js";
 
 const PAGE = 4096;
 
-/** The kernel virtual address through which PTE `index` of kernel region `r` can be reached now, or null if there is no table. */
-function kernelPteVa(k: Paging, r: number, index: number): number | null {
-  const table = k.kvpd[r - k.userPdes];
-  if (table !== null && table !== undefined) return table + 4 * index;
-  const phys = k.kernelTablePhys(r);
-  return phys === null ? null : k.window(phys) + 4 * index;
-}
-
 /** A new, zeroed kernel page table for region r, installed in every pagedir; false when out of frames. */
 function createKernelTable(k: Paging, r: number): boolean {
   const frame = k.allocators.ppalloc(1, 1);
@@ -67,14 +59,6 @@ function createUserTable(k: Paging, pd: Pagedir, r: number): boolean {
   return true;
 }
 
-/** Undo createUserTable (only for a table no TLB can hold entries of). */
-function freeUserTable(k: Paging, pd: Pagedir, r: number): void {
-  const va = pd.vpde[r]!;
-  k.mmu.write32(pd.virt + 4 * r, 0);
-  pd.vpde[r] = null;
-  k.pageSource.freePage(va);
-}
-
 /** The hobby kernel's mapMem: tables on demand, vpde/kvpd bookkeeping, invlpg for visible changes. */
 export const hobbyMapMem: MapMem = {
   name: "hobby kernel",
@@ -89,7 +73,7 @@ export const hobbyMapMem: MapMem = {
         const ok = kernel ? createKernelTable(k, r) : createUserTable(k, pd!, r);
         if (!ok) {
           // Out of memory: give back the user tables made for this call (kernel tables stay, empty).
-          for (const c of created) freeUserTable(k, pd!, c);
+          for (const c of created) k.freeUserTable(pd!, c);
           return false;
         }
         if (!kernel) created.push(r);
@@ -101,7 +85,7 @@ export const hobbyMapMem: MapMem = {
       const r = va >>> 22;
       const index = (va >>> 12) & 1023;
       let pteVa: number | null;
-      if (kernel) pteVa = kernelPteVa(k, r, index);
+      if (kernel) pteVa = k.kernelPteVa(r, index);
       else {
         const table = pd!.vpde[r];
         pteVa = table === null || table === undefined ? null : table + 4 * index;

@@ -227,6 +227,30 @@ export class Paging {
   }
 
   /**
+   * The kernel virtual address through which PTE `index` of kernel region `r`
+   * can be read or written now: in the table's own page (`kvpd`), or through
+   * the window while it has none. Null if the region has no table.
+   */
+  kernelPteVa(r: number, index: number): number | null {
+    const table = this.kvpd[r - this.userPdes];
+    if (table !== null && table !== undefined) return table + 4 * index;
+    const phys = this.kernelTablePhys(r);
+    return phys === null ? null : this.window(phys) + 4 * index;
+  }
+
+  /**
+   * Remove user page table r of `pd` (PDE cleared, vpde forgotten, page given
+   * back to the page source). Only for a table no TLB can hold entries of:
+   * one just made (out-of-memory rollback) or one of a pagedir not in CR3.
+   */
+  freeUserTable(pd: Pagedir, r: number): void {
+    const va = pd.vpde[r]!;
+    this.mmu.write32(pd.virt + 4 * r, 0);
+    pd.vpde[r] = null;
+    this.pageSource.freePage(va);
+  }
+
+  /**
    * Point the window page at frame `phys` and return the window's kernel
    * virtual address: how a page table that has no kernel address of its own
    * yet is read and written. Valid until the next call.
@@ -469,19 +493,8 @@ export class Paging {
   }
 
   private readKernelPte(r: number, index: number): number | null {
-    const table = this.kvpd[r - this.userPdes];
-    if (table !== null && table !== undefined) return this.mmu.read32(table + 4 * index);
-    const phys = this.kernelTablePhys(r);
-    return phys === null ? null : this.mmu.read32(this.window(phys) + 4 * index);
-  }
-
-  private freeUserTable(pd: Pagedir, r: number): void {
-    const va = pd.vpde[r]!;
-    // Callers free a table only when no present PTE in it can be cached: it was just made
-    // (out-of-memory rollback), or its pagedir is not loaded in CR3 (destroy).
-    this.mmu.write32(pd.virt + 4 * r, 0);
-    pd.vpde[r] = null;
-    this.pageSource.freePage(va);
+    const va = this.kernelPteVa(r, index);
+    return va === null ? null : this.mmu.read32(va);
   }
 }
 

@@ -2,21 +2,15 @@
  * Exercise 6: mapMem with vpde bookkeeping and the shared kernel half.
  * Read README.md first. `k` is the Paging: k.mmu, k.split, k.userPdes,
  * k.current, k.pagedirs(), k.kvpd, k.allocators, k.pageSource,
- * k.kernelPhysOf(va), k.kernelTablePhys(r), k.window(phys), k.mapMem(...).
+ * k.kernelPhysOf(va), k.kernelTablePhys(r), k.window(phys), k.mapMem(...),
+ * and, given: k.kernelPteVa(r, index) (a kernel PTE's address, through the
+ * window if need be) and k.freeUserTable(pd, r) (for the out-of-memory rollback).
  */
 import { PDE, PTE } from "@mm386/hw-i386";
 import type { Pagedir, Paging } from "@mm386/paging";
 import type { MapMemExercise } from "../../src/exercise-api.js";
 
 const PAGE = 4096;
-
-/** Given: the kernel VA of PTE `index` of kernel region r (through the window if the table has no address yet), or null. */
-function kernelPteVa(k: Paging, r: number, index: number): number | null {
-  const table = k.kvpd[r - k.userPdes];
-  if (table !== null && table !== undefined) return table + 4 * index;
-  const phys = k.kernelTablePhys(r);
-  return phys === null ? null : k.window(phys) + 4 * index;
-}
 
 /** A new, zeroed user page table for region r of pd; false when out of memory. */
 function createUserTable(k: Paging, pd: Pagedir, r: number): boolean {
@@ -40,7 +34,7 @@ export const mapMem: MapMemExercise["mapMem"] = {
     // TODO 1: when mapping, make the missing tables of every region the range touches
     //         (and on failure give back the user tables made here, and return false).
     // TODO 2: write each PTE through its kernel VA; invlpg where an old present entry is visible.
-    void [pd, phys, nPages, kernel, present, kernelPteVa, createUserTable, createKernelTable, PAGE];
+    void [pd, phys, nPages, kernel, present, createUserTable, createKernelTable, PAGE];
     return false;
   },
 };
