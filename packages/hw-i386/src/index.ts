@@ -12,5 +12,6 @@ export { PhysicalMemory, defaultMemoryMap, type PhysicalMemoryOptions } from "./
 export * from "./tlb.js";
 export { Mmu, type MmuOptions } from "./mmu.js";
 export * from "./inspect.js";
+export { walkTables, permits, newWalkState, type WalkState, type WalkMemory } from "./walk.js";
 export * from "./machine.js";
 export * from "./replay.js";

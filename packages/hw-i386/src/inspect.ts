@@ -1,7 +1,7 @@
 /**
  * Read-only inspection of translations, for tests, tools and teaching.
  *
- * {@link explainWalk} follows the same rules as the CPU's walk but touches
+ * {@link explainWalk} is the CPU's own walk (walk.ts) but touches
  * nothing: no accessed or dirty bits, no TLB, no CR2, no counters, no events.
  * It answers "what would the page tables say about this address right now?",
  * which can differ from what the CPU does when the TLB holds a stale entry;
@@ -9,10 +9,11 @@
  *
  * @module
  */
-import { type Cpl, CR0, CR4, PDE, PDE_LARGE_RESERVED, PF_ERROR, PTE } from "./api.js";
+import { type Cpl, CR0, CR4, PDE, PF_ERROR, PTE } from "./api.js";
 import { describeErrorCode, hex32 } from "./errors.js";
 import type { Mmu } from "./mmu.js";
 import { type PhysicalMemory, toU32 } from "./ram.js";
+import { newWalkState, permits, walkTables } from "./walk.js";
 
 /** The register state a walk depends on. */
 export interface WalkRegisters {
@@ -52,58 +53,28 @@ export interface WalkExplanation {
   readonly missing: number | null;
 }
 
-/** Walk the tables for `va` without changing anything. */
+/** Walk the tables for `va` without changing anything (the MMU's own walk, walk.ts). */
 export function explainWalk(
   ram: Pick<PhysicalMemory, "read32">,
   regs: WalkRegisters,
   va: number,
 ): WalkExplanation {
   va = toU32(va, "linear address");
-  const dirIndex = va >>> 22;
-  const tableIndex = (va >>> 12) & 0x3ff;
-  const pdeAddr = ((regs.cr3 & 0xffff_f000) | (dirIndex << 2)) >>> 0;
-  const pde = ram.read32(pdeAddr);
-  const base = { va, dirIndex, tableIndex, pdeAddr, pde };
-  const none = { pteAddr: null, pte: null, user: false, writable: false, pa: null };
-  if ((pde & PDE.P) === 0) return { ...base, ...none, large: false, missing: 0 };
-  if ((regs.cr4 & CR4.PSE) !== 0 && (pde & PDE.PS) !== 0) {
-    if ((pde & PDE_LARGE_RESERVED) !== 0) {
-      return { ...base, ...none, large: true, missing: PF_ERROR.P | PF_ERROR.RSVD };
-    }
-    return {
-      ...base,
-      large: true,
-      pteAddr: null,
-      pte: null,
-      user: (pde & PDE.US) !== 0,
-      writable: (pde & PDE.RW) !== 0,
-      pa: ((pde & 0xffc0_0000) | (va & 0x3f_ffff)) >>> 0,
-      missing: null,
-    };
-  }
-  const pteAddr = ((pde & 0xffff_f000) | (tableIndex << 2)) >>> 0;
-  const pte = ram.read32(pteAddr);
-  if ((pte & PTE.P) === 0) {
-    return {
-      ...base,
-      large: false,
-      pteAddr,
-      pte,
-      user: false,
-      writable: false,
-      pa: null,
-      missing: 0,
-    };
-  }
+  const w = newWalkState();
+  walkTables(ram, regs.cr3, (regs.cr4 & CR4.PSE) !== 0, va, w);
   return {
-    ...base,
-    large: false,
-    pteAddr,
-    pte,
-    user: (pde & pte & PTE.US) !== 0,
-    writable: (pde & pte & PTE.RW) !== 0,
-    pa: ((pte & 0xffff_f000) | (va & 0xfff)) >>> 0,
-    missing: null,
+    va,
+    dirIndex: va >>> 22,
+    tableIndex: (va >>> 12) & 0x3ff,
+    pdeAddr: w.pdeAddr,
+    pde: w.pde,
+    large: w.large,
+    pteAddr: w.pteAddr < 0 ? null : w.pteAddr,
+    pte: w.pteAddr < 0 ? null : w.pte,
+    user: w.user,
+    writable: w.writable,
+    pa: w.missing >= 0 ? null : ((w.pfn << 12) | (va & 0xfff)) >>> 0,
+    missing: w.missing >= 0 ? w.missing : null,
   };
 }
 
@@ -119,11 +90,9 @@ export function faultFor(
   const extra = (access.write ? PF_ERROR.W : 0) | (access.cpl === 3 ? PF_ERROR.U : 0);
   if (walk.missing !== null) return walk.missing | extra;
   const wp = (regs.cr0 & CR0.WP) !== 0;
-  const ok =
-    access.cpl === 3
-      ? walk.user && (walk.writable || !access.write)
-      : walk.writable || !access.write || !wp;
-  return ok ? null : PF_ERROR.P | extra;
+  return permits(walk.user, walk.writable, access.write, access.cpl, wp)
+    ? null
+    : PF_ERROR.P | extra;
 }
 
 function flagNames(entry: number, names: Record<string, number>): string {

@@ -24,15 +24,10 @@
  * - A page-crossing access translates both pages first; if the second faults,
  *   CR2 is the first address of the second page.
  *
- * Speed: in front of the TLB sits a small direct-mapped cache of the host
- * storage of recently used translations (`fastTag`/`fastBase`, like QEMU's
- * softmmu TLB): one tag plane per kind of access (CPL 0 read, CPL 3 read,
- * CPL 0 write, CPL 3 write) holds the page number where that access may go
- * straight to memory, so a hit costs one compare. It only ever holds a subset of what the TLB holds:
- * everything that leaves the TLB (invalidation, flush, eviction reported by
- * `insert`) leaves it too, so it changes how fast the simulation runs, never
- * what it does. It is bypassed while anyone listens to events and for TLBs
- * whose lookups have side effects (LRU).
+ * Speed lives in fast-path.ts: the built-in TLBs keep entries packed in
+ * typed arrays (no object per walk), and an emulator-style flat host cache
+ * in front of them lets a repeated aligned word access skip the TLB. The
+ * methods below check that cache first and otherwise follow the SDM.
  *
  * @module
  */
@@ -47,15 +42,23 @@ import {
   type MmuListener,
   type MmuStats,
   PDE,
-  PDE_LARGE_RESERVED,
   PF_ERROR,
   PTE,
   type Tlb,
-  type TlbEntry,
 } from "./api.js";
 import { HW_ERROR, HwError, PageFault, hex32 } from "./errors.js";
+import {
+  EMPTY_SLOTS,
+  HOST_AFTER,
+  HOST_FRAME,
+  HostCache,
+  readRight,
+  writeRight,
+} from "./fast-path.js";
+import { ENTRY, type PackedTlb, packEntry, packedView } from "./packed.js";
 import { type PhysicalMemory, toU32 } from "./ram.js";
 import { UnboundedTlb } from "./tlb.js";
+import { newWalkState, permits, walkTables } from "./walk.js";
 
 /** Options for {@link Mmu}. */
 export interface MmuOptions {
@@ -79,28 +82,6 @@ function checkValue(value: number, size: AccessSize): void {
     throw new HwError(HW_ERROR.BAD_VALUE, `value ${value} does not fit in ${size} byte(s)`);
   }
 }
-
-/** Make a TLB entry; always the same field order, so V8 keeps one hidden class. */
-function makeEntry(
-  vpn: number,
-  pfn: number,
-  writable: boolean,
-  user: boolean,
-  dirty: boolean,
-  global: boolean,
-  large: boolean,
-): TlbEntry {
-  return { vpn, pfn, writable, user, dirty, global, large };
-}
-
-/** Entries in the host-side fast cache; a power of two. */
-const FAST_SIZE = 1024;
-const FAST_MASK = FAST_SIZE - 1;
-/** Offsets of the tag planes in `fastTag`, one per kind of access. */
-const PLANE_READ0 = 0;
-const PLANE_READ3 = FAST_SIZE;
-const PLANE_WRITE0 = 2 * FAST_SIZE;
-const PLANE_WRITE3 = 3 * FAST_SIZE;
 
 /** The memory-management unit of one simulated i386 processor. */
 export class Mmu {
@@ -126,54 +107,58 @@ export class Mmu {
   private flushCount = 0;
   private accessCount = 0;
 
-  /** Hits served by the fast cache. */
+  /** Hits served by the host cache. */
   private fastHits = 0;
 
   private listeners: MmuListener[] | null = null;
 
-  // The host-side cache of recent translations (see the module comment).
-  private readonly fastTag = new Int32Array(4 * FAST_SIZE).fill(-1);
-  private readonly fastBase = new Int32Array(FAST_SIZE);
-  /** The RAM's pool, refreshed when it grows. */
-  private pool: Uint32Array;
-  /** Paging is on, nobody listens, and the TLB does not observe hits; else the tags stay empty. */
-  private fastOn = false;
-  /** Some fast-cache entry came from a 4 MiB page (invlpg must then clear its region). */
-  private fastLarge = false;
+  /** The TLB as the MMU uses it: packed entries. */
+  private readonly packed: PackedTlb;
+  /** The TLB again when it must hear of every hit (LRU), else null. */
+  private readonly recorder: PackedTlb | null;
+  /** The flat host cache in front of the TLB (fast-path.ts); made on first need. */
+  private host: HostCache | null = null;
+  /** `host.slots`, kept here for the hot path; EMPTY_SLOTS until the cache exists. */
+  private fast: Int32Array;
+  /** RAM's flat words, kept here for the hot path (refreshed when RAM grows). */
+  private mem: Uint32Array;
+  /** Frames in `mem`: only those may be cached. */
+  private memFrames: number;
+  /** Host-cache slots installed so far; the cache gets its own array after a few (see constructor). */
+  private installs = 0;
+  /** Paging is on, nobody listens, and the TLB allows it; else the host cache stays empty. */
+  private hostOn = false;
+  /** Some host-cache slot came from a 4 MiB page (invlpg must then clear its region). */
+  private hostLarge = false;
+  /** The walk's result, reused so that a walk allocates nothing. */
+  private readonly scratch = newWalkState();
 
   constructor(ram: PhysicalMemory, options: MmuOptions = {}) {
     this.ram = ram;
     this.tlb = options.tlb ?? new UnboundedTlb();
-    this.pool = ram.pool;
-    ram.onPoolGrow(() => {
-      this.pool = ram.pool;
+    this.packed = packedView(this.tlb);
+    this.recorder = this.packed.recordsHits ? this.packed : null;
+    // A machine that a test builds for a few accesses never pays for the 4 MiB
+    // cache: until HOST_AFTER installs, lookups read a shared array that stays empty.
+    this.fast = EMPTY_SLOTS;
+    const storage = ram.flatStorage();
+    this.mem = storage.words;
+    this.memFrames = storage.frames;
+    ram.onGrow(() => {
+      const grown = ram.flatStorage();
+      this.mem = grown.words;
+      this.memFrames = grown.frames;
     });
   }
 
-  private updateFastOn(): void {
-    this.fastOn = this.paging && this.listeners === null && this.tlb.observesHits !== true;
-    if (!this.fastOn) this.fastClear();
+  private updateHostOn(): void {
+    this.hostOn = this.paging && this.listeners === null && this.packed.hostCacheable;
+    if (!this.hostOn) this.hostClear();
   }
 
-  /** Drop fast-cache slot `i` from every plane. */
-  private fastDrop(i: number): void {
-    const tags = this.fastTag;
-    tags[i + PLANE_READ0] =
-      tags[i + PLANE_READ3] =
-      tags[i + PLANE_WRITE0] =
-      tags[i + PLANE_WRITE3] =
-        -1;
-  }
-
-  private fastClear(): void {
-    this.fastTag.fill(-1);
-    this.fastLarge = false;
-  }
-
-  /** Drop from the fast cache every page of the 4 MiB region `region`. */
-  private fastClearRegion(region: number): void {
-    const tags = this.fastTag;
-    for (let i = 0; i < FAST_SIZE; i++) if (tags[i]! >>> 10 === region) this.fastDrop(i);
+  private hostClear(): void {
+    this.host?.clear();
+    this.hostLarge = false;
   }
 
   // ---------------------------------------------------------------- registers
@@ -221,10 +206,10 @@ export class Mmu {
     this.cr0v = value >>> 0;
     this.paging = (value & CR0.PG) !== 0;
     this.wp = (value & CR0.WP) !== 0;
-    // The fast cache's write permissions depend on WP: rebuild it from the TLB.
-    this.fastClear();
-    this.updateFastOn();
-    if (pagingBefore !== this.paging) this.flush("cr0", null, this.tlb.flushAll());
+    // The host cache's write rights depend on WP: rebuild it from the TLB.
+    this.hostClear();
+    this.updateHostOn();
+    if (pagingBefore !== this.paging) this.flush("cr0", null, this.packed.flushAll());
   }
 
   /** MOV to CR2 (the kernel may clear it). */
@@ -237,8 +222,8 @@ export class Mmu {
   loadCr3(value: number): void {
     value = toU32(value, "CR3 value");
     this.cr3v = value;
-    this.fastClear();
-    this.flush("cr3", null, this.tlb.flushNonGlobal());
+    this.hostClear();
+    this.flush("cr3", null, this.packed.flushNonGlobal());
   }
 
   /**
@@ -258,8 +243,8 @@ export class Mmu {
     this.pse = (value & CR4.PSE) !== 0;
     this.pge = (value & CR4.PGE) !== 0;
     if (changed !== 0) {
-      this.fastClear();
-      this.flush("cr4", null, this.tlb.flushAll());
+      this.hostClear();
+      this.flush("cr4", null, this.packed.flushAll());
     }
   }
 
@@ -283,17 +268,15 @@ export class Mmu {
 
   /** Read a little-endian 32-bit value at `va` (may cross a page). Throws {@link PageFault}. */
   read32(va: number, cpl: Cpl = 0): number {
-    // Fast path: aligned and cached for this kind of access. Everything else takes the general path.
+    // Fast path (fast-path.ts): aligned, and cached for a read at this CPL.
     // `v` is the address as an int32 (cheaper than a double for V8); the compare validates `va`.
     const v = va | 0;
     if ((v & 3) === 0 && (v === va || v + 0x1_0000_0000 === va)) {
-      const vpn = v >>> 12;
-      const i = vpn & FAST_MASK;
-      if (
-        cpl === 0 ? this.fastTag[i] === vpn : cpl === 3 && this.fastTag[i + PLANE_READ3] === vpn
-      ) {
+      const slot = this.fast[v >>> 12]!;
+      if ((slot & readRight(cpl)) !== 0) {
         this.fastHits++;
-        return this.pool[this.fastBase[i]! | ((v & 0xfff) >>> 2)]!;
+        if (this.recorder !== null) this.recorder.hit(v >>> 12);
+        return this.mem[(slot & HOST_FRAME) | ((v & 0xfff) >>> 2)]!;
       }
     }
     return this.word32(va, cpl, false, 0);
@@ -317,15 +300,11 @@ export class Mmu {
       (v === va || v + 0x1_0000_0000 === va) &&
       (value >>> 0 === value || (value | 0) === value)
     ) {
-      const vpn = v >>> 12;
-      const i = vpn & FAST_MASK;
-      if (
-        cpl === 0
-          ? this.fastTag[i + PLANE_WRITE0] === vpn
-          : cpl === 3 && this.fastTag[i + PLANE_WRITE3] === vpn
-      ) {
+      const slot = this.fast[v >>> 12]!;
+      if ((slot & writeRight(cpl)) !== 0) {
         this.fastHits++;
-        this.pool[this.fastBase[i]! | ((v & 0xfff) >>> 2)] = value;
+        if (this.recorder !== null) this.recorder.hit(v >>> 12);
+        this.mem[(slot & HOST_FRAME) | ((v & 0xfff) >>> 2)] = value;
         return;
       }
     }
@@ -350,8 +329,8 @@ export class Mmu {
     dst = toU32(dst, "linear address");
     src = toU32(src, "linear address");
     checkCpl(cpl);
-    const readPlane = cpl === 0 ? PLANE_READ0 : PLANE_READ3;
-    const writePlane = cpl === 0 ? PLANE_WRITE0 : PLANE_WRITE3;
+    const readBit = readRight(cpl);
+    const writeBit = writeRight(cpl);
     let i = 0;
     while (i < words) {
       const s = (src + 4 * i) >>> 0;
@@ -363,16 +342,21 @@ export class Mmu {
       // Words left on both pages after this one, and still to copy.
       const n = Math.min(words - i, (0xffc - (s & 0xfff)) >>> 2, (0xffc - (d & 0xfff)) >>> 2);
       if (n <= 0) continue;
-      const si = (s >>> 12) & FAST_MASK;
-      const di = (d >>> 12) & FAST_MASK;
-      // Both translations cached: the TLB holds them and nothing is inserted until the
+      // Both pages in the host cache: the TLB holds them and nothing is filled until the
       // stretch ends, so every one of these accesses would be a hit. (Else: word by word.)
-      if (this.fastTag[si + readPlane] !== s >>> 12 || this.fastTag[di + writePlane] !== d >>> 12)
-        continue;
-      const pool = this.pool;
-      const from = this.fastBase[si]! | (((s & 0xfff) >>> 2) + 1);
-      const to = this.fastBase[di]! | (((d & 0xfff) >>> 2) + 1);
-      for (let j = 0; j < n; j++) pool[to + j] = pool[from + j]!;
+      const from = this.fast[s >>> 12]!;
+      const to = this.fast[d >>> 12]!;
+      if ((from & readBit) === 0 || (to & writeBit) === 0) continue;
+      const mem = this.mem;
+      const f = (from & HOST_FRAME) + ((s & 0xfff) >>> 2) + 1;
+      const t = (to & HOST_FRAME) + ((d & 0xfff) >>> 2) + 1;
+      // Ascending, word by word, as rep movsd does when the ranges overlap.
+      for (let j = 0; j < n; j++) mem[t + j] = mem[f + j]!;
+      // LRU order after the stretch is what its last read and write leave.
+      if (this.recorder !== null) {
+        this.recorder.hit(s >>> 12);
+        this.recorder.hit(d >>> 12);
+      }
       this.fastHits += 2 * n;
       i += n;
     }
@@ -414,11 +398,11 @@ export class Mmu {
    */
   subscribe(listener: MmuListener): () => void {
     this.listeners = [...(this.listeners ?? []), listener];
-    this.updateFastOn();
+    this.updateHostOn();
     return () => {
       const rest = (this.listeners ?? []).filter((l) => l !== listener);
       this.listeners = rest.length === 0 ? null : rest;
-      this.updateFastOn();
+      this.updateHostOn();
     };
   }
 
@@ -433,7 +417,7 @@ export class Mmu {
     if (this.listeners !== null) this.emit({ type: "flush", reason, va, dropped });
   }
 
-  /** An aligned 32-bit access that missed the fast cache: the common slow case, kept lean. */
+  /** An aligned 32-bit access that missed the host cache: the common slow case, kept lean. */
   private word32(va: number, cpl: Cpl, write: boolean, value: number): number {
     if (!this.paging || (va & 3) !== 0 || va >>> 0 !== va || (cpl !== 0 && cpl !== 3)) {
       return this.access(va, 4, cpl, write, value);
@@ -442,9 +426,9 @@ export class Mmu {
       return this.access(va, 4, cpl, write, value);
     this.accessCount++;
     const e = this.translate(va, write, cpl);
-    const pa = ((e.pfn << 12) | (va & 0xfff)) >>> 0;
-    if (write) this.ram.setWord(pa, value);
-    if (this.fastOn) this.fastInstall(e);
+    const pa = (((e >>> 12) << 12) | (va & 0xfff)) >>> 0;
+    if (write) this.ram.setWord(pa, value >>> 0);
+    if (this.hostOn) this.hostInstall(va >>> 12, e);
     return write ? 0 : this.ram.word(pa);
   }
 
@@ -468,22 +452,15 @@ export class Mmu {
     const offset = va & 0xfff;
     const first = this.translate(va, write, cpl);
     if (offset + size <= 0x1000) {
-      const pa = ((first.pfn << 12) | offset) >>> 0;
+      const pa = (((first >>> 12) << 12) | offset) >>> 0;
       if (write) {
-        if (size === 4 && (offset & 3) === 0) ram.setWord(pa, value);
-        else if (size === 1) ram.write8(pa, value & 0xff);
+        if (size === 1) ram.write8(pa, value & 0xff);
         else if (size === 2) ram.write16(pa, value & 0xffff);
         else ram.write32(pa, value >>> 0);
       }
-      if (this.fastOn) this.fastInstall(first);
+      if (this.hostOn) this.hostInstall(va >>> 12, first);
       if (write) return 0;
-      return size === 4 && (offset & 3) === 0
-        ? ram.word(pa)
-        : size === 1
-          ? ram.read8(pa)
-          : size === 2
-            ? ram.read16(pa)
-            : ram.read32(pa);
+      return size === 1 ? ram.read8(pa) : size === 2 ? ram.read16(pa) : ram.read32(pa);
     }
     // Crosses into the next page (wrapping at 4 GiB): translate both before touching a byte.
     const nextPage = ((va & ~0xfff) + 0x1000) >>> 0;
@@ -493,136 +470,102 @@ export class Mmu {
     for (let i = 0; i < size; i++) {
       const pa =
         i < inFirst
-          ? ((first.pfn << 12) | (offset + i)) >>> 0
-          : ((second.pfn << 12) | (i - inFirst)) >>> 0;
+          ? (((first >>> 12) << 12) | (offset + i)) >>> 0
+          : (((second >>> 12) << 12) | (i - inFirst)) >>> 0;
       if (write) ram.write8(pa, (value >>> (8 * i)) & 0xff);
       else result |= ram.read8(pa) << (8 * i);
     }
     return result >>> 0;
   }
 
-  /** Remember `e` in the fast cache, if its frame has storage. */
-  private fastInstall(e: TlbEntry): void {
-    const slot = this.ram.slotOf(e.pfn);
-    if (slot < 0) return; // never written: reads stay on the general path, which reads 0
-    const i = e.vpn & FAST_MASK;
-    const tags = this.fastTag;
-    if (e.large) this.fastLarge = true;
-    this.fastBase[i] = slot << 10;
-    // A write may skip the TLB only once D is set: a clean entry must walk to set it.
-    tags[i + PLANE_READ0] = e.vpn;
-    tags[i + PLANE_READ3] = e.user ? e.vpn : -1;
-    tags[i + PLANE_WRITE0] = e.dirty && (e.writable || !this.wp) ? e.vpn : -1;
-    tags[i + PLANE_WRITE3] = e.dirty && e.user && e.writable ? e.vpn : -1;
+  /** Put the TLB entry `e` (packed) for `vpn` in the host cache, if its frame is in flat RAM. */
+  private hostInstall(vpn: number, e: number): void {
+    const pfn = e >>> 12;
+    if (pfn >= this.memFrames) return; // not in the flat array (yet): the general path
+    let host = this.host;
+    if (host === null) {
+      if (++this.installs < HOST_AFTER) return;
+      host = this.host = new HostCache();
+      this.fast = host.slots;
+    }
+    if ((e & ENTRY.LARGE) !== 0) this.hostLarge = true;
+    host.install(vpn, e, this.wp, this.ram.flatWritten(pfn));
   }
 
-  /** Drop `vpn` (and any 4 MiB page around it) from the TLB and the fast cache. */
+  /** Drop `vpn` (and any 4 MiB page around it) from the TLB and the host cache. */
   private invalidate(vpn: number): number {
-    const dropped = this.tlb.invalidatePage(vpn);
-    if (this.fastLarge) this.fastClearRegion(vpn >>> 10);
-    else if (this.fastTag[vpn & FAST_MASK] === vpn) this.fastDrop(vpn & FAST_MASK);
+    const dropped = this.packed.invalidatePage(vpn);
+    if (this.host !== null) {
+      if (this.hostLarge) this.host.dropRegion(vpn >>> 10);
+      else this.host.drop(vpn);
+    }
     return dropped;
   }
 
-  /** Insert into the TLB; whatever it evicts leaves the fast cache too. */
-  private tlbInsert(e: TlbEntry): void {
-    const evicted = this.tlb.insert(e);
-    if (evicted !== undefined && this.fastTag[evicted.vpn & FAST_MASK] === evicted.vpn) {
-      this.fastDrop(evicted.vpn & FAST_MASK);
+  /** Fill the TLB; whatever it evicts leaves the host cache too, as does the page's old copy. */
+  private tlbFill(vpn: number, e: number): void {
+    const evicted = this.packed.fill(vpn, e);
+    if (this.host !== null) {
+      if (evicted >= 0) this.host.drop(evicted);
+      this.host.drop(vpn);
     }
-    // A re-walk replaces the entry for this page: its fast copy is out of date.
-    if (this.fastTag[e.vpn & FAST_MASK] === e.vpn) this.fastDrop(e.vpn & FAST_MASK);
   }
 
-  /** The TLB entry that lets this access happen, walking if needed; raises #PF. */
-  private translate(va: number, write: boolean, cpl: Cpl): TlbEntry {
-    const e = this.tlb.lookup(va >>> 12);
-    if (e === undefined) {
+  /** The TLB entry (packed) that lets this access happen, walking if needed; raises #PF. */
+  private translate(va: number, write: boolean, cpl: Cpl): number {
+    const e = this.packed.probe(va >>> 12);
+    if (e === 0) {
       this.misses++;
       if (this.listeners !== null) this.emit({ type: "tlb-miss", va, write, cpl });
       return this.walk(va, write, cpl);
     }
     this.hits++;
     if (this.listeners !== null) this.emit({ type: "tlb-hit", va, write, cpl });
-    if (!this.allowed(e.user, e.writable, write, cpl)) {
+    if (!permits((e & ENTRY.US) !== 0, (e & ENTRY.RW) !== 0, write, cpl, this.wp)) {
       this.fault(va, PF_ERROR.P, write, cpl);
     }
     // The processor sets D itself: a write through a clean entry walks again.
-    if (write && !e.dirty) return this.walk(va, write, cpl);
+    if (write && (e & ENTRY.D) === 0) return this.walk(va, write, cpl);
     return e;
   }
 
-  private allowed(user: boolean, writable: boolean, write: boolean, cpl: Cpl): boolean {
-    if (cpl === 3) return user && (writable || !write);
-    return writable || !write || !this.wp;
-  }
-
-  private walk(va: number, write: boolean, cpl: Cpl): TlbEntry {
+  /**
+   * The walk of walk.ts, plus what the processor does around it: accessed and
+   * dirty bits, the fault, the TLB fill, the events.
+   */
+  private walk(va: number, write: boolean, cpl: Cpl): number {
     this.walkCount++;
-    const ram = this.ram;
-    const vpn = va >>> 12;
-    const pdeAddr = ((this.cr3v & 0xffff_f000) | ((va >>> 22) << 2)) >>> 0;
-    const pde = ram.word(pdeAddr);
-    if ((pde & PDE.P) === 0) {
-      if (this.listeners !== null) this.walkEvent(va, pdeAddr, pde, null, null, null);
-      this.fault(va, 0, write, cpl);
+    const w = this.scratch;
+    walkTables(this.ram, this.cr3v, this.pse, va, w);
+    const { pdeAddr, pteAddr } = w;
+    let pde = w.pde;
+    if (w.missing >= 0 || !permits(w.user, w.writable, write, cpl, this.wp)) {
+      // A PDE used to reach a page table is accessed even if the PTE then faults.
+      if (pteAddr >= 0) pde = this.setBits(pdeAddr, pde, PDE.A, "pde");
+      if (this.listeners !== null) this.walkEvent(va, pdeAddr, pde, pteAddr, w.pte, null);
+      this.fault(va, w.missing >= 0 ? w.missing : PF_ERROR.P, write, cpl);
     }
-    if (this.pse && (pde & PDE.PS) !== 0) {
-      if ((pde & PDE_LARGE_RESERVED) !== 0) {
-        if (this.listeners !== null) this.walkEvent(va, pdeAddr, pde, null, null, null);
-        this.fault(va, PF_ERROR.P | PF_ERROR.RSVD, write, cpl);
-      }
-      const user = (pde & PDE.US) !== 0;
-      const writable = (pde & PDE.RW) !== 0;
-      if (!this.allowed(user, writable, write, cpl)) {
-        if (this.listeners !== null) this.walkEvent(va, pdeAddr, pde, null, null, null);
-        this.fault(va, PF_ERROR.P, write, cpl);
-      }
-      const after = this.setBits(pdeAddr, pde, write ? PDE.A | PDE.D : PDE.A, "pde");
-      const pfn = ((pde >>> 12) & 0xffc00) | (vpn & 0x3ff);
-      if (this.listeners !== null)
-        this.walkEvent(va, pdeAddr, after, null, null, ((pfn << 12) | (va & 0xfff)) >>> 0);
-      const entry = makeEntry(
-        vpn,
-        pfn,
-        writable,
-        user,
-        (after & PDE.D) !== 0,
-        this.pge && (pde & PDE.G) !== 0,
-        true,
-      );
-      this.tlbInsert(entry);
-      return entry;
+    let leaf: number;
+    if (w.large) {
+      pde = leaf = this.setBits(pdeAddr, pde, write ? PDE.A | PDE.D : PDE.A, "pde");
+    } else {
+      pde = this.setBits(pdeAddr, pde, PDE.A, "pde");
+      leaf = this.setBits(pteAddr, w.pte, write ? PTE.A | PTE.D : PTE.A, "pte");
     }
-    // The PDE is used to reach the page table, so it is accessed even if the PTE faults.
-    const pdeAfter = this.setBits(pdeAddr, pde, PDE.A, "pde");
-    const pteAddr = ((pde & 0xffff_f000) | ((vpn & 0x3ff) << 2)) >>> 0;
-    const pte = ram.word(pteAddr);
-    if ((pte & PTE.P) === 0) {
-      if (this.listeners !== null) this.walkEvent(va, pdeAddr, pdeAfter, pteAddr, pte, null);
-      this.fault(va, 0, write, cpl);
+    if (this.listeners !== null) {
+      const pa = ((w.pfn << 12) | (va & 0xfff)) >>> 0;
+      this.walkEvent(va, pdeAddr, pde, pteAddr, w.large ? -1 : leaf, pa);
     }
-    const user = (pde & pte & PTE.US) !== 0;
-    const writable = (pde & pte & PTE.RW) !== 0;
-    if (!this.allowed(user, writable, write, cpl)) {
-      if (this.listeners !== null) this.walkEvent(va, pdeAddr, pdeAfter, pteAddr, pte, null);
-      this.fault(va, PF_ERROR.P, write, cpl);
-    }
-    const pteAfter = this.setBits(pteAddr, pte, write ? PTE.A | PTE.D : PTE.A, "pte");
-    const pfn = pte >>> 12;
-    if (this.listeners !== null)
-      this.walkEvent(va, pdeAddr, pdeAfter, pteAddr, pteAfter, ((pfn << 12) | (va & 0xfff)) >>> 0);
-    const entry = makeEntry(
-      vpn,
-      pfn,
-      writable,
-      user,
-      (pteAfter & PTE.D) !== 0,
-      this.pge && (pte & PTE.G) !== 0,
-      false,
+    const e = packEntry(
+      w.pfn,
+      w.writable,
+      w.user,
+      (leaf & PTE.D) !== 0,
+      this.pge && (leaf & PTE.G) !== 0,
+      w.large,
     );
-    this.tlbInsert(entry);
-    return entry;
+    this.tlbFill(va >>> 12, e);
+    return e;
   }
 
   private setBits(addr: number, old: number, bits: number, level: "pde" | "pte"): number {
@@ -638,11 +581,19 @@ export class Mmu {
     va: number,
     pdeAddr: number,
     pde: number,
-    pteAddr: number | null,
-    pte: number | null,
+    pteAddr: number,
+    pte: number,
     pa: number | null,
   ): void {
-    if (this.listeners !== null) this.emit({ type: "walk", va, pdeAddr, pde, pteAddr, pte, pa });
+    this.emit({
+      type: "walk",
+      va,
+      pdeAddr,
+      pde,
+      pteAddr: pteAddr < 0 ? null : pteAddr,
+      pte: pteAddr < 0 ? null : pte,
+      pa,
+    });
   }
 
   private fault(va: number, bits: number, write: boolean, cpl: Cpl): never {

@@ -1,20 +1,27 @@
 /**
- * Physical memory: the whole 4 GiB physical address space, stored sparsely.
+ * Physical memory: the whole 4 GiB physical address space.
  *
- * A frame gets storage the first time it is written: a 1024-word slot in one
- * growing pool. A two-level table, shaped like a page directory, maps frame
- * numbers to slots:
+ * RAM, as the memory map reports it, becomes one flat array of words, so that
+ * an access is one index: the host's operating system gives a large array its
+ * pages only when they are first written, so a 3.75 GiB machine costs what it
+ * uses. A new machine starts with only its first 256 KiB flat and keeps other
+ * frames sparsely, one 4 KiB array per frame on first write; once a few dozen
+ * frames of RAM live that way, RAM becomes flat at its full size (they move
+ * in). A machine that a test builds for a handful of accesses thus costs a few
+ * KiB. Physical addresses above RAM (device memory, firmware) always stay
+ * sparse.
  *
  * ```
- *  physical address   31       22 21       12 11        0
- *                    +-----------+-----------+-----------+
- *                    |  chunk    |  frame    |  offset   |
- *                    +-----------+-----------+-----------+
- *  slots[chunk] : Int32Array(1024) --> slot --> pool[slot * 1024 + offset / 4]
+ *  physical address   0          256 KiB               RAM end               4 GiB
+ *                    +--------------+---------------------+---------------------+
+ *  a new machine     | flat         | far: Map pfn -> frame (created on write)  |
+ *                    +--------------+---------------------+---------------------+
+ *  after FAR_LIMIT   | flat: words[pa >>> 2]              | far                 |
+ *  frames of RAM     +------------------------------------+---------------------+
  * ```
  *
- * A frame that was never written has no slot and reads as zero. Words are
- * kept as 32-bit numbers and bytes are picked out with shifts, so byte order is
+ * A frame that was never written reads as zero. Words are kept as 32-bit
+ * numbers and bytes are picked out with shifts, so byte order is
  * little-endian whatever the host is.
  *
  * This is the machine's RAM, not a CPU path: reading it never goes through the
@@ -22,15 +29,15 @@
  *
  * @module
  */
-import { E820, type MemoryRegion, PAGE_SIZE } from "./api.js";
+import { E820, type MemoryRegion, PAGE_SIZE, PHYS_SPACE } from "./api.js";
 import { HW_ERROR, HwError, hex32 } from "./errors.js";
 
 const FRAME_WORDS = PAGE_SIZE / 4;
-
-function emptyTable<T>(): (T | undefined)[] {
-  return new Array<T | undefined>(1024).fill(undefined);
-}
-
+const DEFAULT_RAM = 64 * 1024 * 1024;
+/** Frames in the flat array of a new machine (256 KiB). */
+const FIRST_FRAMES = 64;
+/** Frames of RAM kept sparse before RAM becomes flat at its full size. */
+const FAR_LIMIT = 32;
 /**
  * `v` as an unsigned 32-bit number. Accepts integers in [-2^31, 2^32): JavaScript's
  * bit operators give signed results (`0x80000000 | 1` is negative), and both
@@ -55,11 +62,15 @@ function checkValue(value: number, size: 1 | 2 | 4): void {
 /** Options for {@link PhysicalMemory}. */
 export interface PhysicalMemoryOptions {
   /**
-   * Bytes of installed RAM, reported as usable by the memory map. Default
-   * 64 MiB. Every physical address is backed regardless, as sparse storage.
+   * Bytes of installed RAM: the default memory map's usable RAM ends there.
+   * Default 64 MiB, or with `memoryMap`, where its highest usable region
+   * ends. Every physical address is backed regardless.
    */
   readonly installedBytes?: number;
-  /** A memory map to report instead of the default PC layout. */
+  /**
+   * A memory map to report instead of the default PC layout. RAM then follows
+   * it: `installedBytes` is where its highest usable region ends.
+   */
   readonly memoryMap?: readonly MemoryRegion[];
 }
 
@@ -88,31 +99,81 @@ export function defaultMemoryMap(installedBytes: number): MemoryRegion[] {
   ];
 }
 
+/** Where the usable RAM of `map` ends, after checking every region. */
+function checkMemoryMap(map: readonly MemoryRegion[]): number {
+  if (!Array.isArray(map)) {
+    throw new HwError(HW_ERROR.BAD_CONFIG, `memory map (a ${typeof map}) is not an array`);
+  }
+  const types = Object.values(E820) as unknown[];
+  let top = 0;
+  map.forEach((r: MemoryRegion, i) => {
+    const ok =
+      typeof r === "object" &&
+      r !== null &&
+      Number.isInteger(r.base) &&
+      Number.isInteger(r.length) &&
+      r.base >= 0 &&
+      r.length >= 0 &&
+      r.base + r.length <= PHYS_SPACE &&
+      types.includes(r.type);
+    if (!ok) {
+      const shown =
+        typeof r === "object" && r !== null
+          ? `{ base: ${hex32(r.base)}, length: ${String(r.length)}, type: ${String(r.type)} }`
+          : String(r);
+      throw new HwError(
+        HW_ERROR.BAD_CONFIG,
+        `memory map entry ${i} ${shown} needs an integer base and length inside 4 GiB and an E820 type`,
+      );
+    }
+    if (r.type === E820.USABLE && r.length > 0) top = Math.max(top, r.base + r.length);
+  });
+  return top;
+}
+
 /** Sparse, byte-addressed, little-endian physical memory covering all of 4 GiB. */
 export class PhysicalMemory {
-  /**
-   * Storage of every frame ever written, one 1024-word slot per frame, in the
-   * order they were first written. Grows by doubling; slots never move
-   * relative to the start, so a slot number stays valid.
-   * @internal
-   */
-  pool = new Uint32Array(16 * FRAME_WORDS);
+  /** Words of RAM from address 0; replaced once by all of RAM (see the module comment). */
+  private flat: Uint32Array;
+  /** Frames in `flat` now. */
+  private flatFrames: number;
+  /** Bytes in `flat` now. */
+  private flatBytes: number;
+  /** Frames of RAM (not above it) that live in `far`. */
+  private farRam = 0;
+  /** Frames of RAM: how far `flat` may grow. */
+  private readonly ramFrames: number;
+  /** 1 for each frame of RAM that was ever written. */
+  private readonly written: Uint8Array;
   private readonly growHooks: (() => void)[] = [];
-  /** Frame number -> slot number, two levels deep; -1 for a frame never written. */
-  private readonly slots = emptyTable<Int32Array>();
+  /** Frames above RAM that were written, by frame number. */
+  private readonly far = new Map<number, Uint32Array>();
   private touched = 0;
   /** The firmware memory map (e820) that boot code reads. */
   readonly memoryMap: readonly MemoryRegion[];
-  /** Bytes of installed RAM. */
+  /** Bytes of installed RAM: where the memory map's highest usable region ends. */
   readonly installedBytes: number;
 
   constructor(options: PhysicalMemoryOptions = {}) {
-    this.installedBytes = options.installedBytes ?? 64 * 1024 * 1024;
+    const map = options.memoryMap;
+    const mapTop = map === undefined ? undefined : checkMemoryMap(map);
+    const installed = options.installedBytes ?? mapTop ?? DEFAULT_RAM;
+    if (mapTop !== undefined && options.installedBytes !== undefined && installed !== mapTop) {
+      throw new HwError(
+        HW_ERROR.BAD_CONFIG,
+        `installed RAM ${hex32(installed)} disagrees with the memory map, whose usable RAM ends at ${hex32(mapTop)}`,
+      );
+    }
     this.memoryMap = Object.freeze(
-      (options.memoryMap ?? defaultMemoryMap(this.installedBytes)).map((r) =>
-        Object.freeze({ ...r }),
-      ),
+      (map ?? defaultMemoryMap(installed)).map((r) => Object.freeze({ ...r })),
     );
+    this.installedBytes = installed;
+    // RAM as the map has it, rounded up to a whole frame; at least the first MiB.
+    this.ramFrames = Math.min(1 << 20, Math.max(256, Math.ceil(installed / PAGE_SIZE)));
+    this.flatFrames = Math.min(FIRST_FRAMES, this.ramFrames);
+    this.flatBytes = this.flatFrames * PAGE_SIZE;
+    this.flat = new Uint32Array(this.flatFrames * FRAME_WORDS);
+    this.written = new Uint8Array(this.ramFrames);
   }
 
   /** Number of frames that have storage (were written at least once). */
@@ -121,55 +182,54 @@ export class PhysicalMemory {
   }
 
   /**
-   * Call `hook` whenever {@link PhysicalMemory.pool} is replaced by a bigger array.
-   * @internal For MMUs that keep a reference to the pool.
+   * The flat storage of RAM now and the number of frames it holds.
+   * @internal For the MMU's fast path; see {@link onGrow}.
    */
-  onPoolGrow(hook: () => void): void {
+  flatStorage(): { readonly words: Uint32Array; readonly frames: number } {
+    return { words: this.flat, frames: this.flatFrames };
+  }
+
+  /**
+   * Call `hook` after the flat storage was replaced by a bigger copy.
+   * @internal For the MMU, which keeps a reference to it.
+   */
+  onGrow(hook: () => void): void {
     this.growHooks.push(hook);
   }
 
-  /**
-   * The pool slot of frame `pfn`, or -1 if it was never written.
-   * @internal The MMU caches slots; a frame keeps its slot forever.
-   */
-  slotOf(pfn: number): number {
-    const t = this.slots[pfn >>> 10];
-    return t === undefined ? -1 : t[pfn & 1023]!;
+  /** Make all of RAM flat, moving in the frames that lived in `far`. */
+  private flatten(): void {
+    const flat = new Uint32Array(this.ramFrames * FRAME_WORDS);
+    flat.set(this.flat);
+    for (const [pfn, frame] of this.far) {
+      if (pfn >= this.ramFrames) continue;
+      flat.set(frame, pfn * FRAME_WORDS);
+      this.far.delete(pfn);
+    }
+    this.flat = flat;
+    this.flatFrames = this.ramFrames;
+    this.flatBytes = this.ramFrames * PAGE_SIZE;
+    this.farRam = 0;
+    for (const hook of this.growHooks) hook();
   }
 
   /**
-   * The pool slot of frame `pfn`, giving it (zeroed) storage if needed.
-   * @internal
+   * True if frame `pfn` lies in the flat RAM and was written at least once.
+   * @internal The MMU lets its fast path write only to such frames, so that
+   * {@link touchedFrames} stays exact.
    */
-  slotForWrite(pfn: number): number {
-    let t = this.slots[pfn >>> 10];
-    if (t === undefined) {
-      t = new Int32Array(1024).fill(-1);
-      this.slots[pfn >>> 10] = t;
-    }
-    let slot = t[pfn & 1023]!;
-    if (slot < 0) {
-      slot = this.touched++;
-      if ((slot + 1) * FRAME_WORDS > this.pool.length) {
-        const bigger = new Uint32Array(this.pool.length * 2);
-        bigger.set(this.pool);
-        this.pool = bigger;
-        for (const hook of this.growHooks) hook();
-      }
-      t[pfn & 1023] = slot;
-    }
-    return slot;
+  flatWritten(pfn: number): boolean {
+    return pfn < this.flatFrames && this.written[pfn] === 1;
   }
 
   /**
    * The aligned word at `pa`, without checks.
-   * @internal For the MMU's walk; `pa` must be a uint32 multiple of 4.
+   * @internal For the MMU; `pa` must be a uint32 multiple of 4.
    */
   word(pa: number): number {
-    const t = this.slots[pa >>> 22];
-    if (t === undefined) return 0;
-    const slot = t[(pa >>> 12) & 1023]!;
-    return slot < 0 ? 0 : this.pool[(slot << 10) | ((pa & 0xfff) >>> 2)]!;
+    if (pa < this.flatBytes) return this.flat[pa >>> 2]!;
+    const frame = this.far.get(pa >>> 12);
+    return frame === undefined ? 0 : frame[(pa & 0xfff) >>> 2]!;
   }
 
   /**
@@ -177,9 +237,31 @@ export class PhysicalMemory {
    * @internal
    */
   setWord(pa: number, value: number): void {
-    // The slot first: finding it may grow the pool, which replaces `this.pool`.
-    const i = (this.slotForWrite(pa >>> 12) << 10) | ((pa & 0xfff) >>> 2);
-    this.pool[i] = value;
+    const pfn = pa >>> 12;
+    if (pfn < this.flatFrames) {
+      if (this.written[pfn] === 0) {
+        this.written[pfn] = 1;
+        this.touched++;
+      }
+      this.flat[pa >>> 2] = value;
+      return;
+    }
+    let frame = this.far.get(pfn);
+    if (frame === undefined) {
+      if (pfn < this.ramFrames && this.farRam === FAR_LIMIT) {
+        this.flatten();
+        this.setWord(pa, value);
+        return;
+      }
+      frame = new Uint32Array(FRAME_WORDS);
+      this.far.set(pfn, frame);
+      this.touched++;
+      if (pfn < this.ramFrames) {
+        this.written[pfn] = 1;
+        this.farRam++;
+      }
+    }
+    frame[(pa & 0xfff) >>> 2] = value;
   }
 
   /** Read the byte at `pa`. */
@@ -228,7 +310,7 @@ export class PhysicalMemory {
     pa = toU32(pa);
     checkValue(value, 4);
     if ((pa & 3) === 0) {
-      this.setWord(pa, value);
+      this.setWord(pa, value >>> 0);
       return;
     }
     for (let i = 0; i < 4; i++) this.store8((pa + i) >>> 0, value >>> (8 * i));
@@ -238,7 +320,10 @@ export class PhysicalMemory {
   readBytes(pa: number, length: number): Uint8Array {
     pa = toU32(pa);
     if (!Number.isInteger(length) || length < 0 || pa + length > 2 ** 32) {
-      throw new HwError(HW_ERROR.BAD_ADDRESS, `range ${hex32(pa)} + ${length} runs past 4 GiB`);
+      throw new HwError(
+        HW_ERROR.BAD_ADDRESS,
+        `range ${hex32(pa)} + ${String(length)} runs past 4 GiB`,
+      );
     }
     const out = new Uint8Array(length);
     for (let i = 0; i < length; i++) out[i] = this.read8(pa + i);
@@ -248,15 +333,22 @@ export class PhysicalMemory {
   /** Zero the 4 KiB frame `pfn`. */
   clearFrame(pfn: number): void {
     if (!Number.isInteger(pfn) || pfn < 0 || pfn >= 1 << 20) {
-      throw new HwError(HW_ERROR.BAD_ADDRESS, `frame number ${pfn} is not in [0, 0x100000)`);
+      throw new HwError(
+        HW_ERROR.BAD_ADDRESS,
+        `frame number ${String(pfn)} is not in [0, 0x100000)`,
+      );
     }
-    const slot = this.slotOf(pfn);
-    if (slot >= 0) this.pool.fill(0, slot << 10, (slot + 1) << 10);
+    if (pfn < this.flatFrames) {
+      if (this.written[pfn] === 1) this.flat.fill(0, pfn * FRAME_WORDS, (pfn + 1) * FRAME_WORDS);
+    } else this.far.get(pfn)?.fill(0);
   }
 
   private store8(pa: number, value: number): void {
-    const i = (this.slotForWrite(pa >>> 12) << 10) | ((pa & 0xfff) >>> 2);
+    const aligned = (pa & ~3) >>> 0;
     const shift = (pa & 3) << 3;
-    this.pool[i] = (this.pool[i]! & ~(0xff << shift)) | ((value & 0xff) << shift);
+    this.setWord(
+      aligned,
+      ((this.word(aligned) & ~(0xff << shift)) | ((value & 0xff) << shift)) >>> 0,
+    );
   }
 }

@@ -13,15 +13,30 @@
  */
 import type { Tlb, TlbEntry } from "./api.js";
 import { HW_ERROR, HwError } from "./errors.js";
+import { ENTRY, PACKED_BRAND, type PackedTlb, packTlbEntry, unpackEntry } from "./packed.js";
 
 /** A TLB with one slot for every linear page: nothing is ever evicted. */
-export class UnboundedTlb implements Tlb {
+export class UnboundedTlb implements Tlb, PackedTlb {
   readonly name = "unbounded";
   readonly capacity = Infinity;
-  private readonly regions = new Array<(TlbEntry | undefined)[] | undefined>(1024).fill(undefined);
+  /** @internal */
+  readonly hostCacheable = true;
+  /** @internal */
+  readonly recordsHits = false;
+  /**
+   * Per 4 MiB region, created on first use: words 0-1023 hold the packed entry
+   * of each page (0 = none), words 1024-2047 its place in `held` plus one.
+   */
+  private readonly regions = new Array<Int32Array | undefined>(1024).fill(undefined);
   /** Per 4 MiB region: how many held entries came from a large page. */
   private readonly largeCount = new Uint16Array(1024);
+  /** Every vpn held, in no order, so that flushes cost what the TLB holds. */
+  private held = new Int32Array(64);
   private count = 0;
+
+  constructor() {
+    PACKED_BRAND.add(this);
+  }
 
   /** Number of entries held. */
   get size(): number {
@@ -29,24 +44,47 @@ export class UnboundedTlb implements Tlb {
   }
 
   lookup(vpn: number): TlbEntry | undefined {
-    const region = this.regions[vpn >>> 10];
-    return region === undefined ? undefined : region[vpn & 1023];
+    const e = this.probe(vpn);
+    return e === 0 ? undefined : unpackEntry(vpn, e);
   }
 
   insert(entry: TlbEntry): undefined {
-    const r = entry.vpn >>> 10;
-    let region = this.regions[r];
-    if (region === undefined) {
-      region = new Array<TlbEntry | undefined>(1024).fill(undefined);
-      this.regions[r] = region;
-    }
-    const old = region[entry.vpn & 1023];
-    if (old === undefined) this.count++;
-    else if (old.large) this.largeCount[r]!--;
-    if (entry.large) this.largeCount[r]!++;
-    region[entry.vpn & 1023] = entry;
+    this.fill(entry.vpn, packTlbEntry(entry));
     return undefined;
   }
+
+  /** @internal */
+  probe(vpn: number): number {
+    const region = this.regions[vpn >>> 10];
+    return region === undefined ? 0 : region[vpn & 1023]!;
+  }
+
+  /** @internal */
+  fill(vpn: number, entry: number): number {
+    const r = vpn >>> 10;
+    let region = this.regions[r];
+    if (region === undefined) {
+      region = new Int32Array(2048);
+      this.regions[r] = region;
+    }
+    const i = vpn & 1023;
+    const old = region[i]!;
+    if (old === 0) {
+      if (this.count === this.held.length) {
+        const bigger = new Int32Array(this.held.length * 2);
+        bigger.set(this.held);
+        this.held = bigger;
+      }
+      this.held[this.count] = vpn;
+      region[1024 + i] = ++this.count;
+    } else if ((old & ENTRY.LARGE) !== 0) this.largeCount[r]!--;
+    if ((entry & ENTRY.LARGE) !== 0) this.largeCount[r]!++;
+    region[i] = entry;
+    return -1;
+  }
+
+  /** @internal */
+  hit(): void {}
 
   invalidatePage(vpn: number): number {
     const r = vpn >>> 10;
@@ -55,56 +93,59 @@ export class UnboundedTlb implements Tlb {
     let dropped = 0;
     if (this.largeCount[r]! > 0) {
       for (let i = 0; i < 1024; i++) {
-        if (region[i]?.large === true) {
-          region[i] = undefined;
+        if ((region[i]! & ENTRY.LARGE) !== 0) {
+          this.remove(region, (r << 10) | i);
           dropped++;
         }
       }
-      this.largeCount[r] = 0;
     }
-    if (region[vpn & 1023] !== undefined) {
-      region[vpn & 1023] = undefined;
+    if (region[vpn & 1023] !== 0) {
+      this.remove(region, vpn);
       dropped++;
     }
-    this.count -= dropped;
     return dropped;
   }
 
   flushNonGlobal(): number {
-    return this.drop((e) => !e.global);
+    return this.drop(false);
   }
 
   flushAll(): number {
-    return this.drop(() => true);
+    return this.drop(true);
   }
 
   entries(): TlbEntry[] {
     const out: TlbEntry[] = [];
-    for (const region of this.regions) {
-      if (region === undefined) continue;
-      for (const e of region) if (e !== undefined) out.push(e);
+    for (let k = 0; k < this.count; k++) {
+      const vpn = this.held[k]!;
+      out.push(unpackEntry(vpn, this.probe(vpn)));
     }
     return out;
   }
 
-  private drop(test: (e: TlbEntry) => boolean): number {
+  /** Drop the entry for `vpn` (held), moving the last held vpn into its place. */
+  private remove(region: Int32Array, vpn: number): void {
+    const i = vpn & 1023;
+    if ((region[i]! & ENTRY.LARGE) !== 0) this.largeCount[vpn >>> 10]!--;
+    const at = region[1024 + i]! - 1;
+    const last = this.held[--this.count]!;
+    this.held[at] = last;
+    this.regions[last >>> 10]![1024 + (last & 1023)] = at + 1;
+    region[i] = 0;
+    region[1024 + i] = 0;
+  }
+
+  private drop(all: boolean): number {
     let dropped = 0;
-    for (let r = 0; r < 1024; r++) {
-      const region = this.regions[r];
-      if (region === undefined) continue;
-      let left = 0;
-      for (let i = 0; i < 1024; i++) {
-        const e = region[i];
-        if (e === undefined) continue;
-        if (test(e)) {
-          if (e.large) this.largeCount[r]!--;
-          region[i] = undefined;
-          dropped++;
-        } else left++;
+    // Backwards: remove() moves the last held entry, which this loop has already seen.
+    for (let k = this.count - 1; k >= 0; k--) {
+      const vpn = this.held[k]!;
+      const region = this.regions[vpn >>> 10]!;
+      if (all || (region[vpn & 1023]! & ENTRY.G) === 0) {
+        this.remove(region, vpn);
+        dropped++;
       }
-      if (left === 0) this.regions[r] = undefined;
     }
-    this.count -= dropped;
     return dropped;
   }
 }
@@ -135,7 +176,7 @@ export interface SetAssociativeTlbOptions {
 }
 
 /** A bounded, set-associative TLB. */
-export class SetAssociativeTlb implements Tlb {
+export class SetAssociativeTlb implements Tlb, PackedTlb {
   readonly name: string;
   readonly capacity: number;
   /** Entries per set. */
@@ -144,16 +185,29 @@ export class SetAssociativeTlb implements Tlb {
   readonly sets: number;
   /** Replacement policy. */
   readonly replacement: TlbReplacement;
-  private readonly tags: Int32Array;
-  private readonly slots: (TlbEntry | undefined)[];
-  private readonly stamps: Float64Array;
-  private readonly lru: boolean;
-  /** LRU records every use, so every access must reach `lookup`. */
+  /** @internal */
+  readonly hostCacheable = true;
+  /** @internal LRU must hear of every use. */
+  readonly recordsHits: boolean;
+  /**
+   * @deprecated Ignored: the MMU tells a built-in TLB of every use itself. True for LRU.
+   */
   readonly observesHits: boolean;
+  /** vpn held in each slot, or -1. */
+  private readonly tags: Int32Array;
+  /** The packed entry in each slot. */
+  private readonly info: Int32Array;
+  /** Last use (LRU) or insertion (FIFO) of each slot. */
+  private readonly stamps: Float64Array;
+  /** `sets - 1` when `sets` is a power of two, else -1 (then `vpn % sets`). */
+  private readonly setMask: number;
+  private readonly lru: boolean;
   private clock = 0;
   private rng: number;
   /** Entries held that came from a 4 MiB page; while 0, invalidatePage need only look in one set. */
   private largeHeld = 0;
+  /** The packed entry that the last `fill` evicted. */
+  private evictedEntry = 0;
 
   constructor(options: SetAssociativeTlbOptions = {}) {
     const entries = options.entries ?? 64;
@@ -162,90 +216,116 @@ export class SetAssociativeTlb implements Tlb {
     if (!Number.isInteger(entries) || entries < 1 || entries > 1 << 20) {
       throw new HwError(
         HW_ERROR.BAD_CONFIG,
-        `TLB entries ${entries} must be an integer in [1, 2^20]`,
+        `TLB entries ${String(entries)} must be an integer in [1, 2^20]`,
       );
     }
     if (!Number.isInteger(ways) || ways < 1 || entries % ways !== 0) {
       throw new HwError(
         HW_ERROR.BAD_CONFIG,
-        `TLB ways ${ways} must be a positive integer that divides entries (${entries})`,
+        `TLB ways ${String(ways)} must be a positive integer that divides entries (${entries})`,
       );
     }
-    if (!Object.values(TLB_REPLACEMENT).includes(replacement)) {
+    if (!(Object.values(TLB_REPLACEMENT) as unknown[]).includes(replacement)) {
       throw new HwError(HW_ERROR.BAD_CONFIG, `unknown TLB replacement "${String(replacement)}"`);
     }
     const seed = options.seed ?? 1;
     if (!Number.isInteger(seed) || seed >>> 0 === 0) {
-      throw new HwError(HW_ERROR.BAD_CONFIG, `TLB seed ${seed} must be a non-zero integer`);
+      throw new HwError(HW_ERROR.BAD_CONFIG, `TLB seed ${String(seed)} must be a non-zero integer`);
     }
     this.capacity = entries;
     this.ways = ways;
     this.sets = entries / ways;
+    this.setMask = (this.sets & (this.sets - 1)) === 0 ? this.sets - 1 : -1;
     this.replacement = replacement;
     this.lru = replacement === "lru";
+    this.recordsHits = this.lru;
     this.observesHits = this.lru;
     this.rng = seed >>> 0;
     this.tags = new Int32Array(entries).fill(-1);
-    this.slots = new Array<TlbEntry | undefined>(entries).fill(undefined);
+    this.info = new Int32Array(entries);
     this.stamps = new Float64Array(entries);
     const shape = ways === entries ? "fully associative" : `${ways}-way`;
     this.name = `${entries}-entry ${shape} ${replacement.toUpperCase()}`;
+    PACKED_BRAND.add(this);
   }
 
   lookup(vpn: number): TlbEntry | undefined {
-    const ways = this.ways;
-    const base = (vpn % this.sets) * ways;
-    const tags = this.tags;
-    for (let i = base; i < base + ways; i++) {
-      if (tags[i] === vpn) {
-        if (this.lru) this.stamps[i] = ++this.clock;
-        return this.slots[i];
-      }
-    }
-    return undefined;
+    const e = this.probe(vpn);
+    return e === 0 ? undefined : unpackEntry(vpn, e);
   }
 
   insert(entry: TlbEntry): TlbEntry | undefined {
-    const base = (entry.vpn % this.sets) * this.ways;
+    const evicted = this.fill(entry.vpn, packTlbEntry(entry));
+    return evicted < 0 ? undefined : unpackEntry(evicted, this.evictedEntry);
+  }
+
+  /** First slot of the set that `vpn` maps to. */
+  private setBase(vpn: number): number {
+    return (this.setMask >= 0 ? vpn & this.setMask : vpn % this.sets) * this.ways;
+  }
+
+  /** The slot holding `vpn`, or -1. */
+  private find(vpn: number): number {
+    const base = this.setBase(vpn);
+    const end = base + this.ways;
+    const tags = this.tags;
+    for (let i = base; i < end; i++) if (tags[i] === vpn) return i;
+    return -1;
+  }
+
+  /** @internal */
+  probe(vpn: number): number {
+    const i = this.find(vpn);
+    if (i < 0) return 0;
+    if (this.lru) this.stamps[i] = ++this.clock;
+    return this.info[i]!;
+  }
+
+  /** @internal */
+  hit(vpn: number): void {
+    const i = this.find(vpn);
+    if (i >= 0) this.stamps[i] = ++this.clock;
+  }
+
+  /** @internal */
+  fill(vpn: number, entry: number): number {
+    const base = this.setBase(vpn);
     let slot = -1;
     for (let i = base; i < base + this.ways; i++) {
-      if (this.tags[i] === entry.vpn) {
+      if (this.tags[i] === vpn) {
         slot = i;
         break;
       }
       if (slot < 0 && this.tags[i] === -1) slot = i;
     }
-    let evicted: TlbEntry | undefined;
+    let evicted = -1;
     if (slot < 0) {
       slot = this.victim(base);
-      evicted = this.slots[slot];
+      evicted = this.tags[slot]!;
+      this.evictedEntry = this.info[slot]!;
     }
-    if (this.slots[slot]?.large === true) this.largeHeld--;
-    if (entry.large) this.largeHeld++;
-    this.tags[slot] = entry.vpn;
-    this.slots[slot] = entry;
+    if (this.tags[slot] !== -1 && (this.info[slot]! & ENTRY.LARGE) !== 0) this.largeHeld--;
+    if ((entry & ENTRY.LARGE) !== 0) this.largeHeld++;
+    this.tags[slot] = vpn;
+    this.info[slot] = entry;
     this.stamps[slot] = ++this.clock;
     return evicted;
   }
 
   invalidatePage(vpn: number): number {
     if (this.largeHeld === 0) {
-      const base = (vpn % this.sets) * this.ways;
-      for (let i = base; i < base + this.ways; i++) {
-        if (this.tags[i] === vpn) {
-          this.slots[i] = undefined;
-          this.tags[i] = -1;
-          return 1;
-        }
-      }
-      return 0;
+      const i = this.find(vpn);
+      if (i < 0) return 0;
+      this.tags[i] = -1;
+      this.info[i] = 0;
+      return 1;
     }
     const region = vpn >>> 10;
-    return this.drop((e) => e.vpn === vpn || (e.large && e.vpn >>> 10 === region));
+    return this.drop((v, e) => v === vpn || ((e & ENTRY.LARGE) !== 0 && v >>> 10 === region));
   }
 
   flushNonGlobal(): number {
-    return this.drop((e) => !e.global);
+    return this.drop((_v, e) => (e & ENTRY.G) === 0);
   }
 
   flushAll(): number {
@@ -253,7 +333,11 @@ export class SetAssociativeTlb implements Tlb {
   }
 
   entries(): TlbEntry[] {
-    return this.slots.filter((e): e is TlbEntry => e !== undefined);
+    const out: TlbEntry[] = [];
+    for (let i = 0; i < this.tags.length; i++) {
+      if (this.tags[i] !== -1) out.push(unpackEntry(this.tags[i]!, this.info[i]!));
+    }
+    return out;
   }
 
   private victim(base: number): number {
@@ -272,14 +356,14 @@ export class SetAssociativeTlb implements Tlb {
     return best;
   }
 
-  private drop(test: (e: TlbEntry) => boolean): number {
+  private drop(test: (vpn: number, entry: number) => boolean): number {
     let dropped = 0;
-    for (let i = 0; i < this.slots.length; i++) {
-      const e = this.slots[i];
-      if (e !== undefined && test(e)) {
-        if (e.large) this.largeHeld--;
-        this.slots[i] = undefined;
+    for (let i = 0; i < this.tags.length; i++) {
+      const vpn = this.tags[i]!;
+      if (vpn !== -1 && test(vpn, this.info[i]!)) {
+        if ((this.info[i]! & ENTRY.LARGE) !== 0) this.largeHeld--;
         this.tags[i] = -1;
+        this.info[i] = 0;
         dropped++;
       }
     }

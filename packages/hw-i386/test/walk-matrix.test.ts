@@ -4,7 +4,16 @@
  * from the manual's text (vol. 3A §4.3, §4.6, §4.7, §4.8), not from the walker.
  */
 import { describe, expect, it } from "vitest";
-import { CR0, CR4, type Cpl, Mmu, PageFault, PhysicalMemory } from "../src/index.js";
+import {
+  CR0,
+  CR4,
+  type Cpl,
+  Mmu,
+  PageFault,
+  PhysicalMemory,
+  explainAddress,
+  faultFor,
+} from "../src/index.js";
 
 // Bit positions, spelled out again on purpose instead of imported.
 const P = 1 << 0;
@@ -85,6 +94,9 @@ function run(opts: {
   mmu.loadCr4(opts.pse ? CR4.PSE : 0);
   mmu.loadCr3(CR3);
   mmu.loadCr0(CR0.PE | CR0.PG | (opts.wp ? CR0.WP : 0));
+  // What the inspection tools say before the access; they must agree with the MMU.
+  const explained = explainAddress(mmu, VA);
+  const predicted = faultFor(explained, mmu, { write: opts.write, cpl: opts.cpl });
   let fault: number | null = null;
   let value: number | null = null;
   try {
@@ -98,6 +110,8 @@ function run(opts: {
   }
   return {
     fault,
+    predicted,
+    explainedPa: explained.pa,
     value,
     mmu,
     ram,
@@ -125,11 +139,18 @@ describe("4 KiB pages: every PDE.{P,RW,US} x PTE.{P,RW,US,A,D} x WP x CPL x R/W"
     expect(cases.length).toBe(8 * 32 * 2 * 2 * 2);
   });
 
+  // Each case runs once; both tests below read its outcome.
+  let memo: ReturnType<typeof run>[] | undefined;
+  const outcomes = () =>
+    (memo ??= cases.map(([pde, pte, wp, cpl, write]) =>
+      run({ pde, pte, pteAddr: PTE_ADDR, wp, pse: false, cpl, write }),
+    ));
+
   it("matches the model on fault, error code, A/D bits, memory and TLB", () => {
     const failures: string[] = [];
-    for (const [pde, pte, wp, cpl, write] of cases) {
+    for (const [i, [pde, pte, wp, cpl, write]] of cases.entries()) {
       const want = model4k(pde, pte, wp, cpl, write);
-      const got = run({ pde, pte, pteAddr: PTE_ADDR, wp, pse: false, cpl, write });
+      const got = outcomes()[i]!;
       const label = `PDE[${bitsOf(pde, [
         ["P", P],
         ["RW", RW],
@@ -156,6 +177,19 @@ describe("4 KiB pages: every PDE.{P,RW,US} x PTE.{P,RW,US,A,D} x WP x CPL x R/W"
     }
     expect(failures).toEqual([]);
   });
+
+  it("explainWalk and faultFor agree with the MMU on every case (one walk, walk.ts)", () => {
+    const disagreements: string[] = [];
+    for (const [i, [pde, pte, wp, cpl, write]] of cases.entries()) {
+      const got = outcomes()[i]!;
+      const pa = pde & P && pte & P ? SMALL_FRAME + 0xabc : null;
+      if (got.predicted !== got.fault || got.explainedPa !== pa)
+        disagreements.push(
+          `${pde}/${pte}/${+wp}/${cpl}/${+write}: ${got.predicted} vs ${got.fault}`,
+        );
+    }
+    expect(disagreements).toEqual([]);
+  });
 });
 
 describe("4 MiB pages: PDE.{P,RW,US,A,D,PS} x CR4.PSE x WP x CPL x R/W", () => {
@@ -176,12 +210,17 @@ describe("4 MiB pages: PDE.{P,RW,US,A,D,PS} x CR4.PSE x WP x CPL x R/W", () => {
             cases.push([pde, pse, wp, cpl, write]);
           }
 
+  let memo: ReturnType<typeof run>[] | undefined;
+  const outcomes = () =>
+    (memo ??= cases.map(([pde, pse, wp, cpl, write]) =>
+      run({ pde, pte: permissivePte, pteAddr: LARGE_FRAME + 4 * 3, wp, pse, cpl, write }),
+    ));
+
   it("matches the model, including PS being ignored while CR4.PSE=0", () => {
     const failures: string[] = [];
-    for (const [pde, pse, wp, cpl, write] of cases) {
-      const pteAddr = LARGE_FRAME + 4 * 3;
+    for (const [i, [pde, pse, wp, cpl, write]] of cases.entries()) {
       const want = model4m(pde, pse, permissivePte, wp, cpl, write);
-      const got = run({ pde, pte: permissivePte, pteAddr, wp, pse, cpl, write });
+      const got = outcomes()[i]!;
       const expectedValue = want.large ? OLD ^ 0xffff : OLD;
       const entry = got.mmu.tlb.lookup(VA >>> 12);
       const ok =
@@ -200,5 +239,19 @@ describe("4 MiB pages: PDE.{P,RW,US,A,D,PS} x CR4.PSE x WP x CPL x R/W", () => {
     }
     expect(cases.length).toBe(1024);
     expect(failures).toEqual([]);
+  });
+
+  it("explainWalk and faultFor agree with the MMU on every case (one walk, walk.ts)", () => {
+    const disagreements: string[] = [];
+    for (const [i, [pde, pse, wp, cpl, write]] of cases.entries()) {
+      const got = outcomes()[i]!;
+      const large = pse && (pde & PS) !== 0;
+      const pa = !(pde & P) ? null : large ? LARGE_FRAME + 0x3abc : SMALL_FRAME + 0xabc;
+      if (got.predicted !== got.fault || got.explainedPa !== pa)
+        disagreements.push(
+          `${pde}/${+pse}/${+wp}/${cpl}/${+write}: ${got.predicted} vs ${got.fault}`,
+        );
+    }
+    expect(disagreements).toEqual([]);
   });
 });
