@@ -8,7 +8,9 @@
  * Written against the public API (`Malloc`, `createStack`, the documented
  * word layout of `api.ts`: the header is the word before the pointer, size
  * with the flags in its low 3 bits) and the MMU only, so that a rework of the
- * heap's internals keeps it meaningful.
+ * heap's internals keeps it meaningful. The first case needs nothing more;
+ * the two neighbour cases also use the documented boundary tags (PREV_ALLOC,
+ * the footer as the last word of a free block), and change with them.
  */
 import { describe, expect, it } from "vitest";
 import {
