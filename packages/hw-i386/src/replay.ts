@@ -154,6 +154,26 @@ function fail(where: Where, what: string): never {
   throw new ReplayInputError(`${where}: ${what}`);
 }
 
+/**
+ * A value as the message should show it. JSON.stringify would print a number
+ * that JSON.parse made Infinity (`1e400`) as `null`, and throws on a BigInt
+ * or a cycle (parseReplay takes any value); numbers print as JavaScript
+ * prints them, long values are cut.
+ */
+function shown(v: unknown): string {
+  if (typeof v === "number") return String(v);
+  if (typeof v === "bigint") return `${String(v)}n`;
+  if (typeof v === "symbol") return v.toString();
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(v);
+  } catch {
+    text = undefined;
+  }
+  if (text === undefined) return typeof v === "function" ? "a function" : String(typeof v);
+  return text.length > 60 ? `${text.slice(0, 60)}...` : text;
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
@@ -163,34 +183,32 @@ function num(v: unknown, where: Where, field: string, max = 2 ** 32): number {
   if (typeof v === "number") n = v;
   else if (typeof v === "string" && /^0x[0-9a-f]+$/i.test(v)) n = Number.parseInt(v.slice(2), 16);
   else if (v === undefined) fail(where, `missing field "${field}"`);
-  else fail(where, `"${field}" must be a number or a "0x..." string, got ${JSON.stringify(v)}`);
+  else fail(where, `"${field}" must be a number or a "0x..." string, got ${shown(v)}`);
   if (!Number.isInteger(n) || n < 0)
-    fail(where, `"${field}" must be a non-negative integer, got ${JSON.stringify(v)}`);
+    fail(where, `"${field}" must be a non-negative integer, got ${shown(v)}`);
   if (n >= max) {
     const limit =
       max === 2 ** 32 ? "past 4 GiB (0xffffffff is the last address)" : `not below ${hex32(max)}`;
-    fail(where, `"${field}" ${JSON.stringify(v)} is ${limit}`);
+    fail(where, `"${field}" ${shown(v)} is ${limit}`);
   }
   return n;
 }
 
 function bool(v: unknown, where: Where, field: string): boolean {
   if (v === undefined) return false;
-  if (typeof v !== "boolean")
-    fail(where, `"${field}" must be true or false, got ${JSON.stringify(v)}`);
+  if (typeof v !== "boolean") fail(where, `"${field}" must be true or false, got ${shown(v)}`);
   return v;
 }
 
 function cplOf(v: unknown, where: Where): 0 | 3 {
   if (v === undefined) fail(where, `missing field "cpl"`);
-  if (v !== 0 && v !== 3) fail(where, `"cpl" must be 0 or 3, got ${JSON.stringify(v)}`);
+  if (v !== 0 && v !== 3) fail(where, `"cpl" must be 0 or 3, got ${shown(v)}`);
   return v;
 }
 
 function sizeOf(v: unknown, where: Where): 1 | 2 | 4 {
   if (v === undefined) fail(where, `missing field "size"`);
-  if (v !== 1 && v !== 2 && v !== 4)
-    fail(where, `"size" must be 1, 2 or 4, got ${JSON.stringify(v)}`);
+  if (v !== 1 && v !== 2 && v !== 4) fail(where, `"size" must be 1, 2 or 4, got ${shown(v)}`);
   return v;
 }
 
@@ -231,7 +249,7 @@ function parseStep(raw: unknown, where: Where): ReplayStep {
     default:
       return fail(
         where,
-        `unknown op ${JSON.stringify(raw.op)} (read, write, invlpg, loadcr3, pread, pwrite)`,
+        `unknown op ${shown(raw.op)} (read, write, invlpg, loadcr3, pread, pwrite)`,
       );
   }
 }
@@ -277,7 +295,11 @@ export function parseReplay(input: unknown): ReplayCase[] {
   return list.map((c, i) => parseCase(c, i));
 }
 
-/** Parse the text of a replay file; bad JSON is a {@link ReplayInputError} too. */
+/**
+ * Parse the text of a replay file; bad JSON is a {@link ReplayInputError}
+ * too. Every error's message starts with `source` (once: callers print it
+ * as it is).
+ */
 export function parseReplayText(text: string, source = "input"): ReplayCase[] {
   let json: unknown;
   try {
@@ -285,7 +307,13 @@ export function parseReplayText(text: string, source = "input"): ReplayCase[] {
   } catch (e) {
     throw new ReplayInputError(`${source}: not valid JSON (${(e as Error).message})`);
   }
-  return parseReplay(json);
+  try {
+    return parseReplay(json);
+  } catch (e) {
+    if (e instanceof ReplayInputError)
+      throw new ReplayInputError(`${source}: ${e.message}`, { cause: e });
+    throw e;
+  }
 }
 
 /** Run one validated case on a fresh machine; one output line per step. */

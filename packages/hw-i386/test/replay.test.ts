@@ -4,17 +4,24 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
+import { ReplayInputError, parseReplay } from "../src/replay.js";
 import { replayMain } from "../src/replay-cli.js";
 
 const fixtures = fileURLToPath(new URL("./fixtures/replay/", import.meta.url));
 const pkg = fileURLToPath(new URL("..", import.meta.url));
 
-function run(file: string) {
+function run(file: string, ...more: string[]) {
   let stdout = "";
   let stderr = "";
-  const status = replayMain([file], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
-  return { status, stdout, stderr };
+  const status = replayMain([file, ...more], {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+  });
+  return { status, stdout, stderr, file };
 }
+
+/** How many times `part` occurs in `text`. */
+const occurrences = (text: string, part: string) => text.split(part).length - 1;
 
 function runJson(json: unknown) {
   const dir = mkdtempSync(join(tmpdir(), "replay-"));
@@ -74,18 +81,64 @@ describe("replay bad input: one message naming the case and step, nothing on std
       { ...good, writes: [{ paddr: "0xfffffffc", u32: [1, 2] }] },
       /writes\[0\]: the words run past 4 GiB/,
     ],
+    // Issue 10, item 9: JSON.parse makes 1e400 Infinity, which JSON.stringify printed as null.
+    [
+      "a number too large for a double",
+      '{"name":"c","cr3":0,"steps":[{"op":"read","cpl":0,"vaddr":1e400,"size":4}]}',
+      /step 0: "vaddr" must be a non-negative integer, got Infinity$/m,
+    ],
+    [
+      "a negative number too large for a double",
+      '{"name":"c","cr3":-1e400,"steps":[]}',
+      /case "c": "cr3" must be a non-negative integer, got -Infinity$/m,
+    ],
+    [
+      "a size too large for a double",
+      '{"name":"c","cr3":0,"steps":[{"op":"read","cpl":0,"vaddr":0,"size":1e400}]}',
+      /"size" must be 1, 2 or 4, got Infinity$/m,
+    ],
   ])("%s", (_what, input, message) => {
     const got = runJson(input);
     expect(got.status).toBe(2);
     expect(got.stdout).toBe("");
     expect(got.stderr).toMatch(message);
     expect(got.stderr.trim().split("\n")).toHaveLength(1);
+    // Issue 10, item 9: the JSON error named the file twice.
+    expect(occurrences(got.stderr, got.file), got.stderr).toBe(1);
+    expect(got.stderr.startsWith(`mmu-replay: ${got.file}: `)).toBe(true);
   });
 
-  it("reports a file that cannot be read", () => {
+  it("reports a file that cannot be read, naming it once", () => {
     const got = run("/nonexistent/case.json");
     expect(got.status).toBe(2);
-    expect(got.stderr).toMatch(/cannot read \/nonexistent\/case.json/);
+    expect(got.stderr).toMatch(/^mmu-replay: cannot read \/nonexistent\/case.json: ENOENT/);
+    expect(occurrences(got.stderr, "/nonexistent/case.json")).toBe(1);
+  });
+
+  it("refuses values JSON cannot hold with a ReplayInputError, not a TypeError", () => {
+    for (const cr3 of [10n, Symbol("cr3"), () => 0]) {
+      let caught: unknown;
+      try {
+        parseReplay({ name: "c", cr3, steps: [] });
+      } catch (e) {
+        caught = e;
+      }
+      expect(caught).toBeInstanceOf(ReplayInputError);
+    }
+    expect(() => parseReplay({ name: "c", cr3: 10n, steps: [] })).toThrow(/got 10n$/);
+  });
+
+  it("prints the usage on stdout and exits 0 for --help and -h; no file is status 2", () => {
+    for (const flag of ["--help", "-h"]) {
+      const got = run(flag);
+      expect(got.status).toBe(0);
+      expect(got.stdout).toMatch(/^usage: mmu-replay FILE/);
+      expect(got.stderr).toBe("");
+    }
+    let stderr = "";
+    expect(replayMain([], { stdout: () => undefined, stderr: (t) => (stderr += t) })).toBe(2);
+    expect(stderr).toMatch(/^usage: mmu-replay FILE/);
+    expect(run("a.json", "b.json").status).toBe(2);
   });
 });
 
@@ -106,6 +159,15 @@ describe("the mmu-replay executable", () => {
     expect(r.stdout).toBe(readFileSync(join(fixtures, "basic.golden.jsonl"), "utf8"));
     for (const line of r.stdout.trim().split("\n"))
       expect(() => JSON.parse(line) as unknown).not.toThrow();
+  });
+
+  it("exits 0 for --help, with the usage on stdout", () => {
+    const r = spawnSync(process.execPath, [join(pkg, "dist/bin/mmu-replay.js"), "--help"], {
+      encoding: "utf8",
+    });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^usage: mmu-replay FILE/);
+    expect(r.stderr).toBe("");
   });
 
   it("exits 2 on bad input", () => {

@@ -118,6 +118,11 @@ export const MALLOC_ERROR = {
   DOUBLE_FREE: "E_DOUBLE_FREE",
   /** A header or free-list word that cannot be right (found by a free or by the checker). */
   CORRUPT: "E_CORRUPT",
+  /**
+   * No memory for what cannot answer null: the heap's control page in the
+   * `Malloc` constructor (malloc, calloc and realloc return null instead).
+   */
+  OUT_OF_MEMORY: "E_OUT_OF_MEMORY",
 } as const;
 
 /** One of the {@link MALLOC_ERROR} codes. */
@@ -131,8 +136,10 @@ export class MallocError extends Error {
     /** Machine-readable reason. */
     readonly code: MallocErrorCode,
     message: string,
+    /** `cause`: the error this one reports (e.g. what a policy's `attach` threw). */
+    options?: ErrorOptions,
   ) {
-    super(`${code}: ${message}`);
+    super(`${code}: ${message}`, options);
   }
 }
 

@@ -14,9 +14,11 @@
  * swap point); everything here goes through the MMU at CPL 0.
  *
  * Besides the words in simulated memory, the heap keeps shadow bookkeeping
- * in TypeScript, the way a debugging allocator does: the chunks held, and
- * the pointers handed out. It never decides placement; it lets a bad free be
- * refused before anything changes, and the checker compare the two views.
+ * in TypeScript, the way a debugging allocator does: the chunks held, the
+ * pointers handed out, and the size of each block handed out. It never
+ * decides placement; it lets a bad free be refused before anything changes
+ * (a header overwritten with a plausible size would otherwise make free
+ * swallow the live block after it), and the checker compare the two views.
  *
  * @module
  */
@@ -38,6 +40,7 @@ import {
   PREV_ALLOC,
 } from "./api.js";
 import { segregatedFits } from "./policies.js";
+import { showValue } from "./show.js";
 
 const PAGE = 4096;
 
@@ -53,6 +56,49 @@ function key(bp: number): number {
 interface Chunk {
   readonly start: number;
   readonly pages: number;
+}
+
+/** Words of one page: the most control words a policy can ask for. */
+const CONTROL_WORDS_MAX = PAGE / 4;
+
+/** The methods every {@link PlacementPolicy} has. */
+const POLICY_METHODS = ["attach", "insert", "remove", "find", "forEachFree"] as const;
+
+/**
+ * Call the policy factory and check that what it made is a policy, so that a
+ * wrong option is one typed error here rather than a TypeError deep inside
+ * the first malloc.
+ */
+function makePolicy(factory: unknown): PlacementPolicy {
+  const bad = (what: string, cause?: unknown): never => {
+    throw new MallocError(
+      MALLOC_ERROR.BAD_ARGUMENT,
+      what,
+      cause === undefined ? undefined : { cause },
+    );
+  };
+  if (typeof factory !== "function")
+    bad(`policy ${showValue(factory)} is not a function (a PolicyFactory that makes a policy)`);
+  let p: unknown;
+  try {
+    p = (factory as () => unknown)();
+  } catch (e) {
+    bad(`the policy factory threw (${e instanceof Error ? e.message : showValue(e)})`, e);
+  }
+  if (typeof p !== "object" || p === null)
+    return bad(`the policy factory returned ${showValue(p)}, not a policy object`);
+  const policy = p as Record<string, unknown>;
+  if (typeof policy.name !== "string")
+    bad(`the policy's name ${showValue(policy.name)} is not a string`);
+  const cw = policy.controlWords;
+  if (!Number.isSafeInteger(cw) || (cw as number) < 0 || (cw as number) > CONTROL_WORDS_MAX)
+    bad(
+      `policy "${String(policy.name)}": controlWords ${showValue(cw)} must be an integer in [0, ${CONTROL_WORDS_MAX}] (one control page)`,
+    );
+  for (const m of POLICY_METHODS)
+    if (typeof policy[m] !== "function")
+      bad(`policy "${String(policy.name)}": ${m} is ${showValue(policy[m])}, not a function`);
+  return p as PlacementPolicy;
 }
 
 /** One block of the heap, for dumps and tests. */
@@ -85,21 +131,47 @@ export class Malloc implements HeapAllocator {
   private readonly control: number;
   private readonly chunks: Chunk[] = [];
   private readonly larges = new Map<number, number>();
+  /** Live pointers (by {@link key}) to the bytes requested. */
   private readonly live = new Map<number, number>();
+  /** Live chunk blocks (by {@link key}) to their size, header included, as the heap made them. */
+  private readonly blockSize = new Map<number, number>();
   private readonly returned = new Set<number>();
   private livePayload = 0;
   private peakPayload = 0;
   private footprint = 1;
   private peakFootprint = 1;
 
+  /**
+   * A heap on `kv`, with its control page (the policy's list heads) taken
+   * from it. Bad options or a policy that is not one are a
+   * {@link MallocError} E_BAD_ARGUMENT; no page for the control page is
+   * E_OUT_OF_MEMORY. A refused construction holds no page.
+   */
   constructor(kv: KernelPageAllocator, options: MallocOptions = {}) {
-    this.kv = kv;
-    this.align = options.align ?? 8;
-    if (this.align !== 8 && this.align !== 16)
+    if (typeof options !== "object" || options === null)
       throw new MallocError(
         MALLOC_ERROR.BAD_ARGUMENT,
-        `alignment ${String(this.align)} must be 8 or 16`,
+        `options ${showValue(options)} must be an object`,
       );
+    if (
+      typeof kv !== "object" ||
+      kv === null ||
+      typeof kv.kvmalloc !== "function" ||
+      typeof kv.kvfree !== "function" ||
+      typeof kv.paging?.mmu !== "object"
+    )
+      throw new MallocError(
+        MALLOC_ERROR.BAD_ARGUMENT,
+        `kv ${showValue(kv)} is not a kvmalloc (an object with kvmalloc, kvfree and paging)`,
+      );
+    this.kv = kv;
+    const align: unknown = options.align ?? 8;
+    if (align !== 8 && align !== 16)
+      throw new MallocError(
+        MALLOC_ERROR.BAD_ARGUMENT,
+        `alignment ${showValue(align)} must be 8 or 16`,
+      );
+    this.align = align;
     this.largeThreshold = options.largeThreshold ?? 16 * 1024;
     this.chunkPages = options.chunkPages ?? 4;
     for (const [name, v] of [
@@ -109,19 +181,33 @@ export class Malloc implements HeapAllocator {
       if (!Number.isSafeInteger(v) || v < 1)
         throw new MallocError(
           MALLOC_ERROR.BAD_ARGUMENT,
-          `${name} ${String(v)} must be a positive integer`,
+          `${name} ${showValue(v)} must be a positive integer`,
         );
     }
     const mmu = kv.paging.mmu;
     this.mem = { read: (va) => mmu.read32(va, 0), write: (va, value) => mmu.write32(va, value, 0) };
-    this.policy = (options.policy ?? segregatedFits)();
+    this.policy = makePolicy(options.policy ?? segregatedFits);
     this.name = `malloc (${this.policy.name})`;
     const control = kv.kvmalloc(1);
+    // Exhaustion, not a bad argument: the constructor cannot return null, so it says so by code.
     if (control === null)
-      throw new MallocError(MALLOC_ERROR.BAD_ARGUMENT, "no memory for the heap's control page");
+      throw new MallocError(
+        MALLOC_ERROR.OUT_OF_MEMORY,
+        "no free page for the heap's control page (kvmalloc(1) returned null)",
+      );
     this.control = control;
-    for (let i = 0; i < this.policy.controlWords; i++) this.mem.write(control + 4 * i, 0);
-    this.policy.attach(this.mem, control);
+    try {
+      for (let i = 0; i < this.policy.controlWords; i++) this.mem.write(control + 4 * i, 0);
+      this.policy.attach(this.mem, control);
+    } catch (e) {
+      // Nothing else refers to the page yet: give it back, so a refused heap holds nothing.
+      kv.kvfree(control, 1);
+      throw new MallocError(
+        MALLOC_ERROR.BAD_ARGUMENT,
+        `policy "${this.policy.name}": attach threw (${e instanceof Error ? e.message : showValue(e)})`,
+        { cause: e },
+      );
+    }
   }
 
   /** Sizes and peaks. */
@@ -207,6 +293,7 @@ export class Malloc implements HeapAllocator {
     if (asize <= csize) {
       if (csize - asize >= MIN_BLOCK) {
         this.mem.write(bp - 4, asize | prev | ALLOC);
+        this.blockSize.set(key(bp), asize);
         const rb = bp + asize;
         this.mem.write(rb - 4, (csize - asize) | PREV_ALLOC | ALLOC);
         this.release(rb);
@@ -220,6 +307,7 @@ export class Malloc implements HeapAllocator {
       this.policy.remove(nb, nh & ~7);
       if (total - asize >= MIN_BLOCK) {
         this.mem.write(bp - 4, asize | prev | ALLOC);
+        this.blockSize.set(key(bp), asize);
         const rb = bp + asize;
         const rsize = total - asize;
         this.mem.write(rb - 4, rsize | PREV_ALLOC);
@@ -227,6 +315,7 @@ export class Malloc implements HeapAllocator {
         this.policy.insert(rb, rsize);
       } else {
         this.mem.write(bp - 4, total | prev | ALLOC);
+        this.blockSize.set(key(bp), total);
         this.mem.write(bp + total - 4, this.mem.read(bp + total - 4) | PREV_ALLOC);
       }
       return this.resize(bp, old, size);
@@ -306,6 +395,8 @@ export class Malloc implements HeapAllocator {
           if (!this.live.has(key(bp))) bad(bp, "allocated block that malloc did not hand out");
           if (size - 4 < this.live.get(key(bp))!)
             bad(bp, `block of ${size} bytes holds a ${this.live.get(key(bp))!}-byte request`);
+          if (this.blockSize.get(key(bp)) !== size)
+            bad(bp - 4, `block of ${size} bytes, malloc made it ${this.blockSize.get(key(bp))}`);
         }
         prevAlloc = (h & ALLOC) !== 0;
         prevFree = !prevAlloc;
@@ -361,7 +452,7 @@ export class Malloc implements HeapAllocator {
     if (!Number.isSafeInteger(n) || n < 0 || n > 0xffff_ffff)
       throw new MallocError(
         MALLOC_ERROR.BAD_ARGUMENT,
-        `${what} ${String(n)} must be an integer in [0, 2^32)`,
+        `${what} ${showValue(n)} must be an integer in [0, 2^32)`,
       );
   }
 
@@ -382,6 +473,7 @@ export class Malloc implements HeapAllocator {
   private untrack(bp: number): void {
     this.livePayload -= this.live.get(key(bp))!;
     this.live.delete(key(bp));
+    this.blockSize.delete(key(bp));
   }
 
   private resize(bp: number, old: number, size: number): number {
@@ -403,7 +495,7 @@ export class Malloc implements HeapAllocator {
   /** Check `bp` is a live block with a sane header; returns its page count if large, else 0. */
   private validate(bp: number, what: string): number {
     if (!Number.isSafeInteger(bp))
-      throw new MallocError(MALLOC_ERROR.BAD_ARGUMENT, `${what}(${String(bp)}): not an address`);
+      throw new MallocError(MALLOC_ERROR.BAD_ARGUMENT, `${what}(${showValue(bp)}): not an address`);
     if (!this.live.has(key(bp))) {
       if (this.returned.has(key(bp)))
         throw new MallocError(
@@ -425,21 +517,53 @@ export class Malloc implements HeapAllocator {
         );
       return pages;
     }
-    const c = this.chunkOf(bp)!;
-    const size = h & ~7;
-    const sane =
-      (h & ALLOC) !== 0 &&
-      (h & LARGE) === 0 &&
-      size >= MIN_BLOCK &&
-      size % this.align === 0 &&
-      bp - 4 + size <= c.start + c.pages * PAGE - 4 &&
-      size - 4 >= this.live.get(key(bp))! &&
-      (this.mem.read(bp + size - 4) & PREV_ALLOC) !== 0;
-    if (!sane)
-      throw new MallocError(
-        MALLOC_ERROR.CORRUPT,
-        `${what}(${hex32(bp)}): header ${hex32(h)} is corrupted`,
+    // A chunk block: its header must say what the heap made (the host-side
+    // record, not the header, is the truth), and the neighbours a free would
+    // merge with must really be free, or the merge would swallow live memory.
+    const corrupt = (why: string): never => {
+      throw new MallocError(MALLOC_ERROR.CORRUPT, `${what}(${hex32(bp)}): ${why}`);
+    };
+    const size = this.blockSize.get(key(bp))!;
+    if ((h & ~PREV_ALLOC) >>> 0 !== (size | ALLOC))
+      corrupt(
+        `header ${hex32(h)} is corrupted (malloc made this an allocated block of ${size} bytes, header ${hex32(size | ALLOC)})`,
       );
+    const c = this.chunkOf(bp)!;
+    const end = c.start + c.pages * PAGE;
+    const nb = bp + size;
+    const nh = this.mem.read(nb - 4);
+    if ((nh & PREV_ALLOC) === 0)
+      corrupt(`the next header ${hex32(nh)} at ${hex32(nb - 4)} says this block is free`);
+    if ((nh & ALLOC) === 0) {
+      const nsize = nh & ~7;
+      if (this.live.has(key(nb)))
+        corrupt(
+          `the next block ${hex32(nb)} is live, but its header ${hex32(nh)} at ${hex32(nb - 4)} says free`,
+        );
+      if (
+        nsize < MIN_BLOCK ||
+        nsize % this.align !== 0 ||
+        nb - 4 + nsize > end - 4 ||
+        this.mem.read(nb + nsize - 8) !== nh
+      )
+        corrupt(`the next block's header ${hex32(nh)} at ${hex32(nb - 4)} is corrupted`);
+    }
+    if ((h & PREV_ALLOC) === 0) {
+      const f = this.mem.read(bp - 8);
+      const psize = f & ~7;
+      const pb = bp - psize;
+      if (
+        (f & ALLOC) !== 0 ||
+        psize < MIN_BLOCK ||
+        psize % this.align !== 0 ||
+        pb < c.start + this.align ||
+        this.live.has(key(pb)) ||
+        this.mem.read(pb - 4) !== f
+      )
+        corrupt(
+          `header ${hex32(h)} says the block before is free, but the footer ${hex32(f)} at ${hex32(bp - 8)} is not that of a free block`,
+        );
+    }
     return 0;
   }
 
@@ -498,6 +622,7 @@ export class Malloc implements HeapAllocator {
     this.policy.remove(bp, csize);
     if (csize - asize >= MIN_BLOCK) {
       mem.write(bp - 4, asize | prev | ALLOC);
+      this.blockSize.set(key(bp), asize);
       const rb = bp + asize;
       const rsize = csize - asize;
       mem.write(rb - 4, rsize | PREV_ALLOC);
@@ -505,6 +630,7 @@ export class Malloc implements HeapAllocator {
       this.policy.insert(rb, rsize);
     } else {
       mem.write(bp - 4, csize | prev | ALLOC);
+      this.blockSize.set(key(bp), csize);
       mem.write(bp + csize - 4, mem.read(bp + csize - 4) | PREV_ALLOC);
     }
   }

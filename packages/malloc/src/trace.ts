@@ -88,7 +88,13 @@ export class TraceError extends Error {
   readonly code = "E_TRACE";
 }
 
-/** Parse the text of a `.rep` trace; `name` appears in errors. */
+/** Largest header number: the malloc lab's driver reads them with `%d`. */
+const INT_MAX = 2 ** 31 - 1;
+
+/**
+ * Parse the text of a `.rep` trace; `name` appears in errors. A malformed
+ * trace is a {@link TraceError} naming the line.
+ */
 export function parseTrace(text: string, name = "trace"): Trace {
   const lines = text.split(/\r?\n/);
   const fail = (line: number, what: string): never => {
@@ -105,10 +111,15 @@ export function parseTrace(text: string, name = "trace"): Trace {
     if (t === "") continue;
     if (!/^\d+$/.test(t))
       fail(i, `${labels[header.length]} must be a non-negative integer, got "${t}"`);
+    // The lab's driver reads every header number as a C int.
+    if (Number(t) > INT_MAX)
+      fail(i, `${labels[header.length]} ${t} is too large (at most ${INT_MAX}, a C int)`);
     header.push(Number(t));
   }
   const [heapSize, ids, count, weight] = header as [number, number, number, number];
-  const allocated = new Uint8Array(ids);
+  // The ids in use, not one slot per declared id: a header may declare 2^31 - 1
+  // ids for a trace of three operations.
+  const allocated = new Set<number>();
   const ops: TraceOp[] = [];
   for (; i < lines.length; i++) {
     const t = lines[i]!.trim();
@@ -125,17 +136,21 @@ export function parseTrace(text: string, name = "trace"): Trace {
     const id = Number(parts[1]);
     if (id >= ids) fail(line, `id ${id} is not below the header's ${ids} ids`);
     if (kind === "f") {
-      if (!allocated[id]) fail(line, `f ${id}: id ${id} is not allocated`);
-      allocated[id] = 0;
+      if (!allocated.has(id)) fail(line, `f ${id}: id ${id} is not allocated`);
+      allocated.delete(id);
       ops.push({ kind, id, line });
       continue;
     }
     if (!/^\d+$/.test(parts[2]!)) fail(line, `size "${parts[2]}" is not a non-negative integer`);
     const size = Number(parts[2]);
     if (size > 0xffff_ffff) fail(line, `size ${size} does not fit in 32 bits`);
-    if (kind === "a" && allocated[id]) fail(line, `a ${id}: id ${id} is allocated already`);
-    if (kind === "r" && !allocated[id]) fail(line, `r ${id}: id ${id} is not allocated`);
-    allocated[id] = 1;
+    if (kind === "a" && allocated.has(id)) fail(line, `a ${id}: id ${id} is allocated already`);
+    if (kind === "r" && !allocated.has(id)) fail(line, `r ${id}: id ${id} is not allocated`);
+    // realloc(p, 0) frees p and returns null (HeapAllocator.realloc): the id
+    // is free again, as it is for the runner, so a later `f ID` is a double
+    // free and a later `a ID` is a fresh block.
+    if (kind === "r" && size === 0) allocated.delete(id);
+    else allocated.add(id);
     ops.push({ kind, id, size, line });
   }
   if (ops.length !== count)
@@ -233,14 +248,43 @@ function patternByte(id: number, i: number): number {
   return (pattern(id, i & ~3) >>> ((i & 3) * 8)) & 0xff;
 }
 
+/**
+ * One dense slot per id the trace uses, for each operation: ids may be
+ * anything up to 2^53 (the header's count is only a bound), while the number
+ * of distinct ids is at most the number of operations.
+ */
+interface Slots {
+  /** The slot of operation i's id. */
+  readonly of: Int32Array;
+  /** The id of each slot. */
+  readonly ids: readonly number[];
+}
+
+function slotsOf(trace: Trace): Slots {
+  const index = new Map<number, number>();
+  const ids: number[] = [];
+  const of = new Int32Array(trace.ops.length);
+  trace.ops.forEach((op, i) => {
+    let slot = index.get(op.id);
+    if (slot === undefined) {
+      slot = ids.length;
+      index.set(op.id, slot);
+      ids.push(op.id);
+    }
+    of[i] = slot;
+  });
+  return { of, ids };
+}
+
 /** The validity run: an error message (null if every check passed) and the largest live payload. */
 function checkedRun(
   trace: Trace,
+  slots: Slots,
   booted: Booted,
   alignTo: number,
 ): { error: string | null; peakPayload: number } {
   let peakPayload = 0;
-  const error = checks(trace, booted, alignTo, (live) => {
+  const error = checks(trace, slots, booted, alignTo, (live) => {
     peakPayload = Math.max(peakPayload, live);
   });
   return { error, peakPayload };
@@ -248,14 +292,16 @@ function checkedRun(
 
 function checks(
   trace: Trace,
+  slots: Slots,
   { heap, pages: kv }: Booted,
   alignTo: number,
   onLive: (payload: number) => void,
 ): string | null {
   const mmu = kv.paging.mmu;
   let live = 0;
-  const ptr = new Float64Array(trace.ids);
-  const size = new Float64Array(trace.ids);
+  // Indexed by slot; the pattern and the messages use the trace's own ids.
+  const ptr = new Float64Array(slots.ids.length);
+  const size = new Float64Array(slots.ids.length);
   const pages = new Map<number, Set<number>>();
   const span = (p: number, n: number): number[] => {
     const out: number[] = [];
@@ -272,62 +318,68 @@ function checks(
     for (let i = n & ~3; i < n; i++) if (mmu.read8(p + i) !== patternByte(id, i)) return false;
     return true;
   };
-  const place = (op: TraceOp, id: number, p: number, n: number): string | null => {
+  const place = (op: TraceOp, s: number, p: number, n: number): string | null => {
     if (p % alignTo !== 0) return `line ${op.line}: block ${p} is not aligned to ${alignTo}`;
     if (heap instanceof Malloc && !heap.contains(p, n))
       return `line ${op.line}: block [${p}, +${n}) is not inside the heap`;
     for (const pg of span(p, n)) {
       for (const other of pages.get(pg) ?? []) {
         if (
-          other !== id &&
+          other !== s &&
           p < ptr[other]! + Math.max(size[other]!, 1) &&
           ptr[other]! < p + Math.max(n, 1)
         ) {
-          return `line ${op.line}: block of id ${id} overlaps live id ${other}`;
+          return `line ${op.line}: block of id ${op.id} overlaps live id ${slots.ids[other]}`;
         }
       }
     }
     for (const pg of span(p, n)) {
-      let s = pages.get(pg);
-      if (s === undefined) pages.set(pg, (s = new Set()));
-      s.add(id);
+      let set = pages.get(pg);
+      if (set === undefined) pages.set(pg, (set = new Set()));
+      set.add(s);
     }
-    ptr[id] = p;
-    size[id] = n;
+    ptr[s] = p;
+    size[s] = n;
     live += n;
     onLive(live);
-    fill(id, p, n);
+    fill(op.id, p, n);
     return null;
   };
-  const forget = (id: number) => {
-    live -= size[id]!;
-    for (const pg of span(ptr[id]!, size[id]!)) pages.get(pg)?.delete(id);
+  const forget = (s: number) => {
+    live -= size[s]!;
+    for (const pg of span(ptr[s]!, size[s]!)) pages.get(pg)?.delete(s);
   };
   try {
-    for (const op of trace.ops) {
+    for (let i = 0; i < trace.ops.length; i++) {
+      const op = trace.ops[i]!;
+      const s = slots.of[i]!;
       if (op.kind === "a") {
         const p = heap.malloc(op.size);
         if (p === null) return `line ${op.line}: malloc(${op.size}) ran out of memory`;
-        const bad = place(op, op.id, p, op.size);
+        const bad = place(op, s, p, op.size);
         if (bad) return bad;
       } else if (op.kind === "f") {
-        if (!intact(op.id, ptr[op.id]!, size[op.id]!))
+        if (!intact(op.id, ptr[s]!, size[s]!))
           return `line ${op.line}: payload of id ${op.id} changed before free`;
-        forget(op.id);
-        heap.free(ptr[op.id]!);
+        forget(s);
+        heap.free(ptr[s]!);
       } else {
-        const old = size[op.id]!;
-        if (!intact(op.id, ptr[op.id]!, old))
+        const old = size[s]!;
+        if (!intact(op.id, ptr[s]!, old))
           return `line ${op.line}: payload of id ${op.id} changed before realloc`;
-        forget(op.id);
-        const p = heap.realloc(ptr[op.id]!, op.size);
-        if (p === null) {
-          if (op.size === 0) continue;
-          return `line ${op.line}: realloc to ${op.size} ran out of memory`;
+        forget(s);
+        const p = heap.realloc(ptr[s]!, op.size);
+        if (op.size === 0) {
+          // The block is gone and the id free (the parser agrees): a pointer
+          // back would be a block nobody frees.
+          if (p !== null)
+            return `line ${op.line}: realloc of id ${op.id} to 0 returned ${p}, not null (it must free the block)`;
+          continue;
         }
+        if (p === null) return `line ${op.line}: realloc to ${op.size} ran out of memory`;
         if (!intact(op.id, p, Math.min(old, op.size)))
           return `line ${op.line}: realloc of id ${op.id} lost its payload`;
-        const bad = place(op, op.id, p, op.size);
+        const bad = place(op, s, p, op.size);
         if (bad) return bad;
       }
     }
@@ -338,20 +390,24 @@ function checks(
   return null;
 }
 
-function plainRun(trace: Trace, heap: HeapAllocator): void {
-  const ptr = new Float64Array(trace.ids);
-  for (const op of trace.ops) {
-    if (op.kind === "a") ptr[op.id] = heap.malloc(op.size)!;
-    else if (op.kind === "f") heap.free(ptr[op.id]!);
-    else ptr[op.id] = heap.realloc(ptr[op.id]!, op.size) ?? 0;
+function plainRun(trace: Trace, slots: Slots, heap: HeapAllocator): void {
+  const ptr = new Float64Array(slots.ids.length);
+  const ops = trace.ops;
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i]!;
+    const s = slots.of[i]!;
+    if (op.kind === "a") ptr[s] = heap.malloc(op.size)!;
+    else if (op.kind === "f") heap.free(ptr[s]!);
+    else ptr[s] = heap.realloc(ptr[s]!, op.size) ?? 0;
   }
 }
 
 /** Run a trace twice on fresh machines: once checked (validity, utilization), then timed. */
 export function runTrace(trace: Trace, options: TraceOptions): TraceResult {
+  const slots = slotsOf(trace);
   const checked = bootHeap(trace, options);
   const alignTo = checked.heap instanceof Malloc ? checked.heap.align : (options.align ?? 8);
-  const { error, peakPayload } = checkedRun(trace, checked, alignTo);
+  const { error, peakPayload } = checkedRun(trace, slots, checked, alignTo);
   const footprint = checked.pages.peak;
   const utilization = footprint === 0 ? 0 : peakPayload / (footprint * 4096);
   let mmuAccesses = 0;
@@ -361,13 +417,13 @@ export function runTrace(trace: Trace, options: TraceOptions): TraceResult {
   let runs = 0;
   if (error === null) {
     const minTime = options.minTimeMs ?? 100;
-    plainRun(trace, bootHeap(trace, options).heap); // warm-up: let the JIT compile the heap's code first
+    plainRun(trace, slots, bootHeap(trace, options).heap); // warm-up: let the JIT compile the heap's code first
     do {
       const { heap, pages } = bootHeap(trace, options);
       const mmu = pages.paging.mmu;
       mmu.resetStats();
       const t0 = performance.now();
-      plainRun(trace, heap);
+      plainRun(trace, slots, heap);
       elapsed += performance.now() - t0;
       if (runs === 0) ({ accesses: mmuAccesses, tlbMisses, walks } = mmu.stats);
       runs++;

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { POLICIES, TraceError, generateTrace, parseTrace, runTrace } from "../src/index.js";
+import { Malloc, POLICIES, TraceError, generateTrace, parseTrace, runTrace } from "../src/index.js";
 
 const fixtures = fileURLToPath(new URL("./fixtures/", import.meta.url));
 const pkg = fileURLToPath(new URL("..", import.meta.url));
@@ -38,9 +38,44 @@ describe("parseTrace", () => {
       "100\n2\n2\n1\na 0 10\na 0 20\n",
       /line 6: a 0: id 0 is allocated already/,
     ],
+    // Issue 10, item 8: realloc to 0 frees, so the id is free afterwards.
+    [
+      "a free after a realloc to 0",
+      "100\n1\n3\n1\na 0 10\nr 0 0\nf 0\n",
+      /line 7: f 0: id 0 is not allocated/,
+    ],
+    [
+      "a realloc after a realloc to 0",
+      "100\n1\n3\n1\na 0 10\nr 0 0\nr 0 8\n",
+      /line 7: r 0: id 0 is not allocated/,
+    ],
+    // Issue 10, item 3: a header that declares 10^10 ids was a RangeError.
+    [
+      "10^10 ids",
+      "100\n10000000000\n1\n1\na 0 10\n",
+      /line 2: number of ids 10000000000 is too large \(at most 2147483647, a C int\)/,
+    ],
+    [
+      "a header number past 2^53",
+      "100\n2\n99999999999999999999\n1\na 0 10\n",
+      /line 3: number of operations 99999999999999999999 is too large/,
+    ],
   ])("refuses %s, naming the line", (_what, text, message) => {
     expect(() => parseTrace(text, "t.rep")).toThrow(TraceError);
     expect(() => parseTrace(text, "t.rep")).toThrow(message);
+  });
+
+  it("declares up to 2^31 - 1 ids without a table that size", () => {
+    const t = parseTrace("100\n2147483647\n2\n1\na 2147483646 10\nf 2147483646\n");
+    expect(t.ids).toBe(2 ** 31 - 1);
+    expect(runTrace(t, { policy: POLICIES.segregated, minTimeMs: 1 }).valid).toBe(true);
+  });
+
+  it("takes realloc to 0 as a free: the id can be allocated again (issue 10, item 8)", () => {
+    const t = parseTrace("100\n1\n4\n1\na 0 10\nr 0 0\na 0 20\nf 0\n", "reuse.rep");
+    expect(t.ops.map((o) => o.kind)).toEqual(["a", "r", "a", "f"]);
+    const r = runTrace(t, { policy: POLICIES.segregated, minTimeMs: 1 });
+    expect(r.valid, r.error).toBe(true);
   });
 });
 
@@ -78,6 +113,43 @@ describe("runTrace", () => {
       minTimeMs: 1,
     });
     expect(r.utilization).toBeCloseTo(4000 / (5 * 4096), 4);
+  });
+
+  it("tracks ids by use, not by the header's count: a hand-built trace with id 10^10 runs", () => {
+    const id = 9_999_999_999;
+    const trace = {
+      name: "sparse",
+      heapSize: 100,
+      ids: 10_000_000_000,
+      weight: 1,
+      ops: [
+        { kind: "a", id, size: 24, line: 5 },
+        { kind: "r", id, size: 100, line: 6 },
+        { kind: "f", id, line: 7 },
+      ],
+    } as const;
+    const r = runTrace(trace, { policy: POLICIES.segregated, minTimeMs: 1 });
+    expect(r.valid, r.error).toBe(true);
+  });
+
+  it("reports a realloc to 0 that hands back a pointer as invalid", () => {
+    // HeapAllocator.realloc(bp, 0) frees and returns null; this one keeps a block.
+    const r = runTrace(parseTrace("8000\n1\n2\n1\na 0 100\nr 0 0\n"), {
+      stack: {
+        malloc: (kv) => {
+          const h = new Malloc(kv);
+          return {
+            name: "keeps a block",
+            malloc: (n) => h.malloc(n),
+            free: (bp) => h.free(bp),
+            realloc: (bp, n) => (n === 0 ? h.realloc(bp, 1) : h.realloc(bp, n)),
+          };
+        },
+      },
+      minTimeMs: 1,
+    });
+    expect(r.valid).toBe(false);
+    expect(r.error).toMatch(/line 6: realloc of id 0 to 0 returned \d+, not null/);
   });
 
   it("reports an allocator that breaks the rules as invalid", () => {
@@ -144,5 +216,52 @@ describe("the malloc-trace command", () => {
     expect(cli([join(fixtures, "tiny.rep"), "--policy", "worst-fit"]).stderr).toMatch(
       /unknown policy "worst-fit"/,
     );
+  });
+
+  // Issue 10, item 3: each of these printed a stack trace.
+  describe("refuses, in one line naming the bad value, exit 2, nothing on stdout", () => {
+    const dir = mkdtempSync(join(tmpdir(), "trace-"));
+    writeFileSync(join(dir, "ids.rep"), "100\n10000000000\n2\n1\na 0 10\nf 0\n");
+    it.each([
+      [
+        "a directory",
+        [dir],
+        new RegExp(`cannot read ${dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: EISDIR`),
+      ],
+      [
+        "--policy toString",
+        [join(fixtures, "tiny.rep"), "--policy", "toString"],
+        /unknown policy "toString"/,
+      ],
+      [
+        "--policy constructor",
+        [join(fixtures, "tiny.rep"), "--policy", "constructor"],
+        /unknown policy "constructor"/,
+      ],
+      [
+        "--policy __proto__",
+        [join(fixtures, "tiny.rep"), "--policy", "__proto__"],
+        /unknown policy "__proto__"/,
+      ],
+      [
+        "a header with 10^10 ids",
+        [join(dir, "ids.rep")],
+        /ids.rep: line 2: number of ids 10000000000 is too large/,
+      ],
+      ["a file that does not exist", [join(dir, "nope.rep")], /cannot read .*nope.rep: ENOENT/],
+    ])("%s", (_what, args, message) => {
+      const r = cli(args);
+      expect(r.status).toBe(2);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).toMatch(/^malloc-trace: [^\n]*\n$/);
+    });
+  });
+
+  it("prints the usage on stdout and exits 0 for --help", () => {
+    const r = cli(["--help"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^usage: malloc-trace FILE\.\.\./);
+    expect(r.stderr).toBe("");
   });
 });

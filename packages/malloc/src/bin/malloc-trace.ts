@@ -2,16 +2,31 @@
 /**
  * `malloc-trace FILE... [--policy NAME] [--align 8|16]`: run malloc lab
  * traces on a freshly booted stack, one JSON line per trace. A malformed
- * trace or a bad option: a message on stderr, nothing on stdout, status 2.
+ * trace, a file that cannot be read or a bad option: one line on stderr
+ * naming the bad value, nothing on stdout, status 2. `--help`: the usage on
+ * stdout, status 0.
  * @module
  */
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
+import type { PolicyFactory } from "../api.js";
 import { POLICIES } from "../policies.js";
 import { type Trace, TraceError, parseTrace, runTrace } from "../trace.js";
 
 const usage = `usage: malloc-trace FILE... [--policy ${Object.keys(POLICIES).join("|")}] [--align 8|16]`;
+
+/**
+ * Why a file could not be read (ENOENT, EISDIR, EACCES...), without the path
+ * Node puts in its message (the caller names the file once); null if `e` is
+ * not a file-system error.
+ */
+function readFailure(e: unknown): string | null {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  if (typeof code !== "string" || !(e instanceof Error)) return null;
+  // "EISDIR: illegal operation on a directory, read" -> "EISDIR: illegal operation on a directory"
+  return e.message.replace(/, \w+( '.*')?$/s, "");
+}
 
 function main(argv: string[]): number {
   let values: { policy?: string; align?: string; help?: boolean };
@@ -30,12 +45,21 @@ function main(argv: string[]): number {
     process.stderr.write(`malloc-trace: ${(e as Error).message}\n${usage}\n`);
     return 2;
   }
-  if (values.help || files.length === 0) {
+  if (values.help) {
+    // Asked for: the usage is the output (as the workbook CLI does).
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  if (files.length === 0) {
     process.stderr.write(`${usage}\n`);
-    return values.help ? 0 : 2;
+    return 2;
   }
   const name = values.policy ?? "segregated";
-  const policy = (POLICIES as Record<string, (typeof POLICIES)[keyof typeof POLICIES]>)[name];
+  // Own properties only: a plain lookup finds "toString", "constructor" and
+  // "__proto__" on Object.prototype.
+  const policy: PolicyFactory | undefined = Object.hasOwn(POLICIES, name)
+    ? POLICIES[name as keyof typeof POLICIES]
+    : undefined;
   if (policy === undefined) {
     process.stderr.write(
       `malloc-trace: unknown policy "${name}" (${Object.keys(POLICIES).join(", ")})\n`,
@@ -52,10 +76,13 @@ function main(argv: string[]): number {
     try {
       traces.push(parseTrace(readFileSync(file, "utf8"), basename(file)));
     } catch (e) {
-      if (e instanceof TraceError || (e as NodeJS.ErrnoException).code === "ENOENT") {
-        process.stderr.write(
-          `malloc-trace: ${e instanceof TraceError ? e.message : `cannot read ${file}`}\n`,
-        );
+      if (e instanceof TraceError) {
+        process.stderr.write(`malloc-trace: ${e.message}\n`);
+        return 2;
+      }
+      const reason = readFailure(e);
+      if (reason !== null) {
+        process.stderr.write(`malloc-trace: cannot read ${file}: ${reason}\n`);
         return 2;
       }
       throw e;
