@@ -173,8 +173,8 @@ export type AccessSize = 1 | 2 | 4;
  * the SDM allows (vol. 3A §4.10.2.3); `invlpg` anywhere in the large page then
  * drops every piece of it.
  *
- * The MMU creates entries; a {@link Tlb} stores them as given and hands the same
- * object back from {@link Tlb.lookup}.
+ * The MMU creates entries; a {@link Tlb} stores them in any form it likes and
+ * hands back an entry with the same fields from {@link Tlb.lookup}.
  */
 export interface TlbEntry {
   /** Linear page number: bits 31:12 of the linear address. */
@@ -198,18 +198,17 @@ export interface TlbEntry {
  *
  * The contract, checked by the conformance suite in
  * `@mm386/hw-i386/conformance`:
- * - `lookup(vpn)` returns the entry most recently inserted for `vpn` that has
- *   not been invalidated or evicted since, or undefined. A TLB never invents.
+ * - `lookup(vpn)` returns (the fields of) the entry most recently inserted for
+ *   `vpn` that has not been invalidated or evicted since, or undefined. A TLB
+ *   never invents.
  * - A TLB forgets an entry only when told to (invalidate, flush) or when
- *   `insert` evicts it to make room, and then `insert` returns it.
+ *   `insert` evicts it to make room, and then `insert` returns it, so that an
+ *   eviction can be told from a lost entry.
  *
- * Why `insert` reports evictions: the MMU keeps a small host-side cache of
- * recent translations in front of the TLB (for speed, as QEMU does) and must
- * drop from it exactly what the TLB drops, so that the simulated TLB's
- * behaviour, stale entries included, is unchanged by the cache.
- *
- * Counters for hits, misses and walks live in the MMU, so an implementation
- * needs none.
+ * The MMU calls `lookup` on every access it makes through a TLB it does not
+ * know, so an implementation sees the whole access stream and may keep any
+ * replacement state it likes. Counters for hits, misses and walks live in the
+ * MMU, so an implementation needs none.
  */
 export interface Tlb {
   /** A short human-readable name, e.g. `"64-entry 4-way LRU"`. */
@@ -219,9 +218,8 @@ export interface Tlb {
   /** The cached translation for linear page `vpn`, or undefined. */
   lookup(vpn: number): TlbEntry | undefined;
   /**
-   * True if `lookup` changes the TLB's state (LRU replacement records the
-   * use). The MMU then calls `lookup` on every access instead of serving
-   * repeated accesses from its host-side cache. Default false.
+   * @deprecated Ignored since the MMU calls `lookup` on every access through a
+   * TLB it does not know. Kept so that existing implementations still compile.
    */
   readonly observesHits?: boolean;
   /**

@@ -14,4 +14,4 @@ export { Mmu, type MmuOptions } from "./mmu.js";
 export * from "./inspect.js";
 export { walkTables, permits, newWalkState, type WalkState, type WalkMemory } from "./walk.js";
 export * from "./machine.js";
-export * from "./replay.js";
+export * from "./deprecated.js";

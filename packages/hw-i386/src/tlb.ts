@@ -9,6 +9,11 @@
  *   chosen by `vpn mod sets`, with LRU, FIFO or (seeded) random replacement,
  *   like a real processor's data TLB.
  *
+ * Both keep entries packed in typed arrays (packed.ts) and also speak the
+ * MMU's allocation-free internal protocol (`probe`/`fill`/`hit`, hidden from
+ * the published types); `lookup`, `insert` and `entries` convert to and from
+ * {@link TlbEntry} objects for everyone else.
+ *
  * @module
  */
 import type { Tlb, TlbEntry } from "./api.js";
@@ -16,7 +21,7 @@ import { HW_ERROR, HwError } from "./errors.js";
 import { ENTRY, PACKED_BRAND, type PackedTlb, packTlbEntry, unpackEntry } from "./packed.js";
 
 /** A TLB with one slot for every linear page: nothing is ever evicted. */
-export class UnboundedTlb implements Tlb, PackedTlb {
+export class UnboundedTlb implements Tlb {
   readonly name = "unbounded";
   readonly capacity = Infinity;
   /** @internal */
@@ -176,7 +181,7 @@ export interface SetAssociativeTlbOptions {
 }
 
 /** A bounded, set-associative TLB. */
-export class SetAssociativeTlb implements Tlb, PackedTlb {
+export class SetAssociativeTlb implements Tlb {
   readonly name: string;
   readonly capacity: number;
   /** Entries per set. */
@@ -370,3 +375,8 @@ export class SetAssociativeTlb implements Tlb, PackedTlb {
     return dropped;
   }
 }
+
+// Both classes speak the MMU's packed protocol: checked here, not published.
+type SpeaksPacked<T extends PackedTlb> = T;
+// eslint-disable-next-line @typescript-eslint/no-unused-vars
+type Checked = [SpeaksPacked<UnboundedTlb>, SpeaksPacked<SetAssociativeTlb>];
