@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { E820, HwError, PhysicalMemory, defaultMemoryMap } from "../src/index.js";
+import {
+  E820,
+  HW_ERROR,
+  HwError,
+  PhysicalMemory,
+  createMachine,
+  defaultMemoryMap,
+} from "../src/index.js";
 
 describe("PhysicalMemory", () => {
   it("reads zero everywhere and costs nothing until written", () => {
@@ -115,5 +122,65 @@ describe("memory map", () => {
 
   it("refuses an impossible RAM size", () => {
     expect(() => defaultMemoryMap(1024)).toThrow(/installed RAM 1024/);
+  });
+});
+
+describe("RAM follows the memory map (issue 10, item 1)", () => {
+  const map = (usableEnd: number) => [
+    { base: 0, length: 0x9f000, type: E820.USABLE },
+    { base: 0xa0000, length: 0x60000, type: E820.RESERVED },
+    { base: 0x10_0000, length: usableEnd - 0x10_0000, type: E820.USABLE },
+  ];
+
+  it.each([16, 128, 3840])("a map whose usable RAM ends at %i MiB makes that much RAM", (mib) => {
+    const { ram } = createMachine({ memoryMap: map(mib * 2 ** 20) });
+    expect(ram.installedBytes).toBe(mib * 2 ** 20);
+    // The last word of RAM holds what is written; past it (firmware space) too, sparsely.
+    const last = mib * 2 ** 20 - 4;
+    ram.write32(last, 0xdead_beef);
+    expect(ram.read32(last)).toBe(0xdead_beef);
+  });
+
+  it("refuses a RAM size that disagrees with the map, and malformed map entries", () => {
+    expect(() => new PhysicalMemory({ installedBytes: 2 ** 26, memoryMap: map(2 ** 24) })).toThrow(
+      /installed RAM 0x04000000 disagrees with the memory map, whose usable RAM ends at 0x01000000/,
+    );
+    const bad: unknown[] = [
+      [{ base: -1, length: 10, type: E820.USABLE }],
+      [{ base: 0, length: 2 ** 33, type: E820.USABLE }],
+      [{ base: 0, length: 10, type: 9 }],
+      [null],
+      "not a map",
+    ];
+    for (const m of bad) {
+      expect(() => new PhysicalMemory({ memoryMap: m as never })).toThrow(
+        expect.objectContaining({ code: HW_ERROR.BAD_CONFIG }),
+      );
+    }
+  });
+});
+
+describe("storage: sparse frames, then flat RAM", () => {
+  it("keeps every word and an exact touched count while RAM goes from sparse to flat", () => {
+    const ram = new PhysicalMemory({ installedBytes: 32 * 2 ** 20 });
+    // Frames spread over RAM (sparse at first, then flat once enough are written) and
+    // above it (always sparse), in an order that is neither ascending nor descending.
+    const frames = Array.from({ length: 100 }, (_, i) => (i * 2654435761) % 8192);
+    frames.push(0xfffff, 0xfee00);
+    const unique = [...new Set(frames)];
+    unique.forEach((pfn, i) => {
+      ram.write8(pfn * 4096 + 3, i & 0xff);
+      ram.write32(pfn * 4096 + 4092, pfn);
+    });
+    expect(ram.touchedFrames).toBe(unique.length);
+    unique.forEach((pfn, i) => {
+      expect(ram.read8(pfn * 4096 + 3)).toBe(i & 0xff);
+      expect(ram.read32(pfn * 4096 + 4092)).toBe(pfn);
+    });
+    ram.clearFrame(unique[50]!);
+    ram.clearFrame(0xfffff);
+    expect(ram.read32(unique[50]! * 4096 + 4092)).toBe(0);
+    expect(ram.read32(0xfffff * 4096 + 4092)).toBe(0);
+    expect(ram.read32(unique[51]! * 4096 + 4092)).toBe(unique[51]);
   });
 });
