@@ -22,7 +22,7 @@
  *
  * @module
  */
-import { hex32 } from "@mm386/hw-i386";
+import { PAGE_SIZE, hex32 } from "@mm386/hw-i386";
 import type { KernelPageAllocator } from "@mm386/kvmalloc";
 import {
   type HeapAllocator,
@@ -42,8 +42,6 @@ import {
 import { segregatedFits } from "./policies.js";
 import { showValue } from "./show.js";
 
-const PAGE = 4096;
-
 /**
  * Key of a pointer in the shadow maps: bp / 8, exact for aligned pointers and
  * always below 2^29, so V8 keeps it a small integer (addresses >= 2^31 would
@@ -59,7 +57,7 @@ interface Chunk {
 }
 
 /** Words of one page: the most control words a policy can ask for. */
-const CONTROL_WORDS_MAX = PAGE / 4;
+const CONTROL_WORDS_MAX = PAGE_SIZE / 4;
 
 /** The methods every {@link PlacementPolicy} has. */
 const POLICY_METHODS = ["attach", "insert", "remove", "find", "forEachFree"] as const;
@@ -281,7 +279,7 @@ export class Malloc implements HeapAllocator {
     }
     const old = this.live.get(key(bp))!;
     if (pages > 0) {
-      if (size <= pages * PAGE - this.align && size >= this.largeThreshold)
+      if (size <= pages * PAGE_SIZE - this.align && size >= this.largeThreshold)
         return this.resize(bp, old, size);
       return this.move(bp, old, size);
     }
@@ -326,16 +324,18 @@ export class Malloc implements HeapAllocator {
   /** True if `[bp, bp + size)` lies inside the heap's memory (a chunk's blocks or a large block's pages). */
   contains(bp: number, size: number): boolean {
     const pages = this.larges.get(key(bp));
-    if (pages !== undefined) return bp + size <= bp - this.align + pages * PAGE;
+    if (pages !== undefined) return bp + size <= bp - this.align + pages * PAGE_SIZE;
     const c = this.chunkOf(bp);
-    return c !== null && bp >= c.start + this.align && bp + size <= c.start + c.pages * PAGE - 4;
+    return (
+      c !== null && bp >= c.start + this.align && bp + size <= c.start + c.pages * PAGE_SIZE - 4
+    );
   }
 
   /** Every block of every chunk, and the large blocks, walking the heap through the MMU. */
   blocks(): HeapBlock[] {
     const out = this.chunks.flatMap((c) => this.chunkBlocks(c));
     for (const [k, pages] of this.larges)
-      out.push({ bp: k * 8, size: pages * PAGE - this.align, allocated: true, large: true });
+      out.push({ bp: k * 8, size: pages * PAGE_SIZE - this.align, allocated: true, large: true });
     return out;
   }
 
@@ -364,7 +364,7 @@ export class Malloc implements HeapAllocator {
     const allocated = new Set<number>();
     for (const c of this.chunks) {
       if (this.mem.read(c.start) !== CHUNK_MAGIC) bad(c.start, "chunk magic is gone");
-      const end = c.start + c.pages * PAGE;
+      const end = c.start + c.pages * PAGE_SIZE;
       let prevAlloc = true;
       let prevFree = false;
       for (let bp = c.start + this.align; ;) {
@@ -409,7 +409,7 @@ export class Malloc implements HeapAllocator {
         bad(bp - this.align, "large block magic is gone");
       if (
         this.mem.read(bp - 4) !==
-        ((pages * PAGE - this.align) | LARGE | ALLOC | PREV_ALLOC) >>> 0
+        ((pages * PAGE_SIZE - this.align) | LARGE | ALLOC | PREV_ALLOC) >>> 0
       )
         bad(bp - 4, "large block header changed");
       allocated.add(bp);
@@ -510,7 +510,7 @@ export class Malloc implements HeapAllocator {
     const h = this.mem.read(bp - 4);
     const pages = this.larges.get(key(bp));
     if (pages !== undefined) {
-      if (h !== ((pages * PAGE - this.align) | LARGE | ALLOC | PREV_ALLOC) >>> 0)
+      if (h !== ((pages * PAGE_SIZE - this.align) | LARGE | ALLOC | PREV_ALLOC) >>> 0)
         throw new MallocError(
           MALLOC_ERROR.CORRUPT,
           `${what}(${hex32(bp)}): large block header ${hex32(h)} was overwritten`,
@@ -529,7 +529,7 @@ export class Malloc implements HeapAllocator {
         `header ${hex32(h)} is corrupted (malloc made this an allocated block of ${size} bytes, header ${hex32(size | ALLOC)})`,
       );
     const c = this.chunkOf(bp)!;
-    const end = c.start + c.pages * PAGE;
+    const end = c.start + c.pages * PAGE_SIZE;
     const nb = bp + size;
     const nh = this.mem.read(nb - 4);
     if ((nh & PREV_ALLOC) === 0)
@@ -574,7 +574,7 @@ export class Malloc implements HeapAllocator {
       const mid = (lo + hi) >> 1;
       const c = this.chunks[mid]!;
       if (va < c.start) hi = mid - 1;
-      else if (va >= c.start + c.pages * PAGE) lo = mid + 1;
+      else if (va >= c.start + c.pages * PAGE_SIZE) lo = mid + 1;
       else return c;
     }
     return null;
@@ -582,17 +582,17 @@ export class Malloc implements HeapAllocator {
 
   /** A new chunk holding one free block of at least `asize` bytes; returns that block, or 0. */
   private grow(asize: number): number {
-    const pages = Math.max(this.chunkPages, Math.ceil((asize + this.align) / PAGE));
+    const pages = Math.max(this.chunkPages, Math.ceil((asize + this.align) / PAGE_SIZE));
     const start = this.kv.kvmalloc(pages);
     if (start === null) return 0;
     const mem = this.mem;
     mem.write(start, CHUNK_MAGIC);
     for (let i = 4; i < this.align - 4; i += 4) mem.write(start + i, 0);
     const bp = start + this.align;
-    const size = pages * PAGE - this.align;
+    const size = pages * PAGE_SIZE - this.align;
     mem.write(bp - 4, size | PREV_ALLOC);
     mem.write(bp + size - 8, size | PREV_ALLOC);
-    mem.write(start + pages * PAGE - 4, ALLOC); // epilogue; the block before it is free
+    mem.write(start + pages * PAGE_SIZE - 4, ALLOC); // epilogue; the block before it is free
     const at = this.chunks.findIndex((c) => c.start > start);
     this.chunks.splice(at < 0 ? this.chunks.length : at, 0, { start, pages });
     this.footprint += pages;
@@ -601,12 +601,12 @@ export class Malloc implements HeapAllocator {
   }
 
   private mallocLarge(size: number): number | null {
-    const pages = Math.ceil((size + this.align) / PAGE);
+    const pages = Math.ceil((size + this.align) / PAGE_SIZE);
     const start = this.kv.kvmalloc(pages);
     if (start === null) return null;
     this.mem.write(start, LARGE_MAGIC);
     const bp = start + this.align;
-    this.mem.write(bp - 4, ((pages * PAGE - this.align) | LARGE | ALLOC | PREV_ALLOC) >>> 0);
+    this.mem.write(bp - 4, ((pages * PAGE_SIZE - this.align) | LARGE | ALLOC | PREV_ALLOC) >>> 0);
     this.larges.set(key(bp), pages);
     this.footprint += pages;
     this.track(bp, size);
@@ -659,7 +659,7 @@ export class Malloc implements HeapAllocator {
     const c = this.chunkOf(bp)!;
     if (
       bp === c.start + this.align &&
-      size === c.pages * PAGE - this.align &&
+      size === c.pages * PAGE_SIZE - this.align &&
       this.chunks.length > 1
     ) {
       this.chunks.splice(this.chunks.indexOf(c), 1);

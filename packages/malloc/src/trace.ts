@@ -25,6 +25,7 @@
  */
 import { type KernelPageAllocator, Kvmalloc } from "@mm386/kvmalloc";
 import type { Paging } from "@mm386/paging";
+import { PAGE_SIZE } from "@mm386/hw-i386";
 import type { HeapAllocator, PolicyFactory } from "./api.js";
 import { type StackOptions, createStack } from "./stack.js";
 import { Malloc } from "./heap.js";
@@ -305,7 +306,11 @@ function checks(
   const pages = new Map<number, Set<number>>();
   const span = (p: number, n: number): number[] => {
     const out: number[] = [];
-    for (let pg = Math.floor(p / 4096); pg <= Math.floor((p + Math.max(n, 1) - 1) / 4096); pg++)
+    for (
+      let pg = Math.floor(p / PAGE_SIZE);
+      pg <= Math.floor((p + Math.max(n, 1) - 1) / PAGE_SIZE);
+      pg++
+    )
       out.push(pg);
     return out;
   };
@@ -409,7 +414,7 @@ export function runTrace(trace: Trace, options: TraceOptions): TraceResult {
   const alignTo = checked.heap instanceof Malloc ? checked.heap.align : (options.align ?? 8);
   const { error, peakPayload } = checkedRun(trace, slots, checked, alignTo);
   const footprint = checked.pages.peak;
-  const utilization = footprint === 0 ? 0 : peakPayload / (footprint * 4096);
+  const utilization = footprint === 0 ? 0 : peakPayload / (footprint * PAGE_SIZE);
   let mmuAccesses = 0;
   let tlbMisses = 0;
   let walks = 0;
