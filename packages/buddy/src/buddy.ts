@@ -100,11 +100,8 @@ function ceilLog2(n: number): number {
 
 /** The public kind of a head's tag. */
 function kindOf(tag: number): Block["kind"] {
-  return (tag >= TAG.RESERVED
-    ? BLOCK_KIND.RESERVED
-    : tag >= TAG.ALLOCATED
-      ? BLOCK_KIND.ALLOCATED
-      : BLOCK_KIND.FREE) as Block["kind"];
+  if (tag >= TAG.RESERVED) return BLOCK_KIND.RESERVED;
+  return tag >= TAG.ALLOCATED ? BLOCK_KIND.ALLOCATED : BLOCK_KIND.FREE;
 }
 
 /** A buddy allocator over `[base, base + count)`. */
@@ -360,7 +357,7 @@ export class BuddyAllocator {
   /** The partition, in address order. */
   blocks(): Block[] {
     const out: Block[] = [];
-    for (let q = 0; q < this.count; ) {
+    for (let q = 0; q < this.count;) {
       const t = this.tag[q]!;
       if (t < 0) throw new BuddyError(BUDDY_ERROR.INVARIANT, `offset ${q} should start a block`);
       out.push({ start: this.base + q, order: t & TAG.ORDER, kind: kindOf(t) });
@@ -423,7 +420,8 @@ export class BuddyAllocator {
       }
       q += 1 << k;
     }
-    if (tag[this.count] !== TAG.INSIDE) broken(`the guard after the last unit is ${tag[this.count]}`);
+    if (tag[this.count] !== TAG.INSIDE)
+      broken(`the guard after the last unit is ${tag[this.count]}`);
     if (allocated !== this.allocatedUnits || reserved !== this.reservedUnits) {
       broken(
         `counters allocated ${this.allocatedUnits}, reserved ${this.reservedUnits} do not match the blocks (${allocated}, ${reserved})`,
