@@ -24,38 +24,43 @@
  * `free(start, n)` may free any allocated units, e.g. part of a run: the
  * allocated blocks at the edges are split first.
  *
- * The metadata is what xv6 and Pintos would keep, in typed arrays indexed by
- * offset, so an operation allocates nothing:
+ * The metadata is what xv6 and Pintos keep, in two typed arrays indexed by
+ * offset, so no operation allocates:
  *
  * ```
- *  tag   Int8Array, one byte per unit: -1 inside a block, else at a block head
- *        kind | order, with kind FREE 0, ALLOCATED 32, RESERVED 64 (bits 5-6)
- *        and the order in bits 0-4. One load answers "is my buddy a free block
- *        of order k?": tag[b] === k. tag[count] is a -1 guard: a buddy is never
- *        further than that.
- *  next, prev   Int32Array: the free lists, threaded through the free block
- *        heads themselves (intrusive), circular, with one sentinel node per
- *        order after the units, so linking and unlinking never branch on an
- *        empty list:
+ *  meta  Int8Array, two bytes per unit q (they share a cache line):
+ *        meta[2q]      the tag: -1 inside a block; at a block head kind + order,
+ *                      kind FREE 0, ALLOCATED 32, RESERVED 64, order in bits 0-4.
+ *                      One load answers "is my buddy b a free block of order k?":
+ *                      tag(b) === k. A guard unit at q = count has tag -1: a
+ *                      buddy is never further than that.
+ *        meta[2q + 1]  everOrder: the largest order ever allocated at head q
+ *                      (-1: none), to tell a double free from a never-allocated
+ *                      free; unit q was ever allocated iff for some j the head
+ *                      q aligned down to 2^j has everOrder >= j.
+ *  link  Int32Array, the free lists, threaded through the free block heads
+ *        themselves (intrusive): link[2i] = next, link[2i + 1] = prev, so a
+ *        node is one 8-byte pair. The lists are circular with one sentinel
+ *        node per order after the units, so linking and unlinking never
+ *        branch on an empty list:
  *
- *          sentinel S2 = count + 2
- *            next ─► [8] ─► [20] ─► back to S2        order-2 free blocks
- *            prev ◄─                ◄─
+ *            sentinel S = count + 2 (the list of order 2)
+ *              S ──next──► [8] ──next──► [20] ──next──► S
+ *              S ◄──prev── [8] ◄──prev── [20] ◄──prev── S
  *
- *  mask  bit k set iff free list k is not empty; the smallest order >= k
- *        with a free block is the lowest set bit of mask & (-1 << k), found
- *        with Math.clz32 instead of a scan over the orders.
- *  everOrder   Int8Array: at a head, the largest order ever allocated there;
- *        only consulted to tell a double free from a never-allocated free.
+ *  mask  bit k set iff free list k is not empty. The smallest order >= k with
+ *        a free block is the lowest set bit of mask & (-1 << k), found with
+ *        Math.clz32 instead of a scan over the orders.
  * ```
  *
  * `allocOrder` and `freeOrder` are the fast paths: `freeOrder` checks its
  * arguments and that the tag at `start` says "allocated, order k" (which
- * implies the alignment and the range), and only when that fails does a cold
- * path work out which error to raise. Every other operation touches
- * O(maxOrder) heads per block of the range it covers. Validation runs to
- * completion before anything changes, so a refused call leaves the allocator
- * as it was.
+ * implies the alignment and the range); only when that fails does a cold path
+ * work out which error to raise. Every tag is written once per change, and
+ * the free units are not counted separately (count - allocated - reserved).
+ * Every other operation touches O(maxOrder) heads per block of the range it
+ * covers. Validation runs to completion before anything changes, so a
+ * refused call leaves the allocator as it was.
  *
  * @module
  */
@@ -116,19 +121,19 @@ export class BuddyAllocator {
   /** The biggest block holds 2^maxOrder units. */
   declare readonly maxOrder: number;
 
-  /** Per unit, plus a -1 guard at `count`: see the module comment. */
-  private readonly tag: Int8Array;
-  /** Free list links; `count + k` is the sentinel of order k. */
-  private readonly next: Int32Array;
-  private readonly prev: Int32Array;
+  /**
+   * Two bytes per unit, plus a guard unit at `count`: `meta[2q]` is the tag of
+   * unit q, `meta[2q + 1]` its everOrder (see the module comment).
+   */
+  private readonly meta: Int8Array;
+  /**
+   * The free lists: `link[2i]` is the next node of node i, `link[2i + 1]` the
+   * previous one. Nodes `0 .. count - 1` are units; node `count + k` is the
+   * sentinel of list k.
+   */
+  private readonly link: Int32Array;
   /** Bit k set iff free list k is not empty. */
   private mask = 0;
-  /**
-   * At a block head: the largest order of a block ever allocated there (-1:
-   * none). Unit q was ever allocated iff for some j the head q aligned down to
-   * 2^j has everOrder >= j. Tells a double free from a never-allocated free.
-   */
-  private readonly everOrder: Int8Array;
   // Free units are count - allocated - reserved: one counter less to keep on
   // the fast paths.
   private allocatedUnits = 0;
@@ -161,14 +166,15 @@ export class BuddyAllocator {
     this.base = base;
     this.count = count;
     this.maxOrder = maxOrder;
-    this.tag = new Int8Array(count + 1).fill(TAG.INSIDE);
-    this.next = new Int32Array(count + maxOrder + 1);
-    this.prev = new Int32Array(count + maxOrder + 1);
-    for (let k = 0; k <= maxOrder; k++) {
-      this.next[count + k] = count + k;
-      this.prev[count + k] = count + k;
+    // Every tag INSIDE (-1) and every everOrder -1 (never allocated) until the
+    // initial blocks are pushed below.
+    this.meta = new Int8Array(2 * (count + 1)).fill(-1);
+    this.link = new Int32Array(2 * (count + maxOrder + 1));
+    for (let s = count; s <= count + maxOrder; s++) {
+      // An empty circular list: the sentinel is its own next and previous.
+      this.link[s << 1] = s;
+      this.link[(s << 1) | 1] = s;
     }
-    this.everOrder = new Int8Array(count).fill(-1);
     // The initial partition: the largest aligned blocks that fit, in order.
     let q = 0;
     while (q < count) {
@@ -209,9 +215,9 @@ export class BuddyAllocator {
     if (typeof k !== "number" || k >>> 0 !== k || k > this.maxOrder) this.refuseOrder(k);
     const o = this.take(k);
     if (o < 0) return null;
-    this.tag[o] = TAG.ALLOCATED + k;
+    this.meta[o << 1] = TAG.ALLOCATED + k;
     // Almost always false once a head has been used: a predictable branch.
-    if (this.everOrder[o]! < k) this.everOrder[o] = k;
+    if (this.meta[(o << 1) | 1]! < k) this.meta[(o << 1) | 1] = k;
     this.allocatedUnits += 1 << k;
     return this.base + o;
   }
@@ -240,8 +246,8 @@ export class BuddyAllocator {
     let q = o;
     for (let j = k; j >= 0; j--) {
       if (n & (1 << j)) {
-        this.tag[q] = TAG.ALLOCATED + j;
-        if (this.everOrder[q]! < j) this.everOrder[q] = j;
+        this.meta[q << 1] = TAG.ALLOCATED + j;
+        if (this.meta[(q << 1) | 1]! < j) this.meta[(q << 1) | 1] = j;
         q += 1 << j;
       }
     }
@@ -264,16 +270,16 @@ export class BuddyAllocator {
   free(start: number, n: number): void {
     const o = this.checkRange(start, n, "free");
     const end = o + n;
-    const tag = this.tag;
+    const meta = this.meta;
     for (let q = o; q < end;) {
       const h = this.containing(q);
-      const t = tag[h]!;
+      const t = meta[h << 1]!;
       if (t < TAG.ALLOCATED || t >= TAG.RESERVED) this.refuseFree(q, start, n);
       q = h + (1 << (t & TAG.ORDER));
     }
     for (let q = o; q < end;) {
       const h = this.containing(q);
-      const k = tag[h]! & TAG.ORDER;
+      const k = meta[h << 1]! & TAG.ORDER;
       if (h >= o && h + (1 << k) <= end) {
         this.allocatedUnits -= 1 << k;
         this.release(h, k);
@@ -281,8 +287,8 @@ export class BuddyAllocator {
       } else {
         // Straddles an edge of the range: split it and look again. everOrder
         // needs no update: the lower half's head still records order k.
-        tag[h] = TAG.ALLOCATED + k - 1;
-        tag[h + (1 << (k - 1))] = TAG.ALLOCATED + k - 1;
+        meta[h << 1] = TAG.ALLOCATED + k - 1;
+        meta[(h + (1 << (k - 1))) << 1] = TAG.ALLOCATED + k - 1;
       }
     }
   }
@@ -294,7 +300,7 @@ export class BuddyAllocator {
     // the cold path, which finds the right error.
     if (Number.isSafeInteger(start) && typeof k === "number" && k >>> 0 === k) {
       const o = start - this.base;
-      if (o >= 0 && o < this.count && this.tag[o] === TAG.ALLOCATED + k) {
+      if (o >= 0 && o < this.count && this.meta[o << 1] === TAG.ALLOCATED + k) {
         this.allocatedUnits -= 1 << k;
         this.release(o, k);
         return;
@@ -311,10 +317,10 @@ export class BuddyAllocator {
   reserve(start: number, n: number): void {
     const o = this.checkRange(start, n, "reserve");
     const end = o + n;
-    const tag = this.tag;
+    const meta = this.meta;
     for (let q = o; q < end;) {
       const h = this.containing(q);
-      const t = tag[h]!;
+      const t = meta[h << 1]!;
       if (t >= TAG.ALLOCATED && t < TAG.RESERVED) {
         throw new BuddyError(
           BUDDY_ERROR.OVERLAPS_ALLOCATION,
@@ -325,13 +331,13 @@ export class BuddyAllocator {
     }
     for (let q = o; q < end;) {
       const h = this.containing(q);
-      const t = tag[h]!;
+      const t = meta[h << 1]!;
       const k = t & TAG.ORDER;
       if (t >= TAG.RESERVED) {
         q = h + (1 << k);
       } else if (h >= o && h + (1 << k) <= end) {
         this.unlink(h, k);
-        tag[h] = TAG.RESERVED + k;
+        meta[h << 1] = TAG.RESERVED + k;
         this.reservedUnits += 1 << k;
         q = h + (1 << k);
       } else {
@@ -347,7 +353,7 @@ export class BuddyAllocator {
     const o = this.checkRange(start, n, "query");
     for (let q = o; q < o + n;) {
       const h = this.containing(q);
-      const t = this.tag[h]!;
+      const t = this.meta[h << 1]!;
       if (t < TAG.ALLOCATED || t >= TAG.RESERVED) return false;
       q = h + (1 << (t & TAG.ORDER));
     }
@@ -358,7 +364,7 @@ export class BuddyAllocator {
   blocks(): Block[] {
     const out: Block[] = [];
     for (let q = 0; q < this.count;) {
-      const t = this.tag[q]!;
+      const t = this.meta[q << 1]!;
       if (t < 0) throw new BuddyError(BUDDY_ERROR.INVARIANT, `offset ${q} should start a block`);
       out.push({ start: this.base + q, order: t & TAG.ORDER, kind: kindOf(t) });
       q += 1 << (t & TAG.ORDER);
@@ -372,7 +378,7 @@ export class BuddyAllocator {
     for (let k = 0; k <= this.maxOrder; k++) {
       const list: number[] = [];
       const s = this.count + k;
-      for (let o = this.next[s]!; o !== s && list.length <= this.count; o = this.next[o]!)
+      for (let o = this.link[s << 1]!; o !== s && list.length <= this.count; o = this.link[o << 1]!)
         list.push(this.base + o);
       lists.push(list);
     }
@@ -390,14 +396,14 @@ export class BuddyAllocator {
     const broken = (what: string): never => {
       throw new BuddyError(BUDDY_ERROR.INVARIANT, what);
     };
-    const tag = this.tag;
+    const meta = this.meta;
     let free = 0;
     let allocated = 0;
     let reserved = 0;
     let freeBlocks = 0;
     let q = 0;
     while (q < this.count) {
-      const t = tag[q]!;
+      const t = meta[q << 1]!;
       const k = t & TAG.ORDER;
       if (t < 0 || t >= TAG.RESERVED + TAG.ORDER + 1)
         broken(`offset ${q} should start a block but has tag ${t}`);
@@ -405,14 +411,14 @@ export class BuddyAllocator {
       if (q & ((1 << k) - 1)) broken(`block at offset ${q} of order ${k} is not aligned`);
       if (q + (1 << k) > this.count) broken(`block at offset ${q} of order ${k} runs past the end`);
       for (let i = q + 1; i < q + (1 << k); i++)
-        if (tag[i] !== TAG.INSIDE) broken(`offset ${i} is a head inside block ${q}`);
+        if (meta[i << 1] !== TAG.INSIDE) broken(`offset ${i} is a head inside block ${q}`);
       if (t >= TAG.RESERVED) reserved += 1 << k;
       else if (t >= TAG.ALLOCATED) allocated += 1 << k;
       else {
         free += 1 << k;
         freeBlocks++;
         const b = q ^ (1 << k);
-        if (k < this.maxOrder && b + (1 << k) <= this.count && tag[b] === k) {
+        if (k < this.maxOrder && b + (1 << k) <= this.count && meta[b << 1] === k) {
           broken(
             `free buddies at offsets ${Math.min(q, b)} and ${Math.max(q, b)} (order ${k}) were not coalesced`,
           );
@@ -420,8 +426,8 @@ export class BuddyAllocator {
       }
       q += 1 << k;
     }
-    if (tag[this.count] !== TAG.INSIDE)
-      broken(`the guard after the last unit is ${tag[this.count]}`);
+    if (meta[this.count << 1] !== TAG.INSIDE)
+      broken(`the guard after the last unit is ${meta[this.count << 1]}`);
     if (allocated !== this.allocatedUnits || reserved !== this.reservedUnits) {
       broken(
         `counters allocated ${this.allocatedUnits}, reserved ${this.reservedUnits} do not match the blocks (${allocated}, ${reserved})`,
@@ -432,17 +438,21 @@ export class BuddyAllocator {
     for (let k = 0; k <= this.maxOrder; k++) {
       const s = this.count + k;
       let before = s;
-      for (let o = this.next[s]!; o !== s; o = this.next[o]!) {
+      for (let o = this.link[s << 1]!; o !== s; o = this.link[o << 1]!) {
         if (++listed > freeBlocks)
           broken(`free list ${k} has more entries than there are free blocks (a cycle?)`);
-        if (o < 0 || o >= this.count || tag[o] !== k)
+        if (o < 0 || o >= this.count || meta[o << 1] !== k)
           broken(`free list ${k} holds offset ${o}, which is not a free block of order ${k}`);
-        if (this.prev[o] !== before)
-          broken(`free list ${k}: offset ${o} has prev ${this.prev[o]}, expected ${before}`);
+        if (this.link[(o << 1) | 1] !== before)
+          broken(
+            `free list ${k}: offset ${o} has prev ${this.link[(o << 1) | 1]}, expected ${before}`,
+          );
         before = o;
       }
-      if (this.prev[s] !== before)
-        broken(`free list ${k}: the sentinel's prev is ${this.prev[s]}, expected ${before}`);
+      if (this.link[(s << 1) | 1] !== before)
+        broken(
+          `free list ${k}: the sentinel's prev is ${this.link[(s << 1) | 1]}, expected ${before}`,
+        );
       if (((this.mask >>> k) & 1) !== (before === s ? 0 : 1))
         broken(`the non-empty mask ${hex(this.mask)} is wrong about free list ${k}`);
     }
@@ -519,7 +529,7 @@ export class BuddyAllocator {
       );
     }
     const h = this.containing(o);
-    const t = this.tag[h]!;
+    const t = this.meta[h << 1]!;
     if (t < TAG.ALLOCATED || t >= TAG.RESERVED) this.refuseFree(o, start, 1 << k);
     throw new BuddyError(
       BUDDY_ERROR.WRONG_SIZE,
@@ -530,7 +540,7 @@ export class BuddyAllocator {
   private refuseFree(q: number, start: number, n: number): never {
     const h = this.containing(q);
     const range = `[${hex(start)}, ${hex(start + n)})`;
-    if (this.tag[h]! >= TAG.RESERVED) {
+    if (this.meta[h << 1]! >= TAG.RESERVED) {
       throw new BuddyError(
         BUDDY_ERROR.NOT_ALLOCATED,
         `cannot free ${range}: unit ${hex(this.base + q)} is reserved`,
@@ -550,7 +560,7 @@ export class BuddyAllocator {
 
   private everAllocatedAt(q: number): boolean {
     for (let j = 0; j <= this.maxOrder; j++)
-      if (this.everOrder[q & ~((1 << j) - 1)]! >= j) return true;
+      if (this.meta[((q & ~((1 << j) - 1)) << 1) | 1]! >= j) return true;
     return false;
   }
 
@@ -558,7 +568,7 @@ export class BuddyAllocator {
   private containing(q: number): number {
     for (let i = 0; i <= this.maxOrder; i++) {
       const h = q & ~((1 << i) - 1);
-      const t = this.tag[h]!;
+      const t = this.meta[h << 1]!;
       if (t >= 0 && (t & TAG.ORDER) >= i) return h;
     }
     throw new BuddyError(BUDDY_ERROR.INVARIANT, `no block contains offset ${q}`);
@@ -573,16 +583,16 @@ export class BuddyAllocator {
     const m = mask & (-1 << k); // the non-empty lists of order >= k
     if (m === 0) return -1;
     const j = 31 - Math.clz32(m & -m); // the lowest of them
-    const next = this.next;
+    const link = this.link;
     const s = this.count + j;
-    const o = next[s]!;
+    const o = link[s << 1]!;
     // Pop the head of list j.
-    const n = next[o]!;
-    next[s] = n;
-    this.prev[n] = s;
+    const n = link[o << 1]!;
+    link[s << 1] = n;
+    link[(n << 1) | 1] = s;
     // The upper halves go back on lists k .. j-1, which are then all non-empty;
     // list j is empty if n is its sentinel. One update of the mask for all.
-    for (let i = j - 1; i >= k; i--) this.link(o + (1 << i), i);
+    for (let i = j - 1; i >= k; i--) this.put(o + (1 << i), i);
     this.mask = (mask & ~((n === s ? 1 : 0) << j)) | ((1 << j) - (1 << k));
     return o;
   }
@@ -593,14 +603,14 @@ export class BuddyAllocator {
    * INSIDE, and the final head gets its order from push.
    */
   private release(o: number, k: number): void {
-    const tag = this.tag;
+    const meta = this.meta;
     const maxOrder = this.maxOrder;
     while (k < maxOrder) {
       const b = o ^ (1 << k);
-      // b <= count always (the block (o, k) fits), and tag[count] is the guard.
-      if (tag[b] !== k) break; // the buddy is not a free block of order k
+      // b <= count always (the block (o, k) fits), and meta[count << 1] is the guard.
+      if (meta[b << 1] !== k) break; // the buddy is not a free block of order k
       this.unlink(b, k);
-      tag[o | (1 << k)] = TAG.INSIDE;
+      meta[(o | (1 << k)) << 1] = TAG.INSIDE;
       o &= ~(1 << k);
       k++;
     }
@@ -609,31 +619,29 @@ export class BuddyAllocator {
 
   /** Put (o, k) at the front of free list k. */
   private push(o: number, k: number): void {
-    this.link(o, k);
+    this.put(o, k);
     this.mask |= 1 << k;
   }
 
   /** Put (o, k) at the front of free list k, leaving the mask to the caller. */
-  private link(o: number, k: number): void {
-    const next = this.next;
-    const prev = this.prev;
+  private put(o: number, k: number): void {
+    const link = this.link;
     const s = this.count + k;
-    const n = next[s]!;
-    this.tag[o] = k;
-    next[o] = n;
-    prev[o] = s;
-    prev[n] = o;
-    next[s] = o;
+    const n = link[s << 1]!;
+    this.meta[o << 1] = k;
+    link[o << 1] = n;
+    link[(o << 1) | 1] = s;
+    link[(n << 1) | 1] = o;
+    link[s << 1] = o;
   }
 
   /** Take (o, k) off free list k. Its tag is left to the caller. */
   private unlink(o: number, k: number): void {
-    const next = this.next;
-    const prev = this.prev;
-    const n = next[o]!;
-    const p = prev[o]!;
-    next[p] = n;
-    prev[n] = p;
+    const link = this.link;
+    const n = link[o << 1]!;
+    const p = link[(o << 1) | 1]!;
+    link[p << 1] = n;
+    link[(n << 1) | 1] = p;
     // Both neighbours are the sentinel only when o was alone on the list.
     if (p === n) this.mask &= ~(1 << k);
   }

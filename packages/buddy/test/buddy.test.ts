@@ -227,7 +227,7 @@ describe("BuddyAllocator refuses bad calls and stays as it was", () => {
   it("catches a corrupted structure", () => {
     const b = new BuddyAllocator({ base: 0, count: 8 });
     b.alloc(1);
-    (b as unknown as { tag: Int8Array }).tag[2] = -1; // lose the head of block [2, 4)
+    (b as unknown as { meta: Int8Array }).meta[2 * 2] = -1; // lose the tag of block [2, 4)
     expect(() => b.check()).toThrow(/E_INVARIANT/);
   });
 });
