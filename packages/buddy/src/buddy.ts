@@ -259,7 +259,11 @@ export class BuddyAllocator {
       this.push(q, j);
       q += 1 << j;
     }
-    this.allocatedUnits += n;
+    // `| 0`: n is a checked integer <= 2^30, and as an int32 the counter stays
+    // a small integer. Added as a double (n read from a Float64Array, say), it
+    // would turn the field into a boxed double in every allocator, and slow
+    // down every allocOrder and freeOrder after it.
+    this.allocatedUnits += n | 0;
     return this.base + o;
   }
 
@@ -269,7 +273,7 @@ export class BuddyAllocator {
    */
   free(start: number, n: number): void {
     const o = this.checkRange(start, n, "free");
-    const end = o + n;
+    const end = o + (n | 0);
     const meta = this.meta;
     for (let q = o; q < end;) {
       const h = this.containing(q);
@@ -299,8 +303,12 @@ export class BuddyAllocator {
     // start is aligned and the block lies in the range. Anything else goes to
     // the cold path, which finds the right error.
     if (Number.isSafeInteger(start) && typeof k === "number" && k >>> 0 === k) {
-      const o = start - this.base;
-      if (o >= 0 && o < this.count && this.meta[o << 1] === TAG.ALLOCATED + k) {
+      const d = start - this.base;
+      // An integer here; `| 0` makes it an int32 for all that follows, so the
+      // code V8 makes for release does not depend on whether callers pass
+      // small integers or doubles.
+      const o = d | 0;
+      if (d >= 0 && d < this.count && this.meta[o << 1] === TAG.ALLOCATED + k) {
         this.allocatedUnits -= 1 << k;
         this.release(o, k);
         return;
@@ -508,7 +516,7 @@ export class BuddyAllocator {
         `cannot ${what} [${hex(start)}, ${hex(start + n)}): outside [${hex(this.base)}, ${hex(this.base + this.count)})`,
       );
     }
-    return start - this.base;
+    return (start - this.base) | 0; // in [0, count): an int32, as in freeOrder
   }
 
   private refuseOrder(k: unknown): never {
@@ -574,42 +582,77 @@ export class BuddyAllocator {
     throw new BuddyError(BUDDY_ERROR.INVARIANT, `no block contains offset ${q}`);
   }
 
+  // The fast paths are kept small, and the split and merge loops call no
+  // function. V8 inlines by call frequency, within a fixed budget of bytecode
+  // per caller: a call inside such a loop looks up to 20 times hotter than
+  // allocOrder itself, and inlining it first can leave allocOrder or freeOrder
+  // as a real call in the caller's loop (measured: a third slower on order-0
+  // churn). The loops live in split and merge, which only run when there is
+  // something to split or merge.
+
   /**
    * Pop a free block of order >= k and split it down to order k; -1 if none.
    * Leaves the tag at the block stale: the caller writes it.
    */
   private take(k: number): number {
-    const mask = this.mask;
-    const m = mask & (-1 << k); // the non-empty lists of order >= k
+    const m = this.mask & (-1 << k); // the non-empty lists of order >= k
     if (m === 0) return -1;
     const j = 31 - Math.clz32(m & -m); // the lowest of them
-    const link = this.link;
-    const s = this.count + j;
-    const o = link[s << 1]!;
-    // Pop the head of list j.
-    const n = link[o << 1]!;
-    link[s << 1] = n;
-    link[(n << 1) | 1] = s;
-    // The upper halves go back on lists k .. j-1, which are then all non-empty;
-    // list j is empty if n is its sentinel. One update of the mask for all.
-    for (let i = j - 1; i >= k; i--) this.put(o + (1 << i), i);
-    this.mask = (mask & ~((n === s ? 1 : 0) << j)) | ((1 << j) - (1 << k));
+    const o = this.link[(this.count + j) << 1]!;
+    this.unlink(o, j);
+    if (j > k) this.split(o, j, k);
     return o;
   }
 
+  /** Give back the upper halves of the block (o, j) popped for order k: orders j-1 down to k. */
+  private split(o: number, j: number, k: number): void {
+    // Lists k .. j-1 all become non-empty: one update of the mask for all.
+    this.mask |= (1 << j) - (1 << k);
+    const meta = this.meta;
+    const link = this.link;
+    const count = this.count;
+    while (j > k) {
+      j--;
+      // push(o + 2^j, j), written out (see above).
+      const h = o + (1 << j);
+      const s = count + j;
+      const n = link[s << 1]!;
+      meta[h << 1] = j;
+      link[h << 1] = n;
+      link[(h << 1) | 1] = s;
+      link[(n << 1) | 1] = h;
+      link[s << 1] = h;
+    }
+  }
+
   /**
-   * Make the allocated block (o, k) free, merging with free buddies as far as
-   * possible. Writes each tag once: the upper half of every merge becomes
-   * INSIDE, and the final head gets its order from push.
+   * Make the allocated block (o, k) free, merging it with its free buddies as
+   * far as possible.
    */
   private release(o: number, k: number): void {
+    // b <= count always (the block (o, k) fits), and meta[count << 1] is the guard.
+    if (k < this.maxOrder && this.meta[(o ^ (1 << k)) << 1] === k) this.merge(o, k);
+    else this.push(o, k);
+  }
+
+  /**
+   * release, when the buddy of (o, k) is free. Writes each tag once: the upper
+   * half of every merge becomes INSIDE, and the final head gets its order from
+   * push.
+   */
+  private merge(o: number, k: number): void {
     const meta = this.meta;
+    const link = this.link;
     const maxOrder = this.maxOrder;
     while (k < maxOrder) {
       const b = o ^ (1 << k);
-      // b <= count always (the block (o, k) fits), and meta[count << 1] is the guard.
       if (meta[b << 1] !== k) break; // the buddy is not a free block of order k
-      this.unlink(b, k);
+      // unlink(b, k), written out (see above).
+      const n = link[b << 1]!;
+      const p = link[(b << 1) | 1]!;
+      link[p << 1] = n;
+      link[(n << 1) | 1] = p;
+      if (p === n) this.mask &= ~(1 << k);
       meta[(o | (1 << k)) << 1] = TAG.INSIDE;
       o &= ~(1 << k);
       k++;
@@ -619,12 +662,6 @@ export class BuddyAllocator {
 
   /** Put (o, k) at the front of free list k. */
   private push(o: number, k: number): void {
-    this.put(o, k);
-    this.mask |= 1 << k;
-  }
-
-  /** Put (o, k) at the front of free list k, leaving the mask to the caller. */
-  private put(o: number, k: number): void {
     const link = this.link;
     const s = this.count + k;
     const n = link[s << 1]!;
@@ -633,6 +670,7 @@ export class BuddyAllocator {
     link[(o << 1) | 1] = s;
     link[(n << 1) | 1] = o;
     link[s << 1] = o;
+    this.mask |= 1 << k;
   }
 
   /** Take (o, k) off free list k. Its tag is left to the caller. */
