@@ -212,9 +212,14 @@ export class BuddyAllocator {
    * first unit, or null when no block of order k or more is free.
    */
   allocOrder(k: number): number | null {
-    if (typeof k !== "number" || k >>> 0 !== k || k > this.maxOrder) this.refuseOrder(k);
+    // k an integer in [0, 31] here; above maxOrder, no list is non-empty, so
+    // take fails and the order is refused there, off the fast path.
+    if (typeof k !== "number" || (k & 31) !== k) this.refuseOrder(k);
     const o = this.take(k);
-    if (o < 0) return null;
+    if (o < 0) {
+      if (k > this.maxOrder) this.refuseOrder(k);
+      return null;
+    }
     this.meta[o << 1] = TAG.ALLOCATED + k;
     // Almost always false once a head has been used: a predictable branch.
     if (this.meta[(o << 1) | 1]! < k) this.meta[(o << 1) | 1] = k;
@@ -598,8 +603,14 @@ export class BuddyAllocator {
     const m = this.mask & (-1 << k); // the non-empty lists of order >= k
     if (m === 0) return -1;
     const j = 31 - Math.clz32(m & -m); // the lowest of them
-    const o = this.link[(this.count + j) << 1]!;
-    this.unlink(o, j);
+    // Pop the head o of list j: its prev is the sentinel s.
+    const link = this.link;
+    const s = this.count + j;
+    const o = link[s << 1]!;
+    const n = link[o << 1]!;
+    link[s << 1] = n;
+    link[(n << 1) | 1] = s;
+    if (n === s) this.mask &= ~(1 << j);
     if (j > k) this.split(o, j, k);
     return o;
   }
