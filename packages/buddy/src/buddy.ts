@@ -307,13 +307,20 @@ export class BuddyAllocator {
     // The fast path: the tag at start says "allocated, order k", which implies
     // start is aligned and the block lies in the range. Anything else goes to
     // the cold path, which finds the right error.
-    if (Number.isSafeInteger(start) && typeof k === "number" && k >>> 0 === k) {
+    if (typeof start === "number" && typeof k === "number" && (k & 31) === k) {
       const d = start - this.base;
-      // An integer here; `| 0` makes it an int32 for all that follows, so the
-      // code V8 makes for release does not depend on whether callers pass
-      // small integers or doubles.
+      // o: d as an int32, so the code V8 makes for release does not depend on
+      // whether callers pass small integers or doubles. With o in the range,
+      // o + base === start says that start is a safe integer and o its exact
+      // offset, more cheaply than Number.isSafeInteger: a fraction, or a start
+      // past 2^53, cannot survive the round trip (base + count is safe).
       const o = d | 0;
-      if (d >= 0 && d < this.count && this.meta[o << 1] === TAG.ALLOCATED + k) {
+      if (
+        o >= 0 &&
+        o < this.count &&
+        o + this.base === start &&
+        this.meta[o << 1] === TAG.ALLOCATED + k
+      ) {
         this.allocatedUnits -= 1 << k;
         this.release(o, k);
         return;

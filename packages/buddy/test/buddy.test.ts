@@ -368,3 +368,40 @@ describe("BuddyAllocator counters, odd and large ranges", () => {
     b.check();
   });
 });
+
+describe("freeOrder's fast path lets nothing through that the checks refuse", () => {
+  it("refuses a fractional start whose distance to base rounds to a whole number", () => {
+    // 1e-20 - (-5) is 5 in doubles: the offset alone cannot tell this start from -0 + 5.
+    const b = new BuddyAllocator({ base: -5, count: 8 });
+    expect(b.allocOrder(0)).toBe(-5);
+    for (let i = 0; i < 7; i++) b.allocOrder(0);
+    const before = b.dump();
+    refused(() => b.freeOrder(1e-20, 0), "E_BAD_ARGUMENT", /1e-20/);
+    refused(() => b.freeOrder(-5 + 2 ** -40, 0), "E_BAD_ARGUMENT");
+    expect(b.dump()).toBe(before);
+  });
+
+  it("refuses a start past 2^53 next to a range that ends at the last safe integer", () => {
+    const base = Number.MAX_SAFE_INTEGER - 8;
+    const b = new BuddyAllocator({ base, count: 8 });
+    for (let i = 0; i < 8; i++) b.allocOrder(0);
+    refused(() => b.freeOrder(2 ** 53, 0), "E_BAD_ARGUMENT", /start/);
+    refused(() => b.freeOrder(2 ** 53 + 2, 0), "E_BAD_ARGUMENT", /start/);
+    b.freeOrder(base + 7, 0);
+    expect(b.stats.allocated).toBe(7);
+  });
+
+  it("refuses orders that would alias another tag (negative, 32 and up)", () => {
+    const b = new BuddyAllocator({ base: 0, count: 64 });
+    b.reserve(8, 8); // a reserved block of order 3 at 8: tag RESERVED + 3
+    const x = b.allocOrder(3)!; // an allocated block of order 3 at 0
+    // 32 + k would be the tag of the free block at 16 for k = -28, of the reserved block at 8 for k = 35.
+    for (const k of [-32, -28, -1, 35, 67, 2 ** 32 + 3]) {
+      refused(() => b.freeOrder(0, k), "E_BAD_ARGUMENT", /order/);
+      refused(() => b.freeOrder(8, k), "E_BAD_ARGUMENT", /order/);
+      refused(() => b.freeOrder(16, k), "E_BAD_ARGUMENT", /order/);
+    }
+    b.freeOrder(x, 3);
+    b.check();
+  });
+});
