@@ -24,11 +24,43 @@
  * `free(start, n)` may free any allocated units, e.g. part of a run: the
  * allocated blocks at the edges are split first.
  *
- * Metadata lives in typed arrays indexed by offset, meaningful at block heads:
- * `kind` (0 inside a block), `order`, and doubly linked free lists
- * (`next`/`prev`). Every operation touches O(maxOrder) heads per block of the
- * range it covers; validation runs to completion before anything changes, so
- * a refused call leaves the allocator as it was.
+ * The metadata is what xv6 and Pintos keep, in two typed arrays indexed by
+ * offset, so no operation allocates:
+ *
+ * ```
+ *  meta  Int8Array, two bytes per unit q (they share a cache line):
+ *        meta[2q]      the tag: -1 inside a block; at a block head kind + order,
+ *                      kind FREE 0, ALLOCATED 32, RESERVED 64, order in bits 0-4.
+ *                      One load answers "is my buddy b a free block of order k?":
+ *                      tag(b) === k. A guard unit at q = count has tag -1: a
+ *                      buddy is never further than that.
+ *        meta[2q + 1]  everOrder: the largest order ever allocated at head q
+ *                      (-1: none), to tell a double free from a never-allocated
+ *                      free; unit q was ever allocated iff for some j the head
+ *                      q aligned down to 2^j has everOrder >= j.
+ *  link  Int32Array, the free lists, threaded through the free block heads
+ *        themselves (intrusive): link[2i] = next, link[2i + 1] = prev, so a
+ *        node is one 8-byte pair. The lists are circular with one sentinel
+ *        node per order after the units, so linking and unlinking never
+ *        branch on an empty list:
+ *
+ *            sentinel S = count + 2 (the list of order 2)
+ *              S ──next──► [8] ──next──► [20] ──next──► S
+ *              S ◄──prev── [8] ◄──prev── [20] ◄──prev── S
+ *
+ *  mask  bit k set iff free list k is not empty. The smallest order >= k with
+ *        a free block is the lowest set bit of mask & (-1 << k), found with
+ *        Math.clz32 instead of a scan over the orders.
+ * ```
+ *
+ * `allocOrder` and `freeOrder` are the fast paths: `freeOrder` checks its
+ * arguments and that the tag at `start` says "allocated, order k" (which
+ * implies the alignment and the range); only when that fails does a cold path
+ * work out which error to raise. Every tag is written once per change, and
+ * the free units are not counted separately (count - allocated - reserved).
+ * Every other operation touches O(maxOrder) heads per block of the range it
+ * covers. Validation runs to completion before anything changes, so a
+ * refused call leaves the allocator as it was.
  *
  * @module
  */
@@ -41,11 +73,21 @@ import {
   type BuddyStats,
 } from "./api.js";
 
-const FREE = BLOCK_KIND.FREE;
-const ALLOCATED = BLOCK_KIND.ALLOCATED;
-const RESERVED = BLOCK_KIND.RESERVED;
+/** The kind bits of a head's tag; the order is in the low five bits. */
+const TAG = {
+  /** A free block head: the tag is its order. */
+  FREE: 0,
+  /** An allocated block head: 32 + its order. */
+  ALLOCATED: 32,
+  /** A reserved block head: 64 + its order. */
+  RESERVED: 64,
+  /** Inside a block, not its head. */
+  INSIDE: -1,
+  /** Mask of the order bits. */
+  ORDER: 31,
+} as const;
 
-/** The most units one allocator manages (its metadata is about 11 bytes per unit). */
+/** The most units one allocator manages (its metadata is about 10 bytes per unit). */
 export const MAX_UNITS = 2 ** 28;
 
 function hex(n: number): string {
@@ -61,27 +103,39 @@ function ceilLog2(n: number): number {
   return n <= 1 ? 0 : 32 - Math.clz32(n - 1);
 }
 
+/** The public kind of a head's tag. */
+function kindOf(tag: number): Block["kind"] {
+  if (tag >= TAG.RESERVED) return BLOCK_KIND.RESERVED;
+  return tag >= TAG.ALLOCATED ? BLOCK_KIND.ALLOCATED : BLOCK_KIND.FREE;
+}
+
 /** A buddy allocator over `[base, base + count)`. */
 export class BuddyAllocator {
+  // `declare`: with ES2022 class fields, a plain declaration would first
+  // define the field as undefined, and V8 would then keep these numbers as
+  // generic tagged values, checked on every use in the fast paths.
   /** First unit managed. */
-  readonly base: number;
+  declare readonly base: number;
   /** Number of units managed. */
-  readonly count: number;
+  declare readonly count: number;
   /** The biggest block holds 2^maxOrder units. */
-  readonly maxOrder: number;
+  declare readonly maxOrder: number;
 
-  private readonly kind: Uint8Array;
-  private readonly order: Int8Array;
-  private readonly next: Int32Array;
-  private readonly prev: Int32Array;
-  private readonly heads: Int32Array;
   /**
-   * At a block head: the largest order of a block ever allocated there (-1:
-   * none). Unit q was ever allocated iff for some j the head q aligned down to
-   * 2^j has everOrder >= j. Tells a double free from a never-allocated free.
+   * Two bytes per unit, plus a guard unit at `count`: `meta[2q]` is the tag of
+   * unit q, `meta[2q + 1]` its everOrder (see the module comment).
    */
-  private readonly everOrder: Int8Array;
-  private freeUnits: number;
+  private readonly meta: Int8Array;
+  /**
+   * The free lists: `link[2i]` is the next node of node i, `link[2i + 1]` the
+   * previous one. Nodes `0 .. count - 1` are units; node `count + k` is the
+   * sentinel of list k.
+   */
+  private readonly link: Int32Array;
+  /** Bit k set iff free list k is not empty. */
+  private mask = 0;
+  // Free units are count - allocated - reserved: one counter less to keep on
+  // the fast paths.
   private allocatedUnits = 0;
   private reservedUnits = 0;
 
@@ -112,13 +166,15 @@ export class BuddyAllocator {
     this.base = base;
     this.count = count;
     this.maxOrder = maxOrder;
-    this.kind = new Uint8Array(count);
-    this.order = new Int8Array(count);
-    this.next = new Int32Array(count);
-    this.prev = new Int32Array(count);
-    this.heads = new Int32Array(maxOrder + 1).fill(-1);
-    this.everOrder = new Int8Array(count).fill(-1);
-    this.freeUnits = count;
+    // Every tag INSIDE (-1) and every everOrder -1 (never allocated) until the
+    // initial blocks are pushed below.
+    this.meta = new Int8Array(2 * (count + 1)).fill(-1);
+    this.link = new Int32Array(2 * (count + maxOrder + 1));
+    for (let s = count; s <= count + maxOrder; s++) {
+      // An empty circular list: the sentinel is its own next and previous.
+      this.link[s << 1] = s;
+      this.link[(s << 1) | 1] = s;
+    }
     // The initial partition: the largest aligned blocks that fit, in order.
     let q = 0;
     while (q < count) {
@@ -134,7 +190,7 @@ export class BuddyAllocator {
   /** Unit counts by state. */
   get stats(): BuddyStats {
     return {
-      free: this.freeUnits,
+      free: this.unitsFree,
       allocated: this.allocatedUnits,
       reserved: this.reservedUnits,
       largestFree: this.largestFree,
@@ -143,13 +199,12 @@ export class BuddyAllocator {
 
   /** Units in the largest free block (0 when nothing is free): the longest run one `alloc` can give. */
   get largestFree(): number {
-    for (let k = this.maxOrder; k >= 0; k--) if (this.heads[k]! >= 0) return 1 << k;
-    return 0;
+    return this.mask === 0 ? 0 : 1 << (31 - Math.clz32(this.mask));
   }
 
   /** Units free now (the same as `stats.free`, without building an object). */
   get unitsFree(): number {
-    return this.freeUnits;
+    return this.count - this.allocatedUnits - this.reservedUnits;
   }
 
   /**
@@ -157,18 +212,18 @@ export class BuddyAllocator {
    * first unit, or null when no block of order k or more is free.
    */
   allocOrder(k: number): number | null {
-    if (!isInt(k) || k < 0 || k > this.maxOrder) {
-      throw new BuddyError(
-        BUDDY_ERROR.BAD_ARGUMENT,
-        `order ${String(k)} must be an integer in [0, ${this.maxOrder}]`,
-      );
-    }
+    // k an integer in [0, 31] here; above maxOrder, no list is non-empty, so
+    // take fails and the order is refused there, off the fast path.
+    if (typeof k !== "number" || (k & 31) !== k) this.refuseOrder(k);
     const o = this.take(k);
-    if (o < 0) return null;
-    this.kind[o] = ALLOCATED;
-    this.order[o] = k;
+    if (o < 0) {
+      if (k > this.maxOrder) this.refuseOrder(k);
+      return null;
+    }
+    this.meta[o << 1] = TAG.ALLOCATED + k;
+    // Almost always false once a head has been used: a predictable branch.
+    if (this.meta[(o << 1) | 1]! < k) this.meta[(o << 1) | 1] = k;
     this.allocatedUnits += 1 << k;
-    if (this.everOrder[o]! < k) this.everOrder[o] = k;
     return this.base + o;
   }
 
@@ -196,22 +251,24 @@ export class BuddyAllocator {
     let q = o;
     for (let j = k; j >= 0; j--) {
       if (n & (1 << j)) {
-        this.kind[q] = ALLOCATED;
-        this.order[q] = j;
-        if (this.everOrder[q]! < j) this.everOrder[q] = j;
+        this.meta[q << 1] = TAG.ALLOCATED + j;
+        if (this.meta[(q << 1) | 1]! < j) this.meta[(q << 1) | 1] = j;
         q += 1 << j;
       }
     }
     // The tail: aligned free blocks up to the end of the 2^k block. Their buddies
     // overlap the allocated part, so none of them can coalesce.
     const end = o + (1 << k);
-    this.freeUnits += end - q;
     while (q < end) {
       const j = 31 - Math.clz32(q & -q);
       this.push(q, j);
       q += 1 << j;
     }
-    this.allocatedUnits += n;
+    // `| 0`: n is a checked integer <= 2^30, and as an int32 the counter stays
+    // a small integer. Added as a double (n read from a Float64Array, say), it
+    // would turn the field into a boxed double in every allocator, and slow
+    // down every allocOrder and freeOrder after it.
+    this.allocatedUnits += n | 0;
     return this.base + o;
   }
 
@@ -221,53 +278,55 @@ export class BuddyAllocator {
    */
   free(start: number, n: number): void {
     const o = this.checkRange(start, n, "free");
-    const end = o + n;
+    const end = o + (n | 0);
+    const meta = this.meta;
     for (let q = o; q < end;) {
       const h = this.containing(q);
-      if (this.kind[h] !== ALLOCATED) this.refuseFree(q, start, n);
-      q = h + (1 << this.order[h]!);
+      const t = meta[h << 1]!;
+      if (t < TAG.ALLOCATED || t >= TAG.RESERVED) this.refuseFree(q, start, n);
+      q = h + (1 << (t & TAG.ORDER));
     }
     for (let q = o; q < end;) {
       const h = this.containing(q);
-      const k = this.order[h]!;
+      const k = meta[h << 1]! & TAG.ORDER;
       if (h >= o && h + (1 << k) <= end) {
         this.allocatedUnits -= 1 << k;
         this.release(h, k);
         q = h + (1 << k);
       } else {
-        // Straddles an edge of the range: split it and look again.
-        this.order[h] = k - 1;
-        this.kind[h + (1 << (k - 1))] = ALLOCATED;
-        this.order[h + (1 << (k - 1))] = k - 1;
+        // Straddles an edge of the range: split it and look again. everOrder
+        // needs no update: the lower half's head still records order k.
+        meta[h << 1] = TAG.ALLOCATED + k - 1;
+        meta[(h + (1 << (k - 1))) << 1] = TAG.ALLOCATED + k - 1;
       }
     }
   }
 
   /** Free the block of 2^k units at `start`, which must have been allocated as exactly that block. */
   freeOrder(start: number, k: number): void {
-    if (!isInt(k) || k < 0 || k > this.maxOrder) {
-      throw new BuddyError(
-        BUDDY_ERROR.BAD_ARGUMENT,
-        `order ${String(k)} must be an integer in [0, ${this.maxOrder}]`,
-      );
+    // The fast path: the tag at start says "allocated, order k", which implies
+    // start is aligned and the block lies in the range. Anything else goes to
+    // the cold path, which finds the right error.
+    if (typeof start === "number" && typeof k === "number" && (k & 31) === k) {
+      const d = start - this.base;
+      // o: d as an int32, so the code V8 makes for release does not depend on
+      // whether callers pass small integers or doubles. With o in the range,
+      // o + base === start says that start is a safe integer and o its exact
+      // offset, more cheaply than Number.isSafeInteger: a fraction, or a start
+      // past 2^53, cannot survive the round trip (base + count is safe).
+      const o = d | 0;
+      if (
+        o >= 0 &&
+        o < this.count &&
+        o + this.base === start &&
+        this.meta[o << 1] === TAG.ALLOCATED + k
+      ) {
+        this.allocatedUnits -= 1 << k;
+        this.release(o, k);
+        return;
+      }
     }
-    const o = this.checkRange(start, 1 << k, "free");
-    if (o & ((1 << k) - 1)) {
-      throw new BuddyError(
-        BUDDY_ERROR.MISALIGNED,
-        `block ${hex(start)} of order ${k} is not aligned to ${1 << k} units from base ${hex(this.base)}`,
-      );
-    }
-    const h = this.containing(o);
-    if (this.kind[h] !== ALLOCATED) this.refuseFree(o, start, 1 << k);
-    if (h !== o || this.order[h] !== k) {
-      throw new BuddyError(
-        BUDDY_ERROR.WRONG_SIZE,
-        `${hex(start)} is inside an allocated block of order ${this.order[h]} at ${hex(this.base + h)}, not a block of order ${k}`,
-      );
-    }
-    this.allocatedUnits -= 1 << k;
-    this.release(o, k);
+    this.refuseFreeOrder(start, k);
   }
 
   /**
@@ -278,30 +337,31 @@ export class BuddyAllocator {
   reserve(start: number, n: number): void {
     const o = this.checkRange(start, n, "reserve");
     const end = o + n;
+    const meta = this.meta;
     for (let q = o; q < end;) {
       const h = this.containing(q);
-      if (this.kind[h] === ALLOCATED) {
+      const t = meta[h << 1]!;
+      if (t >= TAG.ALLOCATED && t < TAG.RESERVED) {
         throw new BuddyError(
           BUDDY_ERROR.OVERLAPS_ALLOCATION,
           `cannot reserve [${hex(start)}, ${hex(start + n)}): units from ${hex(this.base + Math.max(h, o))} are allocated`,
         );
       }
-      q = h + (1 << this.order[h]!);
+      q = h + (1 << (t & TAG.ORDER));
     }
     for (let q = o; q < end;) {
       const h = this.containing(q);
-      const k = this.order[h]!;
-      if (this.kind[h] === RESERVED) {
+      const t = meta[h << 1]!;
+      const k = t & TAG.ORDER;
+      if (t >= TAG.RESERVED) {
         q = h + (1 << k);
       } else if (h >= o && h + (1 << k) <= end) {
         this.unlink(h, k);
-        this.kind[h] = RESERVED;
-        this.freeUnits -= 1 << k;
+        meta[h << 1] = TAG.RESERVED + k;
         this.reservedUnits += 1 << k;
         q = h + (1 << k);
       } else {
         this.unlink(h, k);
-        this.kind[h] = 0;
         this.push(h, k - 1);
         this.push(h + (1 << (k - 1)), k - 1);
       }
@@ -313,8 +373,9 @@ export class BuddyAllocator {
     const o = this.checkRange(start, n, "query");
     for (let q = o; q < o + n;) {
       const h = this.containing(q);
-      if (this.kind[h] !== ALLOCATED) return false;
-      q = h + (1 << this.order[h]!);
+      const t = this.meta[h << 1]!;
+      if (t < TAG.ALLOCATED || t >= TAG.RESERVED) return false;
+      q = h + (1 << (t & TAG.ORDER));
     }
     return true;
   }
@@ -322,12 +383,11 @@ export class BuddyAllocator {
   /** The partition, in address order. */
   blocks(): Block[] {
     const out: Block[] = [];
-    for (let q = 0; q < this.count; q += 1 << this.order[q]!) {
-      out.push({
-        start: this.base + q,
-        order: this.order[q]!,
-        kind: this.kind[q] as Block["kind"],
-      });
+    for (let q = 0; q < this.count;) {
+      const t = this.meta[q << 1]!;
+      if (t < 0) throw new BuddyError(BUDDY_ERROR.INVARIANT, `offset ${q} should start a block`);
+      out.push({ start: this.base + q, order: t & TAG.ORDER, kind: kindOf(t) });
+      q += 1 << (t & TAG.ORDER);
     }
     return out;
   }
@@ -337,7 +397,8 @@ export class BuddyAllocator {
     const lists: number[][] = [];
     for (let k = 0; k <= this.maxOrder; k++) {
       const list: number[] = [];
-      for (let o = this.heads[k]!; o >= 0 && list.length <= this.count; o = this.next[o]!)
+      const s = this.count + k;
+      for (let o = this.link[s << 1]!; o !== s && list.length <= this.count; o = this.link[o << 1]!)
         list.push(this.base + o);
       lists.push(list);
     }
@@ -348,36 +409,36 @@ export class BuddyAllocator {
    * Check every invariant and throw a {@link BuddyError} with code
    * `E_INVARIANT` naming the first one broken: the blocks partition the range,
    * each aligned to its order; the free lists hold exactly the free blocks,
-   * correctly linked; no two free buddies are left uncoalesced; free +
-   * allocated + reserved = count.
+   * correctly linked; the non-empty mask matches the lists; no two free
+   * buddies are left uncoalesced; free + allocated + reserved = count.
    */
   check(): void {
     const broken = (what: string): never => {
       throw new BuddyError(BUDDY_ERROR.INVARIANT, what);
     };
-    const units = [0, 0, 0, 0];
+    const meta = this.meta;
+    let free = 0;
+    let allocated = 0;
+    let reserved = 0;
     let freeBlocks = 0;
     let q = 0;
     while (q < this.count) {
-      const kind = this.kind[q]!;
-      const k = this.order[q]!;
-      if (kind < FREE || kind > RESERVED)
-        broken(`offset ${q} should start a block but has kind ${kind}`);
-      if (k < 0 || k > this.maxOrder) broken(`block at offset ${q} has order ${k}`);
+      const t = meta[q << 1]!;
+      const k = t & TAG.ORDER;
+      if (t < 0 || t >= TAG.RESERVED + TAG.ORDER + 1)
+        broken(`offset ${q} should start a block but has tag ${t}`);
+      if (k > this.maxOrder) broken(`block at offset ${q} has order ${k}`);
       if (q & ((1 << k) - 1)) broken(`block at offset ${q} of order ${k} is not aligned`);
       if (q + (1 << k) > this.count) broken(`block at offset ${q} of order ${k} runs past the end`);
       for (let i = q + 1; i < q + (1 << k); i++)
-        if (this.kind[i] !== 0) broken(`offset ${i} is a head inside block ${q}`);
-      units[kind]! += 1 << k;
-      if (kind === FREE) {
+        if (meta[i << 1] !== TAG.INSIDE) broken(`offset ${i} is a head inside block ${q}`);
+      if (t >= TAG.RESERVED) reserved += 1 << k;
+      else if (t >= TAG.ALLOCATED) allocated += 1 << k;
+      else {
+        free += 1 << k;
         freeBlocks++;
         const b = q ^ (1 << k);
-        if (
-          k < this.maxOrder &&
-          b + (1 << k) <= this.count &&
-          this.kind[b] === FREE &&
-          this.order[b] === k
-        ) {
+        if (k < this.maxOrder && b + (1 << k) <= this.count && meta[b << 1] === k) {
           broken(
             `free buddies at offsets ${Math.min(q, b)} and ${Math.max(q, b)} (order ${k}) were not coalesced`,
           );
@@ -385,30 +446,38 @@ export class BuddyAllocator {
       }
       q += 1 << k;
     }
-    if (
-      units[FREE] !== this.freeUnits ||
-      units[ALLOCATED] !== this.allocatedUnits ||
-      units[RESERVED] !== this.reservedUnits
-    ) {
+    if (meta[this.count << 1] !== TAG.INSIDE)
+      broken(`the guard after the last unit is ${meta[this.count << 1]}`);
+    if (allocated !== this.allocatedUnits || reserved !== this.reservedUnits) {
       broken(
-        `counters free ${this.freeUnits}, allocated ${this.allocatedUnits}, reserved ${this.reservedUnits} do not match the blocks (${units[FREE]}, ${units[ALLOCATED]}, ${units[RESERVED]})`,
+        `counters allocated ${this.allocatedUnits}, reserved ${this.reservedUnits} do not match the blocks (${allocated}, ${reserved})`,
       );
     }
-    if (this.freeUnits + this.allocatedUnits + this.reservedUnits !== this.count)
-      broken("free + allocated + reserved != count");
+    if (free !== this.unitsFree) broken("free + allocated + reserved != count");
     let listed = 0;
     for (let k = 0; k <= this.maxOrder; k++) {
-      let before = -1;
-      for (let o = this.heads[k]!; o >= 0; o = this.next[o]!) {
+      const s = this.count + k;
+      let before = s;
+      for (let o = this.link[s << 1]!; o !== s; o = this.link[o << 1]!) {
         if (++listed > freeBlocks)
           broken(`free list ${k} has more entries than there are free blocks (a cycle?)`);
-        if (this.kind[o] !== FREE || this.order[o] !== k)
+        if (o < 0 || o >= this.count || meta[o << 1] !== k)
           broken(`free list ${k} holds offset ${o}, which is not a free block of order ${k}`);
-        if (this.prev[o] !== before)
-          broken(`free list ${k}: offset ${o} has prev ${this.prev[o]}, expected ${before}`);
+        if (this.link[(o << 1) | 1] !== before)
+          broken(
+            `free list ${k}: offset ${o} has prev ${this.link[(o << 1) | 1]}, expected ${before}`,
+          );
         before = o;
       }
+      if (this.link[(s << 1) | 1] !== before)
+        broken(
+          `free list ${k}: the sentinel's prev is ${this.link[(s << 1) | 1]}, expected ${before}`,
+        );
+      if (((this.mask >>> k) & 1) !== (before === s ? 0 : 1))
+        broken(`the non-empty mask ${hex(this.mask)} is wrong about free list ${k}`);
     }
+    if (this.mask >>> (this.maxOrder + 1) !== 0)
+      broken(`the non-empty mask ${hex(this.mask)} has bits above order ${this.maxOrder}`);
     if (listed !== freeBlocks) broken(`${freeBlocks} free blocks but ${listed} on the free lists`);
   }
 
@@ -426,7 +495,11 @@ export class BuddyAllocator {
         );
     });
     lines.push("blocks:");
-    const name = { [FREE]: "free", [ALLOCATED]: "allocated", [RESERVED]: "reserved" };
+    const name = {
+      [BLOCK_KIND.FREE]: "free",
+      [BLOCK_KIND.ALLOCATED]: "allocated",
+      [BLOCK_KIND.RESERVED]: "reserved",
+    };
     for (const b of this.blocks()) {
       lines.push(
         `  ${hex(b.start).padStart(10)} +${String(1 << b.order).padEnd(7)} ${name[b.kind].padEnd(9)} order ${b.order}`,
@@ -455,13 +528,39 @@ export class BuddyAllocator {
         `cannot ${what} [${hex(start)}, ${hex(start + n)}): outside [${hex(this.base)}, ${hex(this.base + this.count)})`,
       );
     }
-    return start - this.base;
+    return (start - this.base) | 0; // in [0, count): an int32, as in freeOrder
+  }
+
+  private refuseOrder(k: unknown): never {
+    throw new BuddyError(
+      BUDDY_ERROR.BAD_ARGUMENT,
+      `order ${String(k)} must be an integer in [0, ${this.maxOrder}]`,
+    );
+  }
+
+  /** The cold path of `freeOrder`: the checks in their documented order, one of which fails. */
+  private refuseFreeOrder(start: number, k: number): never {
+    if (!isInt(k) || k < 0 || k > this.maxOrder) this.refuseOrder(k);
+    const o = this.checkRange(start, 1 << k, "free");
+    if (o & ((1 << k) - 1)) {
+      throw new BuddyError(
+        BUDDY_ERROR.MISALIGNED,
+        `block ${hex(start)} of order ${k} is not aligned to ${1 << k} units from base ${hex(this.base)}`,
+      );
+    }
+    const h = this.containing(o);
+    const t = this.meta[h << 1]!;
+    if (t < TAG.ALLOCATED || t >= TAG.RESERVED) this.refuseFree(o, start, 1 << k);
+    throw new BuddyError(
+      BUDDY_ERROR.WRONG_SIZE,
+      `${hex(start)} is inside an allocated block of order ${t & TAG.ORDER} at ${hex(this.base + h)}, not a block of order ${k}`,
+    );
   }
 
   private refuseFree(q: number, start: number, n: number): never {
     const h = this.containing(q);
     const range = `[${hex(start)}, ${hex(start + n)})`;
-    if (this.kind[h] === RESERVED) {
+    if (this.meta[h << 1]! >= TAG.RESERVED) {
       throw new BuddyError(
         BUDDY_ERROR.NOT_ALLOCATED,
         `cannot free ${range}: unit ${hex(this.base + q)} is reserved`,
@@ -481,7 +580,7 @@ export class BuddyAllocator {
 
   private everAllocatedAt(q: number): boolean {
     for (let j = 0; j <= this.maxOrder; j++)
-      if (this.everOrder[q & ~((1 << j) - 1)]! >= j) return true;
+      if (this.meta[((q & ~((1 << j) - 1)) << 1) | 1]! >= j) return true;
     return false;
   }
 
@@ -489,57 +588,117 @@ export class BuddyAllocator {
   private containing(q: number): number {
     for (let i = 0; i <= this.maxOrder; i++) {
       const h = q & ~((1 << i) - 1);
-      if (this.kind[h] !== 0 && this.order[h]! >= i) return h;
+      const t = this.meta[h << 1]!;
+      if (t >= 0 && (t & TAG.ORDER) >= i) return h;
     }
     throw new BuddyError(BUDDY_ERROR.INVARIANT, `no block contains offset ${q}`);
   }
 
-  /** Pop a free block of order >= k and split it down to order k; -1 if none. Counts it as not free. */
+  // The fast paths are kept small, and the split and merge loops call no
+  // function. V8 inlines by call frequency, within a fixed budget of bytecode
+  // per caller: a call inside such a loop looks up to 20 times hotter than
+  // allocOrder itself, and inlining it first can leave allocOrder or freeOrder
+  // as a real call in the caller's loop (measured: a third slower on order-0
+  // churn). The loops live in split and merge, which only run when there is
+  // something to split or merge.
+
+  /**
+   * Pop a free block of order >= k and split it down to order k; -1 if none.
+   * Leaves the tag at the block stale: the caller writes it.
+   */
   private take(k: number): number {
-    let j = k;
-    while (j <= this.maxOrder && this.heads[j]! < 0) j++;
-    if (j > this.maxOrder) return -1;
-    const o = this.heads[j]!;
-    this.unlink(o, j);
-    while (j > k) {
-      j--;
-      this.push(o + (1 << j), j);
-    }
-    this.kind[o] = 0;
-    this.freeUnits -= 1 << k;
+    const m = this.mask & (-1 << k); // the non-empty lists of order >= k
+    if (m === 0) return -1;
+    const j = 31 - Math.clz32(m & -m); // the lowest of them
+    // Pop the head o of list j: its prev is the sentinel s.
+    const link = this.link;
+    const s = this.count + j;
+    const o = link[s << 1]!;
+    const n = link[o << 1]!;
+    link[s << 1] = n;
+    link[(n << 1) | 1] = s;
+    if (n === s) this.mask &= ~(1 << j);
+    if (j > k) this.split(o, j, k);
     return o;
   }
 
-  /** Make the block (o, k) free, merging with free buddies as far as possible. */
+  /** Give back the upper halves of the block (o, j) popped for order k: orders j-1 down to k. */
+  private split(o: number, j: number, k: number): void {
+    // Lists k .. j-1 all become non-empty: one update of the mask for all.
+    this.mask |= (1 << j) - (1 << k);
+    const meta = this.meta;
+    const link = this.link;
+    const count = this.count;
+    while (j > k) {
+      j--;
+      // push(o + 2^j, j), written out (see above).
+      const h = o + (1 << j);
+      const s = count + j;
+      const n = link[s << 1]!;
+      meta[h << 1] = j;
+      link[h << 1] = n;
+      link[(h << 1) | 1] = s;
+      link[(n << 1) | 1] = h;
+      link[s << 1] = h;
+    }
+  }
+
+  /**
+   * Make the allocated block (o, k) free, merging it with its free buddies as
+   * far as possible.
+   */
   private release(o: number, k: number): void {
-    this.freeUnits += 1 << k;
-    this.kind[o] = 0;
-    while (k < this.maxOrder) {
+    // b <= count always (the block (o, k) fits), and meta[count << 1] is the guard.
+    if (k < this.maxOrder && this.meta[(o ^ (1 << k)) << 1] === k) this.merge(o, k);
+    else this.push(o, k);
+  }
+
+  /**
+   * release, when the buddy of (o, k) is free. Writes each tag once: the upper
+   * half of every merge becomes INSIDE, and the final head gets its order from
+   * push.
+   */
+  private merge(o: number, k: number): void {
+    const meta = this.meta;
+    const link = this.link;
+    const maxOrder = this.maxOrder;
+    while (k < maxOrder) {
       const b = o ^ (1 << k);
-      if (b + (1 << k) > this.count || this.kind[b] !== FREE || this.order[b] !== k) break;
-      this.unlink(b, k);
-      this.kind[b] = 0;
-      o = o < b ? o : b;
+      if (meta[b << 1] !== k) break; // the buddy is not a free block of order k
+      // unlink(b, k), written out (see above).
+      const n = link[b << 1]!;
+      const p = link[(b << 1) | 1]!;
+      link[p << 1] = n;
+      link[(n << 1) | 1] = p;
+      if (p === n) this.mask &= ~(1 << k);
+      meta[(o | (1 << k)) << 1] = TAG.INSIDE;
+      o &= ~(1 << k);
       k++;
     }
     this.push(o, k);
   }
 
+  /** Put (o, k) at the front of free list k. */
   private push(o: number, k: number): void {
-    this.kind[o] = FREE;
-    this.order[o] = k;
-    const head = this.heads[k]!;
-    this.next[o] = head;
-    this.prev[o] = -1;
-    if (head >= 0) this.prev[head] = o;
-    this.heads[k] = o;
+    const link = this.link;
+    const s = this.count + k;
+    const n = link[s << 1]!;
+    this.meta[o << 1] = k;
+    link[o << 1] = n;
+    link[(o << 1) | 1] = s;
+    link[(n << 1) | 1] = o;
+    link[s << 1] = o;
+    this.mask |= 1 << k;
   }
 
+  /** Take (o, k) off free list k. Its tag is left to the caller. */
   private unlink(o: number, k: number): void {
-    const n = this.next[o]!;
-    const p = this.prev[o]!;
-    if (p >= 0) this.next[p] = n;
-    else this.heads[k] = n;
-    if (n >= 0) this.prev[n] = p;
+    const link = this.link;
+    const n = link[o << 1]!;
+    const p = link[(o << 1) | 1]!;
+    link[p << 1] = n;
+    link[(n << 1) | 1] = p;
+    // Both neighbours are the sentinel only when o was alone on the list.
+    if (p === n) this.mask &= ~(1 << k);
   }
 }

@@ -1,11 +1,14 @@
 /**
  * Long random sequences of alloc / allocOrder / free (whole, in pieces, bad) /
- * reserve, checked after every step against a trivial model (one state per
- * unit) and the invariant checker.
+ * freeOrder (good and bad) / reserve, checked after every step against a
+ * trivial model (one state per unit, and the unit counters it implies) and
+ * the invariant checker. `MM386_DEEP=1` runs many more sequences.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { BLOCK_KIND, BuddyAllocator, BuddyError } from "../src/index.js";
+
+const DEEP = process.env.MM386_DEEP === "1";
 
 const FREE = 0;
 const USED = 1;
@@ -14,8 +17,8 @@ const RESV = 2;
 interface Model {
   state: Uint8Array;
   ever: Uint8Array;
-  /** Live allocations: [offset, length]. */
-  live: [number, number][];
+  /** Live allocations: [offset, length, order if it is one whole block else -1]. */
+  live: [number, number, number][];
 }
 
 type Op =
@@ -23,7 +26,9 @@ type Op =
   | { kind: "allocOrder"; k: number }
   | { kind: "free"; pick: number; from: number; len: number }
   | { kind: "reserve"; at: number; len: number }
-  | { kind: "badFree"; at: number; len: number };
+  | { kind: "badFree"; at: number; len: number }
+  | { kind: "freeOrder"; pick: number }
+  | { kind: "badFreeOrder"; at: number; k: number };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   {
@@ -63,6 +68,18 @@ const op: fc.Arbitrary<Op> = fc.oneof(
       kind: fc.constant("badFree" as const),
       at: fc.nat({ max: 300 }),
       len: fc.integer({ min: 1, max: 12 }),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({ kind: fc.constant("freeOrder" as const), pick: fc.nat() }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("badFreeOrder" as const),
+      at: fc.nat({ max: 300 }),
+      k: fc.integer({ min: 0, max: 7 }),
     }),
   },
 );
@@ -113,7 +130,8 @@ function run(count: number, base: number, ops: Op[]): void {
           for (let i = at; i < at + n; i++) expect(m.state[i]).toBe(FREE);
           m.state.fill(USED, at, at + n);
           m.ever.fill(1, at, at + n);
-          m.live.push([at, n]);
+          // A power of two is one whole block: freeOrder may free it.
+          m.live.push([at, n, (n & (n - 1)) === 0 ? k : -1]);
         }
         break;
       }
@@ -126,9 +144,9 @@ function run(count: number, base: number, ops: Op[]): void {
         b.free(base + at + from, len);
         m.state.fill(FREE, at + from, at + from + len);
         // Whatever is left of that allocation stays live, as up to two pieces.
-        const pieces: [number, number][] = [];
-        if (from > 0) pieces.push([at, from]);
-        if (from + len < n) pieces.push([at + from + len, n - from - len]);
+        const pieces: [number, number, number][] = [];
+        if (from > 0) pieces.push([at, from, -1]);
+        if (from + len < n) pieces.push([at + from + len, n - from - len, -1]);
         m.live.splice(idx, 1, ...pieces);
         break;
       }
@@ -172,6 +190,40 @@ function run(count: number, base: number, ops: Op[]): void {
         expect(b.dump()).toBe(before);
         break;
       }
+      case "freeOrder": {
+        const blocks = m.live.filter((x) => x[2] >= 0);
+        if (blocks.length === 0) break;
+        const entry = blocks[o.pick % blocks.length]!;
+        const [at, n, k] = entry;
+        b.freeOrder(base + at, k);
+        m.state.fill(FREE, at, at + n);
+        m.live.splice(m.live.indexOf(entry), 1);
+        break;
+      }
+      case "badFreeOrder": {
+        // What the model says freeOrder(at, k) must answer; a legal call is skipped.
+        const at = Math.min(o.at, count - 1);
+        const { k } = o;
+        const owner = m.live.find(([a, n]) => a <= at && at < a + n);
+        let code: string;
+        if (k > 6) code = "E_BAD_ARGUMENT";
+        else if (at + (1 << k) > count) code = "E_OUT_OF_RANGE";
+        else if (at % (1 << k) !== 0) code = "E_MISALIGNED";
+        else if (m.state[at] === RESV) code = "E_NOT_ALLOCATED";
+        else if (m.state[at] === FREE) code = m.ever[at] ? "E_DOUBLE_FREE" : "E_NOT_ALLOCATED";
+        else if (owner && owner[2] >= 0 && (owner[0] !== at || owner[2] !== k))
+          code = "E_WRONG_SIZE";
+        else break; // a legal free, or a unit whose block shape the model does not know
+        try {
+          b.freeOrder(base + at, k);
+          throw new Error(`freeOrder(${at}, ${k}) should have been refused with ${code}`);
+        } catch (e) {
+          expect(e).toBeInstanceOf(BuddyError);
+          expect((e as BuddyError).code).toBe(code);
+        }
+        expect(b.dump()).toBe(before);
+        break;
+      }
     }
     b.check();
     expectSame(b, m);
@@ -183,15 +235,19 @@ function run(count: number, base: number, ops: Op[]): void {
 }
 
 describe("BuddyAllocator against a model", () => {
-  it("agrees on random sequences over odd-sized ranges", () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 300 }),
-        fc.integer({ min: -1000, max: 1000 }),
-        fc.array(op, { minLength: 20, maxLength: 200, size: "max" }),
-        (count, base, ops) => run(count, base, ops),
-      ),
-      { numRuns: 200 },
-    );
-  });
+  it(
+    "agrees on random sequences over odd-sized ranges",
+    () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 300 }),
+          fc.integer({ min: -1000, max: 1000 }),
+          fc.array(op, { minLength: 20, maxLength: 200, size: "max" }),
+          (count, base, ops) => run(count, base, ops),
+        ),
+        { numRuns: DEEP ? 2000 : 40 },
+      );
+    },
+    DEEP ? 600_000 : 30_000,
+  );
 });

@@ -227,7 +227,181 @@ describe("BuddyAllocator refuses bad calls and stays as it was", () => {
   it("catches a corrupted structure", () => {
     const b = new BuddyAllocator({ base: 0, count: 8 });
     b.alloc(1);
-    (b as unknown as { kind: Uint8Array }).kind[2] = 0; // lose the head of block [2, 4)
+    (b as unknown as { meta: Int8Array }).meta[2 * 2] = -1; // lose the tag of block [2, 4)
     expect(() => b.check()).toThrow(/E_INVARIANT/);
+  });
+});
+
+describe("BuddyAllocator counters, odd and large ranges", () => {
+  it("keeps the counters through allocOrder and freeOrder (hand-counted)", () => {
+    const b = new BuddyAllocator({ base: 0x200, count: 64 });
+    const x = b.allocOrder(3)!; // 8 units
+    const y = b.allocOrder(0)!; // 1 unit
+    const z = b.allocOrder(4)!; // 16 units
+    expect(b.stats).toEqual({ free: 39, allocated: 25, reserved: 0, largestFree: 32 });
+    b.freeOrder(x, 3);
+    expect(b.stats).toEqual({ free: 47, allocated: 17, reserved: 0, largestFree: 32 });
+    expect(b.unitsFree).toBe(47);
+    b.freeOrder(z, 4);
+    b.freeOrder(y, 0);
+    expect(b.stats).toEqual({ free: 64, allocated: 0, reserved: 0, largestFree: 64 });
+    expect(shape(b)).toEqual([[0, 6, F]]);
+    b.check();
+  });
+
+  it("hands out every unit of a non-power-of-two range once, and coalesces back to the start", () => {
+    for (const count of [1, 2, 3, 5, 7, 12, 13, 31, 33, 63, 100, 255, 257, 1000]) {
+      const b = new BuddyAllocator({ base: -7, count });
+      const initial = shape(b);
+      const got: number[] = [];
+      for (let u = b.allocOrder(0); u !== null; u = b.allocOrder(0)) got.push(u);
+      // Every unit exactly once, and nothing left.
+      expect([...got].sort((p, q) => p - q)).toEqual(
+        Array.from({ length: count }, (_, i) => i - 7),
+      );
+      expect(b.stats).toEqual({ free: 0, allocated: count, reserved: 0, largestFree: 0 });
+      // Free in a scrambled order (Fisher-Yates with a fixed LCG).
+      let seed = count;
+      for (let i = got.length - 1; i > 0; i--) {
+        seed = (seed * 1103515245 + 12345) >>> 0;
+        const j = seed % (i + 1);
+        [got[i], got[j]] = [got[j]!, got[i]!];
+      }
+      for (const u of got) b.freeOrder(u, 0);
+      expect(shape(b)).toEqual(initial);
+      b.check();
+    }
+  });
+
+  it("never merges past the end of an odd range", () => {
+    // [0..8) order 3 and [8..12) order 2: the buddy of [8..12) would start at 12 = count.
+    const b = new BuddyAllocator({ base: 0, count: 12 });
+    expect(b.allocOrder(2)).toBe(8);
+    b.freeOrder(8, 2);
+    expect(shape(b)).toEqual([
+      [0, 3, F],
+      [8, 2, F],
+    ]);
+    b.check();
+  });
+
+  it("works over 3 * 2^20 + 5 units", () => {
+    const count = 3 * 2 ** 20 + 5;
+    const b = new BuddyAllocator({ base: 2 ** 40, count });
+    expect(b.maxOrder).toBe(21);
+    // 3 * 2^20 + 5 = 2^21 + 2^20 + 4 + 1
+    expect(shape(b)).toEqual([
+      [0, 21, F],
+      [2 ** 21, 20, F],
+      [3 * 2 ** 20, 2, F],
+      [3 * 2 ** 20 + 4, 0, F],
+    ]);
+    const big = b.allocOrder(21)!;
+    const mid = b.alloc(2 ** 20)!;
+    expect([big, mid]).toEqual([2 ** 40, 2 ** 40 + 2 ** 21]);
+    expect(b.allocOrder(20)).toBeNull();
+    b.reserve(2 ** 40 + 3 * 2 ** 20, 5);
+    expect(b.stats).toEqual({ free: 0, allocated: 3 * 2 ** 20, reserved: 5, largestFree: 0 });
+    b.free(big + 12345, 1000);
+    expect(b.stats.free).toBe(1000);
+    expect(b.isAllocated(big + 12344, 1)).toBe(true);
+    expect(b.isAllocated(big + 12345, 1)).toBe(false);
+    b.free(big, 12345);
+    b.free(big + 13345, 2 ** 21 - 13345);
+    b.freeOrder(mid, 20);
+    expect(b.stats).toEqual({ free: 3 * 2 ** 20, allocated: 0, reserved: 5, largestFree: 2 ** 21 });
+    b.check();
+  });
+
+  it("reserves between allocations, then frees around the hole without merging over it", () => {
+    const b = new BuddyAllocator({ base: 0, count: 32 });
+    const a = b.alloc(8)!;
+    const c = b.alloc(8)!;
+    expect([a, c]).toEqual([0, 8]);
+    b.free(c, 8);
+    b.reserve(10, 2);
+    refused(() => b.free(10, 1), "E_NOT_ALLOCATED", /reserved/);
+    refused(() => b.freeOrder(10, 1), "E_NOT_ALLOCATED", /reserved/);
+    b.free(a, 8);
+    expect(shape(b)).toEqual([
+      [0, 3, F],
+      [8, 1, F],
+      [10, 1, R],
+      [12, 2, F],
+      [16, 4, F],
+    ]);
+    expect(b.stats).toEqual({ free: 30, allocated: 0, reserved: 2, largestFree: 16 });
+    // The hole stays a hole: the largest run left is on either side of it.
+    expect(b.alloc(16)).toBe(16);
+    expect(b.alloc(16)).toBeNull();
+    expect(b.alloc(8)).toBe(0);
+    b.check();
+  });
+
+  it("tells a double freeOrder from a never-allocated one, and leaves the counters alone", () => {
+    const b = new BuddyAllocator({ base: 0x1000, count: 16 });
+    const x = b.allocOrder(2)!;
+    b.freeOrder(x, 2);
+    const before = b.dump();
+    refused(() => b.freeOrder(x, 2), "E_DOUBLE_FREE", /0x1000/);
+    refused(() => b.freeOrder(x + 2, 1), "E_DOUBLE_FREE", /0x1002/);
+    refused(() => b.freeOrder(x + 8, 2), "E_NOT_ALLOCATED", /0x1008/);
+    refused(() => b.freeOrder(x, 1.5), "E_BAD_ARGUMENT", /order 1.5/);
+    refused(() => b.freeOrder(x, 5), "E_BAD_ARGUMENT", /order 5/);
+    refused(() => b.freeOrder(x + 0.5, 0), "E_BAD_ARGUMENT", /0x1000.8|4096.5/);
+    refused(() => b.freeOrder(x + 16, 0), "E_OUT_OF_RANGE", /0x1010/);
+    expect(b.dump()).toBe(before);
+    expect(b.stats.allocated).toBe(0);
+    b.check();
+  });
+
+  it("refuses non-numbers as typed errors", () => {
+    const b = new BuddyAllocator({ base: 0, count: 16 });
+    const bad = [undefined, null, "1", 1n, NaN, Infinity, -1, 2 ** 32] as unknown[];
+    for (const v of bad) {
+      refused(() => b.allocOrder(v as number), "E_BAD_ARGUMENT");
+      refused(() => b.freeOrder(0, v as number), "E_BAD_ARGUMENT");
+      if (typeof v !== "number" || !Number.isFinite(v))
+        refused(() => b.freeOrder(v as number, 0), "E_BAD_ARGUMENT");
+    }
+    expect(b.stats.free).toBe(16);
+    b.check();
+  });
+});
+
+describe("freeOrder's fast path lets nothing through that the checks refuse", () => {
+  it("refuses a fractional start whose distance to base rounds to a whole number", () => {
+    // 1e-20 - (-5) is 5 in doubles: the offset alone cannot tell this start from -0 + 5.
+    const b = new BuddyAllocator({ base: -5, count: 8 });
+    expect(b.allocOrder(0)).toBe(-5);
+    for (let i = 0; i < 7; i++) b.allocOrder(0);
+    const before = b.dump();
+    refused(() => b.freeOrder(1e-20, 0), "E_BAD_ARGUMENT", /1e-20/);
+    refused(() => b.freeOrder(-5 + 2 ** -40, 0), "E_BAD_ARGUMENT");
+    expect(b.dump()).toBe(before);
+  });
+
+  it("refuses a start past 2^53 next to a range that ends at the last safe integer", () => {
+    const base = Number.MAX_SAFE_INTEGER - 8;
+    const b = new BuddyAllocator({ base, count: 8 });
+    for (let i = 0; i < 8; i++) b.allocOrder(0);
+    refused(() => b.freeOrder(2 ** 53, 0), "E_BAD_ARGUMENT", /start/);
+    refused(() => b.freeOrder(2 ** 53 + 2, 0), "E_BAD_ARGUMENT", /start/);
+    b.freeOrder(base + 7, 0);
+    expect(b.stats.allocated).toBe(7);
+  });
+
+  it("refuses orders that would alias another tag (negative, 32 and up)", () => {
+    const b = new BuddyAllocator({ base: 0, count: 64 });
+    b.reserve(8, 8); // a reserved block of order 3 at 8: tag RESERVED + 3
+    const x = b.allocOrder(3)!; // an allocated block of order 3 at 0
+    // 32 + k would be the tag of the free block at 16 for k = -28, of the reserved block at 8 for k = 35.
+    for (const k of [-32, -28, -1, 35, 67, 2 ** 32 + 3]) {
+      refused(() => b.freeOrder(0, k), "E_BAD_ARGUMENT", /order/);
+      refused(() => b.freeOrder(8, k), "E_BAD_ARGUMENT", /order/);
+      refused(() => b.freeOrder(16, k), "E_BAD_ARGUMENT", /order/);
+    }
+    b.freeOrder(x, 3);
+    b.check();
   });
 });
