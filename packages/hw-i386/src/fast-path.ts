@@ -27,7 +27,6 @@
  *
  * @module
  */
-import { type Cpl } from "./api.js";
 import { ENTRY } from "./packed.js";
 
 /** Access-right bits of a host-cache slot. */
@@ -52,16 +51,6 @@ export const EMPTY_SLOTS = new Int32Array(1 << 20);
 const MARK = 0x200;
 /** The frame part of a slot. */
 export const HOST_FRAME = ~0x3ff;
-
-/** The read right bit for `cpl` (0 for a CPL that is neither 0 nor 3, so nothing matches). */
-export function readRight(cpl: Cpl): number {
-  return cpl === 0 ? HOST.R0 : cpl === 3 ? HOST.R3 : 0;
-}
-
-/** The write right bit for `cpl`. */
-export function writeRight(cpl: Cpl): number {
-  return cpl === 0 ? HOST.W0 : cpl === 3 ? HOST.W3 : 0;
-}
 
 /** The flat per-page cache (see the module comment). */
 export class HostCache {
