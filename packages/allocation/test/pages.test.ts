@@ -231,9 +231,9 @@ describe("regressions from the hostile probe (issue 10)", () => {
     const bad: unknown[] = [null, undefined, true, false, 5n, Symbol("vpa"), "1", {}, [], () => 1];
     for (const v of bad) {
       for (const [call, fn] of [
-        ["vpalloc", () => pa.vpalloc(v as number, 1, 1)],
+        ["vpalloc", () => pa.vpalloc(v as never, 1, 1)],
         ["vpalloc", () => pa.vpalloc(v as number, 1)],
-        ["vpfree", () => pa.vpfree(v as number, held.start, 1)],
+        ["vpfree", () => pa.vpfree(v as never, held.start, 1)],
         ["vpfree", () => pa.vpfree(v as number, 1)],
       ] as const) {
         const r = codeOf(fn);
