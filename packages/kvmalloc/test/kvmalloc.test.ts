@@ -3,6 +3,7 @@ import { createMachine, defaultMemoryMap, type Machine, PageFault } from "@mm386
 import {
   boot,
   createInitPagedir,
+  describeValue,
   hobbyMapMem,
   type MapMem,
   type Paging,
@@ -123,7 +124,10 @@ describe("kvmalloc is all or nothing when a page is refused half-way (issue 10)"
       for (let i = 0; i < run.pages; i++) hog.push(run.start + i * 4096);
     expect(hog).toContain(8 * MiB);
     allocators.ppfree(8 * MiB, 4);
-    allocators.ppfree(hog.find((f) => f >= 16 * MiB)!, 1);
+    allocators.ppfree(
+      hog.find((f) => f >= 16 * MiB)!,
+      1,
+    );
     const before = snapshot(p, kv);
     goodRuns = 0;
     let err: unknown;
@@ -197,7 +201,7 @@ describe("kvmalloc is all or nothing when a page is refused half-way (issue 10)"
       const x = w as number;
       for (const call of [() => kv.kvmalloc(x), () => kv.kvfree(x, 1), () => kv.kvfree(va, x)]) {
         const r = caught(call);
-        expect(r?.name, `${call.toString()} with ${String(w)}`).toBe("KvmallocError");
+        expect(r?.name, `${call.toString()} with ${describeValue(w)}`).toBe("KvmallocError");
         expect(typeof r?.code).toBe("string");
         expect(snapshot(p, kv)).toEqual(before);
       }
