@@ -9,7 +9,7 @@
 export * from "./api.js";
 /** How paging's errors name a bad value (`5n`, `Symbol(x)`, `null`): re-exported from `@mm386/allocation` for the layers above. */
 export { describeValue } from "@mm386/allocation";
-export { boot, checkSplit } from "./boot.js";
+export { boot, checkMachine, checkSplit } from "./boot.js";
 export {
   Pagedir,
   Paging,

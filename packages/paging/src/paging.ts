@@ -38,6 +38,7 @@ import {
   PagingError,
 } from "./api.js";
 
+import { checkMachine, checkSplit } from "./boot.js";
 import { hobbyMapMem } from "./map-mem.js";
 
 const PAGE = 4096;
@@ -599,5 +600,12 @@ export function createInitPagedir(
   allocators: PageAllocators,
   options: InitPagedirOptions = {},
 ): Paging {
+  checkMachine(machine);
+  if (typeof bootInfo !== "object" || bootInfo === null)
+    throw new PagingError(
+      PAGING_ERROR.BAD_CONFIG,
+      `boot info ${describeValue(bootInfo)} is not what boot returned`,
+    );
+  checkSplit(bootInfo.split);
   return new Paging(machine, bootInfo, allocators, options);
 }

@@ -7,6 +7,8 @@ import {
   type Paging,
   PagingError,
   boot,
+  createInitPagedir,
+  describeValue,
   startPaging,
 } from "../src/index.js";
 
@@ -43,7 +45,7 @@ describe("boot", () => {
   it("maps low memory 1:1 and the kernel at the split, then turns paging on", () => {
     const m = createMachine({ ramBytes: 16 * MiB });
     m.ram.write32(0x10_0040, 0xfeed);
-    const info = boot(m);
+    boot(m);
     expect(m.mmu.pagingEnabled).toBe(true);
     expect(m.mmu.cr3).toBe(info.pageDirectory);
     expect(m.mmu.read32(0x10_0040)).toBe(0xfeed); // identity
@@ -338,6 +340,43 @@ describe("regressions from the hostile probe (issue 10)", () => {
     expect(p.kernelPhysOf(3n as never)).toBeNull(); // a question, not a command: no such mapping
     expect(caught(() => p.mapMem(as, f, 0x0040_1000, 2n as never, P))?.message).toMatch(
       /page count 2n/,
+    );
+  });
+
+  it("boot, startPaging and createInitPagedir refuse non-machines and BigInt/Symbol options with typed errors", () => {
+    const m16 = () => createMachine({ ramBytes: 16 * MiB });
+    const calls = (w: unknown) => [
+      () => startPaging(w as never),
+      () => boot(w as never),
+      // null and {} are fine as options and as option values ("not given"); the rest are not.
+      ...(w === null || (typeof w === "object" && w !== null)
+        ? []
+        : [
+            () => startPaging(m16(), w as never),
+            () => startPaging(m16(), { split: w as never }),
+            () => startPaging(m16(), { kernelLoad: w as never }),
+            () => startPaging(m16(), { kernelSize: w as never }),
+            () => startPaging(m16(), { rangeAllocator: w as never }),
+          ]),
+    ];
+    for (const w of [1n, Symbol("s"), null, "0xc0000000", true, {}]) {
+      for (const call of calls(w)) {
+        const r = caught(call);
+        expect(
+          ["PagingError", "AllocationError"],
+          `${call.toString()} with ${describeValue(w)}`,
+        ).toContain(r?.name);
+        expect(r?.code).toBe("E_BAD_CONFIG");
+      }
+    }
+    expect(caught(() => boot(createMachine(), { split: 3n as never }))?.message).toMatch(
+      /split 3n/,
+    );
+    const m = createMachine({ ramBytes: 16 * MiB });
+    boot(m);
+    expect(caught(() => startPaging(m))?.message).toMatch(/paging is already on/);
+    expect(caught(() => createInitPagedir(m, null as never, {} as never))?.code).toBe(
+      "E_BAD_CONFIG",
     );
   });
 
