@@ -45,7 +45,7 @@ describe("boot", () => {
   it("maps low memory 1:1 and the kernel at the split, then turns paging on", () => {
     const m = createMachine({ ramBytes: 16 * MiB });
     m.ram.write32(0x10_0040, 0xfeed);
-    boot(m);
+    const info = boot(m);
     expect(m.mmu.pagingEnabled).toBe(true);
     expect(m.mmu.cr3).toBe(info.pageDirectory);
     expect(m.mmu.read32(0x10_0040)).toBe(0xfeed); // identity
@@ -352,7 +352,7 @@ describe("regressions from the hostile probe (issue 10)", () => {
       ...(w === null || (typeof w === "object" && w !== null)
         ? []
         : [
-            () => startPaging(m16(), w as never),
+            () => startPaging(m16(), w),
             () => startPaging(m16(), { split: w as never }),
             () => startPaging(m16(), { kernelLoad: w as never }),
             () => startPaging(m16(), { kernelSize: w as never }),
