@@ -301,6 +301,16 @@ export function describePageRangesConformance(name: string, make: PageRangesFact
       expect(all).toHaveLength(61);
     });
 
+    it("reserves nothing for an empty byte range, aligned or not", () => {
+      const p = fresh();
+      // An empty range touches no byte, so no page: rounding its unaligned start down and
+      // its end up would make it a whole page.
+      p.reserveBytes({ start: 0x40_0123, length: 0 });
+      p.reserveBytes({ start: 0x40_5000, length: 0 });
+      expect(p.freePages).toBe(64);
+      expect(p.alloc(64, 64)).toEqual({ start: 0x40_0000, pages: 64 });
+    });
+
     it("refuses bad calls with a code, names the address in hex, and changes nothing", () => {
       const p = fresh();
       const a = p.alloc(2, 2)!;
