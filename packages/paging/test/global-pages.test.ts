@@ -186,5 +186,5 @@ describe("global pages", () => {
       }),
       { numRuns: process.env.MM386_DEEP ? 1000 : 40 },
     );
-  });
+  }, 60_000);
 });
