@@ -20,6 +20,9 @@ import {
   startPaging,
 } from "../src/index.js";
 
+/** Time limit of the long property tests: a minute, or an hour for the deep run (MM386_DEEP=1). */
+const DEEP_TIMEOUT = process.env.MM386_DEEP ? 3_600_000 : 60_000;
+
 const MiB = 1024 * 1024;
 const PAGES = [0x0040_0000, 0x0040_1000, 0x0080_0000, 0xbfff_f000];
 
@@ -115,76 +118,80 @@ describe("global pages", () => {
     },
   );
 
-  it("with CR4.PGE on, CPL 3 never reads a frame its current address space does not map", () => {
-    fc.assert(
-      fc.property(fc.array(op, { minLength: 10, maxLength: 60 }), (ops) => {
-        const { m, p } = pgeMachine();
-        // The model: each live space's user pages -> frame. No TLB in it: that is the point.
-        const spaces: { pd: Pagedir; map: Map<number, number> }[] = [
-          { pd: p.init, map: new Map() },
-        ];
-        let current = spaces[0]!;
-        const held: number[] = []; // frames this test took with ppalloc (tagged)
-        const newFrame = (): number | null => {
-          const run = p.allocators.ppalloc(1, 1);
-          if (run === null) return null;
-          m.ram.write32(run.start, tag(run.start)); // physical write: a tag to recognise the frame by
-          held.push(run.start);
-          return run.start;
-        };
-        for (const o of ops) {
-          if (o.kind === "create") {
-            const pd = p.createAddressSpace();
-            if (pd !== null) spaces.push({ pd, map: new Map() });
-          } else if (o.kind === "map") {
-            const s = spaces[o.space % spaces.length]!;
-            // Half the time a frame already held (shared or remapped), else a fresh one (maybe a reused frame).
-            const frame =
-              o.frame % 2 === 0 && held.length > 0 ? held[o.frame % held.length]! : newFrame();
-            if (frame === null) continue;
-            const va = PAGES[o.page]!;
-            try {
-              if (p.mapMem(s.pd, frame, va, 1, P | U | W | (o.global ? G : 0)))
-                s.map.set(va, frame);
-            } catch (e) {
-              if (!(e instanceof PagingError) || e.code !== "E_GLOBAL_ON_USER") throw e;
+  it(
+    "with CR4.PGE on, CPL 3 never reads a frame its current address space does not map",
+    () => {
+      fc.assert(
+        fc.property(fc.array(op, { minLength: 10, maxLength: 60 }), (ops) => {
+          const { m, p } = pgeMachine();
+          // The model: each live space's user pages -> frame. No TLB in it: that is the point.
+          const spaces: { pd: Pagedir; map: Map<number, number> }[] = [
+            { pd: p.init, map: new Map() },
+          ];
+          let current = spaces[0]!;
+          const held: number[] = []; // frames this test took with ppalloc (tagged)
+          const newFrame = (): number | null => {
+            const run = p.allocators.ppalloc(1, 1);
+            if (run === null) return null;
+            m.ram.write32(run.start, tag(run.start)); // physical write: a tag to recognise the frame by
+            held.push(run.start);
+            return run.start;
+          };
+          for (const o of ops) {
+            if (o.kind === "create") {
+              const pd = p.createAddressSpace();
+              if (pd !== null) spaces.push({ pd, map: new Map() });
+            } else if (o.kind === "map") {
+              const s = spaces[o.space % spaces.length]!;
+              // Half the time a frame already held (shared or remapped), else a fresh one (maybe a reused frame).
+              const frame =
+                o.frame % 2 === 0 && held.length > 0 ? held[o.frame % held.length]! : newFrame();
+              if (frame === null) continue;
+              const va = PAGES[o.page]!;
+              try {
+                if (p.mapMem(s.pd, frame, va, 1, P | U | W | (o.global ? G : 0)))
+                  s.map.set(va, frame);
+              } catch (e) {
+                if (!(e instanceof PagingError) || e.code !== "E_GLOBAL_ON_USER") throw e;
+              }
+            } else if (o.kind === "unmap") {
+              const s = spaces[o.space % spaces.length]!;
+              const va = PAGES[o.page]!;
+              p.mapMem(s.pd, 0, va, 1, 0);
+              s.map.delete(va);
+            } else if (o.kind === "switch") {
+              current = spaces[o.space % spaces.length]!;
+              p.switchTo(current.pd);
+            } else if (o.kind === "destroy") {
+              const s = spaces[o.space % spaces.length]!;
+              if (s === current || s.pd === p.init) continue;
+              p.destroyAddressSpace(s.pd);
+              spaces.splice(spaces.indexOf(s), 1);
+            } else if (o.kind === "ppfree") {
+              if (held.length === 0) continue;
+              const frame = held.splice(o.frame % held.length, 1)[0]!;
+              // A correct kernel unmaps a frame everywhere before freeing it; mapMem invlpgs in the current space.
+              for (const s of spaces)
+                for (const [va, f] of s.map)
+                  if (f === frame) {
+                    p.mapMem(s.pd, 0, va, 1, 0);
+                    s.map.delete(va);
+                  }
+              p.allocators.ppfree(frame, 1);
+            } else {
+              m.mmu.invlpg(PAGES[o.page]!);
             }
-          } else if (o.kind === "unmap") {
-            const s = spaces[o.space % spaces.length]!;
-            const va = PAGES[o.page]!;
-            p.mapMem(s.pd, 0, va, 1, 0);
-            s.map.delete(va);
-          } else if (o.kind === "switch") {
-            current = spaces[o.space % spaces.length]!;
-            p.switchTo(current.pd);
-          } else if (o.kind === "destroy") {
-            const s = spaces[o.space % spaces.length]!;
-            if (s === current || s.pd === p.init) continue;
-            p.destroyAddressSpace(s.pd);
-            spaces.splice(spaces.indexOf(s), 1);
-          } else if (o.kind === "ppfree") {
-            if (held.length === 0) continue;
-            const frame = held.splice(o.frame % held.length, 1)[0]!;
-            // A correct kernel unmaps a frame everywhere before freeing it; mapMem invlpgs in the current space.
-            for (const s of spaces)
-              for (const [va, f] of s.map)
-                if (f === frame) {
-                  p.mapMem(s.pd, 0, va, 1, 0);
-                  s.map.delete(va);
-                }
-            p.allocators.ppfree(frame, 1);
-          } else {
-            m.mmu.invlpg(PAGES[o.page]!);
+            for (const va of PAGES) {
+              const frame = current.map.get(va);
+              expect(userRead(m, va), `CPL 3 read of ${va.toString(16)} after ${o.kind}`).toBe(
+                frame === undefined ? "fault" : tag(frame),
+              );
+            }
           }
-          for (const va of PAGES) {
-            const frame = current.map.get(va);
-            expect(userRead(m, va), `CPL 3 read of ${va.toString(16)} after ${o.kind}`).toBe(
-              frame === undefined ? "fault" : tag(frame),
-            );
-          }
-        }
-      }),
-      { numRuns: process.env.MM386_DEEP ? 1000 : 40 },
-    );
-  }, 60_000);
+        }),
+        { numRuns: process.env.MM386_DEEP ? 1000 : 40 },
+      );
+    },
+    DEEP_TIMEOUT,
+  );
 });
