@@ -104,8 +104,15 @@ export interface PageAllocatorsOptions {
   readonly kernelVirtual?: ByteRange;
   /** Virtual ranges of the kernel part that are already in use (the kernel image's mapping). */
   readonly reservedVirtual?: readonly ByteRange[];
-  /** The range allocator under every page allocator. Default: buddy. */
+  /** The range allocator under the physical and kernel page allocators, and by default under every vpcreate region. Default: buddy. */
   readonly rangeAllocator?: RangeAllocatorFactory;
+  /**
+   * The range allocator under each `vpcreate` region (one per user address
+   * space). Default: `rangeAllocator` when one is given, else the sparse
+   * first-fit allocator (`sparseRanges`), whose host memory grows with the
+   * runs it holds rather than with the 3 GiB it manages.
+   */
+  readonly regionRangeAllocator?: RangeAllocatorFactory;
   /** How runs of pages are made from a range allocator (the swap point of workbook exercise 4). Default: {@link PageRangeAllocator}. */
   readonly pageRanges?: PageRangesFactory;
 }

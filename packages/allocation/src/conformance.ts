@@ -23,6 +23,9 @@ import {
 } from "./api.js";
 import { buddyRanges } from "./range-buddy.js";
 
+/** Time limit of the long property tests: a minute, or an hour for the deep run (MM386_DEEP=1). */
+const DEEP_TIMEOUT = process.env.MM386_DEEP ? 3_600_000 : 60_000;
+
 const { FREE, ALLOCATED, RESERVED } = UNIT_STATE;
 
 /** Options of {@link describeRangeAllocatorConformance}. */
@@ -135,117 +138,121 @@ export function describeRangeAllocatorConformance(
       a.check();
     });
 
-    it("agrees with a model on long random sequences", () => {
-      const op: fc.Arbitrary<Op> = fc.oneof(
-        {
-          weight: 5,
-          arbitrary: fc.record({
-            kind: fc.constant("alloc" as const),
-            min: fc.integer({ min: 1, max: 12 }),
-            extra: fc.integer({ min: 0, max: 20 }),
-          }),
-        },
-        {
-          weight: 5,
-          arbitrary: fc.record({
-            kind: fc.constant("free" as const),
-            pick: fc.nat(),
-            from: fc.nat(),
-            len: fc.nat(),
-          }),
-        },
-        {
-          weight: 1,
-          arbitrary: fc.record({
-            kind: fc.constant("reserve" as const),
-            at: fc.nat({ max: 200 }),
-            len: fc.integer({ min: 1, max: 10 }),
-          }),
-        },
-        {
-          weight: 1,
-          arbitrary: fc.record({
-            kind: fc.constant("badFree" as const),
-            at: fc.nat({ max: 200 }),
-            len: fc.integer({ min: 1, max: 6 }),
-          }),
-        },
-      );
-      fc.assert(
-        fc.property(
-          fc.integer({ min: 1, max: 200 }),
-          fc.integer({ min: 0, max: 5000 }),
-          fc.array(op, { minLength: 20, maxLength: options.operations ?? 150, size: "max" }),
-          (count, base, ops) => {
-            const a: RangeAllocator = factory(base, count);
-            const model = new Uint8Array(count);
-            const ever = new Uint8Array(count);
-            const live: [number, number][] = [];
-            for (const o of ops) {
-              if (o.kind === "alloc") {
-                const max = o.min + o.extra;
-                const run = a.allocRun(o.min, max);
-                if (run === null) {
-                  const longest = longestFreeRun(model);
-                  if (o.min === 1) expect(longest).toBe(0); // a single free unit is always found
-                  if (a.complete) expect(longest).toBeLessThan(o.min);
-                } else {
-                  expect(run.count).toBeGreaterThanOrEqual(o.min);
-                  expect(run.count).toBeLessThanOrEqual(max);
-                  const at = run.start - base;
-                  for (let i = at; i < at + run.count; i++) expect(model[i]).toBe(FREE);
-                  model.fill(ALLOCATED, at, at + run.count);
-                  ever.fill(1, at, at + run.count);
-                  live.push([at, run.count]);
-                }
-              } else if (o.kind === "free") {
-                if (live.length === 0) continue;
-                const idx = o.pick % live.length;
-                const [at, n] = live[idx]!;
-                const from = o.from % n;
-                const len = 1 + (o.len % (n - from));
-                a.free(base + at + from, len);
-                model.fill(FREE, at + from, at + from + len);
-                const rest: [number, number][] = [];
-                if (from > 0) rest.push([at, from]);
-                if (from + len < n) rest.push([at + from + len, n - from - len]);
-                live.splice(idx, 1, ...rest);
-              } else if (o.kind === "reserve") {
-                const at = Math.min(o.at, count - 1);
-                const len = Math.min(o.len, count - at);
-                const clash = model.subarray(at, at + len).includes(ALLOCATED);
-                if (clash)
-                  expect(codeOf(() => a.reserve(base + at, len))).toBe("E_OVERLAPS_ALLOCATION");
-                else {
-                  a.reserve(base + at, len);
-                  model.fill(RESERVED, at, at + len);
-                }
-              } else {
-                const at = Math.min(o.at, count - 1);
-                const len = Math.min(o.len, count - at);
-                const bad = model.subarray(at, at + len).findIndex((s) => s !== ALLOCATED);
-                if (bad < 0) continue;
-                const u = at + bad;
-                const want =
-                  model[u] === RESERVED
-                    ? "E_NOT_ALLOCATED"
-                    : ever[u]
-                      ? "E_DOUBLE_FREE"
-                      : "E_NOT_ALLOCATED";
-                expect(codeOf(() => a.free(base + at, len))).toBe(want);
-              }
-              // A plain loop finds a difference; toEqual (slow on every step) only reports it.
-              const states = a.states();
-              if (states.length !== model.length || states.some((s, i) => s !== model[i]))
-                expect(Array.from(states)).toEqual(Array.from(model));
-              expect(a.freeUnits).toBe(model.reduce((n, s) => n + (s === FREE ? 1 : 0), 0));
-              a.check();
-            }
+    it(
+      "agrees with a model on long random sequences",
+      () => {
+        const op: fc.Arbitrary<Op> = fc.oneof(
+          {
+            weight: 5,
+            arbitrary: fc.record({
+              kind: fc.constant("alloc" as const),
+              min: fc.integer({ min: 1, max: 12 }),
+              extra: fc.integer({ min: 0, max: 20 }),
+            }),
           },
-        ),
-        { numRuns: process.env.MM386_DEEP ? 1000 : 40 },
-      );
-    });
+          {
+            weight: 5,
+            arbitrary: fc.record({
+              kind: fc.constant("free" as const),
+              pick: fc.nat(),
+              from: fc.nat(),
+              len: fc.nat(),
+            }),
+          },
+          {
+            weight: 1,
+            arbitrary: fc.record({
+              kind: fc.constant("reserve" as const),
+              at: fc.nat({ max: 200 }),
+              len: fc.integer({ min: 1, max: 10 }),
+            }),
+          },
+          {
+            weight: 1,
+            arbitrary: fc.record({
+              kind: fc.constant("badFree" as const),
+              at: fc.nat({ max: 200 }),
+              len: fc.integer({ min: 1, max: 6 }),
+            }),
+          },
+        );
+        fc.assert(
+          fc.property(
+            fc.integer({ min: 1, max: 200 }),
+            fc.integer({ min: 0, max: 5000 }),
+            fc.array(op, { minLength: 20, maxLength: options.operations ?? 150, size: "max" }),
+            (count, base, ops) => {
+              const a: RangeAllocator = factory(base, count);
+              const model = new Uint8Array(count);
+              const ever = new Uint8Array(count);
+              const live: [number, number][] = [];
+              for (const o of ops) {
+                if (o.kind === "alloc") {
+                  const max = o.min + o.extra;
+                  const run = a.allocRun(o.min, max);
+                  if (run === null) {
+                    const longest = longestFreeRun(model);
+                    if (o.min === 1) expect(longest).toBe(0); // a single free unit is always found
+                    if (a.complete) expect(longest).toBeLessThan(o.min);
+                  } else {
+                    expect(run.count).toBeGreaterThanOrEqual(o.min);
+                    expect(run.count).toBeLessThanOrEqual(max);
+                    const at = run.start - base;
+                    for (let i = at; i < at + run.count; i++) expect(model[i]).toBe(FREE);
+                    model.fill(ALLOCATED, at, at + run.count);
+                    ever.fill(1, at, at + run.count);
+                    live.push([at, run.count]);
+                  }
+                } else if (o.kind === "free") {
+                  if (live.length === 0) continue;
+                  const idx = o.pick % live.length;
+                  const [at, n] = live[idx]!;
+                  const from = o.from % n;
+                  const len = 1 + (o.len % (n - from));
+                  a.free(base + at + from, len);
+                  model.fill(FREE, at + from, at + from + len);
+                  const rest: [number, number][] = [];
+                  if (from > 0) rest.push([at, from]);
+                  if (from + len < n) rest.push([at + from + len, n - from - len]);
+                  live.splice(idx, 1, ...rest);
+                } else if (o.kind === "reserve") {
+                  const at = Math.min(o.at, count - 1);
+                  const len = Math.min(o.len, count - at);
+                  const clash = model.subarray(at, at + len).includes(ALLOCATED);
+                  if (clash)
+                    expect(codeOf(() => a.reserve(base + at, len))).toBe("E_OVERLAPS_ALLOCATION");
+                  else {
+                    a.reserve(base + at, len);
+                    model.fill(RESERVED, at, at + len);
+                  }
+                } else {
+                  const at = Math.min(o.at, count - 1);
+                  const len = Math.min(o.len, count - at);
+                  const bad = model.subarray(at, at + len).findIndex((s) => s !== ALLOCATED);
+                  if (bad < 0) continue;
+                  const u = at + bad;
+                  const want =
+                    model[u] === RESERVED
+                      ? "E_NOT_ALLOCATED"
+                      : ever[u]
+                        ? "E_DOUBLE_FREE"
+                        : "E_NOT_ALLOCATED";
+                  expect(codeOf(() => a.free(base + at, len))).toBe(want);
+                }
+                // A plain loop finds a difference; toEqual (slow on every step) only reports it.
+                const states = a.states();
+                if (states.length !== model.length || states.some((s, i) => s !== model[i]))
+                  expect(Array.from(states)).toEqual(Array.from(model));
+                expect(a.freeUnits).toBe(model.reduce((n, s) => n + (s === FREE ? 1 : 0), 0));
+                a.check();
+              }
+            },
+          ),
+          { numRuns: process.env.MM386_DEEP ? 1000 : 40 },
+        );
+      },
+      DEEP_TIMEOUT,
+    );
   });
 }
 
@@ -302,6 +309,16 @@ export function describePageRangesConformance(name: string, make: PageRangesFact
       expect(all).not.toContain(0x40_1000);
       expect(all).not.toContain(0x40_0000 + 63 * PAGE);
       expect(all).toHaveLength(61);
+    });
+
+    it("reserves nothing for an empty byte range, aligned or not", () => {
+      const p = fresh();
+      // An empty range touches no byte, so no page: rounding its unaligned start down and
+      // its end up would make it a whole page.
+      p.reserveBytes({ start: 0x40_0123, length: 0 });
+      p.reserveBytes({ start: 0x40_5000, length: 0 });
+      expect(p.freePages).toBe(64);
+      expect(p.alloc(64, 64)).toEqual({ start: 0x40_0000, pages: 64 });
     });
 
     it("refuses bad calls with a code, names the address in hex, and changes nothing", () => {

@@ -10,6 +10,8 @@
 export * from "./api.js";
 export { BuddyRangeAllocator, buddyRanges } from "./range-buddy.js";
 export { FirstFitBitmapAllocator, firstFitRanges } from "./range-bitmap.js";
+export { SparseRangeAllocator, sparseRanges } from "./range-sparse.js";
+export { describeValue } from "./values.js";
 export {
   PageAllocators,
   PageRangeAllocator,

@@ -34,6 +34,8 @@ import {
   UNIT_STATE,
 } from "./api.js";
 import { buddyRanges } from "./range-buddy.js";
+import { sparseRanges } from "./range-sparse.js";
+import { describeValue } from "./values.js";
 
 const SPACE = 2 ** 32;
 
@@ -72,7 +74,7 @@ export class PageRangeAllocator implements PageRanges {
       if (!Number.isSafeInteger(v) || v < 1) {
         throw new AllocationError(
           ALLOCATION_ERROR.BAD_ARGUMENT,
-          `${this.label}: ${name} ${String(v)} must be a positive number of pages`,
+          `${this.label}: ${name} ${describeValue(v)} must be a positive number of pages`,
         );
       }
     }
@@ -93,6 +95,10 @@ export class PageRangeAllocator implements PageRanges {
 
   /** Take the pages overlapping `[start, start + length)` out of service. */
   reserveBytes(range: ByteRange): void {
+    checkRange(range, `${this.label}: reserved range`, ALLOCATION_ERROR.BAD_ARGUMENT);
+    // An empty range holds no byte, so it touches no page, wherever it starts
+    // (rounding an unaligned start down and its end up would make it one page).
+    if (range.length === 0) return;
     const lo = Math.max(this.start, Math.floor(range.start / PAGE_SIZE) * PAGE_SIZE);
     const hi = Math.min(
       this.start + this.size,
@@ -105,6 +111,11 @@ export class PageRangeAllocator implements PageRanges {
 
   /** True if `address` is in this allocator's range. */
   contains(address: number): boolean {
+    if (typeof address !== "number")
+      throw new AllocationError(
+        ALLOCATION_ERROR.BAD_ARGUMENT,
+        `${this.label}: ${describeValue(address)} is not an address`,
+      );
     return address >= this.start && address < this.start + this.size;
   }
 
@@ -112,13 +123,13 @@ export class PageRangeAllocator implements PageRanges {
     if (!Number.isSafeInteger(start) || start < 0) {
       throw new AllocationError(
         ALLOCATION_ERROR.BAD_ARGUMENT,
-        `${this.label}: cannot ${what} address ${String(start)}`,
+        `${this.label}: cannot ${what} address ${describeValue(start)}`,
       );
     }
     if (!Number.isSafeInteger(pages) || pages < 1) {
       throw new AllocationError(
         ALLOCATION_ERROR.BAD_ARGUMENT,
-        `${this.label}: cannot ${what} ${String(pages)} pages`,
+        `${this.label}: cannot ${what} ${describeValue(pages)} pages`,
       );
     }
     if (start % PAGE_SIZE !== 0) {
@@ -192,13 +203,14 @@ export class PageAllocators {
   constructor(
     physical: PageRanges,
     kernel: VirtualPageAllocator,
-    factory: RangeAllocatorFactory,
+    /** The range allocator under each {@link vpcreate} region. */
+    regionFactory: RangeAllocatorFactory,
     pageRanges: PageRangesFactory = pageRangeAllocator,
   ) {
     this.pageRanges = pageRanges;
     this.physical = physical;
     this.kernel = kernel;
-    this.factory = factory;
+    this.factory = regionFactory;
     this.usablePages = physical.freePages;
   }
 
@@ -221,7 +233,7 @@ export class PageAllocators {
       if (!Number.isSafeInteger(v) || v < 0)
         throw new AllocationError(
           ALLOCATION_ERROR.BAD_ARGUMENT,
-          `vpcreate: ${name} ${String(v)} is not an address`,
+          `vpcreate: ${name} ${describeValue(v)} is not an address`,
         );
       if (v % PAGE_SIZE !== 0)
         throw new AllocationError(
@@ -243,7 +255,7 @@ export class PageAllocators {
   /** Virtual pages of the region of `vpa`. */
   vpalloc(vpa: VirtualPageAllocator, min: number, max: number): PageRun | null;
   vpalloc(a: VirtualPageAllocator | number, b: number, c?: number): PageRun | null {
-    return typeof a === "number" ? this.kernel.alloc(a, b) : a.alloc(b, c as number);
+    return typeof a === "number" ? this.kernel.alloc(a, b) : vpaOf(a, "vpalloc").alloc(b, c!);
   }
 
   /** Give back kernel virtual pages. */
@@ -251,12 +263,41 @@ export class PageAllocators {
   /** Give back virtual pages of the region of `vpa`. */
   vpfree(vpa: VirtualPageAllocator, start: number, pages: number): void;
   vpfree(a: VirtualPageAllocator | number, b: number, c?: number): void {
-    if (typeof a !== "number") a.free(b, c as number);
-    else this.kernel.free(a, b);
+    if (typeof a === "number") this.kernel.free(a, b);
+    else vpaOf(a, "vpfree").free(b, c!);
   }
 }
 
-function checkRange(r: ByteRange, what: string): void {
+/**
+ * `a` as a vpallocator, or E_BAD_ARGUMENT naming it. The first argument of
+ * vpalloc/vpfree is a page count (kernel region) or a vpa; anything else
+ * (null, a boolean, a BigInt, a string) would otherwise end in a TypeError
+ * on `a.alloc`. A vpa is recognised by shape, since `pageRanges` may be any
+ * implementation of {@link PageRanges}.
+ */
+function vpaOf(a: unknown, what: string): VirtualPageAllocator {
+  if (
+    typeof a !== "object" ||
+    a === null ||
+    typeof (a as Partial<PageRanges>).alloc !== "function" ||
+    typeof (a as Partial<PageRanges>).free !== "function"
+  ) {
+    throw new AllocationError(
+      ALLOCATION_ERROR.BAD_ARGUMENT,
+      `${what}: ${describeValue(a)} is neither a page count nor a vpa made by vpcreate`,
+    );
+  }
+  return a as VirtualPageAllocator;
+}
+
+/** Refuse a range that is not an object of two safe integers inside 4 GiB (code `code`, default E_BAD_CONFIG). */
+function checkRange(
+  r: ByteRange,
+  what: string,
+  code: AllocationErrorCode = ALLOCATION_ERROR.BAD_CONFIG,
+): void {
+  if (typeof r !== "object" || r === null)
+    throw new AllocationError(code, `${what} ${describeValue(r)} is not a { start, length } range`);
   if (
     !Number.isSafeInteger(r.start) ||
     !Number.isSafeInteger(r.length) ||
@@ -265,8 +306,8 @@ function checkRange(r: ByteRange, what: string): void {
     r.start + r.length > SPACE
   ) {
     throw new AllocationError(
-      ALLOCATION_ERROR.BAD_CONFIG,
-      `${what} [${String(r.start)}, +${String(r.length)}) is not inside 4 GiB`,
+      code,
+      `${what} [${describeValue(r.start)}, +${describeValue(r.length)}) is not inside 4 GiB`,
     );
   }
 }
@@ -290,16 +331,46 @@ function usableFrames(map: readonly MemoryRegion[]): [number, number][] {
   return merged;
 }
 
+/** Refuse options whose shape is wrong (E_BAD_CONFIG naming the option) before anything is built. */
+function checkOptions(options: PageAllocatorsOptions): void {
+  const bad = (what: string, v: unknown): never => {
+    throw new AllocationError(
+      ALLOCATION_ERROR.BAD_CONFIG,
+      `${what} ${describeValue(v)} is not usable`,
+    );
+  };
+  if (typeof options !== "object" || options === null) bad("options", options);
+  if (!Array.isArray(options.memoryMap)) bad("memoryMap", options.memoryMap);
+  for (const key of ["reserved", "reservedVirtual"] as const)
+    if (options[key] !== undefined && !Array.isArray(options[key])) bad(key, options[key]);
+  for (const key of ["rangeAllocator", "regionRangeAllocator", "pageRanges"] as const)
+    if (options[key] !== undefined && typeof options[key] !== "function") bad(key, options[key]);
+  if (options.lowMemoryEnd !== undefined && !Number.isSafeInteger(options.lowMemoryEnd))
+    bad("lowMemoryEnd", options.lowMemoryEnd);
+}
+
 /**
  * Build the page allocators from the memory map: only usable RAM is handed
  * out; the first MiB, the kernel image, every non-usable region and whatever
  * the boot code names are reserved.
  */
 export function createPageAllocators(options: PageAllocatorsOptions): PageAllocators {
+  checkOptions(options);
   const factory = options.rangeAllocator ?? buddyRanges;
+  // A user region is 3 GiB of which a process uses little: by default it gets
+  // the sparse allocator, whose memory grows with what it holds (a buddy over
+  // a user half is about 8 MiB of host memory). An explicit rangeAllocator is
+  // an experiment or a student's solution, so it is used everywhere.
+  const regionFactory = options.regionRangeAllocator ?? options.rangeAllocator ?? sparseRanges;
   const make = options.pageRanges ?? pageRangeAllocator;
-  for (const [i, r] of options.memoryMap.entries())
+  for (const [i, r] of options.memoryMap.entries()) {
+    if (typeof r !== "object" || r === null)
+      throw new AllocationError(
+        ALLOCATION_ERROR.BAD_CONFIG,
+        `memory map entry ${i} is ${describeValue(r)}, not a region`,
+      );
     checkRange({ start: r.base, length: r.length }, `memory map entry ${i}`);
+  }
   const usable = usableFrames(options.memoryMap);
   const top = usable.length === 0 ? 0 : usable[usable.length - 1]![1];
   if (top === 0)
@@ -337,5 +408,5 @@ export function createPageAllocators(options: PageAllocatorsOptions): PageAlloca
     checkRange(r, "reserved virtual range");
     kernel.reserveBytes(r);
   }
-  return new PageAllocators(physical, kernel, factory, make);
+  return new PageAllocators(physical, kernel, regionFactory, make);
 }

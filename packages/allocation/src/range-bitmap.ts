@@ -24,6 +24,7 @@ import {
   UNIT_STATE,
   type UnitRun,
 } from "./api.js";
+import { describeValue } from "./values.js";
 import { checkMinMax } from "./range-buddy.js";
 
 function hex(n: number): string {
@@ -50,7 +51,7 @@ export class FirstFitBitmapAllocator implements RangeAllocator {
     ) {
       throw new AllocationError(
         ALLOCATION_ERROR.BAD_ARGUMENT,
-        `range ${String(base)} + ${String(count)} is not a valid unit range`,
+        `range ${describeValue(base)} + ${describeValue(count)} is not a valid unit range`,
       );
     }
     this.base = base;
@@ -196,12 +197,12 @@ export class FirstFitBitmapAllocator implements RangeAllocator {
     if (!Number.isSafeInteger(start))
       throw new AllocationError(
         ALLOCATION_ERROR.BAD_ARGUMENT,
-        `start ${String(start)} is not an integer`,
+        `start ${describeValue(start)} is not an integer`,
       );
     if (!Number.isSafeInteger(n) || n < 1)
       throw new AllocationError(
         ALLOCATION_ERROR.BAD_ARGUMENT,
-        `unit count ${String(n)} must be a positive integer`,
+        `unit count ${describeValue(n)} must be a positive integer`,
       );
     if (start < this.base || start + n > this.base + this.count) {
       throw new AllocationError(

@@ -14,19 +14,20 @@ import {
   UNIT_STATE,
   type UnitRun,
 } from "./api.js";
+import { describeValue } from "./values.js";
 
 /** Refuse a min/max pair that is not 1 <= min <= max (shared by the range allocators). @internal */
 export function checkMinMax(min: number, max: number): void {
   if (!Number.isSafeInteger(min) || min < 1) {
     throw new AllocationError(
       ALLOCATION_ERROR.BAD_ARGUMENT,
-      `min ${String(min)} must be a positive integer`,
+      `min ${describeValue(min)} must be a positive integer`,
     );
   }
   if (!Number.isSafeInteger(max) || max < min) {
     throw new AllocationError(
       ALLOCATION_ERROR.BAD_ARGUMENT,
-      `max ${String(max)} must be an integer >= min (${min})`,
+      `max ${describeValue(max)} must be an integer >= min (${min})`,
     );
   }
 }

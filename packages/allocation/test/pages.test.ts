@@ -8,6 +8,7 @@ import {
   firstFitRanges,
   type PageRangeAllocator,
   type PageAllocators,
+  SparseRangeAllocator,
 } from "../src/index.js";
 
 const MiB = 1024 * 1024;
@@ -185,5 +186,144 @@ describe("createPageAllocators refuses a memory map it cannot use", () => {
     [[{ base: 0xffff_f000, length: 0x2000, type: E820.USABLE }], /memory map entry 0/],
   ] as const)("%o", (memoryMap, message) => {
     expect(() => createPageAllocators({ memoryMap })).toThrow(message);
+  });
+});
+
+describe("regressions from the hostile probe (issue 10)", () => {
+  const make = (extra: Partial<Parameters<typeof createPageAllocators>[0]> = {}) =>
+    createPageAllocators({ memoryMap: defaultMemoryMap(16 * MiB), ...extra });
+  const codeOf = (f: () => unknown): { code: unknown; message: string; name: string } | null => {
+    try {
+      f();
+    } catch (e) {
+      return {
+        code: (e as { code?: unknown }).code,
+        message: (e as Error).message,
+        name: (e as Error).name,
+      };
+    }
+    return null;
+  };
+
+  it("a zero-length reserved range or kernel image at an unaligned address reserves nothing", () => {
+    // 16 MiB = 4096 frames, minus the first MiB (256) and, by default, a 1 MiB kernel image (256).
+    const plain = make({ kernelImage: { start: 0x10_0000, length: 0 } });
+    expect(plain.usablePages).toBe(4096 - 256);
+    const pa = make({
+      kernelImage: { start: 0x30_0010, length: 0 },
+      reserved: [{ start: 0x40_0123, length: 0 }],
+    });
+    expect(pa.usablePages).toBe(4096 - 256);
+    const pages = drain(pa);
+    expect(pages).toContain(0x30_0000);
+    expect(pages).toContain(0x40_0000);
+    // A range of one byte still takes its page.
+    expect(make({ kernelImage: { start: 0x30_0fff, length: 1 } }).usablePages).toBe(4096 - 257);
+  });
+
+  it("vpalloc and vpfree refuse null, booleans, BigInt, Symbol, strings with a typed error, changing nothing", () => {
+    const pa = make();
+    const vpa = pa.vpcreate(0x1000, 64 * 4096);
+    const held = pa.vpalloc(vpa, 2, 2)!;
+    const kheld = pa.vpalloc(1, 1)!;
+    const state = () => [pa.kernel.freePages, vpa.freePages, pa.physical.freePages];
+    const before = state();
+    const bad: unknown[] = [null, undefined, true, false, 5n, Symbol("vpa"), "1", {}, [], () => 1];
+    for (const v of bad) {
+      for (const [call, fn] of [
+        ["vpalloc", () => pa.vpalloc(v as never, 1, 1)],
+        ["vpalloc", () => pa.vpalloc(v as number, 1)],
+        ["vpfree", () => pa.vpfree(v as never, held.start, 1)],
+        ["vpfree", () => pa.vpfree(v as number, 1)],
+      ] as const) {
+        const r = codeOf(fn);
+        expect(r?.name, `${call}(${String(v)})`).toBe("AllocationError");
+        expect(r?.code).toBe("E_BAD_ARGUMENT");
+        expect(state()).toEqual(before);
+      }
+    }
+    // The value is named as what it is: a BigInt is not the page count 5.
+    expect(codeOf(() => pa.vpalloc(5n as unknown as number, 1))?.message).toMatch(/5n/);
+    expect(codeOf(() => pa.vpalloc(Symbol("s") as unknown as number, 1))?.message).toMatch(
+      /Symbol\(s\)/,
+    );
+    expect(codeOf(() => pa.vpalloc(vpa, 1, 2n as unknown as number))?.message).toMatch(/2n/);
+    pa.vpfree(vpa, held.start, 2);
+    pa.vpfree(kheld.start, 1);
+  });
+
+  it("BigInt and Symbol anywhere in the allocators' calls are typed errors that change nothing", () => {
+    const pa = make();
+    const run = pa.ppalloc(1, 1)!;
+    const states = () => (pa.physical as PageRangeAllocator).ranges.states();
+    const before = states();
+    const weird: unknown[] = [7n, Symbol("x"), null, true, "4096", { start: 0 }];
+    for (const w of weird) {
+      const x = w as number;
+      for (const fn of [
+        () => pa.ppalloc(x, 2),
+        () => pa.ppalloc(1, x),
+        () => pa.ppfree(x, 1),
+        () => pa.ppfree(run.start, x),
+        () => pa.vpcreate(x, 4096),
+        () => pa.vpcreate(0x1000, x),
+        () => pa.physical.contains(x),
+        () => pa.physical.reserveBytes({ start: x, length: 4096 }),
+        () => pa.physical.reserveBytes({ start: 0x40_0000, length: x }),
+        () => pa.physical.reserveBytes(w as { start: number; length: number }),
+      ]) {
+        const r = codeOf(fn);
+        expect(r?.name, `${fn.toString()} with ${String(w)}`).toBe("AllocationError");
+        expect(typeof r?.code).toBe("string");
+        expect(states()).toEqual(before);
+      }
+    }
+  });
+
+  it("createPageAllocators refuses options of the wrong shape with E_BAD_CONFIG", () => {
+    const map = defaultMemoryMap(16 * MiB);
+    const cases: unknown[] = [
+      null,
+      {},
+      { memoryMap: "map" },
+      { memoryMap: [null] },
+      { memoryMap: [{ base: 0n, length: 4096, type: 1 }] },
+      { memoryMap: map, reserved: { start: 0, length: 1 } },
+      { memoryMap: map, reserved: [null] },
+      { memoryMap: map, reserved: [{ start: Symbol(), length: 1 }] },
+      { memoryMap: map, kernelImage: { start: 1n, length: 1 } },
+      { memoryMap: map, lowMemoryEnd: 1n },
+      { memoryMap: map, rangeAllocator: 3 },
+      { memoryMap: map, reservedVirtual: [{ start: 0xc000_0000, length: Symbol() }] },
+    ];
+    for (const options of cases) {
+      const r = codeOf(() =>
+        createPageAllocators(options as Parameters<typeof createPageAllocators>[0]),
+      );
+      expect(
+        r?.name,
+        JSON.stringify(options, (_k, v: unknown) =>
+          typeof v === "bigint" || typeof v === "symbol" ? String(v) : v,
+        ),
+      ).toBe("AllocationError");
+      expect(r?.code).toBe("E_BAD_CONFIG");
+    }
+  });
+
+  it("user regions cost what they hold: the sparse allocator by default, the chosen one when given", () => {
+    const byDefault = make().vpcreate(0x1000, 0xc000_0000 - 0x1000) as PageRangeAllocator;
+    expect(byDefault.ranges).toBeInstanceOf(SparseRangeAllocator);
+    const chosen = make({ rangeAllocator: firstFitRanges }).vpcreate(
+      0x1000,
+      64 * 4096,
+    ) as PageRangeAllocator;
+    expect(chosen.ranges.name).toBe("first-fit bitmap");
+    const region = make({ regionRangeAllocator: buddyRanges }).vpcreate(
+      0x1000,
+      64 * 4096,
+    ) as PageRangeAllocator;
+    expect(region.ranges.name).toBe("buddy");
+    // The kernel half and physical memory stay on buddy by default.
+    expect((make().kernel as PageRangeAllocator).ranges.name).toBe("buddy");
   });
 });

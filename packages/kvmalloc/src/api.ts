@@ -24,8 +24,12 @@ export interface KernelPageAllocator {
   readonly paging: Paging;
   /**
    * n pages of kernel memory, writable and supervisor-only: the first
-   * virtual address, or null when out of memory (with nothing kept). n not a
-   * positive integer: an error with code E_BAD_ARGUMENT.
+   * virtual address, or null when out of memory. All or nothing: on null (or
+   * when mapMem refuses a page half-way and throws) every frame, the virtual
+   * run and every mapping taken so far are given back; only kernel page
+   * tables made on the way stay, which paging never frees (see
+   * `Paging.mapMem`). n not a positive integer: an error with code
+   * E_BAD_ARGUMENT.
    */
   kvmalloc(n: number): number | null;
   /**

@@ -12,7 +12,7 @@
  * @module
  */
 import { createMachine, type Machine, type MachineOptions, PageFault } from "@mm386/hw-i386";
-import { type Paging, startPaging } from "@mm386/paging";
+import { type Paging, PagingError, PTE_PRESENT, startPaging } from "@mm386/paging";
 import { describe, expect, it } from "vitest";
 import type { KernelPageAllocator } from "./api.js";
 
@@ -102,7 +102,7 @@ export function describeKvmallocConformance(
       expect(() => m.mmu.read32(va + 4096)).toThrow(PageFault);
     });
 
-    it("returns null and keeps nothing when memory runs out", () => {
+    it("returns null when memory runs out, keeping only the kernel page tables made on the way", () => {
       const { p, kv } = setup(4 * MiB);
       const tables = () => p.kvpd.filter((t) => t !== null).length;
       const [phys, virt] = free(p);
@@ -113,6 +113,44 @@ export function describeKvmallocConformance(
       expect(free(p)).toEqual([phys! - made, virt! - made]);
       const va = kv.kvmalloc(2);
       expect(va).not.toBeNull();
+    });
+
+    it("gives back every frame, page and mapping when mapMem refuses a page half-way, then rethrows", () => {
+      for (let k = 0; k < 5; k++) {
+        const { m, p, kv } = setup();
+        kv.kvfree(kv.kvmalloc(8)!, 8); // the region's page tables exist from here on
+        // Scatter the free frames so that kvmalloc(5) needs several runs.
+        const run = p.allocators.ppalloc(10, 10)!;
+        for (let i = 0; i < 10; i += 2) p.allocators.ppfree(run.start + i * 4096, 1);
+        const state = () => [...free(p), p.formatDump(p.init)];
+        const before = state();
+        // A mapMem that maps k pages, one at a time, then refuses (as E_PAST_RAM would).
+        const real = p.mapMem.bind(p);
+        let budget = k;
+        p.mapMem = (pd, phys, virt, n, flags) => {
+          if ((flags & PTE_PRESENT) === 0) return real(pd, phys, virt, n, flags);
+          for (let i = 0; i < n; i++) {
+            if (budget-- === 0)
+              throw new PagingError("E_PAST_RAM", `refused page ${(virt + i * 4096).toString(16)}`);
+            if (!real(pd, phys + i * 4096, virt + i * 4096, 1, flags)) return false;
+          }
+          return true;
+        };
+        let err: unknown;
+        try {
+          kv.kvmalloc(5);
+        } catch (e) {
+          err = e;
+        }
+        delete (p as { mapMem?: unknown }).mapMem; // the real one again
+        expect(err, `refused at page ${k}: the error reaches the caller`).toBeInstanceOf(
+          PagingError,
+        );
+        expect(state(), `refused at page ${k}: everything is back`).toEqual(before);
+        const va = kv.kvmalloc(5)!;
+        m.mmu.write32(va + 4 * 4096, 1);
+        kv.kvfree(va, 5);
+      }
     });
 
     it("refuses bad calls with a code naming the address in hex, changing nothing", () => {

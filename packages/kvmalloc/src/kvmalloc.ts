@@ -8,8 +8,11 @@
  *                    run 1     run 2                taken with ppalloc(1, remaining)
  * ```
  *
- * Out of memory at any step gives back everything taken so far and returns
- * null. kvfree(addr, n) unmaps, gives every frame back (found through the
+ * All or nothing: out of memory at any step gives back everything taken so
+ * far and returns null; a refusal half-way (mapMem throwing, e.g. E_PAST_RAM
+ * for a frame the memory map promised but RAM does not have) gives back the
+ * same and rethrows. Kernel page tables made on the way stay: paging never
+ * frees one (every pagedir shares it). kvfree(addr, n) unmaps, gives every frame back (found through the
  * page tables) and the virtual range. The live allocations are kept in a map
  * (allocator bookkeeping, as the source design keeps vpallocator state), so a
  * free of something kvmalloc never returned, or with the wrong size, is a
@@ -18,8 +21,8 @@
  * @module
  */
 import { hex32 } from "@mm386/hw-i386";
-import type { PageSource, Paging } from "@mm386/paging";
-import { PTE_PRESENT, PTE_WRITE } from "@mm386/paging";
+import type { PageSource } from "@mm386/paging";
+import { Paging, PTE_PRESENT, PTE_WRITE, describeValue } from "@mm386/paging";
 import type { KernelPageAllocator } from "./api.js";
 
 const PAGE = 4096;
@@ -68,8 +71,19 @@ export class Kvmalloc implements KernelPageAllocator {
   private pagesHeld = 0;
 
   constructor(paging: Paging, options: KvmallocOptions = {}) {
+    if (!(paging instanceof Paging))
+      throw new KvmallocError(
+        KVMALLOC_ERROR.BAD_ARGUMENT,
+        `${describeValue(paging)} is not a Paging (startPaging's result)`,
+      );
+    const guard: unknown = (options as KvmallocOptions | null)?.guardPages;
+    if (guard !== undefined && typeof guard !== "boolean")
+      throw new KvmallocError(
+        KVMALLOC_ERROR.BAD_ARGUMENT,
+        `guardPages ${describeValue(guard)} must be true or false`,
+      );
     this.paging = paging;
-    this.guardPages = options.guardPages ?? false;
+    this.guardPages = guard ?? false;
   }
 
   /** Pages currently handed out (guard pages not counted). */
@@ -87,7 +101,7 @@ export class Kvmalloc implements KernelPageAllocator {
     if (!Number.isSafeInteger(n) || n < 1)
       throw new KvmallocError(
         KVMALLOC_ERROR.BAD_ARGUMENT,
-        `page count ${String(n)} must be a positive integer`,
+        `page count ${describeValue(n)} must be a positive integer`,
       );
     const { allocators } = this.paging;
     const span = n + (this.guardPages ? 1 : 0);
@@ -95,27 +109,41 @@ export class Kvmalloc implements KernelPageAllocator {
     if (virt === null) return null;
     const runs: [number, number][] = [];
     let mapped = 0;
-    const undo = (): null => {
-      if (mapped > 0) this.paging.mapMem(null, 0, virt.start, mapped, 0);
-      for (const [start, pages] of runs) allocators.ppfree(start, pages);
+    /** Unmap the first `pages` pages, give back every frame run and the virtual run. */
+    const undo = (pages: number): void => {
+      if (pages > 0) this.paging.mapMem(null, 0, virt.start, pages, 0);
+      for (const [start, count] of runs) allocators.ppfree(start, count);
       allocators.vpfree(virt.start, span);
-      return null;
     };
-    while (mapped < n) {
-      const run = allocators.ppalloc(1, n - mapped);
-      if (run === null) return undo();
-      runs.push([run.start, run.pages]);
-      if (
-        !this.paging.mapMem(
-          null,
-          run.start,
-          virt.start + mapped * PAGE,
-          run.pages,
-          PTE_PRESENT | PTE_WRITE,
-        )
-      )
-        return undo();
-      mapped += run.pages;
+    try {
+      while (mapped < n) {
+        const run = allocators.ppalloc(1, n - mapped);
+        if (run === null) {
+          undo(mapped);
+          return null;
+        }
+        runs.push([run.start, run.pages]);
+        if (
+          !this.paging.mapMem(
+            null,
+            run.start,
+            virt.start + mapped * PAGE,
+            run.pages,
+            PTE_PRESENT | PTE_WRITE,
+          )
+        ) {
+          undo(mapped);
+          return null;
+        }
+        mapped += run.pages;
+      }
+    } catch (e) {
+      // A refusal half-way (mapMem throwing, say E_PAST_RAM for a frame past the end of RAM):
+      // undo everything, then let the caller see why. Unmap every page of the run, not only
+      // those counted as mapped: a mapMem that threw may have mapped part of its run, and no
+      // one else has mappings in a virtual run that is still ours.
+      undo(n);
+      throw e;
     }
     this.live.set(virt.start, n);
     this.pagesHeld += n;
@@ -128,12 +156,12 @@ export class Kvmalloc implements KernelPageAllocator {
     if (held === undefined)
       throw new KvmallocError(
         KVMALLOC_ERROR.NOT_ALLOCATED,
-        `${hex32(addr)} is not an address kvmalloc returned (or it was freed already)`,
+        `${typeof addr === "number" && Number.isSafeInteger(addr) && addr >= 0 ? hex32(addr) : describeValue(addr)} is not an address kvmalloc returned (or it was freed already)`,
       );
     if (n !== held)
       throw new KvmallocError(
         KVMALLOC_ERROR.WRONG_SIZE,
-        `${hex32(addr)} holds ${held} page(s), not ${String(n)}`,
+        `${hex32(addr)} holds ${held} page(s), not ${describeValue(n)}`,
       );
     const { allocators } = this.paging;
     const frames: number[] = [];

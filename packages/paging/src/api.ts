@@ -20,7 +20,13 @@ export const PTE_PRESENT = PTE.P;
 export const PTE_WRITE = PTE.RW;
 /** PTE flag: user mode (CPL 3) may access the page. Refused on kernel addresses. */
 export const PTE_USER = PTE.US;
-/** PTE flag: the translation survives CR3 loads while CR4.PGE=1. */
+/**
+ * PTE flag: the translation survives CR3 loads while CR4.PGE=1. Kernel
+ * addresses only: the kernel half is the same in every address space, a user
+ * page is not, so a global user translation would outlive the switch and let
+ * the next address space read another's frame (mapMem refuses it,
+ * E_GLOBAL_ON_USER).
+ */
 export const PTE_GLOBAL = PTE.G;
 
 /** The default user/kernel boundary: 3 GiB user, 1 GiB kernel. */
@@ -105,7 +111,9 @@ export interface MapMem {
    * Map `nPages` pages from `virt` to the frames from `phys` with `flags`, or
    * unmap them when `flags` lacks PTE_PRESENT. `pd` is null for kernel
    * addresses. Return false, with no mapping changed, when memory for a page
-   * table runs out.
+   * table runs out: give back the user tables made for the call; kernel
+   * tables made on the way may stay (shared by every pagedir, they are never
+   * freed; see {@link Paging.mapMem}).
    */
   map(
     paging: Paging,
@@ -141,12 +149,20 @@ export const PAGING_ERROR = {
   WRAPS: "E_WRAPS",
   /** PTE_USER asked for on a kernel address. */
   USER_ON_KERNEL: "E_USER_ON_KERNEL",
+  /**
+   * PTE_GLOBAL asked for on a user address: with CR4.PGE on, the translation
+   * would survive the CR3 load of a switch, and the next address space would
+   * read this one's frame (even after it is freed and reused).
+   */
+  GLOBAL_ON_USER: "E_GLOBAL_ON_USER",
   /** Physical pages past the end of RAM. */
   PAST_RAM: "E_PAST_RAM",
   /** Flags outside the low 12 bits of a PTE. */
   BAD_FLAGS: "E_BAD_FLAGS",
   /** A user address without a pagedir. */
   NO_PAGEDIR: "E_NO_PAGEDIR",
+  /** Something given as a pagedir that is not one of this paging's pagedirs. */
+  NOT_PAGEDIR: "E_NOT_PAGEDIR",
   /** A pagedir that was destroyed. */
   DESTROYED: "E_DESTROYED",
   /** Destroying the address space that is loaded in CR3. */

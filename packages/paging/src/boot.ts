@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { describeValue } from "@mm386/allocation";
 import { CR0, hex32, type Machine, PDE, PTE } from "@mm386/hw-i386";
 import {
   type BootInfo,
@@ -28,6 +29,21 @@ import {
 const PAGE = 4096;
 const FOUR_MIB = 4 * 1024 * 1024;
 
+/** An address in hex when it is a number, else the value named as what it is (`5n`, `Symbol(x)`). */
+function show(v: unknown): string {
+  return typeof v === "number" ? hex32(v) : describeValue(v);
+}
+
+/** Refuse a machine that is not one (no RAM or MMU) with E_BAD_CONFIG, before anything reads it. */
+export function checkMachine(machine: Machine): void {
+  const m = machine as Partial<Machine> | null;
+  if (typeof m !== "object" || m === null || typeof m.ram !== "object" || typeof m.mmu !== "object")
+    throw new PagingError(
+      PAGING_ERROR.BAD_CONFIG,
+      `${describeValue(machine)} is not a machine (createMachine's result)`,
+    );
+}
+
 /** Check a split: a multiple of 4 MiB strictly inside the 4 GiB space. */
 export function checkSplit(split: number): void {
   if (
@@ -38,13 +54,19 @@ export function checkSplit(split: number): void {
   ) {
     throw new PagingError(
       PAGING_ERROR.BAD_CONFIG,
-      `split ${hex32(split)} must be a multiple of 4 MiB between 4 MiB and 4 GiB - 4 MiB`,
+      `split ${show(split)} must be a multiple of 4 MiB between 4 MiB and 4 GiB - 4 MiB`,
     );
   }
 }
 
 /** Build the boot page tables in physical memory and turn paging on. */
 export function boot(machine: Machine, options: BootOptions = {}): BootInfo {
+  checkMachine(machine);
+  if (typeof options !== "object" || options === null)
+    throw new PagingError(
+      PAGING_ERROR.BAD_CONFIG,
+      `boot options ${describeValue(options)} are not an object`,
+    );
   const split = options.split ?? DEFAULT_SPLIT;
   const kernelLoad = options.kernelLoad ?? 0x10_0000;
   const kernelSize = options.kernelSize ?? 0x10_0000;
@@ -52,13 +74,13 @@ export function boot(machine: Machine, options: BootOptions = {}): BootInfo {
   if (!Number.isSafeInteger(kernelLoad) || kernelLoad % PAGE !== 0 || kernelLoad < 0) {
     throw new PagingError(
       PAGING_ERROR.BAD_CONFIG,
-      `kernel load address ${hex32(kernelLoad)} must be page-aligned`,
+      `kernel load address ${show(kernelLoad)} must be page-aligned`,
     );
   }
   if (!Number.isSafeInteger(kernelSize) || kernelSize < 1) {
     throw new PagingError(
       PAGING_ERROR.BAD_CONFIG,
-      `kernel size ${String(kernelSize)} must be a positive number of bytes`,
+      `kernel size ${describeValue(kernelSize)} must be a positive number of bytes`,
     );
   }
   const pageDirectory = Math.ceil((kernelLoad + kernelSize) / PAGE) * PAGE;

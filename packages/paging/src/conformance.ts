@@ -30,6 +30,9 @@ import { describe, expect, it } from "vitest";
 import { PTE_PRESENT as P, PTE_USER as U, PTE_WRITE as W } from "./api.js";
 import type { Pagedir, Paging } from "./paging.js";
 
+/** Time limit of the long property tests: a minute, or an hour for the deep run (MM386_DEEP=1). */
+const DEEP_TIMEOUT = process.env.MM386_DEEP ? 3_600_000 : 60_000;
+
 const MiB = 1024 * 1024;
 
 function fault(f: () => unknown): PageFault {
@@ -119,106 +122,111 @@ interface Mapping {
 }
 
 const modelTest = (start: (m: Machine) => Paging, machine: MachineFactory) => {
-  it("translates every page of every address space as the model says, after every step", () => {
-    fc.assert(
-      fc.property(fc.array(op, { minLength: 20, maxLength: 60, size: "max" }), (ops) => {
-        const m = machine({ ramBytes: 32 * 1024 * 1024 });
-        const p = start(m);
-        const run = p.allocators.ppalloc(8, 8)!;
-        const frames = Array.from({ length: 8 }, (_, i) => run.start + i * 4096);
-        frames.forEach((f, i) => m.ram.write32(f, 0x1000 + i)); // a marker per frame
-        const spaces: Pagedir[] = [p.init];
-        const model = new Map<Pagedir, Map<number, Mapping>>([[p.init, new Map()]]);
-        const kernel = new Map<number, Mapping>();
-        const pick = (i: number) => spaces[i % spaces.length]!;
-        for (const o of ops) {
-          switch (o.kind) {
-            case "map": {
-              const pd = pick(o.space);
-              const va = USER_PAGES[o.page]!;
-              const n = va + o.n * 4096 > 0xc000_0000 ? 1 : o.n;
-              const frame = Math.min(o.frame, 8 - n);
-              expect(p.mapMem(pd, frames[frame]!, va, n, o.flags)).toBe(true);
-              for (let i = 0; i < n; i++)
-                model.get(pd)!.set(va + i * 4096, { frame: frames[frame + i]!, flags: o.flags });
-              break;
+  it(
+    "translates every page of every address space as the model says, after every step",
+    () => {
+      fc.assert(
+        fc.property(fc.array(op, { minLength: 20, maxLength: 60, size: "max" }), (ops) => {
+          const m = machine({ ramBytes: 32 * 1024 * 1024 });
+          const p = start(m);
+          const run = p.allocators.ppalloc(8, 8)!;
+          const frames = Array.from({ length: 8 }, (_, i) => run.start + i * 4096);
+          frames.forEach((f, i) => m.ram.write32(f, 0x1000 + i)); // a marker per frame
+          const spaces: Pagedir[] = [p.init];
+          const model = new Map<Pagedir, Map<number, Mapping>>([[p.init, new Map()]]);
+          const kernel = new Map<number, Mapping>();
+          const pick = (i: number) => spaces[i % spaces.length]!;
+          for (const o of ops) {
+            switch (o.kind) {
+              case "map": {
+                const pd = pick(o.space);
+                const va = USER_PAGES[o.page]!;
+                const n = va + o.n * 4096 > 0xc000_0000 ? 1 : o.n;
+                const frame = Math.min(o.frame, 8 - n);
+                expect(p.mapMem(pd, frames[frame]!, va, n, o.flags)).toBe(true);
+                for (let i = 0; i < n; i++)
+                  model.get(pd)!.set(va + i * 4096, { frame: frames[frame + i]!, flags: o.flags });
+                break;
+              }
+              case "unmap": {
+                const pd = pick(o.space);
+                const va = USER_PAGES[o.page]!;
+                const n = va + o.n * 4096 > 0xc000_0000 ? 1 : o.n;
+                expect(p.mapMem(pd, 0, va, n, 0)).toBe(true);
+                for (let i = 0; i < n; i++) model.get(pd)!.delete(va + i * 4096);
+                break;
+              }
+              case "kmap":
+                expect(p.mapMem(null, frames[o.frame]!, KERNEL_PAGES[o.page]!, 1, o.flags)).toBe(
+                  true,
+                );
+                kernel.set(KERNEL_PAGES[o.page]!, { frame: frames[o.frame]!, flags: o.flags });
+                break;
+              case "kunmap":
+                p.mapMem(null, 0, KERNEL_PAGES[o.page]!, 1, 0);
+                kernel.delete(KERNEL_PAGES[o.page]!);
+                break;
+              case "create": {
+                if (spaces.length >= 4) break;
+                const pd = p.createAddressSpace()!;
+                spaces.push(pd);
+                model.set(pd, new Map());
+                break;
+              }
+              case "destroy": {
+                const pd = pick(o.space);
+                if (pd === p.init || pd === p.current) break;
+                p.destroyAddressSpace(pd);
+                spaces.splice(spaces.indexOf(pd), 1);
+                model.delete(pd);
+                break;
+              }
+              case "switch":
+                p.switchTo(pick(o.space));
+                break;
             }
-            case "unmap": {
-              const pd = pick(o.space);
-              const va = USER_PAGES[o.page]!;
-              const n = va + o.n * 4096 > 0xc000_0000 ? 1 : o.n;
-              expect(p.mapMem(pd, 0, va, n, 0)).toBe(true);
-              for (let i = 0; i < n; i++) model.get(pd)!.delete(va + i * 4096);
-              break;
+            // Every address space, through the page tables...
+            for (const pd of spaces) {
+              const mine = model.get(pd)!;
+              for (const [va, want] of [
+                ...USER_PAGES.map((v) => [v, mine.get(v)] as const),
+                ...KERNEL_PAGES.map((v) => [v, kernel.get(v)] as const),
+              ]) {
+                const w = p.translate(va, pd);
+                expect(w.pa, `${va.toString(16)} in ${pd.phys.toString(16)}`).toBe(
+                  want === undefined ? null : want.frame,
+                );
+                if (want !== undefined) {
+                  expect(w.user).toBe((want.flags & U) !== 0);
+                  expect(w.writable).toBe((want.flags & W) !== 0);
+                }
+              }
             }
-            case "kmap":
-              expect(p.mapMem(null, frames[o.frame]!, KERNEL_PAGES[o.page]!, 1, o.flags)).toBe(
-                true,
-              );
-              kernel.set(KERNEL_PAGES[o.page]!, { frame: frames[o.frame]!, flags: o.flags });
-              break;
-            case "kunmap":
-              p.mapMem(null, 0, KERNEL_PAGES[o.page]!, 1, 0);
-              kernel.delete(KERNEL_PAGES[o.page]!);
-              break;
-            case "create": {
-              if (spaces.length >= 4) break;
-              const pd = p.createAddressSpace()!;
-              spaces.push(pd);
-              model.set(pd, new Map());
-              break;
-            }
-            case "destroy": {
-              const pd = pick(o.space);
-              if (pd === p.init || pd === p.current) break;
-              p.destroyAddressSpace(pd);
-              spaces.splice(spaces.indexOf(pd), 1);
-              model.delete(pd);
-              break;
-            }
-            case "switch":
-              p.switchTo(pick(o.space));
-              break;
-          }
-          // Every address space, through the page tables...
-          for (const pd of spaces) {
-            const mine = model.get(pd)!;
+            // ...and the current one through the MMU and its TLB.
+            const mine = model.get(p.current)!;
             for (const [va, want] of [
               ...USER_PAGES.map((v) => [v, mine.get(v)] as const),
               ...KERNEL_PAGES.map((v) => [v, kernel.get(v)] as const),
             ]) {
-              const w = p.translate(va, pd);
-              expect(w.pa, `${va.toString(16)} in ${pd.phys.toString(16)}`).toBe(
-                want === undefined ? null : want.frame,
-              );
-              if (want !== undefined) {
-                expect(w.user).toBe((want.flags & U) !== 0);
-                expect(w.writable).toBe((want.flags & W) !== 0);
+              let got: number | string;
+              try {
+                got = m.mmu.read32(va, 0);
+              } catch (e) {
+                if (!(e instanceof PageFault)) throw e;
+                got = "fault";
               }
+              expect(got, `read ${va.toString(16)}`).toBe(
+                want === undefined ? "fault" : 0x1000 + frames.indexOf(want.frame),
+              );
             }
           }
-          // ...and the current one through the MMU and its TLB.
-          const mine = model.get(p.current)!;
-          for (const [va, want] of [
-            ...USER_PAGES.map((v) => [v, mine.get(v)] as const),
-            ...KERNEL_PAGES.map((v) => [v, kernel.get(v)] as const),
-          ]) {
-            let got: number | string;
-            try {
-              got = m.mmu.read32(va, 0);
-            } catch (e) {
-              if (!(e instanceof PageFault)) throw e;
-              got = "fault";
-            }
-            expect(got, `read ${va.toString(16)}`).toBe(
-              want === undefined ? "fault" : 0x1000 + frames.indexOf(want.frame),
-            );
-          }
-        }
-      }),
-      { numRuns: 40 },
-    );
-  });
+        }),
+        { numRuns: process.env.MM386_DEEP ? 1000 : 40 },
+      );
+      // About 3 s alone; the default 5 s limit fails it on a loaded machine (pnpm test runs projects in parallel).
+    },
+    DEEP_TIMEOUT,
+  );
 };
 
 /** Makes a machine (e.g. with a TLB of your own); default `createMachine`. */

@@ -7,7 +7,9 @@
  * @packageDocumentation
  */
 export * from "./api.js";
-export { boot, checkSplit } from "./boot.js";
+/** How paging's errors name a bad value (`5n`, `Symbol(x)`, `null`): re-exported from `@mm386/allocation` for the layers above. */
+export { describeValue } from "@mm386/allocation";
+export { boot, checkMachine, checkSplit } from "./boot.js";
 export {
   Pagedir,
   Paging,

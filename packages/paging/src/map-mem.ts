@@ -72,7 +72,9 @@ export const hobbyMapMem: MapMem = {
         if (kernel ? k.kernelTablePhys(r) !== null : pd!.vpde[r] !== null) continue;
         const ok = kernel ? createKernelTable(k, r) : createUserTable(k, pd!, r);
         if (!ok) {
-          // Out of memory: give back the user tables made for this call (kernel tables stay, empty).
+          // Out of memory: give back the user tables made for this call. Kernel tables stay,
+          // empty: every pagedir shares them, and (as in Linux and the hobby kernel) a kernel
+          // table is never freed once made; the next mapping in the region reuses it.
           for (const c of created) k.freeUserTable(pd!, c);
           return false;
         }

@@ -28,7 +28,7 @@ import {
   hex32,
   type WalkExplanation,
 } from "@mm386/hw-i386";
-import type { PageAllocators, VirtualPageAllocator } from "@mm386/allocation";
+import { describeValue, type PageAllocators, type VirtualPageAllocator } from "@mm386/allocation";
 import {
   type BootInfo,
   type MapMem,
@@ -38,10 +38,16 @@ import {
   PagingError,
 } from "./api.js";
 
+import { checkMachine, checkSplit } from "./boot.js";
 import { hobbyMapMem } from "./map-mem.js";
 
 const PAGE = 4096;
 const SPACE = 2 ** 32;
+
+/** An address in hex when it is one, else the value named as what it is (`5n`, `Symbol(x)`, `null`). */
+function show(v: unknown): string {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? hex32(v) : describeValue(v);
+}
 
 /** One address space: a page directory and its bookkeeping. */
 export class Pagedir {
@@ -63,7 +69,8 @@ export class Pagedir {
   /**
    * The virtual page allocator of this address space's user half, from page 1
    * up to the split (page 0 stays unmapped to catch null pointers). Made on
-   * first use: its bookkeeping is about 8 MB for a 3 GiB half.
+   * first use. By default it is the sparse allocator, whose host memory grows
+   * with the runs it holds (a buddy over a 3 GiB half would be about 8 MiB).
    */
   get vpa(): VirtualPageAllocator {
     this.vpaCache ??= this.makeVpa();
@@ -114,8 +121,11 @@ export function kernelPageSource(paging: Paging): PageSource {
     },
     freePage(va: number): void {
       const phys = paging.kernelPhysOf(va);
-      if (phys === null)
-        throw new PagingError(PAGING_ERROR.BAD_ARGUMENT, `kernel page ${hex32(va)} is not mapped`);
+      if (phys === null || va % PAGE !== 0)
+        throw new PagingError(
+          PAGING_ERROR.BAD_ARGUMENT,
+          `kernel page ${show(va)} is not a mapped kernel page`,
+        );
       paging.mapMem(null, 0, va, 1, 0);
       allocators.ppfree(phys, 1);
       allocators.vpfree(va, 1);
@@ -148,6 +158,8 @@ export class Paging {
   private readonly windowPteVa: number;
   private windowFrame = -1;
   private readonly ramEnd: number;
+  /** Every pagedir this paging made (destroyed ones too), to refuse anything else given as one. */
+  private readonly owned = new WeakSet<Pagedir>();
 
   /** Use {@link createInitPagedir}. @internal */
   constructor(
@@ -176,6 +188,7 @@ export class Paging {
       this.userPdes,
       makeVpa,
     );
+    this.owned.add(this.init);
     this.currentPd = this.init;
     // Remove the identity map: it sits in the would-be user half.
     this.mmu.write32(this.init.virt, 0);
@@ -208,7 +221,15 @@ export class Paging {
    * Creates page tables on demand. Invalidates the TLB entry of every page
    * whose old mapping was present, when the change is visible to the current
    * address space (kernel pages always are). Returns false, changing no
-   * mapping, when memory for a page table runs out. Bad input is a
+   * mapping, when memory for a page table runs out: the user page tables made
+   * for the call are given back, but kernel page tables made on the way stay
+   * (empty, installed in every pagedir, one frame and at most one kernel page
+   * each). That is deliberate, as in Linux and the hobby kernel, which never
+   * free a kernel page table once made: every pagedir shares it, so freeing
+   * it means clearing its PDE in every pagedir and flushing it from every
+   * TLB, and the next kernel mapping in that 4 MiB would make it again. There
+   * are at most `1024 - userPdes` of them. Bad input (a `pd` that is not one
+   * of this paging's pagedirs, PTE_GLOBAL on a user address...) is a
    * {@link PagingError} and changes nothing.
    */
   mapMem(pd: Pagedir | null, phys: number, virt: number, nPages: number, flags: number): boolean {
@@ -222,6 +243,7 @@ export class Paging {
    * template, through the MMU.
    */
   kernelTablePhys(r: number): number | null {
+    this.checkKernelRegion(r, 0);
     const pde = this.mmu.read32(this.init.virt + 4 * r);
     return (pde & PDE.P) === 0 ? null : (pde & 0xffff_f000) >>> 0;
   }
@@ -232,6 +254,7 @@ export class Paging {
    * the window while it has none. Null if the region has no table.
    */
   kernelPteVa(r: number, index: number): number | null {
+    this.checkKernelRegion(r, index);
     const table = this.kvpd[r - this.userPdes];
     if (table !== null && table !== undefined) return table + 4 * index;
     const phys = this.kernelTablePhys(r);
@@ -244,7 +267,13 @@ export class Paging {
    * one just made (out-of-memory rollback) or one of a pagedir not in CR3.
    */
   freeUserTable(pd: Pagedir, r: number): void {
-    const va = pd.vpde[r]!;
+    this.checkPagedirShape(pd);
+    const va = Number.isSafeInteger(r) ? pd.vpde[r] : undefined;
+    if (va === null || va === undefined)
+      throw new PagingError(
+        PAGING_ERROR.BAD_ARGUMENT,
+        `user region ${describeValue(r)} of pagedir ${hex32(pd.phys)} has no page table`,
+      );
     this.mmu.write32(pd.virt + 4 * r, 0);
     pd.vpde[r] = null;
     this.pageSource.freePage(va);
@@ -256,6 +285,11 @@ export class Paging {
    * yet is read and written. Valid until the next call.
    */
   window(phys: number): number {
+    if (!Number.isSafeInteger(phys) || phys < 0 || phys % PAGE !== 0 || phys >= SPACE)
+      throw new PagingError(
+        PAGING_ERROR.BAD_ARGUMENT,
+        `window: ${show(phys)} is not the physical address of a frame`,
+      );
     if (this.windowFrame !== phys) {
       this.mmu.write32(this.windowPteVa, phys | PTE.P | PTE.RW);
       this.mmu.invlpg(this.windowVa);
@@ -291,6 +325,7 @@ export class Paging {
       );
     }
     const pd = new Pagedir(phys, virt, this.userPdes, makeVpa);
+    this.owned.add(pd);
     pd.next = this.init;
     pd.prev = this.init.prev;
     this.init.prev.next = pd;
@@ -300,7 +335,7 @@ export class Paging {
 
   /** Load `pd` into CR3. */
   switchTo(pd: Pagedir): void {
-    this.checkLive(pd);
+    this.checkPagedir(pd);
     this.mmu.loadCr3(pd.phys);
     this.currentPd = pd;
   }
@@ -310,7 +345,7 @@ export class Paging {
    * pages mapped belong to whoever mapped them and are not freed.
    */
   destroyAddressSpace(pd: Pagedir): void {
-    this.checkLive(pd);
+    this.checkPagedir(pd);
     if (pd === this.init)
       throw new PagingError(
         PAGING_ERROR.INIT_PAGEDIR,
@@ -332,7 +367,7 @@ export class Paging {
 
   /** Every mapping of `pd` (user half) and of the kernel half, coalesced into runs. */
   dump(pd: Pagedir = this.currentPd): MappedRange[] {
-    this.checkLive(pd);
+    this.checkPagedir(pd);
     const out: { virt: number; phys: number; pages: number; flags: number }[] = [];
     for (let r = 0; r < 1024; r++) {
       const kernel = r >= this.userPdes;
@@ -378,7 +413,8 @@ export class Paging {
 
   /** What the page tables of `pd` say about `va` (read-only; the TLB may still hold something else). */
   translate(va: number, pd: Pagedir = this.currentPd): WalkExplanation {
-    this.checkLive(pd);
+    this.checkVa(va);
+    this.checkPagedir(pd);
     return explainWalk(
       this.machine.ram,
       { cr0: this.mmu.cr0, cr3: pd.phys, cr4: this.mmu.cr4 },
@@ -388,6 +424,8 @@ export class Paging {
 
   /** {@link translate} told as a person would, with the vpde/kvpd address of the table. */
   explain(va: number, pd: Pagedir = this.currentPd): string {
+    this.checkVa(va);
+    this.checkPagedir(pd);
     const w = this.translate(va, pd);
     const r = va >>> 22;
     const tableVa = r >= this.userPdes ? this.kvpd[r - this.userPdes] : pd.vpde[r];
@@ -395,8 +433,16 @@ export class Paging {
     return `${formatWalk(w)}\n${where} = ${tableVa === null || tableVa === undefined ? "none" : hex32(tableVa)} (the table's kernel virtual address)`;
   }
 
-  /** Read `va` through the MMU in `pd`, as user or kernel; switches CR3 if needed and back. For tests and tools. */
+  /**
+   * Read `va` through the MMU in `pd`, as user or kernel; switches CR3 if
+   * needed and back. For tests and tools. Every argument is checked before
+   * CR3 is touched: a refused probe must not flush the TLB it is probing.
+   */
   probe(va: number, cpl: Cpl, pd: Pagedir = this.currentPd): number {
+    this.checkVa(va);
+    if (cpl !== 0 && cpl !== 3)
+      throw new PagingError(PAGING_ERROR.BAD_ARGUMENT, `CPL ${describeValue(cpl)} is not 0 or 3`);
+    this.checkPagedir(pd);
     const saved = this.currentPd;
     if (pd !== saved) this.switchTo(pd);
     try {
@@ -407,6 +453,43 @@ export class Paging {
   }
 
   // --------------------------------------------------------------- internals
+
+  /** `pd` must be a pagedir this paging made, and not destroyed. */
+  private checkPagedir(pd: Pagedir): void {
+    this.checkPagedirShape(pd);
+    this.checkLive(pd);
+  }
+
+  /** `pd` must be a pagedir this paging made (destroyed or not). */
+  private checkPagedirShape(pd: Pagedir): void {
+    if (!(pd instanceof Pagedir) || !this.owned.has(pd))
+      throw new PagingError(
+        PAGING_ERROR.NOT_PAGEDIR,
+        `${describeValue(pd)} is not a pagedir of this paging`,
+      );
+  }
+
+  private checkVa(va: number): void {
+    if (!Number.isSafeInteger(va) || va < 0 || va >= SPACE)
+      throw new PagingError(
+        PAGING_ERROR.BAD_ARGUMENT,
+        `virtual address ${show(va)} is not inside 4 GiB`,
+      );
+  }
+
+  /** `r` a kernel region (userPdes..1023) and `index` a PTE index (0..1023). */
+  private checkKernelRegion(r: number, index: number): void {
+    if (!Number.isSafeInteger(r) || r < this.userPdes || r > 1023)
+      throw new PagingError(
+        PAGING_ERROR.BAD_ARGUMENT,
+        `${describeValue(r)} is not a kernel region (${this.userPdes}..1023)`,
+      );
+    if (!Number.isSafeInteger(index) || index < 0 || index > 1023)
+      throw new PagingError(
+        PAGING_ERROR.BAD_ARGUMENT,
+        `${describeValue(index)} is not a page-table index (0..1023)`,
+      );
+  }
 
   private checkLive(pd: Pagedir): void {
     if (pd.destroyed)
@@ -420,6 +503,8 @@ export class Paging {
     nPages: number,
     flags: number,
   ): void {
+    // null for kernel addresses (undefined is taken as null); anything else must be one of ours.
+    if (pd !== null && pd !== undefined) this.checkPagedirShape(pd);
     for (const [name, v] of [
       ["phys", phys],
       ["virt", virt],
@@ -428,13 +513,13 @@ export class Paging {
       if (!Number.isSafeInteger(v) || v < 0)
         throw new PagingError(
           PAGING_ERROR.BAD_ARGUMENT,
-          `${name} ${String(v)} is not a non-negative integer`,
+          `${name} ${describeValue(v)} is not a non-negative integer`,
         );
     }
     if (!Number.isSafeInteger(nPages) || nPages < 1)
       throw new PagingError(
         PAGING_ERROR.BAD_ARGUMENT,
-        `page count ${String(nPages)} must be a positive integer`,
+        `page count ${describeValue(nPages)} must be a positive integer`,
       );
     if (virt % PAGE !== 0)
       throw new PagingError(
@@ -471,6 +556,12 @@ export class Paging {
         `PTE_USER on kernel address ${hex32(virt)}`,
       );
     }
+    if (!kernel && present && (flags & PTE.G) !== 0) {
+      throw new PagingError(
+        PAGING_ERROR.GLOBAL_ON_USER,
+        `PTE_GLOBAL on user address ${hex32(virt)}: the translation would survive the switch to another address space`,
+      );
+    }
     if (present && phys + nPages * PAGE > this.ramEnd) {
       throw new PagingError(
         PAGING_ERROR.PAST_RAM,
@@ -478,7 +569,7 @@ export class Paging {
       );
     }
     if (!kernel) {
-      if (pd === null)
+      if (pd === null || pd === undefined)
         throw new PagingError(
           PAGING_ERROR.NO_PAGEDIR,
           `user address ${hex32(virt)} needs a pagedir`,
@@ -509,5 +600,12 @@ export function createInitPagedir(
   allocators: PageAllocators,
   options: InitPagedirOptions = {},
 ): Paging {
+  checkMachine(machine);
+  if (typeof bootInfo !== "object" || bootInfo === null)
+    throw new PagingError(
+      PAGING_ERROR.BAD_CONFIG,
+      `boot info ${describeValue(bootInfo)} is not what boot returned`,
+    );
+  checkSplit(bootInfo.split);
   return new Paging(machine, bootInfo, allocators, options);
 }

@@ -8,10 +8,18 @@ import {
   type PageRangesFactory,
   type RangeAllocatorFactory,
   createPageAllocators,
+  describeValue,
 } from "@mm386/allocation";
 import type { Machine } from "@mm386/hw-i386";
-import type { BootInfo, BootOptions, MapMem, PageSource } from "./api.js";
-import { boot } from "./boot.js";
+import {
+  type BootInfo,
+  type BootOptions,
+  type MapMem,
+  PAGING_ERROR,
+  type PageSource,
+  PagingError,
+} from "./api.js";
+import { boot, checkMachine } from "./boot.js";
 import { type Paging, createInitPagedir } from "./paging.js";
 
 /** Options of {@link startPaging}. */
@@ -30,6 +38,12 @@ export interface StartPagingOptions extends BootOptions {
 
 /** Boot `machine`, build its page allocators, and create the first pagedir. */
 export function startPaging(machine: Machine, options: StartPagingOptions = {}): Paging {
+  checkMachine(machine);
+  if (typeof options !== "object" || options === null)
+    throw new PagingError(
+      PAGING_ERROR.BAD_CONFIG,
+      `startPaging options ${describeValue(options)} are not an object`,
+    );
   const info = (options.boot ?? boot)(machine, {
     ...(options.split === undefined ? {} : { split: options.split }),
     ...(options.kernelLoad === undefined ? {} : { kernelLoad: options.kernelLoad }),

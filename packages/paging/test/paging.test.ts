@@ -7,6 +7,8 @@ import {
   type Paging,
   PagingError,
   boot,
+  createInitPagedir,
+  describeValue,
   startPaging,
 } from "../src/index.js";
 
@@ -218,5 +220,188 @@ describe("inspection", () => {
     expect(text).toContain("PTE 5 ");
     expect(text).toContain(`frame 0x${f.start.toString(16).padStart(8, "0")}`);
     expect(text).toContain(`vpde[1] = 0x${as.vpde[1]!.toString(16)}`);
+  });
+});
+
+describe("regressions from the hostile probe (issue 10)", () => {
+  const caught = (f: () => unknown): { name: string; code: unknown; message: string } | null => {
+    try {
+      f();
+    } catch (e) {
+      return {
+        name: (e as Error).name,
+        code: (e as { code?: unknown }).code,
+        message: (e as Error).message,
+      };
+    }
+    return null;
+  };
+
+  it("probe checks its arguments before it switches: a refused probe flushes nothing", () => {
+    const { m, p } = fresh();
+    const other = p.createAddressSpace()!;
+    const f = p.allocators.ppalloc(1, 1)!.start;
+    p.mapMem(null, f, 0xd000_0000, 1, P | W);
+    m.mmu.read32(0xd000_0000); // cached
+    const gone = p.createAddressSpace()!;
+    p.destroyAddressSpace(gone);
+    const before = [m.mmu.stats.flushes, m.mmu.cr3];
+    for (const [call, code] of [
+      [() => p.probe(2 ** 32, 0, other), "E_BAD_ARGUMENT"],
+      [() => p.probe(-4, 0, other), "E_BAD_ARGUMENT"],
+      [() => p.probe(0xd000_0000, 1 as 0, other), "E_BAD_ARGUMENT"],
+      [() => p.probe(5n as unknown as number, 0, other), "E_BAD_ARGUMENT"],
+      [() => p.probe(0xd000_0000, 0, gone), "E_DESTROYED"],
+      [() => p.probe(0xd000_0000, 0, {} as never), "E_NOT_PAGEDIR"],
+    ] as const) {
+      expect(caught(call)?.code).toBe(code);
+      expect([m.mmu.stats.flushes, m.mmu.cr3]).toEqual(before);
+    }
+    expect(p.probe(0xd000_0000, 0, other)).toBe(0); // a good probe still works
+  });
+
+  it("anything but one of this paging's pagedirs is E_NOT_PAGEDIR, naming it, and changes nothing", () => {
+    const { m, p } = fresh();
+    const as = p.createAddressSpace()!;
+    const foreign = fresh().p.createAddressSpace()!; // a real Pagedir, of another machine
+    const f = p.allocators.ppalloc(1, 1)!.start;
+    const state = () => [
+      p.formatDump(as),
+      p.pagedirs().length,
+      p.allocators.physical.freePages,
+      p.allocators.kernel.freePages,
+      m.mmu.stats.flushes,
+      m.mmu.cr3,
+    ];
+    const before = state();
+    const bad: unknown[] = [
+      0,
+      1n,
+      Symbol("pd"),
+      "pd",
+      true,
+      {},
+      { phys: as.phys, virt: as.virt, vpde: [] },
+      foreign,
+    ];
+    for (const v of bad) {
+      const pd = v as never;
+      for (const call of [
+        () => p.mapMem(pd, f, 0x0040_0000, 1, P | U),
+        () => p.mapMem(pd, f, 0xd000_0000, 1, P), // pd is ignored for kernel addresses, but not garbage
+        () => p.switchTo(pd),
+        () => p.destroyAddressSpace(pd),
+        () => p.dump(pd),
+        () => p.formatDump(pd),
+        () => p.translate(0x0040_0000, pd),
+        () => p.explain(0x0040_0000, pd),
+        () => p.freeUserTable(pd, 1),
+      ]) {
+        const r = caught(call);
+        expect(r?.name, `${call.toString()} with ${String(v)}`).toBe("PagingError");
+        expect(r?.code).toBe("E_NOT_PAGEDIR");
+        expect(state()).toEqual(before);
+      }
+    }
+    expect(caught(() => p.switchTo(1n as never))?.message).toMatch(/1n is not a pagedir/);
+    expect(caught(() => p.switchTo(Symbol("pd") as never))?.message).toMatch(/Symbol\(pd\)/);
+  });
+
+  it("BigInt, Symbol, null and strings in any numeric argument are typed errors that change nothing", () => {
+    const { m, p } = fresh();
+    const as = p.createAddressSpace()!;
+    const f = p.allocators.ppalloc(1, 1)!.start;
+    p.mapMem(as, f, 0x0040_0000, 1, P | U);
+    const state = () => [p.formatDump(as), p.allocators.physical.freePages, m.mmu.stats.flushes];
+    const before = state();
+    for (const w of [3n, Symbol("x"), null, "4096", true, 1.5, NaN]) {
+      const x = w as number;
+      for (const call of [
+        () => p.mapMem(as, x, 0x0040_1000, 1, P),
+        () => p.mapMem(as, f, x, 1, P),
+        () => p.mapMem(as, f, 0x0040_1000, x, P),
+        () => p.mapMem(as, f, 0x0040_1000, 1, x),
+        () => p.translate(x, as),
+        () => p.explain(x, as),
+        () => p.probe(x, 0),
+        () => p.kernelTablePhys(x),
+        () => p.kernelPteVa(x, 0),
+        () => p.kernelPteVa(800, x),
+        () => p.window(x),
+        () => p.freeUserTable(as, x),
+        () => p.pageSource.freePage(x),
+      ]) {
+        const r = caught(call);
+        expect(r?.name, `${call.toString()} with ${String(w)}`).toBe("PagingError");
+        expect(typeof r?.code).toBe("string");
+        expect(state()).toEqual(before);
+      }
+    }
+    expect(p.kernelPhysOf(3n as never)).toBeNull(); // a question, not a command: no such mapping
+    expect(caught(() => p.mapMem(as, f, 0x0040_1000, 2n as never, P))?.message).toMatch(
+      /page count 2n/,
+    );
+  });
+
+  it("boot, startPaging and createInitPagedir refuse non-machines and BigInt/Symbol options with typed errors", () => {
+    const m16 = () => createMachine({ ramBytes: 16 * MiB });
+    const calls = (w: unknown) => [
+      () => startPaging(w as never),
+      () => boot(w as never),
+      // null and {} are fine as options and as option values ("not given"); the rest are not.
+      ...(w === null || (typeof w === "object" && w !== null)
+        ? []
+        : [
+            () => startPaging(m16(), w),
+            () => startPaging(m16(), { split: w as never }),
+            () => startPaging(m16(), { kernelLoad: w as never }),
+            () => startPaging(m16(), { kernelSize: w as never }),
+            () => startPaging(m16(), { rangeAllocator: w as never }),
+          ]),
+    ];
+    for (const w of [1n, Symbol("s"), null, "0xc0000000", true, {}]) {
+      for (const call of calls(w)) {
+        const r = caught(call);
+        expect(
+          ["PagingError", "AllocationError"],
+          `${call.toString()} with ${describeValue(w)}`,
+        ).toContain(r?.name);
+        expect(r?.code).toBe("E_BAD_CONFIG");
+      }
+    }
+    expect(caught(() => boot(createMachine(), { split: 3n as never }))?.message).toMatch(
+      /split 3n/,
+    );
+    const m = createMachine({ ramBytes: 16 * MiB });
+    boot(m);
+    expect(caught(() => startPaging(m))?.message).toMatch(/paging is already on/);
+    expect(caught(() => createInitPagedir(m, null as never, {} as never))?.code).toBe(
+      "E_BAD_CONFIG",
+    );
+  });
+
+  it("a mapMem that runs out of memory keeps the kernel page tables it made, as documented", () => {
+    // Kernel page tables are shared by every pagedir and never freed (as in Linux and the
+    // hobby kernel): a failed call may leave new, empty ones; the next call reuses them.
+    const { m, p } = fresh(4 * MiB);
+    const hog: number[] = [];
+    for (let run = p.allocators.ppalloc(1, 64); run; run = p.allocators.ppalloc(1, 64))
+      for (let i = 0; i < run.pages; i++) hog.push(run.start + i * 4096);
+    p.allocators.ppfree(hog.pop()!, 1); // one frame left: enough for one table
+    const frame = hog[0]!;
+    const tables = () => p.kvpd.filter((t) => t !== null).length;
+    const r = 0xd000_0000 >>> 22;
+    expect(p.kernelTablePhys(r)).toBeNull();
+    const t0 = tables();
+    // Two regions need two tables; only one frame: refused, no mapping, the first table stays.
+    expect(p.mapMem(null, frame, 0xd03f_f000, 2, P | W)).toBe(false);
+    expect(p.kernelTablePhys(r)).not.toBeNull();
+    expect(p.kernelPhysOf(0xd03f_f000)).toBeNull();
+    expect(p.allocators.physical.freePages).toBe(0);
+    expect(fault(() => m.mmu.read32(0xd03f_f000)).errorCode).toBe(0);
+    // Still reached (through the window when it has no address of its own): a mapping in it needs no new frame.
+    expect(tables() - t0).toBeLessThanOrEqual(1);
+    expect(p.mapMem(null, frame, 0xd03f_f000, 1, P | W)).toBe(true);
+    expect(m.mmu.read32(0xd03f_f000)).toBe(m.ram.read32(frame));
   });
 });
