@@ -25,6 +25,9 @@ import {
 } from "./api.js";
 import { Malloc } from "./heap.js";
 
+/** An address in hex, for failure messages. */
+const hex = (n: number) => `0x${(n >>> 0).toString(16)}`;
+
 /** A heap on a freshly booted machine, for tests. */
 export function freshHeap(options: MallocOptions = {}, ramBytes = 32 * 1024 * 1024): Malloc {
   const machine = createMachine({ ramBytes });
@@ -166,18 +169,23 @@ export function describePolicyConformance(name: string, factory: PolicyFactory):
             const fill = (bp: number, n: number, s: number) => {
               for (let i = 0; i + 4 <= n; i += 4) mmu.write32(bp + i, (s * 2654435761 + i) >>> 0);
             };
+            // Plain loops find a problem; expect() (slow per word) only reports it.
             const intact = (bp: number, n: number, s: number) => {
-              for (let i = 0; i + 4 <= n; i += 4)
-                expect(mmu.read32(bp + i)).toBe((s * 2654435761 + i) >>> 0);
+              for (let i = 0; i + 4 <= n; i += 4) {
+                const got = mmu.read32(bp + i);
+                if (got !== (s * 2654435761 + i) >>> 0)
+                  expect(got, `word ${i} of ${hex(bp)}`).toBe((s * 2654435761 + i) >>> 0);
+              }
             };
             const noOverlap = (bp: number, n: number) => {
               expect(bp % align).toBe(0);
               expect(h.contains(bp, n)).toBe(true);
               for (const [other, o] of live)
-                if (other !== bp)
-                  expect(bp + Math.max(n, 1) <= other || other + Math.max(o.size, 1) <= bp).toBe(
-                    true,
-                  );
+                if (
+                  other !== bp &&
+                  !(bp + Math.max(n, 1) <= other || other + Math.max(o.size, 1) <= bp)
+                )
+                  expect(`${hex(bp)}+${n}`).toBe(`clear of ${hex(other)}+${o.size}`);
             };
             for (const o of ops) {
               const keys = [...live.keys()];
@@ -325,14 +333,16 @@ export function describeHeapConformance(
               for (let i = 0; i + 4 <= n; i += 4) mmu.write32(bp + i, word(s, i));
             };
             const intact = (bp: number, n: number, s: number) => {
-              for (let i = 0; i + 4 <= n; i += 4) expect(mmu.read32(bp + i)).toBe(word(s, i));
+              for (let i = 0; i + 4 <= n; i += 4) {
+                const got = mmu.read32(bp + i);
+                if (got !== word(s, i)) expect(got, `word ${i} of ${hex(bp)}`).toBe(word(s, i));
+              }
             };
             const place = (bp: number, n: number) => {
               expect(bp % 8).toBe(0);
               for (const [other, o] of live)
-                expect(bp + Math.max(n, 1) <= other || other + Math.max(o.size, 1) <= bp).toBe(
-                  true,
-                );
+                if (!(bp + Math.max(n, 1) <= other || other + Math.max(o.size, 1) <= bp))
+                  expect(`${hex(bp)}+${n}`).toBe(`clear of ${hex(other)}+${o.size}`);
               live.set(bp, { size: n, seed });
               fill(bp, n, seed++);
             };
