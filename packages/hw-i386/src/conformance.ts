@@ -241,7 +241,7 @@ export function describeTlbConformance(
             }
           },
         ),
-        { numRuns: 100 },
+        { numRuns: process.env.MM386_DEEP ? 2000 : 50 },
       );
     });
 
