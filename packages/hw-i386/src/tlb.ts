@@ -202,8 +202,14 @@ export class SetAssociativeTlb implements Tlb {
   private readonly tags: Int32Array;
   /** The packed entry in each slot. */
   private readonly info: Int32Array;
-  /** Last use (LRU) or insertion (FIFO) of each slot. */
+  /** Insertion time of each slot (FIFO). */
   private readonly stamps: Float64Array;
+  /**
+   * LRU: last use of each page, by vpn, in arrays of 1024 made as pages are
+   * filled: a use is then one store, whichever slot holds the page, so the
+   * MMU's fast path can report every hit cheaply.
+   */
+  private readonly lastUse = new Array<Float64Array | undefined>(1024).fill(undefined);
   /** `sets - 1` when `sets` is a power of two, else -1 (then `vpn % sets`). */
   private readonly setMask: number;
   private readonly lru: boolean;
@@ -282,14 +288,14 @@ export class SetAssociativeTlb implements Tlb {
   probe(vpn: number): number {
     const i = this.find(vpn);
     if (i < 0) return 0;
-    if (this.lru) this.stamps[i] = ++this.clock;
+    if (this.lru) this.lastUse[vpn >>> 10]![vpn & 1023] = ++this.clock;
     return this.info[i]!;
   }
 
   /** @internal */
   hit(vpn: number): void {
-    const i = this.find(vpn);
-    if (i >= 0) this.stamps[i] = ++this.clock;
+    // Only for pages held (the MMU's host cache holds nothing else).
+    this.lastUse[vpn >>> 10]![vpn & 1023] = ++this.clock;
   }
 
   /** @internal */
@@ -314,6 +320,10 @@ export class SetAssociativeTlb implements Tlb {
     this.tags[slot] = vpn;
     this.info[slot] = entry;
     this.stamps[slot] = ++this.clock;
+    if (this.lru) {
+      const r = vpn >>> 10;
+      (this.lastUse[r] ??= new Float64Array(1024))[vpn & 1023] = this.clock;
+    }
     return evicted;
   }
 
@@ -355,10 +365,22 @@ export class SetAssociativeTlb implements Tlb {
       return base + (this.rng % this.ways);
     }
     let best = base;
+    let oldest = this.age(base);
     for (let i = base + 1; i < base + this.ways; i++) {
-      if (this.stamps[i]! < this.stamps[best]!) best = i;
+      const a = this.age(i);
+      if (a < oldest) {
+        best = i;
+        oldest = a;
+      }
     }
     return best;
+  }
+
+  /** When slot `i` (held) was last used (LRU) or filled (FIFO). */
+  private age(i: number): number {
+    if (!this.lru) return this.stamps[i]!;
+    const vpn = this.tags[i]!;
+    return this.lastUse[vpn >>> 10]![vpn & 1023]!;
   }
 
   private drop(test: (vpn: number, entry: number) => boolean): number {
