@@ -1,0 +1,7 @@
+import { defineConfig, mergeConfig } from "vitest/config";
+import packageConfig from "./vitest.package.config.js";
+
+// Used by Stryker (stryker.config.mjs): the package config with a longer
+// timeout, since instrumented code with per-test coverage runs several times
+// slower and the property tests would otherwise hit vitest's 5 s default.
+export default mergeConfig(packageConfig, defineConfig({ test: { testTimeout: 60_000 } }));
