@@ -32,7 +32,7 @@ export default {
   inPlace: true,
   coverageAnalysis: "perTest",
   concurrency: Number(process.env.MM386_MUTATION_CONCURRENCY ?? 2),
-  timeoutMS: 10000,
+  timeoutMS: 3000,
   reporters: ["clear-text", "progress-append-only", "html", "json"],
   htmlReporter: { fileName: join(root, "reports/mutation", `${pkg}.html`) },
   jsonReporter: { fileName: join(root, "reports/mutation", `${pkg}.json`) },

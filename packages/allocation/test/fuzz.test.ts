@@ -125,7 +125,11 @@ describe("fuzz: createPageAllocators options", () => {
       name: "{ kernelImage: { start, length: 4096 } }",
       call: (_, v) => opt({ kernelImage: { start: v, length: 4096 } })(),
     },
-    { name: "{ reserved }", call: (_, v) => opt({ reserved: v })(), accepts: optional },
+    {
+      name: "{ reserved }",
+      call: (_, v) => opt({ reserved: v })(),
+      accepts: (v) => v === undefined || (Array.isArray(v) && v.length === 0), // nothing reserved
+    },
     { name: "{ kernelVirtual }", call: (_, v) => opt({ kernelVirtual: v })(), accepts: optional },
     { name: "{ rangeAllocator }", call: (_, v) => opt({ rangeAllocator: v })(), accepts: optional },
   ]);
