@@ -194,13 +194,19 @@ export interface FuzzCall<S> {
   readonly accepts?: (bad: unknown) => boolean;
 }
 
+/** `MM386_FUZZ_SEED`, to rerun the random part of a failure with the seed it named. */
+function envSeed(): number | undefined {
+  const v = typeof process === "undefined" ? undefined : process.env["MM386_FUZZ_SEED"];
+  return v === undefined || v === "" ? undefined : Number(v) | 0;
+}
+
 /** Options of {@link describeRefusals}. */
 export interface RefusalOptions {
   /** Random bad values per call after the fixed ones (default 10, 500 with MM386_DEEP=1). */
   readonly runs?: number;
   /** The error codes must match this (default `E_` and capitals). */
   readonly codePattern?: RegExp;
-  /** Seed of the random part (default: a new one each run, named in failures). */
+  /** Seed of the random part (default: `MM386_FUZZ_SEED`, else a new one each run, named in failures). */
   readonly seed?: number;
 }
 
@@ -271,7 +277,7 @@ export function describeRefusals<S>(
       };
       for (const bad of BAD_VALUES) tryOne(bad);
       // Then random values, from a seed that a failure names so it can be rerun.
-      const seed = options.seed ?? (Date.now() ^ (Math.random() * 2 ** 31)) | 0;
+      const seed = options.seed ?? envSeed() ?? (Date.now() ^ (Math.random() * 2 ** 31)) | 0;
       for (const bad of fc.sample(badValue(), { numRuns: runs, seed })) {
         if (problems.length >= 12) break;
         tryOne(bad);
