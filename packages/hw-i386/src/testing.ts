@@ -45,11 +45,17 @@ export function codeOf(f: () => unknown): string | undefined {
   return undefined;
 }
 
+/** A class of errors, such as `BuddyError`, for {@link ExpectCodeOptions.type}. */
+export interface ErrorClass {
+  /** Makes an error of this class (any constructor arguments). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any constructor signature
+  new (...args: any[]): Error;
+}
+
 /** Options of {@link expectCode}. */
 export interface ExpectCodeOptions {
   /** The class the error must be an instance of (e.g. `BuddyError`). */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any constructor signature
-  readonly type?: abstract new (...args: any[]) => Error;
+  readonly type?: ErrorClass;
   /** A pattern the message must match (e.g. the bad address in hex). */
   readonly message?: RegExp;
 }
