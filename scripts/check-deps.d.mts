@@ -2,3 +2,5 @@
 export declare const LAYERS: Record<string, string[]>;
 /** Check the tree at `root`; returns a list of human-readable violations. */
 export declare function checkDependencies(root: string): string[];
+/** The one entry point that the tests of any layer may import: `@mm386/hw-i386/testing`. */
+export declare const TEST_HELPERS: string;

@@ -10,6 +10,13 @@
  *   reach-in    a package reaches into another package's files (a relative
  *               path out of its folder, or `@mm386/x/src/...`)
  *
+ * One exception to the layers: the tests and benchmarks (never src/) of every
+ * package may import TEST_HELPERS, hw-i386's `./testing` entry (expectCode,
+ * expectFault, the fuzz harness). It sits in the bottom package so that the
+ * conformance suites that ship in src/ can use it too, and it imports nothing
+ * of the machine but its error classes; so buddy's tests may use it (as a
+ * devDependency) while buddy's code still needs nothing at all.
+ *
  * Usage: node scripts/check-deps.mjs [ROOT]   (ROOT defaults to the repository)
  * Exit status 1 when anything is reported, 0 otherwise.
  */
@@ -36,6 +43,8 @@ export const LAYERS = {
 };
 
 const SCOPE = "@mm386/";
+/** The one entry point that test code of any layer may import (see above). */
+export const TEST_HELPERS = "@mm386/hw-i386/testing";
 const FOLDERS = ["src", "test", "bench", "exercises"];
 
 function packageDirs(root) {
@@ -100,7 +109,8 @@ export function checkDependencies(root) {
                 );
               continue;
             }
-            if (!allowed.includes(other)) {
+            const testHelper = folder !== "src" && spec === TEST_HELPERS;
+            if (!allowed.includes(other) && !testHelper) {
               problems.push(
                 `layer: ${where} imports "${spec}", but ${self} may import only ${allowed.length ? allowed.map((l) => SCOPE + l).join(", ") : "nothing from the workspace"}`,
               );

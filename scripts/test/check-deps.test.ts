@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { LAYERS, checkDependencies } from "../check-deps.mjs";
+import { LAYERS, TEST_HELPERS, checkDependencies } from "../check-deps.mjs";
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
 const script = fileURLToPath(new URL("../check-deps.mjs", import.meta.url));
@@ -98,6 +98,23 @@ describe("check-deps", () => {
     expect(checkDependencies(root)).toEqual([
       'reach-in: packages/paging/src/a.ts imports "../../hw-i386/src/mmu.js", outside @mm386/paging; import the package instead',
       'reach-in: packages/paging/src/a.ts imports "@mm386/allocation/src/buddy.js"; use the package\'s public entry points',
+    ]);
+  });
+
+  it("lets the tests of every layer, buddy's too, import hw-i386's testing entry, and nothing else of it", () => {
+    const deps = { ...LAYERS, buddy: ["hw-i386"] }; // declared, as a devDependency would be
+    const root = tree(
+      {
+        "packages/buddy/test/a.test.ts": 'import { expectCode } from "@mm386/hw-i386/testing";\n',
+        "packages/buddy/test/b.test.ts": 'import { Mmu } from "@mm386/hw-i386";\n',
+        "packages/buddy/src/c.ts": 'import { expectCode } from "@mm386/hw-i386/testing";\n',
+      },
+      deps,
+    );
+    expect(TEST_HELPERS).toBe("@mm386/hw-i386/testing");
+    expect(checkDependencies(root)).toEqual([
+      'layer: packages/buddy/src/c.ts imports "@mm386/hw-i386/testing", but @mm386/buddy may import only nothing from the workspace',
+      'layer: packages/buddy/test/b.test.ts imports "@mm386/hw-i386", but @mm386/buddy may import only nothing from the workspace',
     ]);
   });
 

@@ -13,6 +13,7 @@
  * @module
  */
 import fc from "fast-check";
+import { codeOf } from "@mm386/hw-i386/testing";
 import { describe, expect, it } from "vitest";
 import {
   PAGE_SIZE,
@@ -32,16 +33,6 @@ const { FREE, ALLOCATED, RESERVED } = UNIT_STATE;
 export interface RangeAllocatorConformanceOptions {
   /** Random operations per property run (default 150). */
   readonly operations?: number;
-}
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    const code = (e as { code?: unknown }).code;
-    return typeof code === "string" ? code : `no code: ${String(e)}`;
-  }
-  return undefined;
 }
 
 function longestFreeRun(states: Uint8Array): number {

@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { defaultMemoryMap, E820 } from "@mm386/hw-i386";
+import { expectCode } from "@mm386/hw-i386/testing";
 import { describe, expect, it } from "vitest";
 import {
   AllocationError,
@@ -13,17 +14,8 @@ import {
 
 const MiB = 1024 * 1024;
 
-function refused(f: () => unknown, code: string, message?: RegExp): void {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(AllocationError);
-    expect((e as AllocationError).code).toBe(code);
-    if (message) expect((e as Error).message).toMatch(message);
-    return;
-  }
-  throw new Error(`expected ${code}`);
-}
+const refused = (f: () => unknown, code: string, message?: RegExp) =>
+  void expectCode(f, code, { type: AllocationError, message });
 
 /** Every page ppalloc will give, by allocating until it says no. */
 function drain(pa: PageAllocators): number[] {

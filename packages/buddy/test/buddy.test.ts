@@ -1,20 +1,12 @@
+import { expectCode } from "@mm386/hw-i386/testing";
 import { describe, expect, it } from "vitest";
 import { BLOCK_KIND, BuddyAllocator, BuddyError } from "../src/index.js";
 
 const { FREE: F, ALLOCATED: A, RESERVED: R } = BLOCK_KIND;
 const shape = (b: BuddyAllocator) => b.blocks().map((x) => [x.start - b.base, x.order, x.kind]);
 
-function refused(f: () => unknown, code: string, message?: RegExp): void {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(BuddyError);
-    expect((e as BuddyError).code).toBe(code);
-    if (message) expect((e as BuddyError).message).toMatch(message);
-    return;
-  }
-  throw new Error(`expected ${code}`);
-}
+const refused = (f: () => unknown, code: string, message?: RegExp) =>
+  void expectCode(f, code, { type: BuddyError, message });
 
 describe("BuddyAllocator, hand-worked examples", () => {
   it("partitions any count into the largest aligned blocks", () => {

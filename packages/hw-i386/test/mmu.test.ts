@@ -5,7 +5,6 @@ import {
   HwError,
   Mmu,
   type MmuEvent,
-  PageFault,
   PDE,
   PhysicalMemory,
   PTE,
@@ -13,6 +12,7 @@ import {
   explainAddress,
   formatWalk,
 } from "../src/index.js";
+import { faultOf } from "../src/testing.js";
 
 const PD = 0x1000;
 
@@ -40,16 +40,6 @@ function machine(opts: { tlb?: SetAssociativeTlb; cr4?: number; wp?: boolean } =
     mmu.loadCr0(CR0.PE | CR0.PG | (opts.wp ? CR0.WP : 0));
   };
   return { ram, mmu, map, on };
-}
-
-function faultOf(f: () => unknown): PageFault {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof PageFault) return e;
-    throw e;
-  }
-  throw new Error("expected a page fault");
 }
 
 describe("paging off", () => {

@@ -26,6 +26,7 @@ import {
   type MmuEvent,
   PageFault,
 } from "@mm386/hw-i386";
+import { faultOf as fault } from "@mm386/hw-i386/testing";
 import { describe, expect, it } from "vitest";
 import { PTE_PRESENT as P, PTE_USER as U, PTE_WRITE as W } from "./api.js";
 import type { Pagedir, Paging } from "./paging.js";
@@ -34,16 +35,6 @@ import type { Pagedir, Paging } from "./paging.js";
 const DEEP_TIMEOUT = process.env.MM386_DEEP ? 3_600_000 : 60_000;
 
 const MiB = 1024 * 1024;
-
-function fault(f: () => unknown): PageFault {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof PageFault) return e;
-    throw e;
-  }
-  throw new Error("expected a page fault");
-}
 
 /** Count invlpg and CR3-load flushes while `f` runs. */
 function flushes(m: Machine, f: () => void): { invlpg: number[]; cr3: number } {

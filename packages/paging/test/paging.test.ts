@@ -1,4 +1,5 @@
-import { createMachine, type Machine, PageFault } from "@mm386/hw-i386";
+import { createMachine, type Machine } from "@mm386/hw-i386";
+import { expectCode, faultOf as fault } from "@mm386/hw-i386/testing";
 import { describe, expect, it } from "vitest";
 import {
   PTE_PRESENT as P,
@@ -19,27 +20,8 @@ function fresh(ramBytes = 64 * MiB, split?: number): { m: Machine; p: Paging } {
   return { m, p: startPaging(m, split === undefined ? {} : { split }) };
 }
 
-function fault(f: () => unknown): PageFault {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof PageFault) return e;
-    throw e;
-  }
-  throw new Error("expected a page fault");
-}
-
-function refused(f: () => unknown, code: string, message?: RegExp): void {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(PagingError);
-    expect((e as PagingError).code).toBe(code);
-    if (message) expect((e as Error).message).toMatch(message);
-    return;
-  }
-  throw new Error(`expected ${code}`);
-}
+const refused = (f: () => unknown, code: string, message?: RegExp) =>
+  void expectCode(f, code, { type: PagingError, message });
 
 describe("boot", () => {
   it("maps low memory 1:1 and the kernel at the split, then turns paging on", () => {

@@ -1,0 +1,300 @@
+/**
+ * Test helpers shared by every mm386 package's tests, conformance suites and
+ * fuzz suites, so that each package does not keep its own copy:
+ *
+ * ```ts
+ * import { expectCode, expectFault, describeRefusals } from "@mm386/hw-i386/testing";
+ * expectCode(() => buddy.free(3, 1), "E_NOT_ALLOCATED", { type: BuddyError, message: /3/ });
+ * expectFault(() => mmu.read32(0x1000, 3), { cr2: 0x1000, errorCode: 0b100 });
+ * ```
+ *
+ * This module imports nothing of the machine but its error classes, so it is
+ * layer-free in spirit: scripts/check-deps.mjs lets the tests of every package,
+ * buddy's included, import this entry point (and only this one) from hw-i386.
+ *
+ * Needs `vitest` and `fast-check` (peer dependencies of this entry point only).
+ *
+ * @module
+ */
+import fc from "fast-check";
+import { expect, it } from "vitest";
+import { PageFault } from "./errors.js";
+
+/** What `f` threw; fails the test when it returned instead. */
+export function thrown(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  throw new Error("expected the call to throw, but it returned");
+}
+
+/**
+ * The `code` of what `f` threw: `undefined` when it returned, and
+ * `"no code: ..."` when it threw something without a string `code` (a plain
+ * TypeError, say), so that comparing with an expected code fails readably.
+ */
+export function codeOf(f: () => unknown): string | undefined {
+  try {
+    f();
+  } catch (e) {
+    const code = (e as { code?: unknown } | null)?.code;
+    return typeof code === "string" ? code : `no code: ${String(e)}`;
+  }
+  return undefined;
+}
+
+/** A class of errors, such as `BuddyError`, for {@link ExpectCodeOptions.type}. */
+export interface ErrorClass {
+  /** Makes an error of this class (any constructor arguments). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any constructor signature
+  new (...args: any[]): Error;
+}
+
+/** Options of {@link expectCode}. */
+export interface ExpectCodeOptions {
+  /** The class the error must be an instance of (e.g. `BuddyError`). */
+  readonly type?: ErrorClass;
+  /** A pattern the message must match (e.g. the bad address in hex). */
+  readonly message?: RegExp;
+}
+
+/**
+ * Assert that `f` throws an error carrying `code` (and, if given, of class
+ * `type` with a message matching `message`); returns the error.
+ */
+export function expectCode(f: () => unknown, code: string, options: ExpectCodeOptions = {}): Error {
+  const e = thrown(f);
+  if (options.type) expect(e).toBeInstanceOf(options.type);
+  expect(e).toBeInstanceOf(Error);
+  expect((e as { code?: unknown }).code).toBe(code);
+  if (options.message) expect((e as Error).message).toMatch(options.message);
+  return e as Error;
+}
+
+/**
+ * The page fault `f` raised. Anything else it throws is re-thrown as is, and
+ * returning normally fails the test.
+ */
+export function faultOf(f: () => unknown): PageFault {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof PageFault) return e;
+    throw e;
+  }
+  throw new Error("expected a page fault");
+}
+
+/** What {@link expectFault} checks besides the class. */
+export interface ExpectedFault {
+  /** The faulting linear address (CR2). */
+  readonly cr2?: number;
+  /** The #PF error code (bit 0 protection, bit 1 write, bit 2 user). */
+  readonly errorCode?: number;
+}
+
+/** Assert that `f` raises a page fault, with this CR2 and error code if given. */
+export function expectFault(f: () => unknown, expected: ExpectedFault = {}): PageFault {
+  const pf = faultOf(f);
+  if (expected.cr2 !== undefined) expect(pf.cr2).toBe(expected.cr2);
+  if (expected.errorCode !== undefined) expect(pf.errorCode).toBe(expected.errorCode);
+  return pf;
+}
+
+// ---------------------------------------------------------------------------
+// The fuzz harness: bad values into every public call, typed refusal, no change.
+
+/**
+ * True when the environment asks for the deep runs (`MM386_DEEP=1`): the
+ * property and fuzz suites then try far more cases than in `pnpm test`.
+ */
+export function deepRun(): boolean {
+  const v = typeof process === "undefined" ? undefined : process.env["MM386_DEEP"];
+  return v !== undefined && v !== "" && v !== "0";
+}
+
+/**
+ * Every kind of value that is not a sane number, address or object handle:
+ * NaN, the infinities, negatives, fractions, 2^32 and around, 2^53, numeric
+ * strings, null, undefined, plain objects and arrays, an object whose
+ * `valueOf` looks like a good number, BigInt, Symbol, booleans and a function.
+ * A fuzz run always tries each of these, then random ones from {@link badValue}.
+ */
+export const BAD_VALUES: readonly unknown[] = [
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  Number.NEGATIVE_INFINITY,
+  -1,
+  -4096,
+  -0.5,
+  0.5,
+  4096.5,
+  2 ** 31 + 0.5,
+  2 ** 32,
+  2 ** 32 + 4096,
+  2 ** 53,
+  -(2 ** 53),
+  Number.MAX_VALUE,
+  "4096",
+  "",
+  "0x1000",
+  null,
+  undefined,
+  {},
+  [],
+  [4096],
+  { valueOf: () => 4096 },
+  4096n,
+  0n,
+  Symbol("bad"),
+  true,
+  false,
+  () => 4096,
+];
+
+/** A short printable form of a bad value (Symbols and BigInts included). */
+export function showValue(v: unknown): string {
+  if (typeof v === "bigint") return `${v}n`;
+  if (typeof v === "symbol" || typeof v === "function") return String(v);
+  if (typeof v === "number") return Object.is(v, -0) ? "-0" : String(v);
+  if (typeof v === "string") return JSON.stringify(v);
+  if (v === undefined) return "undefined";
+  if (typeof v === "object" && v !== null && Object.hasOwn(v, "valueOf"))
+    return `{ valueOf: () => ${showValue((v as { valueOf(): unknown }).valueOf())} }`;
+  try {
+    return JSON.stringify(v) ?? Object.prototype.toString.call(v);
+  } catch {
+    return Object.prototype.toString.call(v);
+  }
+}
+
+/**
+ * Random bad values: the fixed {@link BAD_VALUES}, any non-integer double,
+ * negative integers, integers from 2^32 up to 2^53, strings, BigInts and
+ * small objects.
+ */
+export function badValue(): fc.Arbitrary<unknown> {
+  return fc.oneof(
+    fc.constantFrom(...BAD_VALUES),
+    fc.double().filter((d) => !Number.isInteger(d)),
+    fc.integer({ min: Number.MIN_SAFE_INTEGER, max: -1 }),
+    fc.integer({ min: 2 ** 32, max: Number.MAX_SAFE_INTEGER }),
+    fc.string(),
+    fc.bigInt(),
+    fc.object({ maxDepth: 1, maxKeys: 2 }),
+  );
+}
+
+/** One public call for {@link describeRefusals}, with one bad argument. */
+export interface FuzzCall<S> {
+  /** Shown in the test name and in failures, e.g. `"alloc(n)"`. */
+  readonly name: string;
+  /** Make the call on `subject` with `bad` in the argument being fuzzed. */
+  readonly call: (subject: S, bad: unknown) => unknown;
+  /**
+   * Values that are legal at this argument (e.g. a huge `max` for ppalloc,
+   * which means "as many as fit"): those are not tried.
+   */
+  readonly accepts?: (bad: unknown) => boolean;
+}
+
+/** `MM386_FUZZ_SEED`, to rerun the random part of a failure with the seed it named. */
+function envSeed(): number | undefined {
+  const v = typeof process === "undefined" ? undefined : process.env["MM386_FUZZ_SEED"];
+  return v === undefined || v === "" ? undefined : Number(v) | 0;
+}
+
+/** Options of {@link describeRefusals}. */
+export interface RefusalOptions {
+  /** Random bad values per call after the fixed ones (default 10, 500 with MM386_DEEP=1). */
+  readonly runs?: number;
+  /** The error codes must match this (default `E_` and capitals). */
+  readonly codePattern?: RegExp;
+  /** Seed of the random part (default: `MM386_FUZZ_SEED`, else a new one each run, named in failures). */
+  readonly seed?: number;
+}
+
+/**
+ * What one fuzz case did wrong, or null when it was refused properly: threw an
+ * Error (not a plain TypeError or RangeError) with a string `code`, and left
+ * the snapshot equal to what it was before.
+ */
+export function refusalProblem<S>(
+  subject: S,
+  snapshot: (subject: S) => unknown,
+  call: FuzzCall<S>,
+  bad: unknown,
+  codePattern: RegExp = /^E_[A-Z0-9_]+$/,
+): string | null {
+  const before = snapshot(subject);
+  let error: unknown;
+  let returned = false;
+  try {
+    call.call(subject, bad);
+    returned = true;
+  } catch (e) {
+    error = e;
+  }
+  const where = `${call.name} with ${showValue(bad)}`;
+  let problem: string | null = null;
+  if (returned) problem = `${where}: accepted (returned normally)`;
+  else {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (!(error instanceof Error)) problem = `${where}: threw a non-Error ${showValue(error)}`;
+    else if (typeof code !== "string" || !codePattern.test(code))
+      problem = `${where}: threw ${error.name} without an error code: ${error.message}`;
+  }
+  const after = snapshot(subject);
+  try {
+    expect(after).toEqual(before);
+  } catch {
+    problem = `${problem ?? where}; and the state changed`;
+  }
+  return problem;
+}
+
+/**
+ * Register one test per call: each call gets every {@link BAD_VALUES} entry
+ * and then random {@link badValue}s, on a subject from `setup`, and must
+ * refuse each with a typed error carrying a code and change nothing that
+ * `snapshot` sees. The subject is built once per test and rebuilt after a
+ * case that changed it, so one bad case does not hide the next ones; every
+ * problem found is reported at once.
+ */
+export function describeRefusals<S>(
+  setup: () => S,
+  snapshot: (subject: S) => unknown,
+  calls: readonly FuzzCall<S>[],
+  options: RefusalOptions = {},
+): void {
+  const runs = deepRun() ? Math.max(500, options.runs ?? 0) : (options.runs ?? 10);
+  for (const c of calls) {
+    it(`refuses bad values to ${c.name} with a typed error and no change`, () => {
+      let subject = setup();
+      const problems: string[] = [];
+      const tryOne = (bad: unknown): void => {
+        if (c.accepts?.(bad)) return;
+        const p = refusalProblem(subject, snapshot, c, bad, options.codePattern);
+        if (p === null) return;
+        problems.push(p);
+        subject = setup();
+      };
+      for (const bad of BAD_VALUES) tryOne(bad);
+      // Then random values, from a seed that a failure names so it can be rerun.
+      const seed = options.seed ?? envSeed() ?? (Date.now() ^ (Math.random() * 2 ** 31)) | 0;
+      for (const bad of fc.sample(badValue(), { numRuns: runs, seed })) {
+        if (problems.length >= 12) break;
+        tryOne(bad);
+      }
+      const unique = [...new Set(problems)];
+      // The list goes in the message, one problem a line, so that every
+      // reporter (JSON included) shows all of them, not a truncated diff.
+      expect(
+        unique.length,
+        `${c.name}: ${unique.length} bad value(s) not refused properly (random part from seed ${seed}):\n${unique.join("\n")}\n`,
+      ).toBe(0);
+    });
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The shared test helpers must be able to fail: each is run here on a case it
+ * must accept and on the cases it must reject.
+ */
+import { describe, expect, it } from "vitest";
+import { HW_ERROR, HwError, PageFault } from "../src/index.js";
+import {
+  BAD_VALUES,
+  codeOf,
+  expectCode,
+  expectFault,
+  faultOf,
+  refusalProblem,
+  showValue,
+  thrown,
+} from "../src/testing.js";
+
+/** Throws a plain TypeError, as reading a property of null does. */
+const typeError = (): unknown => {
+  throw new TypeError("Cannot read properties of null");
+};
+
+const refuse = () => {
+  throw new HwError(HW_ERROR.BAD_ADDRESS, "no");
+};
+
+describe("expectCode, codeOf, thrown", () => {
+  it("pass on the right code and class, fail on anything else", () => {
+    expect(expectCode(refuse, "E_BAD_ADDRESS", { type: HwError, message: /no/ })).toBeInstanceOf(
+      HwError,
+    );
+    expect(() => expectCode(refuse, "E_BAD_SIZE")).toThrow();
+    expect(() => expectCode(refuse, "E_BAD_ADDRESS", { type: PageFault })).toThrow();
+    expect(() => expectCode(refuse, "E_BAD_ADDRESS", { message: /yes/ })).toThrow();
+    expect(() => expectCode(() => 1, "E_BAD_ADDRESS")).toThrow(/returned/);
+    expect(codeOf(refuse)).toBe("E_BAD_ADDRESS");
+    expect(codeOf(() => 1)).toBeUndefined();
+    expect(codeOf(typeError)).toMatch(/^no code: TypeError/);
+    expect(() => thrown(() => 1)).toThrow(/returned/);
+  });
+});
+
+describe("faultOf, expectFault", () => {
+  const fault = () => {
+    throw new PageFault(0x1000, 0b110);
+  };
+  it("return the fault, check CR2 and the error code, re-throw other errors", () => {
+    expect(faultOf(fault).cr2).toBe(0x1000);
+    expect(expectFault(fault, { cr2: 0x1000, errorCode: 6 }).errorCode).toBe(6);
+    expect(() => expectFault(fault, { cr2: 0x2000 })).toThrow();
+    expect(() => expectFault(fault, { errorCode: 4 })).toThrow();
+    expect(() => faultOf(refuse)).toThrow(HwError);
+    expect(() => faultOf(() => 1)).toThrow(/expected a page fault/);
+  });
+});
+
+describe("refusalProblem", () => {
+  const box = { n: 0 };
+  const snap = (b: typeof box) => ({ ...b });
+  it("accepts a typed refusal that changes nothing", () => {
+    expect(refusalProblem(box, snap, { name: "f(x)", call: refuse }, 1)).toBeNull();
+  });
+  it("reports a call that returns, a plain TypeError, a non-Error, and a change of state", () => {
+    expect(refusalProblem(box, snap, { name: "f(x)", call: () => 0 }, -1)).toBe(
+      "f(x) with -1: accepted (returned normally)",
+    );
+    const plain = { name: "f(x)", call: typeError };
+    expect(refusalProblem(box, snap, plain, 4096n)).toMatch(
+      /^f\(x\) with 4096n: threw TypeError without an error code/,
+    );
+    const nonError = {
+      name: "f(x)",
+      call: () => {
+        throw "E_STRING"; // eslint-disable-line @typescript-eslint/only-throw-error -- the case under test
+      },
+    };
+    expect(refusalProblem(box, snap, nonError, null)).toBe(
+      'f(x) with null: threw a non-Error "E_STRING"',
+    );
+    const changes = {
+      name: "f(x)",
+      call: (b: typeof box) => {
+        b.n++;
+        refuse();
+      },
+    };
+    expect(refusalProblem(box, snap, changes, "x")).toBe('f(x) with "x"; and the state changed');
+  });
+});
+
+describe("BAD_VALUES", () => {
+  it("holds every kind the issue names, each printable", () => {
+    const kinds = new Set<string>(BAD_VALUES.map((v) => typeof v));
+    for (const k of ["number", "string", "object", "undefined", "bigint", "symbol", "boolean"])
+      expect(kinds.has(k)).toBe(true);
+    for (const v of [Number.NaN, Infinity, -Infinity, -1, 0.5, 2 ** 32, 2 ** 53, null])
+      expect(BAD_VALUES).toContainEqual(v);
+    expect(BAD_VALUES.map(showValue)).toContain("{ valueOf: () => 4096 }");
+    expect(showValue(Symbol("bad"))).toBe("Symbol(bad)");
+  });
+});

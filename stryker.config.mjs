@@ -1,0 +1,42 @@
+// Mutation testing (docs/quality.md): Stryker mutates one package's sources and
+// runs that package's vitest tests against every mutant. Run it through
+// `pnpm mutation [package]` (scripts/mutation.mjs), which runs Stryker from
+// inside the package folder with MM386_MUTATION_PACKAGE set; it is not part of
+// CI or `pnpm test` because it takes minutes per package.
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = dirname(fileURLToPath(import.meta.url));
+const pkg = process.env.MM386_MUTATION_PACKAGE ?? "buddy";
+const require = createRequire(import.meta.url);
+
+/** @type {import("@stryker-mutator/api/core").PartialStrykerOptions} */
+export default {
+  // Under pnpm, Stryker's core cannot see the runner plugin from its own
+  // node_modules, so it is named by path.
+  plugins: [require.resolve("@stryker-mutator/vitest-runner")],
+  testRunner: "vitest",
+  vitest: { configFile: join(root, "vitest.mutation.config.ts"), related: true },
+  // The conformance suites are test code that ships in src/; the barrels and
+  // CLIs' argv glue have nothing worth mutating.
+  mutate: [
+    "src/**/*.ts",
+    ...["src/conformance.ts", "src/index.ts", "src/bin"]
+      .filter((p) => existsSync(join(root, "packages", pkg, p)))
+      .map((p) => (p.endsWith(".ts") ? `!${p}` : `!${p}/**`)),
+  ],
+  // In place: a sandbox copy would lose the package's own node_modules links
+  // to the workspace packages below it. Stryker restores the files on exit.
+  inPlace: true,
+  coverageAnalysis: "perTest",
+  concurrency: Number(process.env.MM386_MUTATION_CONCURRENCY ?? 2),
+  timeoutMS: 3000,
+  reporters: ["clear-text", "progress-append-only", "html", "json"],
+  htmlReporter: { fileName: join(root, "reports/mutation", `${pkg}.html`) },
+  jsonReporter: { fileName: join(root, "reports/mutation", `${pkg}.json`) },
+  tempDirName: join(root, ".stryker-tmp", pkg),
+  cleanTempDir: true,
+  thresholds: { high: 85, low: 70, break: null },
+};
