@@ -47,8 +47,30 @@ export class HwError extends Error {
  * a range past 4 GiB); anything that is not a non-negative integer is printed
  * as given.
  */
-export function hex32(n: number): string {
-  return Number.isSafeInteger(n) && n >= 0 ? `0x${n.toString(16).padStart(8, "0")}` : String(n);
+export function hex32(n: unknown): string {
+  return typeof n === "number" && Number.isSafeInteger(n) && n >= 0
+    ? `0x${n.toString(16).padStart(8, "0")}`
+    : showValue(n);
+}
+
+/**
+ * A short printable form of any value, for error messages: `10n`, `Symbol(x)`,
+ * `"10"`, `-0`, `null`, `{"a":1}`. Never throws (a template literal would on a
+ * Symbol).
+ */
+export function showValue(v: unknown): string {
+  if (typeof v === "bigint") return `${v}n`;
+  if (typeof v === "symbol" || typeof v === "function") return String(v);
+  if (typeof v === "number") return Object.is(v, -0) ? "-0" : String(v);
+  if (typeof v === "string") return JSON.stringify(v);
+  if (v === undefined) return "undefined";
+  if (typeof v === "object" && v !== null && Object.hasOwn(v, "valueOf"))
+    return `{ valueOf: () => ${showValue((v as { valueOf(): unknown }).valueOf())} }`;
+  try {
+    return JSON.stringify(v) ?? Object.prototype.toString.call(v);
+  } catch {
+    return Object.prototype.toString.call(v);
+  }
 }
 
 /**

@@ -5,6 +5,7 @@
  * @module
  */
 import type { MemoryRegion, Tlb } from "./api.js";
+import { HW_ERROR, HwError, showValue } from "./errors.js";
 import { Mmu } from "./mmu.js";
 import { PhysicalMemory } from "./ram.js";
 
@@ -28,6 +29,12 @@ export interface Machine {
 
 /** Build a machine: zeroed RAM, CR0 = CR3 = CR4 = 0, an empty TLB. */
 export function createMachine(options: MachineOptions = {}): Machine {
+  if (typeof options !== "object" || options === null) {
+    throw new HwError(
+      HW_ERROR.BAD_CONFIG,
+      `machine options ${showValue(options)} are not an object`,
+    );
+  }
   const ram = new PhysicalMemory({
     ...(options.ramBytes !== undefined ? { installedBytes: options.ramBytes } : {}),
     ...(options.memoryMap !== undefined ? { memoryMap: options.memoryMap } : {}),

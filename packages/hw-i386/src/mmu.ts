@@ -46,10 +46,10 @@ import {
   PTE,
   type Tlb,
 } from "./api.js";
-import { HW_ERROR, HwError, PageFault, hex32 } from "./errors.js";
+import { HW_ERROR, HwError, PageFault, hex32, showValue } from "./errors.js";
 import { EMPTY_SLOTS, HOST, HOST_AFTER, HOST_FRAME, HostCache } from "./fast-path.js";
 import { ENTRY, type PackedTlb, packEntry, packedView } from "./packed.js";
-import { type PhysicalMemory, toU32 } from "./ram.js";
+import { PhysicalMemory, checkValue, toU32 } from "./ram.js";
 import { UnboundedTlb } from "./tlb.js";
 import { newWalkState, permits, walkTables } from "./walk.js";
 
@@ -69,20 +69,23 @@ export interface MmuOptions {
 }
 
 function checkCpl(cpl: number): asserts cpl is Cpl {
-  if (cpl !== 0 && cpl !== 3) throw new HwError(HW_ERROR.BAD_CPL, `CPL ${cpl} is not 0 or 3`);
+  if (cpl !== 0 && cpl !== 3)
+    throw new HwError(HW_ERROR.BAD_CPL, `CPL ${showValue(cpl)} is not 0 or 3`);
 }
 
 function checkSize(size: number): asserts size is AccessSize {
   if (size !== 1 && size !== 2 && size !== 4) {
-    throw new HwError(HW_ERROR.BAD_SIZE, `access size ${size} is not 1, 2 or 4`);
+    throw new HwError(HW_ERROR.BAD_SIZE, `access size ${showValue(size)} is not 1, 2 or 4`);
   }
 }
 
-function checkValue(value: number, size: AccessSize): void {
-  const limit = 2 ** (8 * size);
-  if (!Number.isInteger(value) || value < -(limit / 2) || value >= limit) {
-    throw new HwError(HW_ERROR.BAD_VALUE, `value ${value} does not fit in ${size} byte(s)`);
-  }
+/** True if `t` has every method of the {@link Tlb} swap point. */
+function isTlb(t: unknown): t is Tlb {
+  if (typeof t !== "object" || t === null) return false;
+  const o = t as Record<string, unknown>;
+  return ["lookup", "insert", "invalidatePage", "flushNonGlobal", "flushAll", "entries"].every(
+    (m) => typeof o[m] === "function",
+  );
 }
 
 /** The memory-management unit of one simulated i386 processor. */
@@ -136,8 +139,21 @@ export class Mmu {
   private readonly scratch = newWalkState();
 
   constructor(ram: PhysicalMemory, options: MmuOptions = {}) {
+    if (!(ram instanceof PhysicalMemory)) {
+      throw new HwError(HW_ERROR.BAD_CONFIG, `${showValue(ram)} is not a PhysicalMemory`);
+    }
+    if (typeof options !== "object" || options === null) {
+      throw new HwError(HW_ERROR.BAD_CONFIG, `MMU options ${showValue(options)} are not an object`);
+    }
+    const tlb = options.tlb;
+    if (tlb !== undefined && !isTlb(tlb)) {
+      throw new HwError(
+        HW_ERROR.BAD_CONFIG,
+        `TLB ${showValue(tlb)} lacks the Tlb methods (lookup, insert, invalidatePage, flushNonGlobal, flushAll, entries)`,
+      );
+    }
     this.ram = ram;
-    this.tlb = options.tlb ?? new UnboundedTlb();
+    this.tlb = tlb ?? new UnboundedTlb();
     this.packed = packedView(this.tlb);
     this.recorder = this.packed.recordsHits ? this.packed : null;
     // A machine that a test builds for a few accesses never pays for the 4 MiB
@@ -272,6 +288,7 @@ export class Mmu {
   read32(va: number, cpl: Cpl = 0): number {
     // Fast path (fast-path.ts): aligned, and cached for a read at this CPL.
     // `v` is the address as an int32 (cheaper than a double for V8); the compare validates `va`.
+    if (typeof va !== "number") return this.access(va, 4, cpl, false, 0); // refuses it
     const v = va | 0;
     if ((v & 3) === 0 && (v === va || v + 0x1_0000_0000 === va)) {
       const slot = this.fast[v >>> 12]!;
@@ -296,6 +313,10 @@ export class Mmu {
 
   /** Write `value` as 32 bits at `va`; both pages are translated before any byte is written. */
   write32(va: number, value: number, cpl: Cpl = 0): void {
+    if (typeof va !== "number" || typeof value !== "number") {
+      this.access(va, 4, cpl, true, value); // refuses them
+      return;
+    }
     const v = va | 0;
     if (
       (v & 3) === 0 &&
@@ -322,10 +343,11 @@ export class Mmu {
    * cached, the rest of the stretch moves without asking the TLB again.
    */
   copyWords(dst: number, src: number, words: number, cpl: Cpl = 0): void {
-    if (!Number.isSafeInteger(words) || words < 0) {
+    // At most the whole 4 GiB address space; more would wrap onto itself.
+    if (!Number.isSafeInteger(words) || words < 0 || words > 2 ** 30) {
       throw new HwError(
         HW_ERROR.BAD_VALUE,
-        `word count ${String(words)} must be a non-negative integer`,
+        `word count ${showValue(words)} must be an integer in [0, 2^30]`,
       );
     }
     dst = toU32(dst, "linear address");
@@ -399,6 +421,9 @@ export class Mmu {
    * unsubscribes. While nobody is subscribed no event is even built.
    */
   subscribe(listener: MmuListener): () => void {
+    if (typeof listener !== "function") {
+      throw new HwError(HW_ERROR.BAD_VALUE, `listener ${showValue(listener)} is not a function`);
+    }
     this.listeners = [...(this.listeners ?? []), listener];
     this.updateHostOn();
     return () => {

@@ -30,7 +30,7 @@
  * @module
  */
 import { E820, type MemoryRegion, PAGE_SIZE, PHYS_SPACE } from "./api.js";
-import { HW_ERROR, HwError, hex32 } from "./errors.js";
+import { HW_ERROR, HwError, hex32, showValue } from "./errors.js";
 
 const FRAME_WORDS = PAGE_SIZE / 4;
 const DEFAULT_RAM = 64 * 1024 * 1024;
@@ -44,17 +44,24 @@ const FAR_LIMIT = 32;
  * spellings are the same 32 bits, as in C. Anything else is an {@link HwError}.
  */
 export function toU32(v: number, what = "physical address"): number {
+  if (typeof v !== "number") {
+    throw new HwError(HW_ERROR.BAD_ADDRESS, `${what} ${showValue(v)} is not a 32-bit value`);
+  }
   if (v >>> 0 === v) return v;
   if ((v | 0) === v) return v >>> 0;
   throw new HwError(HW_ERROR.BAD_ADDRESS, `${what} ${hex32(v)} is not a 32-bit value`);
 }
 
-function checkValue(value: number, size: 1 | 2 | 4): void {
+/**
+ * Refuse a value that does not fit `size` bytes, signed or not.
+ * @internal Shared with the MMU (not exported from the index).
+ */
+export function checkValue(value: number, size: 1 | 2 | 4): void {
   const limit = 2 ** (8 * size);
   if (!Number.isInteger(value) || value < -(limit / 2) || value >= limit) {
     throw new HwError(
       HW_ERROR.BAD_VALUE,
-      `value ${value} does not fit in ${size} byte${size > 1 ? "s" : ""}`,
+      `value ${showValue(value)} does not fit in ${size} byte${size > 1 ? "s" : ""}`,
     );
   }
 }
@@ -87,7 +94,7 @@ export function defaultMemoryMap(installedBytes: number): MemoryRegion[] {
   ) {
     throw new HwError(
       HW_ERROR.BAD_CONFIG,
-      `installed RAM ${installedBytes} must be an integer between 2 MiB and 3.75 GiB`,
+      `installed RAM ${showValue(installedBytes)} must be an integer between 2 MiB and 3.75 GiB`,
     );
   }
   return [
@@ -128,6 +135,12 @@ function checkMemoryMap(map: readonly MemoryRegion[]): number {
     }
     if (r.type === E820.USABLE && r.length > 0) top = Math.max(top, r.base + r.length);
   });
+  if (top < 0x20_0000) {
+    throw new HwError(
+      HW_ERROR.BAD_CONFIG,
+      `memory map's usable RAM ends at ${hex32(top)}: a machine needs at least 2 MiB`,
+    );
+  }
   return top;
 }
 
@@ -155,9 +168,14 @@ export class PhysicalMemory {
   readonly installedBytes: number;
 
   constructor(options: PhysicalMemoryOptions = {}) {
+    if (typeof options !== "object" || options === null) {
+      throw new HwError(HW_ERROR.BAD_CONFIG, `RAM options ${showValue(options)} are not an object`);
+    }
     const map = options.memoryMap;
     const mapTop = map === undefined ? undefined : checkMemoryMap(map);
-    const installed = options.installedBytes ?? mapTop ?? DEFAULT_RAM;
+    // Only `undefined` means "the default": an explicit null is a mistake, and refused below.
+    const installed =
+      options.installedBytes === undefined ? (mapTop ?? DEFAULT_RAM) : options.installedBytes;
     if (mapTop !== undefined && options.installedBytes !== undefined && installed !== mapTop) {
       throw new HwError(
         HW_ERROR.BAD_CONFIG,

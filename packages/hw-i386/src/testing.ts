@@ -18,7 +18,7 @@
  */
 import fc from "fast-check";
 import { expect, it } from "vitest";
-import { PageFault } from "./errors.js";
+import { PageFault, showValue as showErrorValue } from "./errors.js";
 
 /** What `f` threw; fails the test when it returned instead. */
 export function thrown(f: () => unknown): unknown {
@@ -154,21 +154,8 @@ export const BAD_VALUES: readonly unknown[] = [
   () => 4096,
 ];
 
-/** A short printable form of a bad value (Symbols and BigInts included). */
-export function showValue(v: unknown): string {
-  if (typeof v === "bigint") return `${v}n`;
-  if (typeof v === "symbol" || typeof v === "function") return String(v);
-  if (typeof v === "number") return Object.is(v, -0) ? "-0" : String(v);
-  if (typeof v === "string") return JSON.stringify(v);
-  if (v === undefined) return "undefined";
-  if (typeof v === "object" && v !== null && Object.hasOwn(v, "valueOf"))
-    return `{ valueOf: () => ${showValue((v as { valueOf(): unknown }).valueOf())} }`;
-  try {
-    return JSON.stringify(v) ?? Object.prototype.toString.call(v);
-  } catch {
-    return Object.prototype.toString.call(v);
-  }
-}
+/** A short printable form of a bad value (Symbols and BigInts included); see errors.ts. */
+export const showValue = showErrorValue;
 
 /**
  * Random bad values: the fixed {@link BAD_VALUES}, any non-integer double,

@@ -17,7 +17,7 @@
  * @module
  */
 import type { Tlb, TlbEntry } from "./api.js";
-import { HW_ERROR, HwError } from "./errors.js";
+import { HW_ERROR, HwError, showValue } from "./errors.js";
 import { ENTRY, PACKED_BRAND, type PackedTlb, packTlbEntry, unpackEntry } from "./packed.js";
 
 /** A TLB with one slot for every linear page: nothing is ever evicted. */
@@ -221,27 +221,34 @@ export class SetAssociativeTlb implements Tlb {
   private evictedEntry = 0;
 
   constructor(options: SetAssociativeTlbOptions = {}) {
-    const entries = options.entries ?? 64;
-    const ways = options.ways ?? 4;
-    const replacement = options.replacement ?? "lru";
+    if (typeof options !== "object" || options === null) {
+      throw new HwError(HW_ERROR.BAD_CONFIG, `TLB options ${showValue(options)} are not an object`);
+    }
+    // Only `undefined` means "the default"; null is refused like any other bad value.
+    const entries = options.entries === undefined ? 64 : options.entries;
+    const ways = options.ways === undefined ? 4 : options.ways;
+    const replacement = options.replacement === undefined ? "lru" : options.replacement;
     if (!Number.isInteger(entries) || entries < 1 || entries > 1 << 20) {
       throw new HwError(
         HW_ERROR.BAD_CONFIG,
-        `TLB entries ${String(entries)} must be an integer in [1, 2^20]`,
+        `TLB entries ${showValue(entries)} must be an integer in [1, 2^20]`,
       );
     }
     if (!Number.isInteger(ways) || ways < 1 || entries % ways !== 0) {
       throw new HwError(
         HW_ERROR.BAD_CONFIG,
-        `TLB ways ${String(ways)} must be a positive integer that divides entries (${entries})`,
+        `TLB ways ${showValue(ways)} must be a positive integer that divides entries (${entries})`,
       );
     }
     if (!(Object.values(TLB_REPLACEMENT) as unknown[]).includes(replacement)) {
-      throw new HwError(HW_ERROR.BAD_CONFIG, `unknown TLB replacement "${String(replacement)}"`);
+      throw new HwError(HW_ERROR.BAD_CONFIG, `unknown TLB replacement ${showValue(replacement)}`);
     }
-    const seed = options.seed ?? 1;
+    const seed = options.seed === undefined ? 1 : options.seed;
     if (!Number.isInteger(seed) || seed >>> 0 === 0) {
-      throw new HwError(HW_ERROR.BAD_CONFIG, `TLB seed ${String(seed)} must be a non-zero integer`);
+      throw new HwError(
+        HW_ERROR.BAD_CONFIG,
+        `TLB seed ${showValue(seed)} must be a non-zero integer`,
+      );
     }
     this.capacity = entries;
     this.ways = ways;

@@ -138,7 +138,11 @@ const mmuCalls: FuzzCall<Machine>[] = [
     call: (m, v) => m.mmu.copyWords(0x5000, 0x5004, 1, v as 0),
     accepts: defaultCpl,
   },
-  { name: "mmu.subscribe(listener)", call: (m, v) => m.mmu.subscribe(v as () => void) },
+  {
+    name: "mmu.subscribe(listener)",
+    call: (m, v) => m.mmu.subscribe(v as () => void),
+    accepts: (v) => typeof v === "function",
+  },
 ];
 
 describe("fuzz: PhysicalMemory", () => {
