@@ -3,7 +3,7 @@
  * from a firmware memory map with your page ranges, in a booted stack.
  */
 import { describePageRangesConformance } from "@mm386/allocation/conformance";
-import { E820 } from "@mm386/hw-i386";
+import { E820, PAGE_SIZE } from "@mm386/hw-i386";
 import { createStack } from "@mm386/malloc";
 import { describe, expect, it } from "vitest";
 import type { PageRangesExercise } from "../../src/exercise-api.js";
@@ -32,11 +32,11 @@ describe(`exercise 4 in a booted stack (${implLabel(4)})`, () => {
       memoryMap,
       kernelSize: MiB,
     });
-    const kernelEnd = 2 * MiB + 2 * 4096; // the image at 1 MiB, then the boot directory and table
+    const kernelEnd = 2 * MiB + 2 * PAGE_SIZE; // the image at 1 MiB, then the boot directory and table
     const seen = new Set<number>();
     for (let r = s.allocators.ppalloc(1, 3); r !== null; r = s.allocators.ppalloc(1, 3)) {
       for (let i = 0; i < r.pages; i++) {
-        const f = r.start + i * 4096;
+        const f = r.start + i * PAGE_SIZE;
         expect(f % 4096).toBe(0);
         expect(seen.has(f), `frame ${f.toString(16)} twice`).toBe(false);
         seen.add(f);

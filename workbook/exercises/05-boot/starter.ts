@@ -4,11 +4,10 @@
  * Paging is off while this runs: write the tables physically with
  * machine.ram.write32, then load CR3 and set CR0.PG.
  */
-import { CR0, PDE, PTE, hex32 } from "@mm386/hw-i386";
+import { CR0, PAGE_SIZE as PAGE, PDE, PTE, hex32 } from "@mm386/hw-i386";
 import { DEFAULT_SPLIT, PAGING_ERROR, PagingError, checkSplit } from "@mm386/paging";
 import type { BootExercise } from "../../src/exercise-api.js";
 
-const PAGE = 4096;
 const FOUR_MIB = 4 * 1024 * 1024;
 
 export const boot: BootExercise["boot"] = (machine, options) => {

@@ -6,11 +6,9 @@
  * and, given: k.kernelPteVa(r, index) (a kernel PTE's address, through the
  * window if need be) and k.freeUserTable(pd, r) (for the out-of-memory rollback).
  */
-import { PDE, PTE } from "@mm386/hw-i386";
+import { PAGE_SIZE as PAGE, PDE, PTE } from "@mm386/hw-i386";
 import type { Pagedir, Paging } from "@mm386/paging";
 import type { MapMemExercise } from "../../src/exercise-api.js";
-
-const PAGE = 4096;
 
 /** A new, zeroed user page table for region r of pd; false when out of memory. */
 function createUserTable(k: Paging, pd: Pagedir, r: number): boolean {

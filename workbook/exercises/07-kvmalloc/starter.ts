@@ -1,12 +1,10 @@
 /**
  * Exercise 7: kvmalloc / kvfree. Read README.md first.
  */
-import { hex32 } from "@mm386/hw-i386";
+import { PAGE_SIZE as PAGE, hex32 } from "@mm386/hw-i386";
 import type { KernelPageAllocator } from "@mm386/kvmalloc";
 import { PTE_PRESENT, PTE_WRITE, type Paging } from "@mm386/paging";
 import type { KvmallocExercise } from "../../src/exercise-api.js";
-
-const PAGE = 4096;
 
 /** A refused call; `code` is E_BAD_ARGUMENT, E_NOT_ALLOCATED or E_WRONG_SIZE. */
 export class KvmallocError extends Error {
