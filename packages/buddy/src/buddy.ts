@@ -94,6 +94,29 @@ function hex(n: number): string {
   return n < 0 ? `-0x${(-n).toString(16)}` : `0x${n.toString(16)}`;
 }
 
+/**
+ * A bad value as an error message names it. `String(v)` would throw on an
+ * object whose `toString` and `valueOf` are not functions, and a refused call
+ * must throw the typed error, never a TypeError from its own message. (Buddy
+ * has no runtime dependency, so it cannot use the helpers of the layers above.)
+ */
+function show(v: unknown): string {
+  switch (typeof v) {
+    case "bigint":
+      return `${v.toString()}n`;
+    case "string":
+      return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
+    case "symbol":
+      return v.toString();
+    case "function":
+      return "a function";
+    case "object":
+      return v === null ? "null" : Array.isArray(v) ? "an array" : "an object";
+    default:
+      return String(v);
+  }
+}
+
 function isInt(n: unknown): n is number {
   return typeof n === "number" && Number.isSafeInteger(n);
 }
@@ -140,13 +163,21 @@ export class BuddyAllocator {
   private reservedUnits = 0;
 
   constructor(options: BuddyOptions) {
+    // Checked before destructuring, so `new BuddyAllocator(null)` is a typed
+    // refusal and not a TypeError from the destructuring itself.
+    if (typeof options !== "object" || options === null || Array.isArray(options)) {
+      throw new BuddyError(
+        BUDDY_ERROR.BAD_ARGUMENT,
+        `options ${show(options)} must be an object { base, count, maxOrder? }`,
+      );
+    }
     const { base, count } = options;
     if (!isInt(base))
-      throw new BuddyError(BUDDY_ERROR.BAD_ARGUMENT, `base ${String(base)} is not a safe integer`);
+      throw new BuddyError(BUDDY_ERROR.BAD_ARGUMENT, `base ${show(base)} is not a safe integer`);
     if (!isInt(count) || count < 1 || count > MAX_UNITS) {
       throw new BuddyError(
         BUDDY_ERROR.BAD_ARGUMENT,
-        `count ${String(count)} must be an integer in [1, 2^28]`,
+        `count ${show(count)} must be an integer in [1, 2^28]`,
       );
     }
     if (!Number.isSafeInteger(base + count)) {
@@ -156,11 +187,13 @@ export class BuddyAllocator {
       );
     }
     const fits = Math.min(30, 31 - Math.clz32(count));
-    const maxOrder = options.maxOrder ?? fits;
+    // Only undefined means "the default": an explicit null is a mistake to
+    // report, not a request for the largest order.
+    const maxOrder = options.maxOrder === undefined ? fits : options.maxOrder;
     if (!isInt(maxOrder) || maxOrder < 0 || maxOrder > 30) {
       throw new BuddyError(
         BUDDY_ERROR.BAD_ARGUMENT,
-        `maxOrder ${String(maxOrder)} must be an integer in [0, 30]`,
+        `maxOrder ${show(maxOrder)} must be an integer in [0, 30]`,
       );
     }
     this.base = base;
@@ -236,7 +269,7 @@ export class BuddyAllocator {
     if (!isInt(n) || n < 1)
       throw new BuddyError(
         BUDDY_ERROR.BAD_ARGUMENT,
-        `unit count ${String(n)} must be a positive integer`,
+        `unit count ${show(n)} must be a positive integer`,
       );
     if (n > 1 << this.maxOrder) {
       throw new BuddyError(
@@ -513,14 +546,11 @@ export class BuddyAllocator {
   /** Offset of the first unit of `[start, start + n)`, after checking it lies in the range. */
   private checkRange(start: number, n: number, what: string): number {
     if (!isInt(start))
-      throw new BuddyError(
-        BUDDY_ERROR.BAD_ARGUMENT,
-        `start ${String(start)} is not a safe integer`,
-      );
+      throw new BuddyError(BUDDY_ERROR.BAD_ARGUMENT, `start ${show(start)} is not a safe integer`);
     if (!isInt(n) || n < 1)
       throw new BuddyError(
         BUDDY_ERROR.BAD_ARGUMENT,
-        `unit count ${String(n)} must be a positive integer`,
+        `unit count ${show(n)} must be a positive integer`,
       );
     if (start < this.base || start + n > this.base + this.count) {
       throw new BuddyError(
@@ -534,7 +564,7 @@ export class BuddyAllocator {
   private refuseOrder(k: unknown): never {
     throw new BuddyError(
       BUDDY_ERROR.BAD_ARGUMENT,
-      `order ${String(k)} must be an integer in [0, ${this.maxOrder}]`,
+      `order ${show(k)} must be an integer in [0, ${this.maxOrder}]`,
     );
   }
 
