@@ -43,6 +43,31 @@ function isCode(code: unknown): code is AllocationErrorCode {
   return Object.values(ALLOCATION_ERROR).includes(code as AllocationErrorCode);
 }
 
+/** The methods every {@link RangeAllocator} must have. */
+const RANGE_ALLOCATOR_METHODS = ["allocRun", "free", "reserve", "states", "check"] as const;
+
+/**
+ * What a supplied factory made, checked once here: a factory of the wrong
+ * shape (`() => 4096`) would otherwise surface much later as a bare
+ * TypeError (`this.ranges.reserve is not a function`) from the middle of a
+ * call, with no code and maybe half of the work done.
+ */
+function checkRangeAllocator(made: unknown, label: string): RangeAllocator {
+  const missing =
+    typeof made !== "object" || made === null
+      ? "is not an object"
+      : RANGE_ALLOCATOR_METHODS.filter(
+          (m) => typeof (made as Record<string, unknown>)[m] !== "function",
+        ).map((m) => `has no ${m}()`)[0];
+  if (missing !== undefined) {
+    throw new AllocationError(
+      ALLOCATION_ERROR.BAD_CONFIG,
+      `${label}: the range allocator factory made ${describeValue(made)}, which ${missing}`,
+    );
+  }
+  return made as RangeAllocator;
+}
+
 /** Runs of pages in one range of addresses, over a {@link RangeAllocator} of page numbers. */
 export class PageRangeAllocator implements PageRanges {
   /** The page numbers, in the swapped-in range allocator. */
@@ -57,7 +82,7 @@ export class PageRangeAllocator implements PageRanges {
     readonly size: number,
     factory: RangeAllocatorFactory,
   ) {
-    this.ranges = factory(start / PAGE_SIZE, size / PAGE_SIZE);
+    this.ranges = checkRangeAllocator(factory(start / PAGE_SIZE, size / PAGE_SIZE), label);
   }
 
   /** Pages that can still be handed out. */
@@ -347,6 +372,12 @@ function checkOptions(options: PageAllocatorsOptions): void {
     if (options[key] !== undefined && typeof options[key] !== "function") bad(key, options[key]);
   if (options.lowMemoryEnd !== undefined && !Number.isSafeInteger(options.lowMemoryEnd))
     bad("lowMemoryEnd", options.lowMemoryEnd);
+  // Only undefined means "the default": a null range is a mistake (a lookup
+  // that found nothing, say), and silently using the default range would hide it.
+  for (const key of ["kernelImage", "kernelVirtual"] as const) {
+    const v: unknown = options[key];
+    if (v !== undefined && (typeof v !== "object" || v === null)) bad(key, v);
+  }
 }
 
 /**
