@@ -67,9 +67,11 @@ export function boot(machine: Machine, options: BootOptions = {}): BootInfo {
       PAGING_ERROR.BAD_CONFIG,
       `boot options ${describeValue(options)} are not an object`,
     );
-  const split = options.split ?? DEFAULT_SPLIT;
-  const kernelLoad = options.kernelLoad ?? 0x10_0000;
-  const kernelSize = options.kernelSize ?? 0x10_0000;
+  // Only undefined means "the default": an explicit null is refused below
+  // like any other value that is not a number.
+  const split = options.split === undefined ? DEFAULT_SPLIT : options.split;
+  const kernelLoad = options.kernelLoad === undefined ? 0x10_0000 : options.kernelLoad;
+  const kernelSize = options.kernelSize === undefined ? 0x10_0000 : options.kernelSize;
   checkSplit(split);
   if (!Number.isSafeInteger(kernelLoad) || kernelLoad % PAGE !== 0 || kernelLoad < 0) {
     throw new PagingError(

@@ -590,6 +590,31 @@ export class Paging {
 }
 
 /**
+ * Refuse swap points of the wrong shape (E_BAD_CONFIG naming the option)
+ * before anything is built: a mapMem without a `map` method would otherwise
+ * be accepted and fail with a bare TypeError on the first mapping, long after
+ * paging was turned on. Only undefined means "the default".
+ */
+export function checkInitPagedirOptions(options: InitPagedirOptions): void {
+  const bad = (what: string, v: unknown): never => {
+    throw new PagingError(PAGING_ERROR.BAD_CONFIG, `${what} ${describeValue(v)} is not usable`);
+  };
+  if (typeof options !== "object" || options === null) bad("paging options", options);
+  const { mapMem, pageSource } = options;
+  if (
+    mapMem !== undefined &&
+    (typeof mapMem !== "object" ||
+      mapMem === null ||
+      // An array has a map method too (Array.prototype.map), but not this one.
+      Array.isArray(mapMem) ||
+      typeof (mapMem as { map?: unknown }).map !== "function")
+  )
+    bad("mapMem (an object with a map method)", mapMem);
+  if (pageSource !== undefined && typeof pageSource !== "function")
+    bad("pageSource (a function of the paging)", pageSource);
+}
+
+/**
  * Build the first pagedir from the boot tables: record the boot kernel page
  * table in kvpd, remove the identity map from the user half (touching a low
  * address now faults) and flush it from the TLB.
@@ -607,5 +632,6 @@ export function createInitPagedir(
       `boot info ${describeValue(bootInfo)} is not what boot returned`,
     );
   checkSplit(bootInfo.split);
+  checkInitPagedirOptions(options);
   return new Paging(machine, bootInfo, allocators, options);
 }

@@ -20,7 +20,7 @@ import {
   PagingError,
 } from "./api.js";
 import { boot, checkMachine } from "./boot.js";
-import { type Paging, createInitPagedir } from "./paging.js";
+import { type Paging, checkInitPagedirOptions, createInitPagedir } from "./paging.js";
 
 /** Options of {@link startPaging}. */
 export interface StartPagingOptions extends BootOptions {
@@ -44,6 +44,17 @@ export function startPaging(machine: Machine, options: StartPagingOptions = {}):
       PAGING_ERROR.BAD_CONFIG,
       `startPaging options ${describeValue(options)} are not an object`,
     );
+  // Checked before boot turns paging on, so a refused call leaves the machine as it was.
+  if (options.boot !== undefined && typeof options.boot !== "function")
+    throw new PagingError(
+      PAGING_ERROR.BAD_CONFIG,
+      `boot ${describeValue(options.boot)} is not a function`,
+    );
+  const initOptions = {
+    ...(options.pageSource === undefined ? {} : { pageSource: options.pageSource }),
+    ...(options.mapMem === undefined ? {} : { mapMem: options.mapMem }),
+  };
+  checkInitPagedirOptions(initOptions);
   const info = (options.boot ?? boot)(machine, {
     ...(options.split === undefined ? {} : { split: options.split }),
     ...(options.kernelLoad === undefined ? {} : { kernelLoad: options.kernelLoad }),
@@ -55,11 +66,10 @@ export function startPaging(machine: Machine, options: StartPagingOptions = {}):
     reserved: info.reservedPhysical,
     kernelVirtual: { start: info.split, length: 2 ** 32 - info.split },
     reservedVirtual: info.reservedVirtual,
-    ...(options.rangeAllocator ? { rangeAllocator: options.rangeAllocator } : {}),
-    ...(options.pageRanges ? { pageRanges: options.pageRanges } : {}),
+    // Passed on whenever given (not only when truthy), so that
+    // createPageAllocators refuses a null or 0 instead of it meaning "default".
+    ...(options.rangeAllocator === undefined ? {} : { rangeAllocator: options.rangeAllocator }),
+    ...(options.pageRanges === undefined ? {} : { pageRanges: options.pageRanges }),
   });
-  return createInitPagedir(machine, info, allocators, {
-    ...(options.pageSource ? { pageSource: options.pageSource } : {}),
-    ...(options.mapMem ? { mapMem: options.mapMem } : {}),
-  });
+  return createInitPagedir(machine, info, allocators, initOptions);
 }
