@@ -59,6 +59,9 @@ export interface KvmallocOptions {
   readonly guardPages?: boolean;
 }
 
+/** The keys a {@link KvmallocOptions} may have. */
+const KVMALLOC_OPTION_KEYS: readonly string[] = ["guardPages"] satisfies (keyof KvmallocOptions)[];
+
 /** The kernel's page-granular allocator. */
 export class Kvmalloc implements KernelPageAllocator {
   /** Always `"kvmalloc"`. */
@@ -76,7 +79,21 @@ export class Kvmalloc implements KernelPageAllocator {
         KVMALLOC_ERROR.BAD_ARGUMENT,
         `${describeValue(paging)} is not a Paging (startPaging's result)`,
       );
-    const guard: unknown = (options as KvmallocOptions | null)?.guardPages;
+    // An options object or nothing: `null`, a number or an array is a
+    // mistake, and so is a key this class does not know (a typo such as
+    // `guardPage: true` would otherwise silently give the default).
+    if (typeof options !== "object" || options === null || Array.isArray(options))
+      throw new KvmallocError(
+        KVMALLOC_ERROR.BAD_ARGUMENT,
+        `options ${describeValue(options)} must be an object { guardPages? }`,
+      );
+    const unknown = Object.keys(options).find((k) => !KVMALLOC_OPTION_KEYS.includes(k));
+    if (unknown !== undefined)
+      throw new KvmallocError(
+        KVMALLOC_ERROR.BAD_ARGUMENT,
+        `unknown option ${describeValue(unknown)} (known: ${KVMALLOC_OPTION_KEYS.join(", ")})`,
+      );
+    const guard: unknown = options.guardPages;
     if (guard !== undefined && typeof guard !== "boolean")
       throw new KvmallocError(
         KVMALLOC_ERROR.BAD_ARGUMENT,

@@ -11,6 +11,10 @@ import { type Paging, startPaging } from "@mm386/paging";
 import { describe } from "vitest";
 import { Kvmalloc } from "../src/index.js";
 
+/** A plain object with no key of its own: `{}`, the options that ask for every default. */
+const isEmptyObject = (v: unknown): boolean =>
+  typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;
+
 const MiB = 1024 * 1024;
 
 interface World {
@@ -82,7 +86,8 @@ describe("fuzz: new Kvmalloc", () => {
         name: "new Kvmalloc(paging, options)",
         call: (_, v) =>
           new Kvmalloc(startPaging(createMachine({ ramBytes: 16 * MiB })), v as never),
-        accepts: (v) => v === undefined,
+        // No options, or an empty options object: both mean "all defaults".
+        accepts: (v) => v === undefined || isEmptyObject(v),
       },
     ],
     { runs: 5 },
