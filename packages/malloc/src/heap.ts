@@ -42,6 +42,14 @@ import {
 import { segregatedFits } from "./policies.js";
 import { showValue } from "./show.js";
 
+/** The keys a {@link MallocOptions} may have. */
+const MALLOC_OPTION_KEYS: readonly string[] = [
+  "policy",
+  "align",
+  "largeThreshold",
+  "chunkPages",
+] satisfies (keyof MallocOptions)[];
+
 /**
  * Key of a pointer in the shadow maps: bp / 8, exact for aligned pointers and
  * always below 2^29, so V8 keeps it a small integer (addresses >= 2^31 would
@@ -146,10 +154,19 @@ export class Malloc implements HeapAllocator {
    * E_OUT_OF_MEMORY. A refused construction holds no page.
    */
   constructor(kv: KernelPageAllocator, options: MallocOptions = {}) {
-    if (typeof options !== "object" || options === null)
+    // An options object or nothing: `null` or an array is a mistake, and so
+    // is a key this class does not know (a typo such as `chunkpages` would
+    // otherwise silently give the default).
+    if (typeof options !== "object" || options === null || Array.isArray(options))
       throw new MallocError(
         MALLOC_ERROR.BAD_ARGUMENT,
         `options ${showValue(options)} must be an object`,
+      );
+    const unknown = Object.keys(options).find((k) => !MALLOC_OPTION_KEYS.includes(k));
+    if (unknown !== undefined)
+      throw new MallocError(
+        MALLOC_ERROR.BAD_ARGUMENT,
+        `unknown option ${showValue(unknown)} (known: ${MALLOC_OPTION_KEYS.join(", ")})`,
       );
     if (
       typeof kv !== "object" ||
@@ -163,28 +180,32 @@ export class Malloc implements HeapAllocator {
         `kv ${showValue(kv)} is not a kvmalloc (an object with kvmalloc, kvfree and paging)`,
       );
     this.kv = kv;
-    const align: unknown = options.align ?? 8;
+    // Only undefined means "the default": an explicit null is refused like
+    // any other value that is not a legal one.
+    const align: unknown = options.align === undefined ? 8 : options.align;
     if (align !== 8 && align !== 16)
       throw new MallocError(
         MALLOC_ERROR.BAD_ARGUMENT,
         `alignment ${showValue(align)} must be 8 or 16`,
       );
     this.align = align;
-    this.largeThreshold = options.largeThreshold ?? 16 * 1024;
-    this.chunkPages = options.chunkPages ?? 4;
-    for (const [name, v] of [
-      ["largeThreshold", this.largeThreshold],
-      ["chunkPages", this.chunkPages],
+    this.largeThreshold = options.largeThreshold === undefined ? 16 * 1024 : options.largeThreshold;
+    this.chunkPages = options.chunkPages === undefined ? 4 : options.chunkPages;
+    // Bounded by the 32-bit address space: a threshold of 4 GiB or a chunk
+    // of more pages than the space holds describes no request that can exist.
+    for (const [name, v, max] of [
+      ["largeThreshold", this.largeThreshold, 0xffff_ffff],
+      ["chunkPages", this.chunkPages, 2 ** 32 / PAGE_SIZE],
     ] as const) {
-      if (!Number.isSafeInteger(v) || v < 1)
+      if (!Number.isSafeInteger(v) || v < 1 || v > max)
         throw new MallocError(
           MALLOC_ERROR.BAD_ARGUMENT,
-          `${name} ${showValue(v)} must be a positive integer`,
+          `${name} ${showValue(v)} must be an integer in [1, ${max}]`,
         );
     }
     const mmu = kv.paging.mmu;
     this.mem = { read: (va) => mmu.read32(va, 0), write: (va, value) => mmu.write32(va, value, 0) };
-    this.policy = makePolicy(options.policy ?? segregatedFits);
+    this.policy = makePolicy(options.policy === undefined ? segregatedFits : options.policy);
     this.name = `malloc (${this.policy.name})`;
     const control = kv.kvmalloc(1);
     // Exhaustion, not a bad argument: the constructor cannot return null, so it says so by code.

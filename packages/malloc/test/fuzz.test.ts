@@ -14,6 +14,10 @@ import { startPaging } from "@mm386/paging";
 import { describe } from "vitest";
 import { Malloc, type MallocOptions } from "../src/index.js";
 
+/** A plain object with no key of its own: `{}`, the options that ask for every default. */
+const isEmptyObject = (v: unknown): boolean =>
+  typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;
+
 const MiB = 1024 * 1024;
 
 interface World {
@@ -86,7 +90,8 @@ describe("fuzz: new Malloc options", () => {
       {
         name: "new Malloc(kv, options)",
         call: (f, v) => new Malloc(f.kv, v as never),
-        accepts: optional,
+        // No options, or an empty options object: both mean "all defaults".
+        accepts: (v) => optional(v) || isEmptyObject(v),
       },
       { name: "{ policy }", call: (f, v) => opt(f, { policy: v }), accepts: optional },
       { name: "{ align }", call: (f, v) => opt(f, { align: v }), accepts: optional },
