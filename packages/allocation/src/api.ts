@@ -10,10 +10,13 @@
  *
  * @module
  */
-import type { MemoryRegion } from "@mm386/hw-i386";
+import { PAGE_SIZE as HW_PAGE_SIZE, type MemoryRegion } from "@mm386/hw-i386";
 
-/** Size of a page, in bytes. */
-export const PAGE_SIZE = 4096;
+/**
+ * Size of a page, in bytes: hw-i386's `PAGE_SIZE`, re-exported for those who
+ * use this layer alone.
+ */
+export const PAGE_SIZE = HW_PAGE_SIZE;
 
 /** A run of consecutive units handed out by a {@link RangeAllocator}. */
 export interface UnitRun {

@@ -64,8 +64,18 @@ export function showValue(v: unknown): string {
   if (typeof v === "number") return Object.is(v, -0) ? "-0" : String(v);
   if (typeof v === "string") return JSON.stringify(v);
   if (v === undefined) return "undefined";
-  if (typeof v === "object" && v !== null && Object.hasOwn(v, "valueOf"))
-    return `{ valueOf: () => ${showValue((v as { valueOf(): unknown }).valueOf())} }`;
+  if (
+    typeof v === "object" &&
+    v !== null &&
+    Object.hasOwn(v, "valueOf") &&
+    typeof (v as { valueOf?: unknown }).valueOf === "function"
+  ) {
+    try {
+      return `{ valueOf: () => ${showValue((v as { valueOf(): unknown }).valueOf())} }`;
+    } catch {
+      return "{ valueOf: [throws] }";
+    }
+  }
   try {
     return JSON.stringify(v) ?? Object.prototype.toString.call(v);
   } catch {

@@ -20,12 +20,10 @@
  *
  * @module
  */
-import { hex32 } from "@mm386/hw-i386";
+import { PAGE_SIZE, hex32 } from "@mm386/hw-i386";
 import type { PageSource } from "@mm386/paging";
 import { Paging, PTE_PRESENT, PTE_WRITE, describeValue } from "@mm386/paging";
 import type { KernelPageAllocator } from "./api.js";
-
-const PAGE = 4096;
 
 /** Codes carried by {@link KvmallocError}. */
 export const KVMALLOC_ERROR = {
@@ -144,7 +142,7 @@ export class Kvmalloc implements KernelPageAllocator {
           !this.paging.mapMem(
             null,
             run.start,
-            virt.start + mapped * PAGE,
+            virt.start + mapped * PAGE_SIZE,
             run.pages,
             PTE_PRESENT | PTE_WRITE,
           )
@@ -182,13 +180,13 @@ export class Kvmalloc implements KernelPageAllocator {
       );
     const { allocators } = this.paging;
     const frames: number[] = [];
-    for (let i = 0; i < n; i++) frames.push(this.paging.kernelPhysOf(addr + i * PAGE)!);
+    for (let i = 0; i < n; i++) frames.push(this.paging.kernelPhysOf(addr + i * PAGE_SIZE)!);
     this.paging.mapMem(null, 0, addr, n, 0);
     // Give frames back in runs of consecutive pages.
     let i = 0;
     while (i < n) {
       let j = i + 1;
-      while (j < n && frames[j] === frames[j - 1]! + PAGE) j++;
+      while (j < n && frames[j] === frames[j - 1]! + PAGE_SIZE) j++;
       allocators.ppfree(frames[i]!, j - i);
       i = j;
     }

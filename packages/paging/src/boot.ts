@@ -17,7 +17,7 @@
  * @module
  */
 import { describeValue } from "@mm386/allocation";
-import { CR0, hex32, type Machine, PDE, PTE } from "@mm386/hw-i386";
+import { CR0, hex32, type Machine, PAGE_SIZE, PDE, PTE } from "@mm386/hw-i386";
 import {
   type BootInfo,
   type BootOptions,
@@ -26,7 +26,6 @@ import {
   PagingError,
 } from "./api.js";
 
-const PAGE = 4096;
 const FOUR_MIB = 4 * 1024 * 1024;
 
 /** An address in hex when it is a number, else the value named as what it is (`5n`, `Symbol(x)`). */
@@ -73,7 +72,7 @@ export function boot(machine: Machine, options: BootOptions = {}): BootInfo {
   const kernelLoad = options.kernelLoad === undefined ? 0x10_0000 : options.kernelLoad;
   const kernelSize = options.kernelSize === undefined ? 0x10_0000 : options.kernelSize;
   checkSplit(split);
-  if (!Number.isSafeInteger(kernelLoad) || kernelLoad % PAGE !== 0 || kernelLoad < 0) {
+  if (!Number.isSafeInteger(kernelLoad) || kernelLoad % PAGE_SIZE !== 0 || kernelLoad < 0) {
     throw new PagingError(
       PAGING_ERROR.BAD_CONFIG,
       `kernel load address ${show(kernelLoad)} must be page-aligned`,
@@ -85,11 +84,11 @@ export function boot(machine: Machine, options: BootOptions = {}): BootInfo {
       `kernel size ${describeValue(kernelSize)} must be a positive number of bytes`,
     );
   }
-  const pageDirectory = Math.ceil((kernelLoad + kernelSize) / PAGE) * PAGE;
-  const pageTable = pageDirectory + PAGE;
-  const mappedBytes = pageTable + PAGE;
+  const pageDirectory = Math.ceil((kernelLoad + kernelSize) / PAGE_SIZE) * PAGE_SIZE;
+  const pageTable = pageDirectory + PAGE_SIZE;
+  const mappedBytes = pageTable + PAGE_SIZE;
   // One page table maps the boot range; its last entry is kept for the window.
-  if (mappedBytes > FOUR_MIB - PAGE) {
+  if (mappedBytes > FOUR_MIB - PAGE_SIZE) {
     throw new PagingError(
       PAGING_ERROR.BAD_CONFIG,
       `kernel image [${hex32(kernelLoad)}, ${hex32(kernelLoad + kernelSize)}) and the boot tables do not fit in the first 4 MiB`,
@@ -103,15 +102,15 @@ export function boot(machine: Machine, options: BootOptions = {}): BootInfo {
   }
   const { ram, mmu } = machine;
   if (mmu.pagingEnabled) throw new PagingError(PAGING_ERROR.BAD_CONFIG, "paging is already on");
-  ram.clearFrame(pageDirectory / PAGE);
-  ram.clearFrame(pageTable / PAGE);
-  for (let i = 0; i < mappedBytes / PAGE; i++)
-    ram.write32(pageTable + 4 * i, (i * PAGE) | PTE.P | PTE.RW);
+  ram.clearFrame(pageDirectory / PAGE_SIZE);
+  ram.clearFrame(pageTable / PAGE_SIZE);
+  for (let i = 0; i < mappedBytes / PAGE_SIZE; i++)
+    ram.write32(pageTable + 4 * i, (i * PAGE_SIZE) | PTE.P | PTE.RW);
   ram.write32(pageDirectory, pageTable | PDE.P | PDE.RW);
   ram.write32(pageDirectory + 4 * (split >>> 22), pageTable | PDE.P | PDE.RW);
   mmu.loadCr3(pageDirectory);
   mmu.loadCr0(mmu.cr0 | CR0.PE | CR0.PG);
-  const windowVa = split + 1023 * PAGE;
+  const windowVa = split + 1023 * PAGE_SIZE;
   return {
     split,
     kernelLoad,
@@ -120,10 +119,10 @@ export function boot(machine: Machine, options: BootOptions = {}): BootInfo {
     pageTable,
     mappedBytes,
     windowVa,
-    reservedPhysical: [{ start: pageDirectory, length: 2 * PAGE }],
+    reservedPhysical: [{ start: pageDirectory, length: 2 * PAGE_SIZE }],
     reservedVirtual: [
       { start: split, length: mappedBytes },
-      { start: windowVa, length: PAGE },
+      { start: windowVa, length: PAGE_SIZE },
     ],
   };
 }

@@ -18,11 +18,9 @@
  *
  * @module
  */
-import { PDE, PTE, hex32 } from "@mm386/hw-i386";
+import { PAGE_SIZE, PDE, PTE, hex32 } from "@mm386/hw-i386";
 import { type MapMem, PAGING_ERROR, PagingError } from "./api.js";
 import type { Pagedir, Paging } from "./paging.js";
-
-const PAGE = 4096;
 
 /** A new, zeroed kernel page table for region r, installed in every pagedir; false when out of frames. */
 function createKernelTable(k: Paging, r: number): boolean {
@@ -65,7 +63,7 @@ export const hobbyMapMem: MapMem = {
   map(k, pd, phys, virt, nPages, flags) {
     const kernel = virt >= k.split;
     const present = (flags & PTE.P) !== 0;
-    const end = virt + nPages * PAGE;
+    const end = virt + nPages * PAGE_SIZE;
     if (present) {
       const created: number[] = [];
       for (let r = virt >>> 22; r <= (end - 1) >>> 22; r++) {
@@ -83,7 +81,7 @@ export const hobbyMapMem: MapMem = {
     }
     const visible = kernel || pd === k.current;
     for (let i = 0; i < nPages; i++) {
-      const va = virt + i * PAGE;
+      const va = virt + i * PAGE_SIZE;
       const r = va >>> 22;
       const index = (va >>> 12) & 1023;
       let pteVa: number | null;
@@ -94,7 +92,7 @@ export const hobbyMapMem: MapMem = {
       }
       if (pteVa === null) continue; // unmapping where there is no table
       const old = k.mmu.read32(pteVa);
-      k.mmu.write32(pteVa, present ? (phys + i * PAGE) | flags : 0);
+      k.mmu.write32(pteVa, present ? (phys + i * PAGE_SIZE) | flags : 0);
       if ((old & PTE.P) !== 0 && visible) k.mmu.invlpg(va);
     }
     return true;

@@ -21,6 +21,8 @@ import {
   type Cpl,
   type Machine,
   type Mmu,
+  ENTRIES_PER_TABLE,
+  PAGE_SIZE,
   PDE,
   PTE,
   explainWalk,
@@ -41,7 +43,6 @@ import {
 import { checkMachine, checkSplit } from "./boot.js";
 import { hobbyMapMem } from "./map-mem.js";
 
-const PAGE = 4096;
 const SPACE = 2 ** 32;
 
 /** An address in hex when it is one, else the value named as what it is (`5n`, `Symbol(x)`, `null`). */
@@ -121,7 +122,7 @@ export function kernelPageSource(paging: Paging): PageSource {
     },
     freePage(va: number): void {
       const phys = paging.kernelPhysOf(va);
-      if (phys === null || va % PAGE !== 0)
+      if (phys === null || va % PAGE_SIZE !== 0)
         throw new PagingError(
           PAGING_ERROR.BAD_ARGUMENT,
           `kernel page ${show(va)} is not a mapped kernel page`,
@@ -174,14 +175,14 @@ export class Paging {
     this.split = bootInfo.split;
     this.userPdes = bootInfo.split >>> 22;
     this.ramEnd = machine.ram.installedBytes;
-    const kernelPdes = 1024 - this.userPdes;
+    const kernelPdes = ENTRIES_PER_TABLE - this.userPdes;
     this.kvpd = new Array<number | null>(kernelPdes).fill(null);
     // The boot table maps [0, mappedBytes) at split, so both boot frames have kernel addresses there.
     const bootTableVa = this.split + bootInfo.pageTable;
     this.kvpd[0] = bootTableVa;
     this.windowVa = bootInfo.windowVa;
     this.windowPteVa = bootTableVa + 4 * ((bootInfo.windowVa >>> 12) & 1023);
-    const makeVpa = () => allocators.vpcreate(PAGE, this.split - PAGE);
+    const makeVpa = () => allocators.vpcreate(PAGE_SIZE, this.split - PAGE_SIZE);
     this.init = new Pagedir(
       bootInfo.pageDirectory,
       this.split + bootInfo.pageDirectory,
@@ -285,7 +286,7 @@ export class Paging {
    * yet is read and written. Valid until the next call.
    */
   window(phys: number): number {
-    if (!Number.isSafeInteger(phys) || phys < 0 || phys % PAGE !== 0 || phys >= SPACE)
+    if (!Number.isSafeInteger(phys) || phys < 0 || phys % PAGE_SIZE !== 0 || phys >= SPACE)
       throw new PagingError(
         PAGING_ERROR.BAD_ARGUMENT,
         `window: ${show(phys)} is not the physical address of a frame`,
@@ -317,8 +318,8 @@ export class Paging {
         PAGING_ERROR.BAD_CONFIG,
         `page source returned unmapped page ${hex32(virt)}`,
       );
-    const makeVpa = () => this.allocators.vpcreate(PAGE, this.split - PAGE);
-    for (let r = 0; r < 1024; r++) {
+    const makeVpa = () => this.allocators.vpcreate(PAGE_SIZE, this.split - PAGE_SIZE);
+    for (let r = 0; r < ENTRIES_PER_TABLE; r++) {
       this.mmu.write32(
         virt + 4 * r,
         r < this.userPdes ? 0 : this.mmu.read32(this.init.virt + 4 * r),
@@ -369,20 +370,20 @@ export class Paging {
   dump(pd: Pagedir = this.currentPd): MappedRange[] {
     this.checkPagedir(pd);
     const out: { virt: number; phys: number; pages: number; flags: number }[] = [];
-    for (let r = 0; r < 1024; r++) {
+    for (let r = 0; r < ENTRIES_PER_TABLE; r++) {
       const kernel = r >= this.userPdes;
       if (kernel ? this.kernelTablePhys(r) === null : pd.vpde[r] === null) continue;
-      for (let i = 0; i < 1024; i++) {
+      for (let i = 0; i < ENTRIES_PER_TABLE; i++) {
         const pte = kernel ? this.readKernelPte(r, i)! : this.readUserPte(pd, r, i)!;
         if ((pte & PTE.P) === 0) continue;
-        const virt = (r * 1024 + i) * PAGE;
+        const virt = (r * 1024 + i) * PAGE_SIZE;
         const phys = (pte & 0xffff_f000) >>> 0;
         const flags = pte & 0xfff & ~(PTE.A | PTE.D);
         const last = out[out.length - 1];
         if (
           last !== undefined &&
-          last.virt + last.pages * PAGE === virt &&
-          last.phys + last.pages * PAGE === phys &&
+          last.virt + last.pages * PAGE_SIZE === virt &&
+          last.phys + last.pages * PAGE_SIZE === phys &&
           last.flags === flags
         ) {
           last.pages++;
@@ -406,7 +407,7 @@ export class Paging {
     return this.dump(pd)
       .map(
         (m) =>
-          `${hex32(m.virt)}-${hex32(m.virt + m.pages * PAGE - 1)} -> ${hex32(m.phys)}  ${String(m.pages).padStart(6)} page(s)  ${names(m.flags)}`,
+          `${hex32(m.virt)}-${hex32(m.virt + m.pages * PAGE_SIZE - 1)} -> ${hex32(m.phys)}  ${String(m.pages).padStart(6)} page(s)  ${names(m.flags)}`,
       )
       .join("\n");
   }
@@ -521,12 +522,12 @@ export class Paging {
         PAGING_ERROR.BAD_ARGUMENT,
         `page count ${describeValue(nPages)} must be a positive integer`,
       );
-    if (virt % PAGE !== 0)
+    if (virt % PAGE_SIZE !== 0)
       throw new PagingError(
         PAGING_ERROR.UNALIGNED,
         `virtual address ${hex32(virt)} is not page-aligned`,
       );
-    if (phys % PAGE !== 0)
+    if (phys % PAGE_SIZE !== 0)
       throw new PagingError(
         PAGING_ERROR.UNALIGNED,
         `physical address ${hex32(phys)} is not page-aligned`,
@@ -536,7 +537,7 @@ export class Paging {
         PAGING_ERROR.BAD_FLAGS,
         `flags ${hex32(flags)} go past the low 12 bits of a PTE`,
       );
-    const end = virt + nPages * PAGE;
+    const end = virt + nPages * PAGE_SIZE;
     if (end > SPACE)
       throw new PagingError(
         PAGING_ERROR.WRAPS,
@@ -562,7 +563,7 @@ export class Paging {
         `PTE_GLOBAL on user address ${hex32(virt)}: the translation would survive the switch to another address space`,
       );
     }
-    if (present && phys + nPages * PAGE > this.ramEnd) {
+    if (present && phys + nPages * PAGE_SIZE > this.ramEnd) {
       throw new PagingError(
         PAGING_ERROR.PAST_RAM,
         `physical [${hex32(phys)}, +${nPages} pages) runs past the end of RAM at ${hex32(this.ramEnd)}`,
