@@ -11,10 +11,6 @@ export default mergeConfig(
   defineConfig({
     test: {
       testTimeout: 60_000,
-      // The fuzz suites are left out while they still fail on the cases
-      // listed in docs/quality.md (Stryker needs a green initial run); put
-      // them back once those fixes have landed.
-      exclude: ["test/fuzz.test.ts"],
       setupFiles: [fileURLToPath(new URL("./vitest.mutation.setup.ts", import.meta.url))],
     },
   }),
