@@ -6,8 +6,8 @@
  * pages only when they are first written, so a 3.75 GiB machine costs what it
  * uses. A new machine starts with only its first 256 KiB flat and keeps other
  * frames sparsely, one 4 KiB array per frame on first write; once a few dozen
- * frames of RAM live that way, RAM becomes flat at its full size (they move
- * in). A machine that a test builds for a handful of accesses thus costs a few
+ * frames of RAM live that way, or a few thousand accesses have reached them,
+ * RAM becomes flat at its full size (they move in). A machine that a test builds for a handful of accesses thus costs a few
  * KiB. Physical addresses above RAM (device memory, firmware) always stay
  * sparse.
  *
@@ -17,7 +17,8 @@
  *  a new machine     | flat         | far: Map pfn -> frame (created on write)  |
  *                    +--------------+---------------------+---------------------+
  *  after FAR_LIMIT   | flat: words[pa >>> 2]              | far                 |
- *  frames of RAM     +------------------------------------+---------------------+
+ *  frames or         +------------------------------------+---------------------+
+ *  FAR_TOUCH_LIMIT accesses
  * ```
  *
  * A frame that was never written reads as zero. Words are kept as 32-bit
@@ -38,6 +39,13 @@ const DEFAULT_RAM = 64 * 1024 * 1024;
 const FIRST_FRAMES = 64;
 /** Frames of RAM kept sparse before RAM becomes flat at its full size. */
 const FAR_LIMIT = 32;
+/**
+ * Word accesses to sparse frames of RAM before RAM becomes flat anyway: a
+ * machine that reuses a few frames over and over (an address space made and
+ * destroyed in a loop) is long-lived too, and sparse frames never reach the
+ * MMU's fast path.
+ */
+const FAR_TOUCH_LIMIT = 4096;
 /**
  * `v` as an unsigned 32-bit number. Accepts integers in [-2^31, 2^32): JavaScript's
  * bit operators give signed results (`0x80000000 | 1` is negative), and both
@@ -154,6 +162,8 @@ export class PhysicalMemory {
   private flatBytes: number;
   /** Frames of RAM (not above it) that live in `far`. */
   private farRam = 0;
+  /** Word accesses to frames of RAM that live in `far`. */
+  private farTouches = 0;
   /** Frames of RAM: how far `flat` may grow. */
   private readonly ramFrames: number;
   /** 1 for each frame of RAM that was ever written. */
@@ -246,6 +256,10 @@ export class PhysicalMemory {
    */
   word(pa: number): number {
     if (pa < this.flatBytes) return this.flat[pa >>> 2]!;
+    if (pa >>> 12 < this.ramFrames && ++this.farTouches > FAR_TOUCH_LIMIT) {
+      this.flatten();
+      return this.flat[pa >>> 2]!;
+    }
     const frame = this.far.get(pa >>> 12);
     return frame === undefined ? 0 : frame[(pa & 0xfff) >>> 2]!;
   }
@@ -265,12 +279,15 @@ export class PhysicalMemory {
       return;
     }
     let frame = this.far.get(pfn);
+    if (
+      pfn < this.ramFrames &&
+      (++this.farTouches > FAR_TOUCH_LIMIT || (frame === undefined && this.farRam === FAR_LIMIT))
+    ) {
+      this.flatten();
+      this.setWord(pa, value);
+      return;
+    }
     if (frame === undefined) {
-      if (pfn < this.ramFrames && this.farRam === FAR_LIMIT) {
-        this.flatten();
-        this.setWord(pa, value);
-        return;
-      }
       frame = new Uint32Array(FRAME_WORDS);
       this.far.set(pfn, frame);
       this.touched++;
