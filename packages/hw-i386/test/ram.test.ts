@@ -183,4 +183,13 @@ describe("storage: sparse frames, then flat RAM", () => {
     expect(ram.read32(0xfffff * 4096 + 4092)).toBe(0);
     expect(ram.read32(unique[51]! * 4096 + 4092)).toBe(unique[51]);
   });
+
+  it("keeps a frame's words when many accesses to it make RAM flat", () => {
+    const ram = new PhysicalMemory({ installedBytes: 32 * 2 ** 20 });
+    const pa = 0x10_0000; // above the first 256 KiB: sparse at first
+    for (let i = 0; i < 5000; i++) ram.write32(pa + 4 * (i % 1024), i);
+    for (let i = 0; i < 1024; i++)
+      expect(ram.read32(pa + 4 * i)).toBe(i + 4096 < 5000 ? i + 4096 : i + 3072);
+    expect(ram.touchedFrames).toBe(1);
+  });
 });
