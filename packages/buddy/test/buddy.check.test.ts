@@ -393,3 +393,35 @@ describe("dump", () => {
     expect(b.blocks().at(-1)).toEqual({ start: 0x15, order: 0, kind: BLOCK_KIND.RESERVED });
   });
 });
+
+// everOrder (the largest order ever allocated at a head) must never shrink, and
+// everAllocatedAt must look up to maxOrder. Only the random property runs
+// caught those mutants, and not on every mutation run: hand-worked cases here.
+describe("a unit freed twice is a double free however it was allocated since", () => {
+  const base = 0x100;
+  it.each([
+    ["allocOrder", (b: BuddyAllocator, k: number) => b.freeOrder(b.allocOrder(k)!, k)],
+    ["alloc", (b: BuddyAllocator, k: number) => b.free(b.alloc(1 << k)!, 1 << k)],
+  ])("%s: order 2 then order 0 at the same head", (_name, roundTrip) => {
+    const b = new BuddyAllocator({ base, count: 16 });
+    roundTrip(b, 2); // units 0x100..0x103 handed out once
+    roundTrip(b, 0); // the same head, smaller: must not forget the order-2 use
+    expectCode(() => b.free(base + 2, 1), "E_DOUBLE_FREE", {
+      type: BuddyError,
+      message: /unit 0x102 is already free \(double free\)$/,
+    });
+    expectCode(() => b.free(base + 4, 1), "E_NOT_ALLOCATED", {
+      type: BuddyError,
+      message: /unit 0x104 was never allocated$/,
+    });
+  });
+
+  it("a unit inside a block of maxOrder", () => {
+    const b = new BuddyAllocator({ base, count: 8 }); // maxOrder 3
+    b.freeOrder(b.allocOrder(3)!, 3);
+    expectCode(() => b.free(base + 5, 1), "E_DOUBLE_FREE", {
+      type: BuddyError,
+      message: /unit 0x105 is already free \(double free\)$/,
+    });
+  });
+});
