@@ -24,12 +24,8 @@ import {
   UNIT_STATE,
   type UnitRun,
 } from "./api.js";
-import { describeValue } from "./values.js";
+import { checkUnitRange, describeValue, hex } from "./values.js";
 import { checkMinMax } from "./range-buddy.js";
-
-function hex(n: number): string {
-  return `0x${n.toString(16)}`;
-}
 
 /** A first-fit {@link RangeAllocator} over a bitmap. */
 export class FirstFitBitmapAllocator implements RangeAllocator {
@@ -194,22 +190,7 @@ export class FirstFitBitmapAllocator implements RangeAllocator {
   }
 
   private offset(start: number, n: number, what: string): number {
-    if (!Number.isSafeInteger(start))
-      throw new AllocationError(
-        ALLOCATION_ERROR.BAD_ARGUMENT,
-        `start ${describeValue(start)} is not an integer`,
-      );
-    if (!Number.isSafeInteger(n) || n < 1)
-      throw new AllocationError(
-        ALLOCATION_ERROR.BAD_ARGUMENT,
-        `unit count ${describeValue(n)} must be a positive integer`,
-      );
-    if (start < this.base || start + n > this.base + this.count) {
-      throw new AllocationError(
-        ALLOCATION_ERROR.OUT_OF_RANGE,
-        `cannot ${what} [${hex(start)}, ${hex(start + n)}): outside [${hex(this.base)}, ${hex(this.base + this.count)})`,
-      );
-    }
+    checkUnitRange(this.base, this.count, start, n, what);
     return start - this.base;
   }
 

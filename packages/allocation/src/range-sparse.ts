@@ -33,11 +33,7 @@ import {
   type UnitRun,
 } from "./api.js";
 import { checkMinMax } from "./range-buddy.js";
-import { describeValue } from "./values.js";
-
-function hex(n: number): string {
-  return `0x${n.toString(16)}`;
-}
+import { checkUnitRange, describeValue, hex } from "./values.js";
 
 /** Sorted, disjoint, non-touching half-open intervals `[start, end)` of integers. */
 class IntervalSet {
@@ -271,22 +267,7 @@ export class SparseRangeAllocator implements RangeAllocator {
   }
 
   private checkRange(start: number, n: number, what: string): number {
-    if (!Number.isSafeInteger(start))
-      throw new AllocationError(
-        ALLOCATION_ERROR.BAD_ARGUMENT,
-        `start ${describeValue(start)} is not an integer`,
-      );
-    if (!Number.isSafeInteger(n) || n < 1)
-      throw new AllocationError(
-        ALLOCATION_ERROR.BAD_ARGUMENT,
-        `unit count ${describeValue(n)} must be a positive integer`,
-      );
-    if (start < this.base || start + n > this.base + this.count) {
-      throw new AllocationError(
-        ALLOCATION_ERROR.OUT_OF_RANGE,
-        `cannot ${what} [${hex(start)}, ${hex(start + n)}): outside [${hex(this.base)}, ${hex(this.base + this.count)})`,
-      );
-    }
+    checkUnitRange(this.base, this.count, start, n, what);
     return start + n;
   }
 }

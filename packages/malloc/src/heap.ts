@@ -24,6 +24,7 @@
  */
 import { PAGE_SIZE, hex32 } from "@mm386/hw-i386";
 import type { KernelPageAllocator } from "@mm386/kvmalloc";
+import { describeValue } from "@mm386/paging";
 import {
   type HeapAllocator,
   ALLOC,
@@ -40,7 +41,6 @@ import {
   PREV_ALLOC,
 } from "./api.js";
 import { segregatedFits } from "./policies.js";
-import { showValue } from "./show.js";
 
 /** The keys a {@link MallocOptions} may have. */
 const MALLOC_OPTION_KEYS: readonly string[] = [
@@ -84,26 +84,26 @@ function makePolicy(factory: unknown): PlacementPolicy {
     );
   };
   if (typeof factory !== "function")
-    bad(`policy ${showValue(factory)} is not a function (a PolicyFactory that makes a policy)`);
+    bad(`policy ${describeValue(factory)} is not a function (a PolicyFactory that makes a policy)`);
   let p: unknown;
   try {
     p = (factory as () => unknown)();
   } catch (e) {
-    bad(`the policy factory threw (${e instanceof Error ? e.message : showValue(e)})`, e);
+    bad(`the policy factory threw (${e instanceof Error ? e.message : describeValue(e)})`, e);
   }
   if (typeof p !== "object" || p === null)
-    return bad(`the policy factory returned ${showValue(p)}, not a policy object`);
+    return bad(`the policy factory returned ${describeValue(p)}, not a policy object`);
   const policy = p as Record<string, unknown>;
   if (typeof policy.name !== "string")
-    bad(`the policy's name ${showValue(policy.name)} is not a string`);
+    bad(`the policy's name ${describeValue(policy.name)} is not a string`);
   const cw = policy.controlWords;
   if (!Number.isSafeInteger(cw) || (cw as number) < 0 || (cw as number) > CONTROL_WORDS_MAX)
     bad(
-      `policy "${String(policy.name)}": controlWords ${showValue(cw)} must be an integer in [0, ${CONTROL_WORDS_MAX}] (one control page)`,
+      `policy "${String(policy.name)}": controlWords ${describeValue(cw)} must be an integer in [0, ${CONTROL_WORDS_MAX}] (one control page)`,
     );
   for (const m of POLICY_METHODS)
     if (typeof policy[m] !== "function")
-      bad(`policy "${String(policy.name)}": ${m} is ${showValue(policy[m])}, not a function`);
+      bad(`policy "${String(policy.name)}": ${m} is ${describeValue(policy[m])}, not a function`);
   return p as PlacementPolicy;
 }
 
@@ -160,13 +160,13 @@ export class Malloc implements HeapAllocator {
     if (typeof options !== "object" || options === null || Array.isArray(options))
       throw new MallocError(
         MALLOC_ERROR.BAD_ARGUMENT,
-        `options ${showValue(options)} must be an object`,
+        `options ${describeValue(options)} must be an object`,
       );
     const unknown = Object.keys(options).find((k) => !MALLOC_OPTION_KEYS.includes(k));
     if (unknown !== undefined)
       throw new MallocError(
         MALLOC_ERROR.BAD_ARGUMENT,
-        `unknown option ${showValue(unknown)} (known: ${MALLOC_OPTION_KEYS.join(", ")})`,
+        `unknown option ${describeValue(unknown)} (known: ${MALLOC_OPTION_KEYS.join(", ")})`,
       );
     if (
       typeof kv !== "object" ||
@@ -177,7 +177,7 @@ export class Malloc implements HeapAllocator {
     )
       throw new MallocError(
         MALLOC_ERROR.BAD_ARGUMENT,
-        `kv ${showValue(kv)} is not a kvmalloc (an object with kvmalloc, kvfree and paging)`,
+        `kv ${describeValue(kv)} is not a kvmalloc (an object with kvmalloc, kvfree and paging)`,
       );
     this.kv = kv;
     // Only undefined means "the default": an explicit null is refused like
@@ -186,7 +186,7 @@ export class Malloc implements HeapAllocator {
     if (align !== 8 && align !== 16)
       throw new MallocError(
         MALLOC_ERROR.BAD_ARGUMENT,
-        `alignment ${showValue(align)} must be 8 or 16`,
+        `alignment ${describeValue(align)} must be 8 or 16`,
       );
     this.align = align;
     this.largeThreshold = options.largeThreshold === undefined ? 16 * 1024 : options.largeThreshold;
@@ -200,7 +200,7 @@ export class Malloc implements HeapAllocator {
       if (!Number.isSafeInteger(v) || v < 1 || v > max)
         throw new MallocError(
           MALLOC_ERROR.BAD_ARGUMENT,
-          `${name} ${showValue(v)} must be an integer in [1, ${max}]`,
+          `${name} ${describeValue(v)} must be an integer in [1, ${max}]`,
         );
     }
     const mmu = kv.paging.mmu;
@@ -223,7 +223,7 @@ export class Malloc implements HeapAllocator {
       kv.kvfree(control, 1);
       throw new MallocError(
         MALLOC_ERROR.BAD_ARGUMENT,
-        `policy "${this.policy.name}": attach threw (${e instanceof Error ? e.message : showValue(e)})`,
+        `policy "${this.policy.name}": attach threw (${e instanceof Error ? e.message : describeValue(e)})`,
         { cause: e },
       );
     }
@@ -473,7 +473,7 @@ export class Malloc implements HeapAllocator {
     if (!Number.isSafeInteger(n) || n < 0 || n > 0xffff_ffff)
       throw new MallocError(
         MALLOC_ERROR.BAD_ARGUMENT,
-        `${what} ${showValue(n)} must be an integer in [0, 2^32)`,
+        `${what} ${describeValue(n)} must be an integer in [0, 2^32)`,
       );
   }
 
@@ -516,7 +516,10 @@ export class Malloc implements HeapAllocator {
   /** Check `bp` is a live block with a sane header; returns its page count if large, else 0. */
   private validate(bp: number, what: string): number {
     if (!Number.isSafeInteger(bp))
-      throw new MallocError(MALLOC_ERROR.BAD_ARGUMENT, `${what}(${showValue(bp)}): not an address`);
+      throw new MallocError(
+        MALLOC_ERROR.BAD_ARGUMENT,
+        `${what}(${describeValue(bp)}): not an address`,
+      );
     if (!this.live.has(key(bp))) {
       if (this.returned.has(key(bp)))
         throw new MallocError(
