@@ -119,7 +119,7 @@ export interface PackedTlb {
 
 /** Built-in TLBs implement the packed protocol themselves. */
 export function isPackedTlb(tlb: unknown): tlb is PackedTlb & Tlb {
-  return typeof (tlb as Partial<PackedTlb>).probe === "function" && PACKED_BRAND.has(tlb as object);
+  return typeof tlb === "object" && tlb !== null && PACKED_BRAND.has(tlb);
 }
 
 /** The classes allowed to skip the adapter (a student TLB with a `probe` method still gets it). */
