@@ -7,6 +7,7 @@
  * @packageDocumentation
  */
 export * from "./api.js";
+export * from "./design.js";
 /** How paging's errors name a bad value (`5n`, `Symbol(x)`, `null`): re-exported from `@mm386/allocation` for the layers above. */
 export { describeValue } from "@mm386/allocation";
 export { boot, checkMachine, checkSplit } from "./boot.js";

@@ -41,6 +41,7 @@ import {
 } from "./api.js";
 
 import { checkMachine, checkSplit } from "./boot.js";
+import type { PagingDesign } from "./design.js";
 import { hobbyMapMem } from "./map-mem.js";
 
 const SPACE = 2 ** 32;
@@ -50,10 +51,14 @@ function show(v: unknown): string {
   return typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? hex32(v) : describeValue(v);
 }
 
-/** One address space: a page directory and its bookkeeping. */
+/** One address space of the hobby kernel: a page directory and its bookkeeping. */
 export class Pagedir {
   /** Physical address of the directory: what CR3 holds while it is current. */
   readonly phys: number;
+  /** The same as {@link Pagedir.phys}: the design interface's name for it. */
+  get cr3(): number {
+    return this.phys;
+  }
   /** Kernel virtual address of the directory page. */
   readonly virt: number;
   /** For each user PDE: the kernel virtual address of its page table, or null. */
@@ -134,8 +139,16 @@ export function kernelPageSource(paging: Paging): PageSource {
   };
 }
 
-/** The paging state of a booted kernel. Make it with {@link createInitPagedir}. */
-export class Paging {
+/**
+ * The paging state of a booted hobby kernel, and the hobby kernel's
+ * {@link PagingDesign}. Make it with {@link createInitPagedir} (or
+ * `startPaging`).
+ */
+export class Paging implements PagingDesign<Pagedir> {
+  /** The design's name. */
+  readonly name = "hobby";
+  /** User mappings start at page 1: page 0 stays unmapped to catch null pointers. */
+  readonly userStart = PAGE_SIZE;
   /** The machine it runs on. */
   readonly machine: Machine;
   /** The machine's MMU (all table accesses go through it). */
@@ -304,6 +317,66 @@ export class Paging {
     if (!Number.isSafeInteger(va) || va < this.split || va >= SPACE) return null;
     const pte = this.readKernelPte(va >>> 22, (va >>> 12) & 1023);
     return pte === null || (pte & PTE.P) === 0 ? null : ((pte & 0xffff_f000) | (va & 0xfff)) >>> 0;
+  }
+
+  // ------------------------------------------------------- design interface
+
+  /** The first pagedir: the kernel half's template (the design interface's reference directory). */
+  get reference(): Pagedir {
+    return this.init;
+  }
+
+  /** Every live pagedir, the first one first (the design interface's name for {@link Paging.pagedirs}). */
+  addressSpaces(): Pagedir[] {
+    return this.pagedirs();
+  }
+
+  /**
+   * {@link Paging.mapMem} in the design interface's argument order, for
+   * mappings only (PTE_PRESENT required; `space` is ignored for kernel addresses).
+   */
+  map(space: Pagedir | null, virt: number, phys: number, nPages: number, flags: number): boolean {
+    if (!Number.isSafeInteger(flags) || (flags & PTE.P) === 0)
+      throw new PagingError(
+        PAGING_ERROR.BAD_FLAGS,
+        `flags ${show(flags)} lack PTE_PRESENT: use unmap to remove mappings`,
+      );
+    return this.mapMem(space, phys, virt, nPages, flags);
+  }
+
+  /** Unmap `nPages` pages from `virt` in `space` (ignored for kernel addresses); the frames stay the caller's. */
+  unmap(space: Pagedir | null, virt: number, nPages: number): void {
+    this.mapMem(space, 0, virt, nPages, 0);
+  }
+
+  /** `n` consecutive frames from ppalloc, or null. */
+  allocFrames(n: number): number | null {
+    return this.allocators.ppalloc(n, n)?.start ?? null;
+  }
+
+  /** Give frames back to ppfree. */
+  freeFrames(phys: number, n: number): void {
+    this.allocators.ppfree(phys, n);
+  }
+
+  /** `nPages` kernel virtual pages from vpalloc, or null. */
+  allocKernelRegion(nPages: number): number | null {
+    return this.allocators.vpalloc(nPages, nPages)?.start ?? null;
+  }
+
+  /** Give kernel virtual pages back to vpfree. */
+  freeKernelRegion(start: number, nPages: number): void {
+    this.allocators.vpfree(start, nPages);
+  }
+
+  /** Read through the MMU; the hobby kernel has no fault handler, so a fault is thrown as it is. */
+  read32(va: number, cpl: Cpl): number {
+    return this.mmu.read32(va, cpl);
+  }
+
+  /** Write through the MMU; a fault is thrown as it is. */
+  write32(va: number, value: number, cpl: Cpl): void {
+    this.mmu.write32(va, value, cpl);
   }
 
   // ---------------------------------------------------------- address spaces
