@@ -8,7 +8,7 @@
  *  { name, cr0, cr4, cr3, steps: [],        <- an mmu-replay case as it is
  *    reference,                             <- cr3 of the design's reference directory
  *    writes:  [{ paddr, u32: [1024 words] }] <- every directory and page-table frame, whole
- *    spaces:  [{ cr3, user: [run...] }],     <- per user address space, below the split
+ *    spaces:  [{ cr3, user: [run...] }],     <- per user address space, [userStart, split)
  *    kernel:  [run...] }                     <- the reference's kernel half
  *  run = { virt, phys, pages, flags }        <- hex strings; pages a number
  * ```
@@ -57,7 +57,7 @@ export interface StackSnapshot {
   readonly reference: string;
   /** Every directory and page-table frame of every address space, whole, by address. */
   readonly writes: readonly { readonly paddr: string; readonly u32: readonly string[] }[];
-  /** One entry per user address space made: its CR3 and its present mappings below the split. */
+  /** One entry per user address space made: its CR3 and its present mappings in `[userStart, split)`. */
   readonly spaces: readonly { readonly cr3: string; readonly user: readonly SnapshotRun[] }[];
   /** The reference directory's mappings at or above the split (no recursive window). */
   readonly kernel: readonly SnapshotRun[];
@@ -179,7 +179,12 @@ export function snapshotStack(stack: DesignStack, spaces: readonly AddressSpace[
     cr3: hex32(mmu.cr3),
     reference: hex32(d.reference.cr3),
     writes,
-    spaces: spaces.map((s) => ({ cr3: hex32(s.cr3), user: runsIn(d.dump(s), 0, d.split) })),
+    // The user region only: below userStart sits what a design shares as the kernel's (Whitix's
+    // supervisor identity map of the first 8 MiB), which is no address space's own.
+    spaces: spaces.map((s) => ({
+      cr3: hex32(s.cr3),
+      user: runsIn(d.dump(s), d.userStart, d.split),
+    })),
     kernel: runsIn(d.dump(d.reference), d.split, 2 ** 32),
     steps: [],
   };
