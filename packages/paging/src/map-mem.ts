@@ -80,17 +80,18 @@ export const hobbyMapMem: MapMem = {
       }
     }
     const visible = kernel || pd === k.current;
+    // Where the current region's PTE 0 is read and written: looked up once per region.
+    let region = -1;
+    let pte0: number | null = null;
     for (let i = 0; i < nPages; i++) {
       const va = virt + i * PAGE_SIZE;
       const r = va >>> 22;
-      const index = (va >>> 12) & 1023;
-      let pteVa: number | null;
-      if (kernel) pteVa = k.kernelPteVa(r, index);
-      else {
-        const table = k.userTable(pd!, r);
-        pteVa = table === null ? null : table + 4 * index;
+      if (r !== region) {
+        region = r;
+        pte0 = kernel ? k.kernelPteVa(r, 0) : k.userTable(pd!, r);
       }
-      if (pteVa === null) continue; // unmapping where there is no table
+      if (pte0 === null) continue; // unmapping where there is no table
+      const pteVa = pte0 + 4 * ((va >>> 12) & 1023);
       const old = k.mmu.read32(pteVa);
       k.mmu.write32(pteVa, present ? (phys + i * PAGE_SIZE) | flags : 0);
       if ((old & PTE.P) !== 0 && visible) k.mmu.invlpg(va);
