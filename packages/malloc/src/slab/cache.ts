@@ -192,7 +192,9 @@ export class SlabAllocator {
         SLAB_ERROR.BAD_ARGUMENT,
         `object size ${describeValue(size)} must be an integer in [1, ${LIMITS.MAX_SIZE}]`,
       );
-    const align: unknown = options.align ?? 8;
+    // Only undefined means "the default": an explicit null is refused like any
+    // other value that is not a legal one.
+    const align: unknown = options.align === undefined ? 8 : options.align;
     if (
       typeof align !== "number" ||
       !Number.isSafeInteger(align) ||
@@ -209,7 +211,7 @@ export class SlabAllocator {
         SLAB_ERROR.BAD_ARGUMENT,
         `constructor ${describeValue(options.ctor)} is not a function`,
       );
-    const reserve: unknown = options.reserve ?? 1;
+    const reserve: unknown = options.reserve === undefined ? 1 : options.reserve;
     if (
       typeof reserve !== "number" ||
       !Number.isSafeInteger(reserve) ||
@@ -251,6 +253,8 @@ export class SlabAllocator {
 
   /** The slab (cache and start address) that owns the page holding `va`, if any. */
   slabOf(va: number): { readonly cache: SlabCache; readonly slab: number } | undefined {
+    // Not a number: no slab (a BigInt or a Symbol would throw a TypeError at `>>>`).
+    if (typeof va !== "number") return undefined;
     const ref = this.owners.get(va >>> 12);
     return ref === undefined ? undefined : { cache: ref.cache, slab: ref.va };
   }

@@ -56,6 +56,17 @@ export class Kmalloc implements HeapAllocator {
 
   /** kmalloc on pages from `pages`, reached through `mmu`. */
   constructor(pages: SlabPageSource, mmu: Mmu, options: KmallocOptions = {}) {
+    if (typeof options !== "object" || options === null || Array.isArray(options))
+      throw new SlabError(
+        SLAB_ERROR.BAD_ARGUMENT,
+        `kmalloc options ${describeValue(options)} must be an object`,
+      );
+    const unknown = Object.keys(options).find((k) => k !== "reserve" && k !== "colour");
+    if (unknown !== undefined)
+      throw new SlabError(
+        SLAB_ERROR.BAD_ARGUMENT,
+        `unknown kmalloc option ${describeValue(unknown)} (known: reserve, colour)`,
+      );
     this.slab = new SlabAllocator(pages, mmu);
     this.mmu = mmu;
     const caches: SlabCache[] = [];
