@@ -136,6 +136,22 @@ export function slabGeometry(
   };
 }
 
+/** Which slab a page belongs to: what `SlabAllocator.slabOf` answers. */
+export interface SlabLocation {
+  /** The cache the slab belongs to. */
+  readonly cache: SlabCache;
+  /** The slab's first address. */
+  readonly slab: number;
+}
+
+/** Where an object is: what `SlabCache.locate` answers. */
+export interface ObjectLocation {
+  /** The slab's first address. */
+  readonly slab: number;
+  /** The object's index in the slab (0 is the first object). */
+  readonly index: number;
+}
+
 /** Is `v` a 32-bit address (an integer in [0, 2^32))? */
 function isAddress(v: unknown): v is number {
   return typeof v === "number" && Number.isSafeInteger(v) && v >= 0 && v <= 0xffff_ffff;
@@ -252,7 +268,7 @@ export class SlabAllocator {
   }
 
   /** The slab (cache and start address) that owns the page holding `va`, if any. */
-  slabOf(va: number): { readonly cache: SlabCache; readonly slab: number } | undefined {
+  slabOf(va: number): SlabLocation | undefined {
     // Not a number: no slab (a BigInt or a Symbol would throw a TypeError at `>>>`).
     if (typeof va !== "number") return undefined;
     const ref = this.owners.get(va >>> 12);
@@ -437,7 +453,7 @@ export class SlabCache implements ObjectCache {
    * it gets (foreign or interior; a double free is the caller's check).
    * Reads the slab's header, changes nothing.
    */
-  locate(va: number, verb: string): { readonly slab: number; readonly index: number } {
+  locate(va: number, verb: string): ObjectLocation {
     if (!isAddress(va))
       throw new SlabError(
         SLAB_ERROR.BAD_ARGUMENT,

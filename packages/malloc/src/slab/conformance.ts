@@ -5,7 +5,7 @@
  *   hobby kernel's kvmalloc, Whitix's VirtMapPhysRange, Linux's `__va` of
  *   `allocPages`) hands out mapped, writable, supervisor-only, disjoint page
  *   runs, takes them back for reuse, and answers null when memory runs out.
- * - {@link describeCacheConformance}: an {@link ObjectCache} (the shipped
+ * - {@link describeCacheConformance}: an `ObjectCache` (the shipped
  *   `SlabCache`, a student's in the workbook) hands out disjoint objects that
  *   keep their bytes, reuses freed ones, refuses bad frees with typed errors
  *   and agrees with a model of live objects on random sequences.
@@ -151,7 +151,7 @@ function counting(inner: SlabPageSource): SlabPageSource & { held: number } {
   return c;
 }
 
-/** Register the conformance tests of an {@link ObjectCache}, made by `factory`. */
+/** Register the conformance tests of an `ObjectCache`, made by `factory`. */
 export function describeCacheConformance(
   name: string,
   factory: ObjectCacheFactory,

@@ -18,6 +18,13 @@
  * @packageDocumentation
  */
 export * from "./api.js";
-export { SlabAllocator, SlabCache, slabGeometry, type SlabGeometry } from "./cache.js";
+export {
+  SlabAllocator,
+  SlabCache,
+  slabGeometry,
+  type ObjectLocation,
+  type SlabGeometry,
+  type SlabLocation,
+} from "./cache.js";
 export { Kmalloc, KMALLOC_CLASSES, slabHeap, type KmallocOptions } from "./kmalloc.js";
 export { kvPageSource } from "./port.js";
