@@ -160,6 +160,18 @@ describe("a cache's slabs in simulated memory", () => {
     slab.check();
   });
 
+  it("slabinfo: one line per cache, from the counters", () => {
+    const { slab } = boot();
+    const c = slab.createCache({ size: 200, name: "dentry" });
+    slab.createCache({ size: 4096, name: "big" });
+    for (let i = 0; i < 23; i++) c.alloc(); // one full slab of 20, one with 3
+    expect(slab.slabinfo().split("\n")).toEqual([
+      "# name  active  total  size  per-slab  pages  full  partial  empty",
+      "dentry      23     40   200        20      1     1        1      0",
+      "big          0      0  4096         7      8     0        0      0",
+    ]);
+  });
+
   it("prefers a partial slab to an empty one", () => {
     const { slab } = boot();
     const c = slab.createCache({ size: 200, reserve: 2 });
