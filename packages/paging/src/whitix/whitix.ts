@@ -459,6 +459,7 @@ export class Whitix implements PagingDesign<WhitixSpace> {
 
   /** `n` consecutive frames from the physical page allocator, or null. */
   allocFrames(n: number): number | null {
+    this.checkCount(n, "allocFrames");
     return this.allocators.ppalloc(n, n)?.start ?? null;
   }
 
@@ -889,7 +890,7 @@ export class Whitix implements PagingDesign<WhitixSpace> {
 /** Refuse options of the wrong shape (E_BAD_CONFIG naming the value) before anything is touched. */
 function checkOptions(machine: Machine, options: WhitixOptions): { code: number; data: number } {
   checkMachine(machine);
-  if (typeof options !== "object" || options === null)
+  if (typeof options !== "object" || options === null || Array.isArray(options))
     throw new PagingError(
       PAGING_ERROR.BAD_CONFIG,
       `Whitix options ${describeValue(options)} are not an object`,
@@ -947,6 +948,17 @@ export function VirtMemManagerInit(machine: Machine, options: WhitixOptions = {}
   const { code, data } = checkOptions(machine, options);
   const { ram, mmu } = machine;
   const directory = WHITIX.KERNEL_LOAD + code + data;
+  // The allocators first: a range allocator factory that makes nonsense is
+  // refused (E_BAD_CONFIG) before a single word of RAM is written.
+  const allocators = createPageAllocators({
+    memoryMap: ram.memoryMap,
+    kernelImage: { start: WHITIX.KERNEL_LOAD, length: code + data },
+    reserved: [{ start: directory, length: 4 * PAGE_SIZE }],
+    // Whitix finds kernel virtual memory in its PTEs, not in a vpallocator:
+    // the kernel vpallocator createPageAllocators makes is given one page and never used.
+    kernelVirtual: { start: WHITIX.HEAP_START, length: PAGE_SIZE },
+    ...(options.rangeAllocator === undefined ? {} : { rangeAllocator: options.rangeAllocator }),
+  });
   const [t0, t1, tTemp] = [1, 2, 3].map((i) => directory + i * PAGE_SIZE) as [
     number,
     number,
@@ -957,21 +969,13 @@ export function VirtMemManagerInit(machine: Machine, options: WhitixOptions = {}
   for (let page = 0; page < WHITIX.IDENTITY_END / PAGE_SIZE; page++) {
     const pa = page * PAGE_SIZE;
     const readOnly = pa >= WHITIX.KERNEL_LOAD && pa < codeEnd;
-    ram.write32(t0 + 4 * page, pa | PTE.P | (readOnly ? 0 : PTE.RW)); // t1 follows t0: one run of 2048 PTEs
+    // t1 follows t0: the two identity tables are one run of 2048 PTEs.
+    ram.write32(t0 + 4 * page, pa | PTE.P | (readOnly ? 0 : PTE.RW));
   }
   ram.write32(directory, t0 | PDE.P | PDE.RW);
   ram.write32(directory + 4, t1 | PDE.P | PDE.RW);
   ram.write32(directory + 4 * TEMP_PDE, tTemp | PDE.P | PDE.RW);
   ram.write32(directory + 4 * WHITIX.SELF_PDE, directory | PDE.P | PDE.RW);
-  const allocators = createPageAllocators({
-    memoryMap: ram.memoryMap,
-    kernelImage: { start: WHITIX.KERNEL_LOAD, length: code + data },
-    reserved: [{ start: directory, length: 4 * PAGE_SIZE }],
-    // Whitix finds kernel virtual memory in its PTEs, not in a vpallocator:
-    // the kernel vpallocator createPageAllocators makes is given one page and never used.
-    kernelVirtual: { start: WHITIX.HEAP_START, length: PAGE_SIZE },
-    ...(options.rangeAllocator === undefined ? {} : { rangeAllocator: options.rangeAllocator }),
-  });
   mmu.loadCr3(directory);
   mmu.loadCr0(mmu.cr0 | CR0.PE | CR0.WP | CR0.PG);
   return new Whitix(machine, allocators, directory, { start: WHITIX.KERNEL_LOAD, end: codeEnd });
