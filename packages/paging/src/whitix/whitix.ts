@@ -123,7 +123,12 @@ export class Whitix implements PagingDesign<WhitixSpace> {
   /** The kernel directory VirtMemManagerInit built: the master copy of the kernel half. */
   readonly reference: WhitixSpace;
   /** Kernel code `[start, end)`, mapped read-only. */
-  readonly kernelCode: { readonly start: number; readonly end: number };
+  readonly kernelCode: {
+    /** First byte of the code (0x00100000). */
+    readonly start: number;
+    /** First byte after the code, where the data starts. */
+    readonly end: number;
+  };
   private cur: WhitixSpace;
   private readonly spaces: WhitixSpace[];
   private readonly owned = new WeakSet<WhitixSpace>();
