@@ -287,34 +287,39 @@ export class Whitix implements PagingDesign<WhitixSpace> {
     }
   }
 
-  /** Make the missing tables of `[virt, virt + n pages)` in `space` (kernel: null); null, with none kept, when out of frames. */
-  private makeTables(space: WhitixSpace | null, virt: number, n: number): MadeTable[] | null {
-    const made: MadeTable[] = [];
+  /**
+   * Make the missing tables of `[virt, virt + n pages)` in `space` (kernel:
+   * null); false, with none kept, when out of frames. The PDEs are read
+   * through 0xFFFFF000 for the current space and the kernel half, through a
+   * temp slot for another space.
+   */
+  private makeTables(space: WhitixSpace | null, virt: number, n: number): boolean {
     const target = space ?? this.cur;
     const first = virt >>> 22;
     const last = (virt + (n - 1) * PAGE_SIZE) >>> 22;
-    const present = this.withDir(target, (d) => {
-      const p: boolean[] = [];
-      for (let r = first; r <= last; r++) p.push((this.mmu.read32(d + 4 * r) & PDE.P) !== 0);
-      return p;
-    });
-    for (let r = first; r <= last; r++) {
-      if (present[r - first]) continue;
+    const missing: number[] = [];
+    const d = target === this.cur ? WHITIX.DIRECTORY : this.allocTemp(target.cr3);
+    for (let r = first; r <= last; r++)
+      if ((this.mmu.read32(d + 4 * r) & PDE.P) === 0) missing.push(r);
+    if (d !== WHITIX.DIRECTORY) this.freeTemp(d);
+    const made: MadeTable[] = [];
+    for (const r of missing) {
       const t = space === null ? this.makeKernelTable(r) : this.makeUserTable(space, r);
       if (t === null) {
         this.unmake(made);
-        return null;
+        return false;
       }
       made.push(t);
     }
-    return made;
+    return true;
   }
 
   /**
    * Write the PTEs of `[virt, virt + n pages)` in `space` (kernel: null):
-   * `pte(i, old)` gives the new entry of page i. Pages whose table is missing
-   * are skipped. In the kernel half or the current space the PTEs are reached
-   * through the window and every page whose old entry was present is
+   * page i gets `frames[i] | flags` (or `phys + i * 4096 | flags` when
+   * `frames` is null), or 0 when `flags` is 0 (unmap). Pages whose table is
+   * missing are skipped. In the kernel half or the current space the PTEs are
+   * reached through the window and every page whose old entry was present is
    * invlpg'd; another space's tables through temp slots, with no invlpg (its
    * translations cannot be in the TLB: the switch to it loads CR3).
    */
@@ -322,29 +327,46 @@ export class Whitix implements PagingDesign<WhitixSpace> {
     space: WhitixSpace | null,
     virt: number,
     n: number,
-    pte: (i: number, old: number) => number,
+    frames: readonly number[] | null,
+    phys: number,
+    flags: number,
   ): void {
     const target = space ?? this.cur;
-    this.withDir(target, (d) => {
+    const mmu = this.mmu;
+    // The current space (and the kernel half) through the window, with no
+    // temp mapping: the common case, kept free of closures.
+    const current = target === this.cur;
+    const d = current ? WHITIX.DIRECTORY : this.allocTemp(target.cr3);
+    try {
       let i = 0;
       while (i < n) {
         const va = virt + i * PAGE_SIZE;
         const r = va >>> 22;
-        const inTable = Math.min(n - i, ENTRIES_PER_TABLE - ((va >>> 12) & 1023));
-        if ((this.mmu.read32(d + 4 * r) & PDE.P) !== 0) {
-          this.withTable(target, d, r, (t) => {
-            const visible = space === null || target === this.cur;
-            for (let k = 0; k < inTable; k++) {
-              const at = t + 4 * (((va >>> 12) & 1023) + k);
-              const old = this.mmu.read32(at);
-              this.mmu.write32(at, pte(i + k, old));
-              if (visible && (old & PTE.P) !== 0) this.mmu.invlpg(va + k * PAGE_SIZE);
-            }
-          });
+        const index = (va >>> 12) & 1023;
+        const inTable = Math.min(n - i, ENTRIES_PER_TABLE - index);
+        if ((mmu.read32(d + 4 * r) & PDE.P) !== 0) {
+          const shared = r < WHITIX.IDENTITY_PDES || r >= USER_PDES;
+          const t =
+            current || shared
+              ? windowTableVa(r)
+              : this.allocTemp((mmu.read32(d + 4 * r) & FRAME) >>> 0);
+          for (let k = 0; k < inTable; k++) {
+            const at = t + 4 * (index + k);
+            const old = mmu.read32(at);
+            const j = i + k;
+            mmu.write32(
+              at,
+              flags === 0 ? 0 : (frames === null ? phys + j * PAGE_SIZE : frames[j]!) | flags,
+            );
+            if (current && (old & PTE.P) !== 0) mmu.invlpg(va + k * PAGE_SIZE);
+          }
+          if (t !== windowTableVa(r)) this.freeTemp(t);
         }
         i += inTable;
       }
-    });
+    } finally {
+      if (!current) this.freeTemp(d);
+    }
   }
 
   // ------------------------------------------------------ Whitix's own calls
@@ -358,7 +380,7 @@ export class Whitix implements PagingDesign<WhitixSpace> {
    */
   VirtMemMapPage(va: number, pa: number, flags: number): boolean {
     this.checkMap(va, pa, 1, flags, "VirtMemMapPage");
-    return this.mapChecked(va >= SPLIT ? null : this.cur, va, [pa], flags);
+    return this.mapChecked(va >= SPLIT ? null : this.cur, va, 1, null, pa, flags);
   }
 
   /**
@@ -371,7 +393,7 @@ export class Whitix implements PagingDesign<WhitixSpace> {
     this.checkMap(va, 0, 1, flags, "VirtMapPhysPage");
     const frame = this.allocators.ppalloc(1, 1)?.start;
     if (frame === undefined) return null;
-    if (!this.mapChecked(va >= SPLIT ? null : this.cur, va, [frame], flags)) {
+    if (!this.mapChecked(va >= SPLIT ? null : this.cur, va, 1, null, frame, flags)) {
       this.allocators.ppfree(frame, 1);
       return null;
     }
@@ -421,7 +443,7 @@ export class Whitix implements PagingDesign<WhitixSpace> {
       }
       frames.push(f);
     }
-    if (!this.mapChecked(at >= SPLIT ? null : this.cur, at, frames, flags)) {
+    if (!this.mapChecked(at >= SPLIT ? null : this.cur, at, n, frames, 0, flags)) {
       for (const g of frames) this.allocators.ppfree(g, 1);
       return null;
     }
@@ -451,15 +473,14 @@ export class Whitix implements PagingDesign<WhitixSpace> {
   ): boolean {
     this.checkMap(virt, phys, nPages, flags, "map");
     const target = this.targetOf(space, virt);
-    const frames = Array.from({ length: nPages }, (_, i) => phys + i * PAGE_SIZE);
-    return this.mapChecked(target, virt, frames, flags);
+    return this.mapChecked(target, virt, nPages, null, phys, flags);
   }
 
   /** Unmap `nPages` pages from `virt` (pages not mapped are skipped); the frames stay the caller's. */
   unmap(space: WhitixSpace | null, virt: number, nPages: number): void {
     this.checkVirt(virt, nPages, "unmap");
     const target = this.targetOf(space, virt);
-    this.writePtes(target, virt, nPages, () => 0);
+    this.writePtes(target, virt, nPages, null, 0, 0);
   }
 
   /** `n` consecutive frames from the physical page allocator, or null. */
@@ -671,12 +692,13 @@ export class Whitix implements PagingDesign<WhitixSpace> {
   private mapChecked(
     space: WhitixSpace | null,
     virt: number,
-    frames: number[],
+    n: number,
+    frames: readonly number[] | null,
+    phys: number,
     flags: number,
   ): boolean {
-    const made = this.makeTables(space, virt, frames.length);
-    if (made === null) return false;
-    this.writePtes(space, virt, frames.length, (i) => frames[i]! | flags);
+    if (!this.makeTables(space, virt, n)) return false;
+    this.writePtes(space, virt, n, frames, phys, flags);
     return true;
   }
 
