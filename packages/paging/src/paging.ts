@@ -372,11 +372,13 @@ export class Paging implements PagingDesign<Pagedir> {
 
   /** Read through the MMU; the hobby kernel has no fault handler, so a fault is thrown as it is. */
   read32(va: number, cpl: Cpl): number {
+    this.checkCpl(cpl);
     return this.mmu.read32(va, cpl);
   }
 
   /** Write through the MMU; a fault is thrown as it is. */
   write32(va: number, value: number, cpl: Cpl): void {
+    this.checkCpl(cpl);
     this.mmu.write32(va, value, cpl);
   }
 
@@ -515,8 +517,7 @@ export class Paging implements PagingDesign<Pagedir> {
    */
   probe(va: number, cpl: Cpl, pd: Pagedir = this.currentPd): number {
     this.checkVa(va);
-    if (cpl !== 0 && cpl !== 3)
-      throw new PagingError(PAGING_ERROR.BAD_ARGUMENT, `CPL ${describeValue(cpl)} is not 0 or 3`);
+    this.checkCpl(cpl);
     this.checkPagedir(pd);
     const saved = this.currentPd;
     if (pd !== saved) this.switchTo(pd);
@@ -542,6 +543,12 @@ export class Paging implements PagingDesign<Pagedir> {
         PAGING_ERROR.NOT_PAGEDIR,
         `${describeValue(pd)} is not a pagedir of this paging`,
       );
+  }
+
+  /** A privilege level the design interface takes: 0 or 3, given explicitly. */
+  private checkCpl(cpl: Cpl): void {
+    if (cpl !== 0 && cpl !== 3)
+      throw new PagingError(PAGING_ERROR.BAD_ARGUMENT, `CPL ${describeValue(cpl)} is not 0 or 3`);
   }
 
   private checkVa(va: number): void {
