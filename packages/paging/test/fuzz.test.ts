@@ -288,8 +288,6 @@ function whitixSnapshot(x: WhitixWorld) {
   };
 }
 
-/** A positive page count: legal (a huge one is exhaustion, a null result). */
-const count = (v: unknown) => Number.isSafeInteger(v) && (v as number) > 0;
 /** An address inside 4 GiB, in the unsigned spelling Whitix takes. */
 const addr = (v: unknown) =>
   Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) < 2 ** 32;
