@@ -371,4 +371,17 @@ describe("Whitix: address spaces", () => {
     expect(runs.every((r) => r.virt + r.pages * 4096 <= WHITIX.TEMP_BASE)).toBe(true);
     expect(runs.reduce((n, r) => n + r.pages, 0)).toBe(2048);
   });
+
+  it("explains where Whitix itself reads the PDE and the PTE", () => {
+    const { w } = boot();
+    const other = w.createAddressSpace()!;
+    w.map(other, 0x0804_8000, w.allocFrames(1)!, 1, P | U);
+    // Current space: the hand-worked window addresses of 0x08048000.
+    expect(w.explain(0x0804_8000)).toContain("PTE at 0xffc20120");
+    expect(w.explain(0x0804_8000)).toContain("PDE at 0xfffff080");
+    // Another space: through VirtAllocateTemp of its directory.
+    const text = w.explain(0x0804_8000, other);
+    expect(text).toContain("VirtAllocateTemp");
+    expect(text).toContain(`0x${other.cr3.toString(16).padStart(8, "0")}`);
+  });
 });
