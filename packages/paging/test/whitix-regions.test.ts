@@ -22,43 +22,47 @@ describe("RegionSet", () => {
     expect(s.atOrAfter(40)).toBeNull();
   });
 
-  it("agrees with a set of units after any sequence", () => {
-    const step = fc.record({
-      add: fc.boolean(),
-      start: fc.nat({ max: 60 }),
-      len: fc.integer({ min: 1, max: 8 }),
-    });
-    fc.assert(
-      fc.property(fc.array(step, { maxLength: 60 }), (steps) => {
-        const s = new RegionSet();
-        const model = new Set<number>();
-        const all = (a: number, b: number, f: (u: number) => boolean) => {
-          for (let u = a; u < b; u++) if (!f(u)) return false;
-          return true;
-        };
-        for (const { add, start, len } of steps) {
-          const end = start + len;
-          if (add && all(start, end, (u) => !model.has(u))) {
-            s.add(start, end);
-            for (let u = start; u < end; u++) model.add(u);
-          } else if (!add && s.covers(start, end)) {
-            expect(all(start, end, (u) => model.has(u))).toBe(true);
-            s.remove(start, end);
-            for (let u = start; u < end; u++) model.delete(u);
+  it(
+    "agrees with a set of units after any sequence",
+    () => {
+      const step = fc.record({
+        add: fc.boolean(),
+        start: fc.nat({ max: 60 }),
+        len: fc.integer({ min: 1, max: 8 }),
+      });
+      fc.assert(
+        fc.property(fc.array(step, { maxLength: 60 }), (steps) => {
+          const s = new RegionSet();
+          const model = new Set<number>();
+          const all = (a: number, b: number, f: (u: number) => boolean) => {
+            for (let u = a; u < b; u++) if (!f(u)) return false;
+            return true;
+          };
+          for (const { add, start, len } of steps) {
+            const end = start + len;
+            if (add && all(start, end, (u) => !model.has(u))) {
+              s.add(start, end);
+              for (let u = start; u < end; u++) model.add(u);
+            } else if (!add && s.covers(start, end)) {
+              expect(all(start, end, (u) => model.has(u))).toBe(true);
+              s.remove(start, end);
+              for (let u = start; u < end; u++) model.delete(u);
+            }
+            // The intervals are sorted, disjoint, never touching, and hold exactly the model's units.
+            const iv = s.intervals();
+            const units = new Set<number>();
+            iv.forEach(([a, b], i) => {
+              expect(a).toBeLessThan(b);
+              if (i > 0) expect(a).toBeGreaterThan(iv[i - 1]![1]);
+              for (let u = a; u < b; u++) units.add(u);
+            });
+            expect(units).toEqual(model);
+            for (let u = 0; u < 70; u++) expect(s.overlaps(u, u + 1)).toBe(model.has(u));
           }
-          // The intervals are sorted, disjoint, never touching, and hold exactly the model's units.
-          const iv = s.intervals();
-          const units = new Set<number>();
-          iv.forEach(([a, b], i) => {
-            expect(a).toBeLessThan(b);
-            if (i > 0) expect(a).toBeGreaterThan(iv[i - 1]![1]);
-            for (let u = a; u < b; u++) units.add(u);
-          });
-          expect(units).toEqual(model);
-          for (let u = 0; u < 70; u++) expect(s.overlaps(u, u + 1)).toBe(model.has(u));
-        }
-      }),
-      { numRuns: deepRun() ? 2000 : 100 },
-    );
-  });
+        }),
+        { numRuns: deepRun() ? 2000 : 100 },
+      );
+    },
+    deepRun() ? 3_600_000 : 20_000,
+  );
 });
