@@ -28,6 +28,7 @@ import {
   PTE_USER,
   PTE_WRITE,
   PagingError,
+  describeValue,
 } from "@mm386/paging";
 import type { DesignStack } from "./stack.js";
 
@@ -65,6 +66,9 @@ export interface StackSnapshot {
   readonly steps: readonly never[];
 }
 
+/** The most user address spaces {@link populateStack} makes. */
+export const MAX_POPULATED_SPACES = 1024;
+
 /** Where each user address space gets its pages: a small program image and a stack page. */
 export const SNAPSHOT_USER_IMAGE = 0x0804_8000;
 
@@ -73,10 +77,17 @@ export const SNAPSHOT_USER_IMAGE = 0x0804_8000;
  * 0x08048000 (code and read-only data read-only, then a writable data page)
  * and a stack page just below the split, all on fresh frames; make a few
  * kernel allocations (heap blocks of several sizes, a kernel region of two
- * pages); load the first user space. Out of memory: E_BAD_CONFIG naming what
- * ran out (the machine is too small for the snapshot).
+ * pages); load the first user space. `spaces` not a whole number from 0 to
+ * {@link MAX_POPULATED_SPACES}: E_BAD_ARGUMENT, nothing made. Out of memory:
+ * E_BAD_CONFIG naming what ran out (the machine is too small for the
+ * snapshot), with what was made so far left in place.
  */
 export function populateStack(stack: DesignStack, spaces: number): AddressSpace[] {
+  if (!Number.isSafeInteger(spaces) || spaces < 0 || spaces > MAX_POPULATED_SPACES)
+    throw new PagingError(
+      PAGING_ERROR.BAD_ARGUMENT,
+      `${describeValue(spaces)} user spaces: give a whole number from 0 to ${MAX_POPULATED_SPACES}`,
+    );
   const d = stack.design;
   const frame = (): number => {
     const f = d.allocFrames(1);
