@@ -8,6 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import { designNames } from "@mm386/malloc";
+import { whitixTour } from "@mm386/paging/whitix";
 import { type TourStyle, defaultStyle, runHwTour } from "./hw-tour.js";
 import { runPagingTour } from "./paging-tour.js";
 import { runStackTour } from "./stack-tour.js";
@@ -20,6 +21,7 @@ const TOURS: Record<string, (say: (line: string) => void, style: TourStyle) => v
     const { stack } = runPagingTour(say, style);
     runStackTour(stack, say, style);
   },
+  whitix: (say) => say(whitixTour()),
 };
 
 const usage = `usage: pnpm start [--design ${Object.keys(TOURS).join("|")}]`;

@@ -27,8 +27,10 @@ import {
   describeValue,
   startPaging,
 } from "@mm386/paging";
+import { bootWhitix, whitixPageSource } from "@mm386/paging/whitix";
 import type { HeapAllocator, HeapAllocatorFactory, PolicyFactory } from "./api.js";
 import { Malloc } from "./heap.js";
+import { Kmalloc } from "./slab/index.js";
 
 /**
  * The kernel designs {@link createStack} can boot, by name: what each
@@ -56,6 +58,15 @@ export const DESIGNS: Readonly<Record<string, DesignEntry>> = {
     boot: (machine, options) => {
       const s = buildHobby(machine, options as StackOptions);
       return { design: s.paging, heap: s.heap };
+    },
+  },
+  whitix: {
+    name: "whitix",
+    summary:
+      "Whitix: recursive page directory (PDE 1023), VirtMemMapPage, slab kernel heap on VirtMapPhysRange",
+    boot: (machine) => {
+      const w = bootWhitix(machine);
+      return { design: w, heap: new Kmalloc(whitixPageSource(w), machine.mmu) };
     },
   },
 };

@@ -9,6 +9,7 @@ import { PAGE_SIZE, createMachine } from "@mm386/hw-i386";
 import { codeOf, deepRun, expectCode } from "@mm386/hw-i386/testing";
 import { Kvmalloc } from "@mm386/kvmalloc";
 import { startPaging } from "@mm386/paging";
+import { bootWhitix, whitixPageSource } from "@mm386/paging/whitix";
 import { describe, expect, it } from "vitest";
 import { describeHeapConformance } from "../src/conformance.js";
 import {
@@ -461,4 +462,11 @@ describe("kmalloc", () => {
       { numRuns: runs },
     );
   }, 120_000);
+});
+
+// The Whitix design's page source (VirtMapPhysRange in 0xC0000000-0xD0000000) passes the same port suite.
+describePageSourceConformance("whitix VirtMapPhysRange", (ramBytes) => {
+  const machine = createMachine({ ramBytes });
+  const w = bootWhitix(machine);
+  return { source: whitixPageSource(w), mmu: machine.mmu };
 });

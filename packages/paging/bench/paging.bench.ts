@@ -1,6 +1,7 @@
 /**
  * Paging operations per design, in one run, through the PagingDesign
- * interface: map then unmap 1, 16 and 1024 pages in a user address space,
+ * interface: map then unmap 1, 16 and 1024 pages in the current user address
+ * space and 1 page in another one,
  * address space create+destroy, and a loop that switches between two address
  * spaces and touches a page in each. Medians from tinybench; the baseline is
  * one read32 TLB hit on the same machine, so every figure is also given as a
@@ -16,9 +17,13 @@ import {
   type PagingDesign,
   startPaging,
 } from "../src/index.js";
+import { bootWhitix } from "../src/whitix/index.js";
 
 /** Every design measured: name and how it boots. */
-const DESIGNS: [string, (m: Machine) => PagingDesign][] = [["hobby", (m) => startPaging(m)]];
+const DESIGNS: [string, (m: Machine) => PagingDesign][] = [
+  ["hobby", (m) => startPaging(m)],
+  ["whitix", (m) => bootWhitix(m)],
+];
 
 const flags = PTE_PRESENT | PTE_WRITE | PTE_USER;
 let sink = 0;
@@ -54,6 +59,11 @@ for (const [name, boot] of DESIGNS) {
       d.unmap(as, base, n);
     });
   }
+  // Another space than the current one: Whitix reaches its tables through temporary mappings.
+  bench.add(`${name}: map 1 page in another space, then unmap it`, () => {
+    d.map(other, base + 0x1000, frames, 1, flags);
+    d.unmap(other, base + 0x1000, 1);
+  });
   bench.add(`${name}: address space create + destroy`, () => {
     const s = d.createAddressSpace()!;
     d.destroyAddressSpace(s);
