@@ -1,0 +1,654 @@
+/**
+ * Linux on i386's paging after boot, as the {@link PagingDesign} every
+ * mm386 design implements.
+ *
+ * How the kernel reaches a page table: `__va(phys)`, PAGE_OFFSET + phys,
+ * through the direct map, with ordinary MMU accesses at CPL 0. There is no
+ * vpde, no recursive slot, no window: every page table this design makes
+ * comes from low memory (GFP_KERNEL), which is mapped for good.
+ *
+ * ```
+ *  swapper_pg_dir (init_mm.pgd, the reference)      a process's pgd (pgdAlloc)
+ *  [ user: empty       ][ kernel PDEs ]  --copy-->  [ user PDEs   ][ kernel PDEs ]
+ *                           ^ vmalloc tables are made here only;
+ *                             another pgd gets the PDE on its first fault (vmallocFault)
+ * ```
+ *
+ * Kernel mappings go in the vmalloc area, `[VMALLOC_START, VMALLOC_END)`,
+ * in regions from a first-fit list with a guard page after each. Unmapping a
+ * kernel page flushes the whole TLB, global entries included, as `vfree`
+ * does; user pages of the current address space are flushed with invlpg.
+ *
+ * @module
+ */
+import { LINUX_ERROR, LinuxMmError, GFP, type Zones, type Bootmem } from "@mm386/allocation/linux";
+import { describeValue } from "@mm386/allocation";
+import {
+  CR4,
+  type Cpl,
+  explainWalk,
+  formatWalk,
+  hex32,
+  type Machine,
+  type Mmu,
+  PAGE_SIZE,
+  PageFault,
+  PDE,
+  PF_ERROR,
+  PTE,
+  type WalkExplanation,
+} from "@mm386/hw-i386";
+import { type MappedRange, PAGING_ERROR, PagingError } from "../api.js";
+import type { AddressSpace, PagingDesign } from "../design.js";
+import { flushTlbAll, type LinuxBootContext, show } from "./boot.js";
+import { LINUX_FLAGS, type LinuxLayout } from "./layout.js";
+
+const SPACE = 2 ** 32;
+
+/** One address space of Linux: the part of `mm_struct` paging needs. */
+export class MmStruct implements AddressSpace {
+  /** Kernel virtual address of the page directory (`mm->pgd`, a pointer in the direct map). */
+  readonly pgd: number;
+  /** Physical address of the page directory: what CR3 holds while it is current (`__pa(mm->pgd)`). */
+  readonly cr3: number;
+  private destroyedFlag = false;
+
+  /** Made by {@link LinuxPaging.pgdAlloc} (and once for init_mm). @internal */
+  constructor(pgd: number, cr3: number) {
+    this.pgd = pgd;
+    this.cr3 = cr3;
+  }
+
+  /** True once its directory was given back. */
+  get destroyed(): boolean {
+    return this.destroyedFlag;
+  }
+
+  /** @internal */
+  markDestroyed(): void {
+    this.destroyedFlag = true;
+  }
+}
+
+/** One vmalloc-area region handed out by {@link LinuxPaging.allocKernelRegion}. */
+export interface VmRegion {
+  /** First virtual address. */
+  readonly start: number;
+  /** Pages usable; a guard page follows. */
+  readonly pages: number;
+}
+
+/** Counters of what the design did. */
+export interface LinuxPagingStats {
+  /** PDEs copied from swapper_pg_dir by the vmalloc fault path. */
+  readonly vmallocFaults: number;
+  /** Whole-TLB flushes (`__flush_tlb_all`) after kernel unmaps. */
+  readonly flushAlls: number;
+  /** Page tables made after boot (user and kernel). */
+  readonly tablesMade: number;
+}
+
+/** A booted Linux on i386: the direct map, the zones, address spaces and the vmalloc area. */
+export class LinuxPaging implements PagingDesign<MmStruct> {
+  /** The design's name. */
+  readonly name = "linux";
+  /** Linux lets user mappings start at 0 (mmap_min_addr did not exist in 2.6's first releases). */
+  readonly userStart = 0;
+  /** The machine it runs on. */
+  readonly machine: Machine;
+  /** The machine's MMU. */
+  readonly mmu: Mmu;
+  /** PAGE_OFFSET: the split. */
+  readonly split: number;
+  /** PAGE_OFFSET (the kernel's name for the split). */
+  readonly pageOffset: number;
+  /** One past the last page of RAM. */
+  readonly maxPfn: number;
+  /** One past the last page of low memory (the direct map's end). */
+  readonly maxLowPfn: number;
+  /** The layout: high_memory, the vmalloc area, pkmap, fixmap. */
+  readonly layout: LinuxLayout;
+  /** Whether the direct map uses 4 MiB pages. */
+  readonly pse: boolean;
+  /** Whether kernel mappings are global. */
+  readonly pge: boolean;
+  /** The zones' page allocator. */
+  readonly zones: Zones;
+  /** The boot allocator (retired). */
+  readonly bootmem: Bootmem;
+  /** init_mm: swapper_pg_dir, the reference directory. */
+  readonly reference: MmStruct;
+  /** What the boot did, for the story and tests. */
+  readonly boot: Readonly<LinuxBootContext>;
+  private currentMm: MmStruct;
+  private readonly spaces: MmStruct[] = [];
+  private readonly owned = new WeakSet<MmStruct>();
+  /** vmalloc regions, sorted by start. */
+  private readonly vmlist: VmRegion[] = [];
+  private vmallocFaultCount = 0;
+  private flushAllCount = 0;
+  private tablesMadeCount = 0;
+
+  /** Use {@link bootLinux}. @internal */
+  constructor(ctx: LinuxBootContext) {
+    this.machine = ctx.machine;
+    this.mmu = ctx.machine.mmu;
+    this.split = ctx.pageOffset;
+    this.pageOffset = ctx.pageOffset;
+    this.maxPfn = ctx.maxPfn;
+    this.maxLowPfn = ctx.maxLowPfn;
+    this.layout = ctx.layout!;
+    this.pse = ctx.pse;
+    this.pge = ctx.pge;
+    this.zones = ctx.zones!;
+    this.bootmem = ctx.bootmem!;
+    this.boot = ctx;
+    const swapper = ctx.head.swapperPgDir;
+    this.reference = new MmStruct(this.pageOffset + swapper, swapper);
+    this.owned.add(this.reference);
+    this.spaces.push(this.reference);
+    this.currentMm = this.reference;
+  }
+
+  /** The address space loaded in CR3. */
+  get current(): MmStruct {
+    return this.currentMm;
+  }
+
+  /** Counters since boot. */
+  get stats(): LinuxPagingStats {
+    return {
+      vmallocFaults: this.vmallocFaultCount,
+      flushAlls: this.flushAllCount,
+      tablesMade: this.tablesMadeCount,
+    };
+  }
+
+  /** The vmalloc regions handed out, lowest first. */
+  vmRegions(): VmRegion[] {
+    return this.vmlist.map((r) => ({ ...r }));
+  }
+
+  // ------------------------------------------------------------ __va / __pa
+
+  /** `__va(phys)`: the direct map's kernel virtual address of a low-memory physical address. */
+  va(phys: number): number {
+    if (!Number.isSafeInteger(phys) || phys < 0 || phys >= this.maxLowPfn * PAGE_SIZE)
+      throw new PagingError(
+        PAGING_ERROR.BAD_ARGUMENT,
+        `__va(${show(phys)}): not low memory (below ${hex32(this.maxLowPfn * PAGE_SIZE)}); highmem has no permanent mapping`,
+      );
+    return this.pageOffset + phys;
+  }
+
+  /** `__pa(va)`: the physical address of a direct-map address. */
+  pa(va: number): number {
+    if (!Number.isSafeInteger(va) || va < this.pageOffset || va >= this.layout.highMemory)
+      throw new PagingError(
+        PAGING_ERROR.BAD_ARGUMENT,
+        `__pa(${show(va)}): not in the direct map [${hex32(this.pageOffset)}, ${hex32(this.layout.highMemory)})`,
+      );
+    return va - this.pageOffset;
+  }
+
+  // ------------------------------------------------------- address spaces
+
+  /** Every live address space, swapper_pg_dir first. */
+  addressSpaces(): MmStruct[] {
+    return [...this.spaces];
+  }
+
+  /**
+   * `pgd_alloc`: a page from ZONE_NORMAL/DMA for the directory; user PDEs
+   * cleared, kernel PDEs copied from swapper_pg_dir (`clone_pgd_range`).
+   * Null when no low page is free.
+   */
+  pgdAlloc(): MmStruct | null {
+    const phys = this.zones.allocPages(GFP.KERNEL, 0);
+    if (phys === null) return null;
+    const pgd = this.va(phys);
+    const user = this.pageOffset >>> 22;
+    for (let r = 0; r < user; r++) this.mmu.write32(pgd + 4 * r, 0);
+    this.mmu.copyWords(pgd + 4 * user, this.reference.pgd + 4 * user, 1024 - user);
+    const mm = new MmStruct(pgd, phys);
+    this.owned.add(mm);
+    this.spaces.push(mm);
+    return mm;
+  }
+
+  /** A new address space ({@link LinuxPaging.pgdAlloc}); null when out of memory. */
+  createAddressSpace(): MmStruct | null {
+    return this.pgdAlloc();
+  }
+
+  /** `switch_mm`: load the pgd into CR3. */
+  switchTo(space: MmStruct): void {
+    this.checkSpace(space);
+    this.mmu.loadCr3(space.cr3);
+    this.currentMm = space;
+  }
+
+  /**
+   * `pgd_free` after the user page tables (`free_pgtables`): every user page
+   * table and the directory go back to the zones. Frames mapped with
+   * {@link LinuxPaging.map} stay the caller's. Refused for swapper_pg_dir and
+   * for the current space.
+   */
+  destroyAddressSpace(space: MmStruct): void {
+    this.checkSpace(space);
+    if (space === this.reference)
+      throw new PagingError(
+        PAGING_ERROR.INIT_PAGEDIR,
+        `swapper_pg_dir (${hex32(space.cr3)}) is init_mm's directory, the kernel half's master copy`,
+      );
+    if (space === this.currentMm)
+      throw new PagingError(
+        PAGING_ERROR.CURRENT,
+        `pgd ${hex32(space.cr3)} is loaded in CR3; switch away first`,
+      );
+    for (let r = 0; r < this.pageOffset >>> 22; r++) {
+      const pde = this.mmu.read32(space.pgd + 4 * r);
+      if ((pde & PDE.P) !== 0) this.zones.freePages((pde & 0xffff_f000) >>> 0, 0);
+    }
+    this.zones.freePages(space.cr3, 0);
+    this.spaces.splice(this.spaces.indexOf(space), 1);
+    space.markDestroyed();
+  }
+
+  // ------------------------------------------------------------- mappings
+
+  /**
+   * Map `nPages` pages from `virt` to the frames from `phys`. User addresses
+   * (below PAGE_OFFSET) in `space`; kernel addresses only in the vmalloc area
+   * (space null), their page tables made in swapper_pg_dir alone. Page tables
+   * come from the zones (GFP_KERNEL); false, with nothing changed, when none
+   * is free.
+   */
+  map(space: MmStruct | null, virt: number, phys: number, nPages: number, flags: number): boolean {
+    if (!Number.isSafeInteger(flags) || (flags & PTE.P) === 0)
+      throw new PagingError(
+        PAGING_ERROR.BAD_FLAGS,
+        `flags ${show(flags)} lack PTE_PRESENT: use unmap to remove mappings`,
+      );
+    const mm = this.checkRange(space, virt, nPages, flags, phys);
+    return this.setPtes(mm, virt, nPages, (i) => (phys + i * PAGE_SIZE) | flags);
+  }
+
+  /** Unmap `nPages` pages from `virt` (pages without a table or mapping are skipped); frames stay the caller's. */
+  unmap(space: MmStruct | null, virt: number, nPages: number): void {
+    const mm = this.checkRange(space, virt, nPages, 0, 0);
+    this.setPtes(mm, virt, nPages, null);
+  }
+
+  /** `n` consecutive low-memory frames (GFP_KERNEL: NORMAL, then DMA), or null. */
+  allocFrames(n: number): number | null {
+    return this.zones.allocPagesExact(GFP.KERNEL, n);
+  }
+
+  /** Give back frames {@link LinuxPaging.allocFrames} returned. */
+  freeFrames(phys: number, n: number): void {
+    this.zones.freePagesExact(phys, n);
+  }
+
+  /**
+   * `get_vm_area`: the first gap of the vmalloc area that holds `nPages`
+   * pages plus a guard page. Null when there is none.
+   */
+  allocKernelRegion(nPages: number): number | null {
+    if (!Number.isSafeInteger(nPages) || nPages < 1)
+      throw new PagingError(
+        PAGING_ERROR.BAD_ARGUMENT,
+        `page count ${describeValue(nPages)} must be a positive integer`,
+      );
+    const size = (nPages + 1) * PAGE_SIZE;
+    let addr = this.layout.vmallocStart;
+    let i = 0;
+    for (; i < this.vmlist.length; i++) {
+      const r = this.vmlist[i]!;
+      if (addr + size <= r.start) break;
+      addr = r.start + (r.pages + 1) * PAGE_SIZE;
+    }
+    if (addr + size > this.layout.vmallocEnd) return null;
+    this.vmlist.splice(i, 0, { start: addr, pages: nPages });
+    return addr;
+  }
+
+  /** Give back a vmalloc region: `start` and `nPages` as handed out, every page unmapped. */
+  freeKernelRegion(start: number, nPages: number): void {
+    const i = this.vmlist.findIndex((r) => r.start === start);
+    const r = this.vmlist[i];
+    if (r === undefined)
+      throw new LinuxMmError(
+        LINUX_ERROR.NOT_VMALLOC,
+        `${show(start)} is not the start of a vmalloc region`,
+      );
+    if (nPages !== r.pages)
+      throw new LinuxMmError(
+        LINUX_ERROR.BAD_ARGUMENT,
+        `the vmalloc region at ${hex32(start)} has ${r.pages} pages, not ${describeValue(nPages)}`,
+      );
+    for (let p = 0; p < nPages; p++) {
+      const pte = this.readPte(this.reference, start + p * PAGE_SIZE);
+      if (pte !== null && (pte & PTE.P) !== 0)
+        throw new LinuxMmError(
+          LINUX_ERROR.BUSY,
+          `the vmalloc region at ${hex32(start)} still maps ${hex32(start + p * PAGE_SIZE)}`,
+        );
+    }
+    this.vmlist.splice(i, 1);
+  }
+
+  // ------------------------------------------------------- the CPU's view
+
+  /** Read 32 bits at `va` as the CPU does: a fault the kernel resolves (vmallocFault) is retried. */
+  read32(va: number, cpl: Cpl): number {
+    for (let tries = 0; ; tries++) {
+      try {
+        return this.mmu.read32(va, cpl);
+      } catch (e) {
+        if (!(e instanceof PageFault) || tries >= 3 || !this.handleFault(e, cpl)) throw e;
+      }
+    }
+  }
+
+  /** Write 32 bits at `va` with the same fault path as {@link LinuxPaging.read32}. */
+  write32(va: number, value: number, cpl: Cpl): void {
+    for (let tries = 0; ; tries++) {
+      try {
+        this.mmu.write32(va, value, cpl);
+        return;
+      } catch (e) {
+        if (!(e instanceof PageFault) || tries >= 3 || !this.handleFault(e, cpl)) throw e;
+      }
+    }
+  }
+
+  /**
+   * `do_page_fault`'s kernel part: a not-present fault at CPL 0 on a kernel
+   * address whose PDE is present in swapper_pg_dir but missing in the
+   * current directory is `vmalloc_fault`: copy the PDE, and the access is
+   * retried. True if the fault was resolved.
+   */
+  handleFault(fault: PageFault, cpl: Cpl): boolean {
+    const addr = fault.cr2;
+    if (cpl !== 0 || (fault.errorCode & (PF_ERROR.P | PF_ERROR.U)) !== 0) return false;
+    if (addr < this.pageOffset) return false;
+    return this.vmallocFault(addr);
+  }
+
+  /** Copy the PDE of `addr` from swapper_pg_dir into the current pgd if it is missing there. */
+  private vmallocFault(addr: number): boolean {
+    const r = addr >>> 22;
+    const cur = this.currentMm;
+    if (cur === this.reference) return false;
+    const k = this.mmu.read32(this.reference.pgd + 4 * r);
+    if ((k & PDE.P) === 0) return false;
+    if ((this.mmu.read32(cur.pgd + 4 * r) & PDE.P) !== 0) return false;
+    this.mmu.write32(cur.pgd + 4 * r, k);
+    this.vmallocFaultCount++;
+    return true;
+  }
+
+  // ----------------------------------------------------------- inspection
+
+  /** What the page tables of `space` (default: current) say about `va`. */
+  translate(va: number, space: MmStruct = this.currentMm): WalkExplanation {
+    this.checkVa(va);
+    this.checkSpace(space);
+    return explainWalk(
+      this.machine.ram,
+      { cr0: this.mmu.cr0, cr3: space.cr3, cr4: this.mmu.cr4 },
+      va,
+    );
+  }
+
+  /** {@link LinuxPaging.translate} in words, with the `__va` through which the kernel reaches the table. */
+  explain(va: number, space: MmStruct = this.currentMm): string {
+    const w = this.translate(va, space);
+    const r = va >>> 22;
+    const pde = this.mmu.read32(space.pgd + 4 * r);
+    const lines = [
+      formatWalk(w),
+      `pgd entry ${r} read at ${hex32(space.pgd + 4 * r)} = __va(${hex32(space.cr3)}) + ${4 * r}`,
+    ];
+    const large = (pde & PDE.PS) !== 0 && (this.mmu.cr4 & CR4.PSE) !== 0;
+    if ((pde & PDE.P) !== 0 && !large) {
+      const t = (pde & 0xffff_f000) >>> 0;
+      lines.push(
+        `page table at ${hex32(t)}, reached by the kernel at __va(${hex32(t)}) = ${hex32(this.pageOffset + t)}`,
+      );
+    } else if ((pde & PDE.P) !== 0) lines.push("a 4 MiB page (PSE): no page table");
+    else if (va >= this.pageOffset && (this.mmu.read32(this.reference.pgd + 4 * r) & PDE.P) !== 0)
+      lines.push(
+        "not in this pgd yet, but in swapper_pg_dir: a kernel access here is a vmalloc fault that copies it",
+      );
+    return lines.join("\n");
+  }
+
+  /**
+   * Every mapping of `space` (default: current), user half from its pgd and
+   * kernel half from swapper_pg_dir, as coalesced runs, read through the MMU
+   * at `__va` of each table. A 4 MiB page counts as 1024 pages.
+   */
+  dump(space: MmStruct = this.currentMm): MappedRange[] {
+    this.checkSpace(space);
+    const out: { virt: number; phys: number; pages: number; flags: number }[] = [];
+    const add = (virt: number, phys: number, pages: number, flags: number) => {
+      const last = out[out.length - 1];
+      if (
+        last !== undefined &&
+        last.virt + last.pages * PAGE_SIZE === virt &&
+        last.phys + last.pages * PAGE_SIZE === phys &&
+        last.flags === flags
+      )
+        last.pages += pages;
+      else out.push({ virt, phys, pages, flags });
+    };
+    const userPdes = this.pageOffset >>> 22;
+    for (let r = 0; r < 1024; r++) {
+      const dir = r < userPdes ? space : this.reference;
+      const pde = this.mmu.read32(dir.pgd + 4 * r);
+      if ((pde & PDE.P) === 0) continue;
+      if ((pde & PDE.PS) !== 0 && (this.mmu.cr4 & CR4.PSE) !== 0) {
+        add(
+          r * 1024 * PAGE_SIZE,
+          (pde & 0xffc0_0000) >>> 0,
+          1024,
+          pde & 0xfff & ~(PTE.A | PTE.D | PDE.PS),
+        );
+        continue;
+      }
+      const table = this.pageOffset + ((pde & 0xffff_f000) >>> 0);
+      for (let i = 0; i < 1024; i++) {
+        const pte = this.mmu.read32(table + 4 * i);
+        if ((pte & PTE.P) === 0) continue;
+        add(
+          (r * 1024 + i) * PAGE_SIZE,
+          (pte & 0xffff_f000) >>> 0,
+          1,
+          pte & 0xfff & ~(PTE.A | PTE.D),
+        );
+      }
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------ internals
+
+  /** `space` must be a live address space of this design. */
+  private checkSpace(space: MmStruct): void {
+    if (!(space instanceof MmStruct) || !this.owned.has(space))
+      throw new PagingError(
+        PAGING_ERROR.NOT_PAGEDIR,
+        `${describeValue(space)} is not an address space of this Linux`,
+      );
+    if (space.destroyed)
+      throw new PagingError(PAGING_ERROR.DESTROYED, `pgd ${hex32(space.cr3)} was destroyed`);
+  }
+
+  private checkVa(va: number): void {
+    if (!Number.isSafeInteger(va) || va < 0 || va >= SPACE)
+      throw new PagingError(
+        PAGING_ERROR.BAD_ARGUMENT,
+        `virtual address ${show(va)} is not inside 4 GiB`,
+      );
+  }
+
+  /**
+   * Check a map/unmap range and return the directory whose tables it edits
+   * (the space for user addresses, swapper_pg_dir for kernel ones).
+   */
+  private checkRange(
+    space: MmStruct | null,
+    virt: number,
+    nPages: number,
+    flags: number,
+    phys: number,
+  ): MmStruct {
+    if (space !== null && space !== undefined) this.checkSpace(space);
+    for (const [name, v] of [
+      ["phys", phys],
+      ["virt", virt],
+    ] as const)
+      if (!Number.isSafeInteger(v) || v < 0)
+        throw new PagingError(
+          PAGING_ERROR.BAD_ARGUMENT,
+          `${name} ${describeValue(v)} is not a non-negative integer`,
+        );
+    if (!Number.isSafeInteger(nPages) || nPages < 1)
+      throw new PagingError(
+        PAGING_ERROR.BAD_ARGUMENT,
+        `page count ${describeValue(nPages)} must be a positive integer`,
+      );
+    if (virt % PAGE_SIZE !== 0)
+      throw new PagingError(
+        PAGING_ERROR.UNALIGNED,
+        `virtual address ${hex32(virt)} is not page-aligned`,
+      );
+    if (phys % PAGE_SIZE !== 0)
+      throw new PagingError(
+        PAGING_ERROR.UNALIGNED,
+        `physical address ${hex32(phys)} is not page-aligned`,
+      );
+    if (flags > 0xfff)
+      throw new PagingError(
+        PAGING_ERROR.BAD_FLAGS,
+        `flags ${hex32(flags)} go past the low 12 bits of a PTE`,
+      );
+    const end = virt + nPages * PAGE_SIZE;
+    if (end > SPACE)
+      throw new PagingError(
+        PAGING_ERROR.WRAPS,
+        `[${hex32(virt)}, +${nPages} pages) runs past 4 GiB`,
+      );
+    if (virt < this.pageOffset && end > this.pageOffset)
+      throw new PagingError(
+        PAGING_ERROR.CROSSES_SPLIT,
+        `[${hex32(virt)}, ${hex32(end)}) crosses PAGE_OFFSET ${hex32(this.pageOffset)}`,
+      );
+    const kernel = virt >= this.pageOffset;
+    const present = (flags & PTE.P) !== 0;
+    if (kernel) {
+      if (virt < this.layout.vmallocStart || end > this.layout.vmallocEnd)
+        throw new LinuxMmError(
+          LINUX_ERROR.NOT_VMALLOC,
+          `kernel range [${hex32(virt)}, ${hex32(end)}) is outside the vmalloc area [${hex32(this.layout.vmallocStart)}, ${hex32(this.layout.vmallocEnd)}): the direct map is fixed`,
+        );
+      if (present && (flags & PTE.US) !== 0)
+        throw new PagingError(
+          PAGING_ERROR.USER_ON_KERNEL,
+          `PTE_USER on kernel address ${hex32(virt)}`,
+        );
+    } else {
+      if (present && (flags & PTE.G) !== 0)
+        throw new PagingError(
+          PAGING_ERROR.GLOBAL_ON_USER,
+          `PTE_GLOBAL on user address ${hex32(virt)}: the translation would survive the switch to another address space`,
+        );
+      if (space === null || space === undefined)
+        throw new PagingError(
+          PAGING_ERROR.NO_PAGEDIR,
+          `user address ${hex32(virt)} needs an address space`,
+        );
+    }
+    if (present && phys + nPages * PAGE_SIZE > this.maxPfn * PAGE_SIZE)
+      throw new PagingError(
+        PAGING_ERROR.PAST_RAM,
+        `physical [${hex32(phys)}, +${nPages} pages) runs past the end of RAM at ${hex32(this.maxPfn * PAGE_SIZE)}`,
+      );
+    return kernel ? this.reference : (space as MmStruct);
+  }
+
+  /** The PTE of `va` in `mm` (kernel addresses: swapper_pg_dir), or null without a page table. */
+  private readPte(mm: MmStruct, va: number): number | null {
+    const pde = this.mmu.read32(mm.pgd + 4 * (va >>> 22));
+    if ((pde & PDE.P) === 0 || (pde & PDE.PS) !== 0) return null;
+    return this.mmu.read32(
+      this.pageOffset + ((pde & 0xffff_f000) >>> 0) + 4 * ((va >>> 12) & 1023),
+    );
+  }
+
+  /**
+   * Write the PTEs of `nPages` pages from `virt` in `mm`: `pte(i)` for a
+   * mapping, or clear them (null). Missing page tables are made first, all
+   * of them before any PTE changes, so running out of pages changes nothing.
+   */
+  private setPtes(
+    mm: MmStruct,
+    virt: number,
+    nPages: number,
+    pte: ((i: number) => number) | null,
+  ): boolean {
+    const { mmu } = this;
+    const first = virt >>> 22;
+    const last = (virt + (nPages - 1) * PAGE_SIZE) >>> 22;
+    if (pte !== null) {
+      const missing: number[] = [];
+      for (let r = first; r <= last; r++)
+        if ((mmu.read32(mm.pgd + 4 * r) & PDE.P) === 0) missing.push(r);
+      const frames: number[] = [];
+      for (let j = 0; j < missing.length; j++) {
+        const f = this.zones.allocPages(GFP.KERNEL, 0);
+        if (f === null) {
+          for (const g of frames) this.zones.freePages(g, 0);
+          return false;
+        }
+        frames.push(f);
+      }
+      missing.forEach((r, j) => {
+        const t = frames[j]!;
+        const tva = this.pageOffset + t;
+        for (let a = tva; a < tva + PAGE_SIZE; a += 4) mmu.write32(a, 0);
+        mmu.write32(mm.pgd + 4 * r, t | LINUX_FLAGS.PAGE_TABLE);
+        this.tablesMadeCount++;
+      });
+    }
+    const kernel = virt >= this.pageOffset;
+    const visible = kernel || mm === this.currentMm;
+    let flushAll = false;
+    for (let i = 0; i < nPages; i++) {
+      const va = virt + i * PAGE_SIZE;
+      const pde = mmu.read32(mm.pgd + 4 * (va >>> 22));
+      if ((pde & PDE.P) === 0) {
+        // Unmapping: no table, nothing mapped; skip the rest of this 4 MiB.
+        i += 1023 - ((va >>> 12) & 1023);
+        continue;
+      }
+      const at = this.pageOffset + ((pde & 0xffff_f000) >>> 0) + 4 * ((va >>> 12) & 1023);
+      const old = mmu.read32(at);
+      const now = pte === null ? 0 : pte(i);
+      if (old === now) continue;
+      mmu.write32(at, now);
+      if ((old & PTE.P) !== 0 && visible) {
+        // Kernel entries may be global and cached by every space: vfree's flush_tlb_all.
+        if (kernel) flushAll = true;
+        else mmu.invlpg(va);
+      }
+    }
+    if (flushAll) {
+      flushTlbAll(this.machine);
+      this.flushAllCount++;
+    }
+    return true;
+  }
+}
