@@ -27,7 +27,7 @@
 import { hex32, type Machine, PAGE_SIZE } from "@mm386/hw-i386";
 import { describeValue } from "../values.js";
 import { LINUX_ERROR, LinuxMmError, PAGE_SHIFT } from "./api.js";
-import type { Zones } from "./zones.js";
+import { Zones } from "./zones.js";
 
 /** Options of {@link Bootmem}. */
 export interface BootmemOptions {
@@ -78,7 +78,12 @@ export class Bootmem {
         LINUX_ERROR.BAD_CONFIG,
         `${describeValue(machine)} is not a machine (createMachine's result)`,
       );
-    if (!Number.isSafeInteger(pageOffset) || pageOffset <= 0 || pageOffset % PAGE_SIZE !== 0)
+    if (
+      !Number.isSafeInteger(pageOffset) ||
+      pageOffset <= 0 ||
+      pageOffset >= 2 ** 32 ||
+      pageOffset % PAGE_SIZE !== 0
+    )
       throw new LinuxMmError(
         LINUX_ERROR.BAD_CONFIG,
         `PAGE_OFFSET ${show(pageOffset)} is not a page-aligned kernel address`,
@@ -233,6 +238,8 @@ export class Bootmem {
    */
   freeAllBootmem(zones: Zones): number {
     this.checkLive("freeAllBootmem");
+    if (!(zones instanceof Zones))
+      throw new LinuxMmError(LINUX_ERROR.BAD_ARGUMENT, `${describeValue(zones)} is not a Zones`);
     if (zones.maxLowPfn !== this.maxLowPfn)
       throw new LinuxMmError(
         LINUX_ERROR.BAD_CONFIG,

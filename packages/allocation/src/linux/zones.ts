@@ -316,7 +316,13 @@ export class Zones {
   // --------------------------------------------------------------- internals
 
   private checkGfp(gfpMask: number): void {
-    if (!Number.isSafeInteger(gfpMask) || gfpMask < 0 || (gfpMask & ~GFP_KNOWN_BITS) !== 0)
+    // Checked as a number first: bit operators would see 2^32 as 0.
+    if (
+      !Number.isSafeInteger(gfpMask) ||
+      gfpMask < 0 ||
+      gfpMask > 0xff ||
+      (gfpMask & ~GFP_KNOWN_BITS) !== 0
+    )
       throw new LinuxMmError(
         LINUX_ERROR.BAD_ARGUMENT,
         `gfp mask ${typeof gfpMask === "number" && Number.isSafeInteger(gfpMask) ? `0x${gfpMask.toString(16)}` : describeValue(gfpMask)} has bits this model does not know (known: 0x${GFP_KNOWN_BITS.toString(16)})`,
