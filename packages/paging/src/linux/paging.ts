@@ -45,6 +45,12 @@ import { LINUX_FLAGS, type LinuxLayout } from "./layout.js";
 
 const SPACE = 2 ** 32;
 
+/** The CPU has two privilege levels here; the MMU would take a missing one as 0, the design does not. */
+function checkCpl(cpl: unknown): void {
+  if (cpl !== 0 && cpl !== 3)
+    throw new PagingError(PAGING_ERROR.BAD_ARGUMENT, `CPL ${describeValue(cpl)} is not 0 or 3`);
+}
+
 /** One address space of Linux: the part of `mm_struct` paging needs. */
 export class MmStruct implements AddressSpace {
   /** Kernel virtual address of the page directory (`mm->pgd`, a pointer in the direct map). */
@@ -342,6 +348,7 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
 
   /** Read 32 bits at `va` as the CPU does: a fault the kernel resolves (vmallocFault) is retried. */
   read32(va: number, cpl: Cpl): number {
+    checkCpl(cpl);
     for (let tries = 0; ; tries++) {
       try {
         return this.mmu.read32(va, cpl);
@@ -353,6 +360,7 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
 
   /** Write 32 bits at `va` with the same fault path as {@link LinuxPaging.read32}. */
   write32(va: number, value: number, cpl: Cpl): void {
+    checkCpl(cpl);
     for (let tries = 0; ; tries++) {
       try {
         this.mmu.write32(va, value, cpl);
@@ -530,10 +538,10 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
         PAGING_ERROR.UNALIGNED,
         `physical address ${hex32(phys)} is not page-aligned`,
       );
-    if (flags > 0xfff)
+    if (!Number.isSafeInteger(flags) || flags < 0 || flags > 0xfff)
       throw new PagingError(
         PAGING_ERROR.BAD_FLAGS,
-        `flags ${hex32(flags)} go past the low 12 bits of a PTE`,
+        `flags ${show(flags)} are not PTE bits (the low 12 bits)`,
       );
     const end = virt + nPages * PAGE_SIZE;
     if (end > SPACE)
