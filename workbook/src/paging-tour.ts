@@ -52,7 +52,7 @@ export function runPagingTour(
 
   step(8, "Boot and the first pagedir");
   say(
-    `boot built one page table for low memory, used twice: identity (PDE 0) and at ${hex32(paging.split)} (PDE ${paging.userPdes}).`,
+    `boot built two page tables: the first 4 MiB 1:1 (PDE 0), and the kernel, loaded at physical 0x00100000, at ${hex32(paging.split)} (PDE ${paging.userPdes}).`,
   );
   say(
     `createInitPagedir: pagedir at ${s.code(hex32(paging.init.phys))} (CR3), kernel address ${s.code(hex32(paging.init.virt))};`,
@@ -60,7 +60,7 @@ export function runPagingTour(
   say(`kvpd[0] = ${hex32(paging.kvpd[0]!)} is the boot table's kernel address; PDE 0 is gone, so:`);
   const lowFault = faultCode(() => m.mmu.read32(0x0010_0000));
   say(
-    `  read32(0x00100000) at CPL 0: ${s.bad(`#PF error ${lowFault}`)}; the kernel is at ${hex32(paging.split + 0x10_0000)} now.`,
+    `  read32(0x00100000) at CPL 0: ${s.bad(`#PF error ${lowFault}`)}; the kernel is at ${hex32(paging.split)} now.`,
   );
   say(
     `ppalloc has ${allocators.physical.freePages} free pages (the first MiB, the kernel and the boot frames are reserved).`,
@@ -107,7 +107,7 @@ export function runPagingTour(
     `in B, read32(0x00800000) (mapped only in A): ${s.bad(`#PF error ${isolationFault}`)} (not present, user).`,
   );
   say(
-    `in B, read32(${hex32(paging.split + 0x10_0000)}) from user mode: ${s.bad(`#PF error ${faultCode(() => m.mmu.read32(paging.split + 0x10_0000, 3))}`)} (protection, user).`,
+    `in B, read32(${hex32(paging.split)}) from user mode: ${s.bad(`#PF error ${faultCode(() => m.mmu.read32(paging.split, 3))}`)} (protection, user).`,
   );
 
   step(10, "Inspection");

@@ -23,5 +23,21 @@ export {
   type TraceOptions,
   type TraceResult,
 } from "./trace.js";
-export { createStack, type Stack, type StackOptions } from "./stack.js";
+export {
+  DESIGNS,
+  createStack,
+  designNames,
+  type DesignEntry,
+  type DesignStack,
+  type DesignStackOptions,
+  type Stack,
+  type StackOptions,
+} from "./stack.js";
 export { generateTrace, type GenerateOptions } from "./trace-gen.js";
+export {
+  SNAPSHOT_USER_IMAGE,
+  populateStack,
+  snapshotStack,
+  type SnapshotRun,
+  type StackSnapshot,
+} from "./snapshot.js";

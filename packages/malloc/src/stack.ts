@@ -18,12 +18,57 @@
  */
 import { type Machine, type MemoryRegion, type Mmu, type Tlb, createMachine } from "@mm386/hw-i386";
 import { type KernelPageAllocator, Kvmalloc } from "@mm386/kvmalloc";
-import { type Paging, type StartPagingOptions, startPaging } from "@mm386/paging";
+import {
+  PAGING_ERROR,
+  type Paging,
+  type PagingDesign,
+  PagingError,
+  type StartPagingOptions,
+  describeValue,
+  startPaging,
+} from "@mm386/paging";
 import type { HeapAllocator, HeapAllocatorFactory, PolicyFactory } from "./api.js";
 import { Malloc } from "./heap.js";
 
-/** Options of {@link createStack}: the machine, then one option per swap point. */
-export interface StackOptions extends StartPagingOptions {
+/**
+ * The kernel designs {@link createStack} can boot, by name: what each
+ * contributes to a stack (its paging and its kernel heap). The hobby kernel
+ * is the default and the only one whose stack also has `paging`,
+ * `allocators` and `kv`.
+ */
+export interface DesignEntry {
+  /** The name `createStack({ design })` and `--design` take. */
+  readonly name: string;
+  /** One line for `--help`. */
+  readonly summary: string;
+  /** Boot `machine` into this design and build its kernel heap. */
+  boot(
+    machine: Machine,
+    options: DesignStackOptions,
+  ): { design: PagingDesign; heap: HeapAllocator };
+}
+
+/** Every design createStack knows, by name (the hobby kernel is built by createStack itself). */
+export const DESIGNS: Readonly<Record<string, DesignEntry>> = {
+  hobby: {
+    name: "hobby",
+    summary: "the hobby kernel: vpde/kvpd, ppalloc/vpalloc on a buddy, kvmalloc, malloc",
+    boot: (machine, options) => {
+      const s = buildHobby(machine, options as StackOptions);
+      return { design: s.paging, heap: s.heap };
+    },
+  },
+};
+
+/** The names of {@link DESIGNS}, for messages and `--help`. */
+export function designNames(): string[] {
+  return Object.keys(DESIGNS);
+}
+
+/** Options every design's stack takes: the machine, and the design by name. */
+export interface DesignStackOptions {
+  /** The kernel design (a key of {@link DESIGNS}); default `"hobby"`. */
+  readonly design?: string;
   /** Bytes of installed RAM (default 64 MiB). */
   readonly ramBytes?: number;
   /** A firmware memory map instead of the default PC layout. */
@@ -32,6 +77,26 @@ export interface StackOptions extends StartPagingOptions {
   readonly tlb?: () => Tlb;
   /** Called with the machine before boot: subscribe to MMU events, seed memory... */
   readonly beforeBoot?: (machine: Machine) => void;
+}
+
+/** The layers every design's stack has. */
+export interface DesignStack {
+  /** The design's name. */
+  readonly designName: string;
+  /** RAM and MMU. */
+  readonly machine: Machine;
+  /** Shortcut for `machine.mmu`. */
+  readonly mmu: Mmu;
+  /** The design's paging, through the interface every design implements. */
+  readonly design: PagingDesign;
+  /** The design's kernel heap. */
+  readonly heap: HeapAllocator;
+}
+
+/** Options of {@link createStack}: the machine, then one option per swap point (the hobby kernel's). */
+export interface StackOptions extends StartPagingOptions, DesignStackOptions {
+  /** The hobby kernel (the default); other designs take {@link DesignStackOptions} only. */
+  readonly design?: "hobby";
   /** Makes the kernel's page allocator. Default: `Kvmalloc`. */
   readonly kvmalloc?: (paging: Paging) => KernelPageAllocator;
   /** Guard pages after every kvmalloc (default kvmalloc only). */
@@ -44,30 +109,29 @@ export interface StackOptions extends StartPagingOptions {
   readonly align?: 8 | 16;
 }
 
-/** Every layer of one simulated kernel, booted and ready. */
-export interface Stack {
-  /** RAM and MMU. */
-  readonly machine: Machine;
-  /** Shortcut for `machine.mmu`. */
-  readonly mmu: Mmu;
+/** Every layer of one simulated hobby kernel, booted and ready. */
+export interface Stack extends DesignStack {
   /** Page directories, mapMem, address spaces. */
   readonly paging: Paging;
   /** ppalloc/ppfree, vpcreate/vpalloc/vpfree. */
   readonly allocators: Paging["allocators"];
   /** kvmalloc/kvfree. */
   readonly kv: KernelPageAllocator;
-  /** malloc/free/realloc. */
-  readonly heap: HeapAllocator;
 }
 
-/** Build and boot a whole stack; every option left out takes the default layer. */
-export function createStack(options: StackOptions = {}): Stack {
+/** The machine every design's stack starts from. */
+function buildMachine(options: DesignStackOptions): Machine {
   const machine = createMachine({
     ...(options.ramBytes === undefined ? {} : { ramBytes: options.ramBytes }),
     ...(options.memoryMap === undefined ? {} : { memoryMap: options.memoryMap }),
     ...(options.tlb === undefined ? {} : { tlb: options.tlb() }),
   });
   options.beforeBoot?.(machine);
+  return machine;
+}
+
+/** The hobby kernel's layers on a machine. */
+function buildHobby(machine: Machine, options: StackOptions): Stack {
   const paging = startPaging(machine, options);
   const kv = options.kvmalloc
     ? options.kvmalloc(paging)
@@ -78,5 +142,35 @@ export function createStack(options: StackOptions = {}): Stack {
         ...(options.policy ? { policy: options.policy } : {}),
         ...(options.align ? { align: options.align } : {}),
       });
-  return { machine, mmu: machine.mmu, paging, allocators: paging.allocators, kv, heap };
+  return {
+    designName: "hobby",
+    machine,
+    mmu: machine.mmu,
+    design: paging,
+    paging,
+    allocators: paging.allocators,
+    kv,
+    heap,
+  };
+}
+
+/**
+ * Build and boot a whole stack; every option left out takes the default
+ * layer. Without `design` (or with `"hobby"`) it is the hobby kernel with all
+ * its swap points; another design's stack has the layers every design has.
+ * An unknown design: E_BAD_CONFIG naming it, before anything is built.
+ */
+export function createStack(options?: StackOptions): Stack;
+export function createStack(options: DesignStackOptions): DesignStack;
+export function createStack(options: StackOptions | DesignStackOptions = {}): DesignStack {
+  const name = options.design ?? "hobby";
+  if (typeof name !== "string" || !Object.hasOwn(DESIGNS, name))
+    throw new PagingError(
+      PAGING_ERROR.BAD_CONFIG,
+      `design ${describeValue(name)} is not one of ${designNames().join(", ")}`,
+    );
+  const machine = buildMachine(options);
+  if (name === "hobby") return buildHobby(machine, options as StackOptions);
+  const { design, heap } = DESIGNS[name]!.boot(machine, options);
+  return { designName: name, machine, mmu: machine.mmu, design, heap };
 }

@@ -36,7 +36,7 @@ export const DEFAULT_SPLIT = 0xc000_0000;
 export interface BootOptions {
   /** First kernel virtual address; a multiple of 4 MiB. Default 0xC0000000. */
   readonly split?: number;
-  /** Physical address the kernel image is loaded at. Default 0x00100000. */
+  /** Physical address the kernel image is loaded at, and what virtual `split` maps. Default 0x00100000. */
   readonly kernelLoad?: number;
   /** Size of the kernel image in bytes. Default 1 MiB. */
   readonly kernelSize?: number;
@@ -60,9 +60,15 @@ export interface BootInfo {
   readonly kernelSize: number;
   /** Physical address of the boot page directory (what CR3 holds). */
   readonly pageDirectory: number;
-  /** Physical address of the boot page table (used by PDE 0 and by the split's PDE). */
+  /** Physical address of the kernel's boot page table (the split's PDE): virtual `split + x` is physical `kernelLoad + x`. */
   readonly pageTable: number;
-  /** Physical bytes `[0, mappedBytes)` are mapped 1:1 and at `split`. */
+  /**
+   * Physical address of the identity boot table (PDE 0: the first 4 MiB 1:1,
+   * so the boot code keeps running when paging comes on; removed by paging
+   * right after). Optional for boot code written before it existed.
+   */
+  readonly identityTable?: number;
+  /** End of the boot mapping: physical `[kernelLoad, mappedBytes)` is mapped at `split`. */
   readonly mappedBytes: number;
   /** The kernel virtual page paging uses as a window onto frames that have no address yet. */
   readonly windowVa: number;

@@ -1,15 +1,18 @@
 /**
- * What the hobby kernel's boot assembly does before paging is on: build the
- * initial page directory and one page table, then load CR3 and set CR0.PG.
+ * What the hobby kernel's boot assembly does before paging is on, as the seed
+ * says: "creates a 1:1 mapping for the first 4 MiB of memory, and creates a
+ * mapping at 0xC0000000 to point to the kernel at 0x00100000". Two boot page
+ * tables, then CR3 and CR0.PG.
  *
  * ```
- *  physical:  0 ........ kernelLoad ... kernel image ... | PD | PT |
- *             <-------------------- mappedBytes ------------------>
+ *  physical:  0 ... kernelLoad [ kernel image ] | PD | KT | IT |  ... 4 MiB
+ *                              <------- mapped at split ------>
  *
- *  PD[0]            -> PT   identity map, so the next instruction still runs
- *  PD[split >> 22]  -> PT   the same table: kernel at split + kernelLoad
- *  PT[i] = i * 4096 | P | RW   for every page below mappedBytes
- *  PT[1023]         the window: left empty, paging points it at frames
+ *  PD[0]            -> IT   IT[i] = i * 4096 | P | RW for all 1024 entries:
+ *                           the first 4 MiB 1:1, so the next instruction still runs
+ *  PD[split >> 22]  -> KT   KT[i] = (kernelLoad + i * 4096) | P | RW up to the end of IT:
+ *                           virtual split + x is physical kernelLoad + x
+ *  KT[1023]         the window: left empty, paging points it at frames
  * ```
  *
  * This is the one place that writes page tables physically: paging is off.
@@ -17,7 +20,7 @@
  * @module
  */
 import { describeValue } from "@mm386/allocation";
-import { CR0, hex32, type Machine, PAGE_SIZE, PDE, PTE } from "@mm386/hw-i386";
+import { CR0, ENTRIES_PER_TABLE, hex32, type Machine, PAGE_SIZE, PDE, PTE } from "@mm386/hw-i386";
 import {
   type BootInfo,
   type BootOptions,
@@ -86,9 +89,11 @@ export function boot(machine: Machine, options: BootOptions = {}): BootInfo {
   }
   const pageDirectory = Math.ceil((kernelLoad + kernelSize) / PAGE_SIZE) * PAGE_SIZE;
   const pageTable = pageDirectory + PAGE_SIZE;
-  const mappedBytes = pageTable + PAGE_SIZE;
-  // One page table maps the boot range; its last entry is kept for the window.
-  if (mappedBytes > FOUR_MIB - PAGE_SIZE) {
+  const identityTable = pageTable + PAGE_SIZE;
+  const mappedBytes = identityTable + PAGE_SIZE;
+  // The identity table maps only the first 4 MiB, where the boot code must run;
+  // the kernel table keeps its last entry for the window.
+  if (mappedBytes > FOUR_MIB || mappedBytes - kernelLoad > FOUR_MIB - PAGE_SIZE) {
     throw new PagingError(
       PAGING_ERROR.BAD_CONFIG,
       `kernel image [${hex32(kernelLoad)}, ${hex32(kernelLoad + kernelSize)}) and the boot tables do not fit in the first 4 MiB`,
@@ -104,9 +109,12 @@ export function boot(machine: Machine, options: BootOptions = {}): BootInfo {
   if (mmu.pagingEnabled) throw new PagingError(PAGING_ERROR.BAD_CONFIG, "paging is already on");
   ram.clearFrame(pageDirectory / PAGE_SIZE);
   ram.clearFrame(pageTable / PAGE_SIZE);
-  for (let i = 0; i < mappedBytes / PAGE_SIZE; i++)
-    ram.write32(pageTable + 4 * i, (i * PAGE_SIZE) | PTE.P | PTE.RW);
-  ram.write32(pageDirectory, pageTable | PDE.P | PDE.RW);
+  ram.clearFrame(identityTable / PAGE_SIZE);
+  for (let i = 0; i < ENTRIES_PER_TABLE; i++)
+    ram.write32(identityTable + 4 * i, (i * PAGE_SIZE) | PTE.P | PTE.RW);
+  for (let i = 0; i < (mappedBytes - kernelLoad) / PAGE_SIZE; i++)
+    ram.write32(pageTable + 4 * i, (kernelLoad + i * PAGE_SIZE) | PTE.P | PTE.RW);
+  ram.write32(pageDirectory, identityTable | PDE.P | PDE.RW);
   ram.write32(pageDirectory + 4 * (split >>> 22), pageTable | PDE.P | PDE.RW);
   mmu.loadCr3(pageDirectory);
   mmu.loadCr0(mmu.cr0 | CR0.PE | CR0.PG);
@@ -117,11 +125,13 @@ export function boot(machine: Machine, options: BootOptions = {}): BootInfo {
     kernelSize,
     pageDirectory,
     pageTable,
+    identityTable,
     mappedBytes,
     windowVa,
-    reservedPhysical: [{ start: pageDirectory, length: 2 * PAGE_SIZE }],
+    // The identity table too: paging removes PDE 0 but keeps the frame (one page, not worth a special case).
+    reservedPhysical: [{ start: pageDirectory, length: 3 * PAGE_SIZE }],
     reservedVirtual: [
-      { start: split, length: mappedBytes },
+      { start: split, length: mappedBytes - kernelLoad },
       { start: windowVa, length: PAGE_SIZE },
     ],
   };

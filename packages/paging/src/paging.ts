@@ -190,15 +190,16 @@ export class Paging implements PagingDesign<Pagedir> {
     this.ramEnd = machine.ram.installedBytes;
     const kernelPdes = ENTRIES_PER_TABLE - this.userPdes;
     this.kvpd = new Array<number | null>(kernelPdes).fill(null);
-    // The boot table maps [0, mappedBytes) at split, so both boot frames have kernel addresses there.
-    const bootTableVa = this.split + bootInfo.pageTable;
+    // The boot table maps [kernelLoad, mappedBytes) at split, so the boot frames have kernel addresses there.
+    const bootVa = (phys: number) => this.split + phys - bootInfo.kernelLoad;
+    const bootTableVa = bootVa(bootInfo.pageTable);
     this.kvpd[0] = bootTableVa;
     this.windowVa = bootInfo.windowVa;
     this.windowPteVa = bootTableVa + 4 * ((bootInfo.windowVa >>> 12) & 1023);
     const makeVpa = () => allocators.vpcreate(PAGE_SIZE, this.split - PAGE_SIZE);
     this.init = new Pagedir(
       bootInfo.pageDirectory,
-      this.split + bootInfo.pageDirectory,
+      bootVa(bootInfo.pageDirectory),
       this.userPdes,
       makeVpa,
     );

@@ -1,4 +1,4 @@
 import { describePagingConformance } from "../src/conformance.js";
 import { startPaging } from "../src/index.js";
 
-describePagingConformance("hobby kernel (startPaging defaults)", (m) => startPaging(m));
+describePagingConformance("hobby", (m) => startPaging(m));

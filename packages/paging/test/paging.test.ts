@@ -1,4 +1,4 @@
-import { createMachine, type Machine } from "@mm386/hw-i386";
+import { createMachine, type Machine, PageFault } from "@mm386/hw-i386";
 import { expectCode, faultOf as fault } from "@mm386/hw-i386/testing";
 import { describe, expect, it } from "vitest";
 import {
@@ -27,13 +27,30 @@ describe("boot", () => {
   it("maps low memory 1:1 and the kernel at the split, then turns paging on", () => {
     const m = createMachine({ ramBytes: 16 * MiB });
     m.ram.write32(0x10_0040, 0xfeed);
+    m.ram.write32(0x3f_f000, 0xbeef);
     const info = boot(m);
     expect(m.mmu.pagingEnabled).toBe(true);
     expect(m.mmu.cr3).toBe(info.pageDirectory);
     expect(m.mmu.read32(0x10_0040)).toBe(0xfeed); // identity
-    expect(m.mmu.read32(0xc010_0040)).toBe(0xfeed); // higher half
+    expect(m.mmu.read32(0x3f_f000)).toBe(0xbeef); // the identity table covers all 4 MiB
+    // As the seed says: virtual 0xC0000000 is the kernel at physical 0x00100000.
+    expect(m.mmu.read32(0xc000_0040)).toBe(0xfeed);
     expect(info.pageDirectory).toBe(0x20_0000); // right after the 1 MiB image at 1 MiB
-    expect(info.reservedPhysical).toEqual([{ start: 0x20_0000, length: 0x2000 }]);
+    expect(info.pageTable).toBe(0x20_1000);
+    expect(info.identityTable).toBe(0x20_2000);
+    expect(info.mappedBytes).toBe(0x20_3000);
+    // PD[0] -> identity table, PD[768] -> kernel table; KT[0] = 0x00100000, KT[0x102] = the identity table.
+    expect(m.ram.read32(0x20_0000) & ~0xfff).toBe(0x20_2000);
+    expect(m.ram.read32(0x20_0000 + 4 * 768) & ~0xfff).toBe(0x20_1000);
+    expect(m.ram.read32(0x20_1000) & ~0xfff).toBe(0x10_0000);
+    expect(m.ram.read32(0x20_1000 + 4 * 0x102) & ~0xfff).toBe(0x20_2000);
+    expect(m.ram.read32(0x20_1000 + 4 * 0x103)).toBe(0); // past the boot range
+    expect(() => m.mmu.read32(0xc010_3000)).toThrow(PageFault);
+    expect(info.reservedPhysical).toEqual([{ start: 0x20_0000, length: 0x3000 }]);
+    expect(info.reservedVirtual).toEqual([
+      { start: 0xc000_0000, length: 0x10_3000 },
+      { start: 0xc03f_f000, length: 0x1000 },
+    ]);
   });
 
   it("takes the kernel load address and size as options, and refuses what does not fit", () => {
@@ -49,7 +66,7 @@ describe("boot", () => {
     for (let run = p.allocators.ppalloc(1, 64); run; run = p.allocators.ppalloc(1, 64)) {
       for (let i = 0; i < run.pages; i++) pages.push(run.start + i * 4096);
     }
-    expect(Math.min(...pages)).toBeGreaterThanOrEqual(0x20_2000);
+    expect(Math.min(...pages)).toBeGreaterThanOrEqual(0x20_3000);
   });
 });
 
@@ -59,7 +76,7 @@ describe("createInitPagedir", () => {
     expect(m.mmu.cr3).toBe(p.init.phys);
     const f = fault(() => m.mmu.read32(0x10_0040));
     expect([f.errorCode, f.cr2]).toEqual([0, 0x10_0040]);
-    expect(m.mmu.read32(0xc010_0040)).toBe(0); // the kernel is still there
+    expect(m.mmu.read32(0xc000_0040)).toBe(0); // the kernel is still there
   });
 
   it("records the boot kernel table in kvpd and an empty vpde per user PDE", () => {
@@ -67,7 +84,7 @@ describe("createInitPagedir", () => {
     expect(p.init.vpde).toHaveLength(768);
     expect(p.init.vpde.every((v) => v === null)).toBe(true);
     expect(p.kvpd).toHaveLength(256);
-    expect(p.kvpd[0]).toBe(0xc000_0000 + 0x20_1000); // the boot table, through the higher-half map
+    expect(p.kvpd[0]).toBe(0xc000_0000 + 0x20_1000 - 0x10_0000); // the boot table: split maps the kernel at 1 MiB
     expect(p.kernelPhysOf(p.kvpd[0]!)).toBe(0x20_1000);
   });
 
@@ -123,7 +140,7 @@ describe("address spaces", () => {
     const f = p.allocators.ppalloc(1, 1)!;
     p.mapMem(a, f.start, 0x0040_0000, 1, P | W | U);
     p.switchTo(a);
-    expect(fault(() => m.mmu.read32(0xc010_0000, 3)).errorCode).toBe(5);
+    expect(fault(() => m.mmu.read32(0xc000_0000, 3)).errorCode).toBe(5);
     m.mmu.write32(0x0040_0000, 1, 3);
     p.switchTo(b);
     expect(fault(() => m.mmu.read32(0x0040_0000, 3)).errorCode).toBe(4);

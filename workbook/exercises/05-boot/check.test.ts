@@ -14,33 +14,39 @@ const layers = await earlierLayers(5);
 const MiB = 1024 * 1024;
 
 describe(`exercise 5, the boot page table (${implLabel(5)})`, () => {
-  it("maps [0, mappedBytes) both 1:1 and at the split with one table, keeping the last entry free", () => {
+  it("maps the first 4 MiB 1:1 and the kernel at the split, with two tables, keeping the window entry free", () => {
     const m = createMachine({ ramBytes: 16 * MiB });
-    m.ram.write32(0x0020_1000 + 4 * 1023, 0xdead_beef); // garbage where the table will go
+    m.ram.write32(0x0020_1000 + 4 * 1023, 0xdead_beef); // garbage where the kernel table will go
     const info = boot(m, {});
     expect(info.split).toBe(0xc000_0000);
     expect(info.pageDirectory).toBe(0x0020_0000); // right after a 1 MiB image at 1 MiB
     expect(info.pageTable).toBe(0x0020_1000);
-    expect(info.mappedBytes).toBe(0x0020_2000);
+    expect(info.identityTable).toBe(0x0020_2000);
+    expect(info.mappedBytes).toBe(0x0020_3000);
     expect(info.windowVa).toBe(0xc000_0000 + 1023 * 4096);
     const { ram, mmu } = m;
     expect((mmu.cr3 & 0xffff_f000) >>> 0).toBe(info.pageDirectory);
     expect(mmu.pagingEnabled).toBe(true);
     expect((mmu.cr0 & CR0.PG) >>> 0 === CR0.PG >>> 0).toBe(true);
-    expect(ram.read32(info.pageDirectory) & 0xffff_f003).toBe((info.pageTable | 3) >>> 0);
-    expect(ram.read32(info.pageDirectory + 4 * 768) & 0xffff_f003).toBe((info.pageTable | 3) >>> 0);
+    const hex = (v: number) => `0x${(v >>> 0).toString(16).padStart(8, "0")}`;
+    const entry = (pa: number, what: string, want: number) => {
+      const got = ram.read32(pa);
+      if (got !== want) expect(`${what}: ${hex(got)}`).toBe(`${what}: ${hex(want)}`);
+    };
+    entry(info.pageDirectory, "PDE 0", (0x0020_2000 | 3) >>> 0);
+    entry(info.pageDirectory + 4 * 768, "PDE 768", (0x0020_1000 | 3) >>> 0);
     for (let r = 0; r < 1024; r++)
-      if (r !== 0 && r !== 768) expect(ram.read32(info.pageDirectory + 4 * r), `PDE ${r}`).toBe(0);
+      if (r !== 0 && r !== 768) entry(info.pageDirectory + 4 * r, `PDE ${r}`, 0);
     for (let i = 0; i < 1024; i++) {
-      const pte = ram.read32(info.pageTable + 4 * i);
-      if (i < info.mappedBytes / 4096) expect(pte & 0xffff_f003, `PTE ${i}`).toBe((i * 4096) | 3);
-      else expect(pte, `PTE ${i}`).toBe(0);
+      entry(0x0020_2000 + 4 * i, `identity PTE ${i}`, (i * 4096) | 3);
+      // The kernel table: 0xC0000000 + x -> 0x00100000 + x, through the identity table's frame.
+      entry(0x0020_1000 + 4 * i, `kernel PTE ${i}`, i < 0x103 ? (0x0010_0000 + i * 4096) | 3 : 0);
     }
     // Through the MMU: the kernel at both addresses.
     ram.write32(0x0010_0040, 0x4b524e4c);
     expect(mmu.read32(0x0010_0040)).toBe(0x4b524e4c);
-    expect(mmu.read32(0xc010_0040)).toBe(0x4b524e4c);
-    expect(() => mmu.read32(0xc000_0000 + info.mappedBytes)).toThrow(PageFault);
+    expect(mmu.read32(0xc000_0040)).toBe(0x4b524e4c);
+    expect(() => mmu.read32(0xc010_3000)).toThrow(PageFault);
   });
 
   it("reports the ranges later allocators must keep out of service", () => {
@@ -49,8 +55,11 @@ describe(`exercise 5, the boot page table (${implLabel(5)})`, () => {
       rs.some((r) => a >= r.start && a < r.start + r.length);
     expect(covers(info.reservedPhysical, info.pageDirectory)).toBe(true);
     expect(covers(info.reservedPhysical, info.pageTable)).toBe(true);
+    expect(covers(info.reservedPhysical, info.identityTable!)).toBe(true);
     expect(covers(info.reservedVirtual, 0xc000_0000)).toBe(true);
-    expect(covers(info.reservedVirtual, 0xc000_0000 + info.mappedBytes - 1)).toBe(true);
+    expect(covers(info.reservedVirtual, 0xc000_0000 + info.mappedBytes - info.kernelLoad - 1)).toBe(
+      true,
+    );
     expect(covers(info.reservedVirtual, info.windowVa)).toBe(true);
   });
 
@@ -72,7 +81,7 @@ describe(`exercise 5, the boot page table (${implLabel(5)})`, () => {
       { split: 0xc000_1000 },
       { kernelLoad: 0x0010_0800 },
       { kernelSize: 0 },
-      { kernelLoad: 0x0030_0000, kernelSize: 0x0010_0000 }, // tables past the first 4 MiB - 4 KiB
+      { kernelLoad: 0x0030_0000, kernelSize: 0x0010_0000 }, // tables past the first 4 MiB
     ];
     for (const options of bad) {
       const m = createMachine({ ramBytes: 16 * MiB });

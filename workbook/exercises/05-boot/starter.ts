@@ -16,8 +16,9 @@ export const boot: BootExercise["boot"] = (machine, options) => {
   const kernelSize = options.kernelSize ?? 0x10_0000;
   checkSplit(split);
   // TODO 1: refuse a bad kernelLoad or kernelSize (E_BAD_CONFIG).
-  // TODO 2: place the directory and the table after the image; refuse what does not fit.
-  // TODO 3: clear both frames, fill the table, write PDE 0 and PDE split >> 22.
+  // TODO 2: place the directory, the kernel table and the identity table after the image;
+  //         refuse what does not fit.
+  // TODO 3: clear the three frames, fill both tables, write PDE 0 and PDE split >> 22.
   // TODO 4: load CR3, set CR0.PG, return the BootInfo.
   void [
     machine,
