@@ -264,13 +264,18 @@ describe("the vmalloc area", () => {
 
   it("makes kernel tables in swapper_pg_dir only; another space gets the PDE on its first kernel access", () => {
     const l = boot(64);
+    const maker = l.createAddressSpace()!;
     const mm = l.createAddressSpace()!;
-    l.switchTo(mm);
+    l.switchTo(maker);
     const v = l.allocKernelRegion(1)!;
     const f = l.allocFrames(1)!;
     expect(l.map(null, v, f, 1, P | W | PTE.G)).toBe(true);
     const r = v >>> 22;
     expect(phys32(l, SWAPPER + 4 * r) & 1).toBe(1);
+    // The space that made it has the PDE at once (as if its first touch had faulted)...
+    expect(phys32(l, maker.cr3 + 4 * r)).toBe(phys32(l, SWAPPER + 4 * r));
+    // ...another one does not.
+    l.switchTo(mm);
     expect(phys32(l, mm.cr3 + 4 * r)).toBe(0);
     // The raw MMU faults (not present, supervisor, read)...
     expectFault(() => l.mmu.read32(v, 0), { errorCode: 0, cr2: v });

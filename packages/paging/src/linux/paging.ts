@@ -14,6 +14,11 @@
  *                             another pgd gets the PDE on its first fault (vmallocFault)
  * ```
  *
+ * A new kernel page table's PDE also goes in the current pgd at once (the
+ * conformance suite reads a kernel mapping raw in the space that made it);
+ * Linux leaves that to the fault of the first touch, which comes right
+ * after in any real use.
+ *
  * Kernel mappings go in the vmalloc area, `[VMALLOC_START, VMALLOC_END)`,
  * in regions from a first-fit list with a guard page after each. Unmapping a
  * kernel page flushes the whole TLB, global entries included, as `vfree`
@@ -628,6 +633,15 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
         const tva = this.pageOffset + t;
         for (let a = tva; a < tva + PAGE_SIZE; a += 4) mmu.write32(a, 0);
         mmu.write32(mm.pgd + 4 * r, t | LINUX_FLAGS.PAGE_TABLE);
+        // A kernel table goes in swapper_pg_dir; the current pgd gets the PDE
+        // too, as the vmalloc fault of the caller's first touch would give it.
+        // Every other pgd stays lazy (vmallocFault).
+        if (
+          mm === this.reference &&
+          this.currentMm !== this.reference &&
+          r >= this.pageOffset >>> 22
+        )
+          mmu.write32(this.currentMm.pgd + 4 * r, t | LINUX_FLAGS.PAGE_TABLE);
         this.tablesMadeCount++;
       });
     }
