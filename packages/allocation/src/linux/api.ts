@@ -84,8 +84,12 @@ export const LINUX_ERROR = {
   ALREADY_DONE: "E_ALREADY_DONE",
   /** A kernel mapping outside the vmalloc area, or a region that is not one. */
   NOT_VMALLOC: "E_NOT_VMALLOC",
-  /** A region that still has mapped pages. */
+  /** A region that still has mapped pages, or a range that overlaps one in use. */
   BUSY: "E_BUSY",
+  /** A range that is not (wholly) inside memory areas. */
+  NOT_MAPPED: "E_NOT_MAPPED",
+  /** No memory for what a fault needs (a frame, a page table): the kernel would call the OOM killer. */
+  NO_MEMORY: "E_NO_MEMORY",
 } as const;
 
 /** One of the {@link LINUX_ERROR} codes. */

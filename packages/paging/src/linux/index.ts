@@ -29,6 +29,15 @@ export {
   type LinuxBootContext,
   type LinuxBootOptions,
 } from "./boot.js";
-export { LinuxPaging, MmStruct, type LinuxPagingStats, type VmRegion } from "./paging.js";
+export {
+  LinuxPaging,
+  MmStruct,
+  PROT,
+  SEGV,
+  SegmentationFault,
+  type LinuxPagingStats,
+  type VmArea,
+  type VmRegion,
+} from "./paging.js";
 export { bootLinux } from "./start.js";
 export { linuxStory, type LinuxStoryOptions } from "./story.js";

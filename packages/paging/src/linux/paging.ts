@@ -50,6 +50,20 @@ import { LINUX_FLAGS, type LinuxLayout } from "./layout.js";
 
 const SPACE = 2 ** 32;
 
+/** The area of `mm` holding `addr`, if any. */
+function findArea(mm: MmStruct, addr: number): VmArea | undefined {
+  return mm.areas.find((a) => a.start <= addr && addr < a.end);
+}
+
+/** `prot` must be a combination of {@link PROT} bits. */
+function checkProt(prot: unknown): void {
+  if (typeof prot !== "number" || !Number.isSafeInteger(prot) || prot < 0 || prot > 7)
+    throw new PagingError(
+      PAGING_ERROR.BAD_FLAGS,
+      `protection ${describeValue(prot)} is not a combination of PROT_READ (1), PROT_WRITE (2), PROT_EXEC (4)`,
+    );
+}
+
 /** The CPU has two privilege levels here; the MMU would take a missing one as 0, the design does not. */
 function checkCpl(cpl: unknown): void {
   if (cpl !== 0 && cpl !== 3)
@@ -63,6 +77,10 @@ export class MmStruct implements AddressSpace {
   /** Physical address of the page directory: what CR3 holds while it is current (`__pa(mm->pgd)`). */
   readonly cr3: number;
   private destroyedFlag = false;
+  /** The areas (`vm_area_struct`s), sorted, non-overlapping. @internal */
+  readonly areas: VmArea[] = [];
+  /** Frames the fault handler gave this space, by virtual page number (the zero page is not one). @internal */
+  readonly demandPages = new Map<number, number>();
 
   /** Made by {@link LinuxPaging.pgdAlloc} (and once for init_mm). @internal */
   constructor(pgd: number, cr3: number) {
@@ -81,6 +99,63 @@ export class MmStruct implements AddressSpace {
   }
 }
 
+/**
+ * `mmap`'s protection bits (Linux's values). i386 without PAE cannot refuse
+ * execution or make a page write-only, so EXEC and WRITE both imply READ.
+ */
+export const PROT = {
+  /** No access: every touch is a segmentation fault. */
+  NONE: 0,
+  /** Readable. */
+  READ: 1,
+  /** Writable (and so readable). */
+  WRITE: 2,
+  /** Executable (readable; not enforced without NX). */
+  EXEC: 4,
+} as const;
+
+/** One user memory area of an address space (`vm_area_struct`): `[start, end)` with a protection. */
+export interface VmArea {
+  /** First address (page-aligned). */
+  readonly start: number;
+  /** One past the last address (page-aligned). */
+  readonly end: number;
+  /** {@link PROT} bits. */
+  readonly prot: number;
+}
+
+/** Codes of {@link SegmentationFault}. */
+export const SEGV = {
+  /** The fault's code. */
+  CODE: "E_SEGV",
+} as const;
+
+/**
+ * SIGSEGV: a user access the fault handler does not resolve (outside every
+ * area, a write to a read-only area, any access to a PROT_NONE area, a user
+ * access to a kernel address). Carries the address and the error code.
+ */
+export class SegmentationFault extends Error {
+  /** Always `"SegmentationFault"`. */
+  override readonly name = "SegmentationFault";
+  /** Always `"E_SEGV"`. */
+  readonly code = SEGV.CODE;
+  constructor(
+    /** The faulting linear address (CR2). */
+    readonly address: number,
+    /** The page fault's error code ({@link PF_ERROR} bits). */
+    readonly errorCode: number,
+    why: string,
+  ) {
+    super(
+      `${SEGV.CODE}: segmentation fault at ${hex32(address)} (error code ${errorCode}): ${why}`,
+    );
+  }
+}
+
+/** A software bit of a not-present PTE: the page keeps its frame but its area is PROT_NONE. */
+const PTE_PROTNONE = 0x200;
+
 /** One vmalloc-area region handed out by {@link LinuxPaging.allocKernelRegion}. */
 export interface VmRegion {
   /** First virtual address. */
@@ -97,6 +172,12 @@ export interface LinuxPagingStats {
   readonly flushAlls: number;
   /** Page tables made after boot (user and kernel). */
   readonly tablesMade: number;
+  /** User faults the handler resolved (a frame or the zero page mapped, a zero page copied). */
+  readonly minorFaults: number;
+  /** Read faults answered with the shared zero page, read-only. */
+  readonly zeroPageMaps: number;
+  /** Writes to the zero page that took a frame of their own (copy on write). */
+  readonly zeroPageCopies: number;
 }
 
 /** A booted Linux on i386: the direct map, the zones, address spaces and the vmalloc area. */
@@ -139,6 +220,11 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
   private vmallocFaultCount = 0;
   private flushAllCount = 0;
   private tablesMadeCount = 0;
+  private minorFaultCount = 0;
+  private zeroPageMapCount = 0;
+  private zeroPageCopyCount = 0;
+  /** `empty_zero_page`: one zeroed low frame, mapped read-only wherever a read faults first; made on first need. */
+  private zeroPageFrame: number | null = null;
 
   /** Use {@link bootLinux}. @internal */
   constructor(ctx: LinuxBootContext) {
@@ -172,6 +258,9 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
       vmallocFaults: this.vmallocFaultCount,
       flushAlls: this.flushAllCount,
       tablesMade: this.tablesMadeCount,
+      minorFaults: this.minorFaultCount,
+      zeroPageMaps: this.zeroPageMapCount,
+      zeroPageCopies: this.zeroPageCopyCount,
     };
   }
 
@@ -257,6 +346,9 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
         PAGING_ERROR.CURRENT,
         `pgd ${hex32(space.cr3)} is loaded in CR3; switch away first`,
       );
+    for (const frame of space.demandPages.values()) this.zones.freePages(frame, 0);
+    space.demandPages.clear();
+    space.areas.length = 0;
     for (let r = 0; r < this.pageOffset >>> 22; r++) {
       const pde = this.mmu.read32(space.pgd + 4 * r);
       if ((pde & PDE.P) !== 0) this.zones.freePages((pde & 0xffff_f000) >>> 0, 0);
@@ -282,12 +374,14 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
         `flags ${show(flags)} lack PTE_PRESENT: use unmap to remove mappings`,
       );
     const mm = this.checkRange(space, virt, nPages, flags, phys);
+    this.checkNoArea(mm, virt, nPages);
     return this.setPtes(mm, virt, nPages, (i) => (phys + i * PAGE_SIZE) | flags);
   }
 
   /** Unmap `nPages` pages from `virt` (pages without a table or mapping are skipped); frames stay the caller's. */
   unmap(space: MmStruct | null, virt: number, nPages: number): void {
     const mm = this.checkRange(space, virt, nPages, 0, 0);
+    this.checkNoArea(mm, virt, nPages);
     this.setPtes(mm, virt, nPages, null);
   }
 
@@ -384,9 +478,252 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
    */
   handleFault(fault: PageFault, cpl: Cpl): boolean {
     const addr = fault.cr2;
-    if (cpl !== 0 || (fault.errorCode & (PF_ERROR.P | PF_ERROR.U)) !== 0) return false;
-    if (addr < this.pageOffset) return false;
-    return this.vmallocFault(addr);
+    if (addr >= this.pageOffset) {
+      if (cpl === 0 && (fault.errorCode & (PF_ERROR.P | PF_ERROR.U)) === 0)
+        return this.vmallocFault(addr);
+      if (cpl === 3)
+        throw new SegmentationFault(addr, fault.errorCode, "a user access to a kernel address");
+      return false;
+    }
+    return this.userFault(addr, fault.errorCode, cpl);
+  }
+
+  /**
+   * `handle_mm_fault` for an anonymous private area: a not-present read maps
+   * the shared zero page read-only; a not-present write, or a write to the
+   * zero page, takes a frame of its own (GFP_HIGHUSER: highmem first),
+   * zeroed by copying the zero page into it through the user address. Outside
+   * every area, or against the area's protection: a {@link SegmentationFault}
+   * at CPL 3; at CPL 0 the fault is left unresolved (a kernel bug).
+   */
+  private userFault(addr: number, errorCode: number, cpl: Cpl): boolean {
+    const mm = this.currentMm;
+    const area = findArea(mm, addr);
+    const segv = (why: string): false => {
+      if (cpl === 3) throw new SegmentationFault(addr, errorCode, why);
+      return false;
+    };
+    if (area === undefined) return segv("no mapping there (outside every area)");
+    if (area.prot === PROT.NONE) return segv("the area is PROT_NONE");
+    const write = (errorCode & PF_ERROR.W) !== 0;
+    if (write && (area.prot & PROT.WRITE) === 0) return segv("a write to a read-only area");
+    const page = addr - (addr % PAGE_SIZE);
+    const pte = this.readPte(mm, page);
+    const present = pte !== null && (pte & PTE.P) !== 0;
+    if (!present && !write) {
+      this.installUserPte(mm, page, this.zeroPage() | PTE.P | PTE.US);
+      this.zeroPageMapCount++;
+    } else if (!present || ((pte & 0xffff_f000) >>> 0 === this.zeroPageFrame && write)) {
+      const frame = this.zones.allocPages(GFP.HIGHUSER, 0);
+      if (frame === null)
+        throw new LinuxMmError(
+          LINUX_ERROR.NO_MEMORY,
+          `out of memory for the page at ${hex32(page)} (the kernel would call the OOM killer)`,
+        );
+      const zero = this.zeroPage();
+      if (!this.installUserPte(mm, page, frame | PTE.P | PTE.US | PTE.RW)) {
+        this.zones.freePages(frame, 0);
+        throw new LinuxMmError(
+          LINUX_ERROR.NO_MEMORY,
+          `out of memory for a page table at ${hex32(page)}`,
+        );
+      }
+      // clear_user_highpage: the frame may be highmem (no __va), so it is
+      // zeroed through the user address the PTE now gives it.
+      this.mmu.copyWords(page, this.pageOffset + zero, PAGE_SIZE / 4, 0);
+      mm.demandPages.set(page / PAGE_SIZE, frame);
+      if (present) this.zeroPageCopyCount++;
+    } else return segv("a protection fault the area does not explain");
+    this.minorFaultCount++;
+    return true;
+  }
+
+  /** The zero page's frame, taken from the zones (and zeroed) on first need. */
+  private zeroPage(): number {
+    if (this.zeroPageFrame === null) {
+      const f = this.zones.allocPages(GFP.KERNEL, 0);
+      if (f === null)
+        throw new LinuxMmError(LINUX_ERROR.NO_MEMORY, "out of memory for the zero page");
+      for (let a = this.pageOffset + f; a < this.pageOffset + f + PAGE_SIZE; a += 4)
+        this.mmu.write32(a, 0);
+      this.zeroPageFrame = f;
+    }
+    return this.zeroPageFrame;
+  }
+
+  /** Set the PTE of user page `va` in `mm`, making its table (setPtes invalidates an old present entry). False if no table could be made. */
+  private installUserPte(mm: MmStruct, va: number, pte: number): boolean {
+    return this.setPtes(mm, va, 1, () => pte);
+  }
+
+  // ------------------------------------------------- demand-paged user memory
+
+  /**
+   * `mmap(start, length, prot)`, anonymous, private and fixed: a new area of
+   * `space` at `start` (page-aligned, below PAGE_OFFSET), `length` bytes
+   * rounded up to whole pages. Nothing is mapped until touched. Refused
+   * (nothing changed) if it overlaps an area or a page mapped with
+   * {@link LinuxPaging.map}. Returns `start`.
+   */
+  mmap(space: MmStruct, start: number, length: number, prot: number): number {
+    const [mm, end] = this.checkArea(space, start, length, "mmap");
+    checkProt(prot);
+    if (mm.areas.some((a) => a.start < end && start < a.end))
+      throw new LinuxMmError(
+        LINUX_ERROR.BUSY,
+        `mmap [${hex32(start)}, ${hex32(end)}) overlaps an area of pgd ${hex32(mm.cr3)}`,
+      );
+    for (let va = start; va < end; va += PAGE_SIZE) {
+      const pte = this.readPte(mm, va);
+      if (pte === null) {
+        va = (Math.floor(va / (PAGE_SIZE * 1024)) + 1) * PAGE_SIZE * 1024 - PAGE_SIZE;
+        continue;
+      }
+      if ((pte & PTE.P) !== 0)
+        throw new LinuxMmError(
+          LINUX_ERROR.BUSY,
+          `mmap [${hex32(start)}, ${hex32(end)}): ${hex32(va)} is mapped already`,
+        );
+    }
+    mm.areas.push({ start, end, prot });
+    mm.areas.sort((a, b) => a.start - b.start);
+    return start;
+  }
+
+  /**
+   * `munmap(start, length)`: remove `[start, start + length)` from every area
+   * of `space` (splitting areas), unmap its pages, give their frames back
+   * (highmem ones too) and invalidate them. Pages outside every area are left
+   * alone, as the kernel does.
+   */
+  munmap(space: MmStruct, start: number, length: number): void {
+    const [mm, end] = this.checkArea(space, start, length, "munmap");
+    const kept: VmArea[] = [];
+    for (const a of mm.areas) {
+      if (a.end <= start || a.start >= end) {
+        kept.push(a);
+        continue;
+      }
+      if (a.start < start) kept.push({ ...a, end: start });
+      if (a.end > end) kept.push({ ...a, start: end });
+      const from = Math.max(a.start, start);
+      const to = Math.min(a.end, end);
+      this.dropPages(mm, from, to);
+    }
+    mm.areas.splice(0, mm.areas.length, ...kept);
+  }
+
+  /**
+   * `mprotect(start, length, prot)`: every page of the range must lie in an
+   * area (else E_NOT_MAPPED, nothing changed); the areas are split at the
+   * range's ends, given `prot`, and the pages already present get PTEs to
+   * match (a zero-page mapping stays read-only), with the TLB invalidated.
+   */
+  mprotect(space: MmStruct, start: number, length: number, prot: number): void {
+    const [mm, end] = this.checkArea(space, start, length, "mprotect");
+    checkProt(prot);
+    let covered = start;
+    for (const a of mm.areas) if (a.start <= covered && a.end > covered) covered = a.end;
+    if (covered < end)
+      throw new LinuxMmError(
+        LINUX_ERROR.NOT_MAPPED,
+        `mprotect [${hex32(start)}, ${hex32(end)}): ${hex32(covered)} is in no area`,
+      );
+    const next: VmArea[] = [];
+    for (const a of mm.areas) {
+      if (a.end <= start || a.start >= end) {
+        next.push(a);
+        continue;
+      }
+      if (a.start < start) next.push({ ...a, end: start });
+      next.push({ start: Math.max(a.start, start), end: Math.min(a.end, end), prot });
+      if (a.end > end) next.push({ ...a, start: end });
+    }
+    mm.areas.splice(0, mm.areas.length, ...next);
+    for (let va = start; va < end; va += PAGE_SIZE) {
+      const pte = this.readPte(mm, va);
+      if (pte === null || (pte & (PTE.P | PTE_PROTNONE)) === 0) continue;
+      const frame = (pte & 0xffff_f000) >>> 0;
+      const writable = (prot & PROT.WRITE) !== 0 && frame !== this.zeroPageFrame;
+      const now =
+        prot === PROT.NONE
+          ? frame | PTE_PROTNONE
+          : frame | PTE.P | PTE.US | (writable ? PTE.RW : 0);
+      this.setPtes(mm, va, 1, () => now);
+    }
+  }
+
+  /** The areas of `space`, lowest first. */
+  vmAreas(space: MmStruct): VmArea[] {
+    this.checkSpace(space);
+    return space.areas.map((a) => ({ ...a }));
+  }
+
+  /** Unmap the pages of `[from, to)` in `mm` and free the frames the fault handler gave them. */
+  private dropPages(mm: MmStruct, from: number, to: number): void {
+    for (let va = from; va < to; va += PAGE_SIZE) {
+      const pte = this.readPte(mm, va);
+      if (pte === null) {
+        va = (Math.floor(va / (PAGE_SIZE * 1024)) + 1) * PAGE_SIZE * 1024 - PAGE_SIZE;
+        continue;
+      }
+      if (pte === 0) continue;
+      // setPtes invalidates a present entry of the current space; PROT_NONE ones are not cached.
+      this.setPtes(mm, va, 1, null);
+      const frame = mm.demandPages.get(va / PAGE_SIZE);
+      if (frame !== undefined) {
+        mm.demandPages.delete(va / PAGE_SIZE);
+        this.zones.freePages(frame, 0);
+      }
+    }
+  }
+
+  /** Check an mmap/munmap/mprotect range; returns the space and the page-rounded end. */
+  private checkArea(
+    space: MmStruct,
+    start: number,
+    length: number,
+    what: string,
+  ): [MmStruct, number] {
+    this.checkSpace(space);
+    if (space === this.reference)
+      throw new PagingError(
+        PAGING_ERROR.INIT_PAGEDIR,
+        `${what}: swapper_pg_dir (init_mm) has no user areas`,
+      );
+    if (!Number.isSafeInteger(start) || start < 0)
+      throw new PagingError(
+        PAGING_ERROR.BAD_ARGUMENT,
+        `${what}: start ${describeValue(start)} is not a non-negative integer`,
+      );
+    if (start % PAGE_SIZE !== 0)
+      throw new PagingError(
+        PAGING_ERROR.UNALIGNED,
+        `${what}: start ${hex32(start)} is not page-aligned`,
+      );
+    if (!Number.isSafeInteger(length) || length < 1)
+      throw new PagingError(
+        PAGING_ERROR.BAD_ARGUMENT,
+        `${what}: length ${describeValue(length)} must be a positive integer`,
+      );
+    const end = start + Math.ceil(length / PAGE_SIZE) * PAGE_SIZE;
+    if (end > this.pageOffset)
+      throw new PagingError(
+        PAGING_ERROR.CROSSES_SPLIT,
+        `${what}: [${hex32(start)}, ${hex32(end)}) goes past PAGE_OFFSET ${hex32(this.pageOffset)}`,
+      );
+    return [space, end];
+  }
+
+  /** map/unmap are for pages the caller owns: not inside an mmap area, whose pages belong to the fault handler. */
+  private checkNoArea(mm: MmStruct, virt: number, nPages: number): void {
+    const end = virt + nPages * PAGE_SIZE;
+    const a = mm.areas.find((x) => x.start < end && virt < x.end);
+    if (a !== undefined)
+      throw new LinuxMmError(
+        LINUX_ERROR.BUSY,
+        `[${hex32(virt)}, ${hex32(end)}) overlaps the mmap area [${hex32(a.start)}, ${hex32(a.end)}): its pages are the fault handler's`,
+      );
   }
 
   /** Copy the PDE of `addr` from swapper_pg_dir into the current pgd if it is missing there. */
