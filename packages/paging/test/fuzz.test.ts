@@ -20,7 +20,7 @@ import {
   type Paging,
   startPaging,
 } from "../src/index.js";
-import { bootLinux, type LinuxPaging, type MmStruct } from "../src/linux/index.js";
+import { bootLinux, type LinuxPaging, type MmStruct, PROT } from "../src/linux/index.js";
 
 const MiB = 1024 * 1024;
 
@@ -192,6 +192,9 @@ function linuxWorld(): LinuxWorld {
   l.map(null, region, frame + 4096, 1, P | W);
   l.switchTo(mm);
   l.read32(0x0040_0000, 3);
+  // An area with one page touched (a frame of its own) and one not.
+  l.mmap(mm, AREA, 2 * 4096, PROT.READ | PROT.WRITE);
+  l.write32(AREA, 1, 3);
   return { l, mm, frame, region };
 }
 
@@ -221,11 +224,20 @@ function linuxSnapshot(w: LinuxWorld) {
     current: l.current.cr3,
     stats: { ...l.mmu.stats },
     design: l.stats,
+    areas: l.vmAreas(w.mm),
     tlb: l.mmu.tlb.entries().map((e) => ({ ...e })),
   };
 }
 
 const positive = (v: unknown) => Number.isSafeInteger(v) && (v as number) > 0;
+/** A page-aligned address in [lo, hi). */
+const pageIn = (v: unknown, lo: number, hi: number) =>
+  Number.isSafeInteger(v) &&
+  (v as number) % 4096 === 0 &&
+  (v as number) >= lo &&
+  (v as number) < hi;
+const isProt = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= 7;
+const AREA = 0x0100_0000;
 
 const linuxCalls: FuzzCall<LinuxWorld>[] = [
   {
@@ -296,6 +308,50 @@ const linuxCalls: FuzzCall<LinuxWorld>[] = [
     accepts: (v) => Number.isInteger(v) && (v as number) >= -(2 ** 31) && (v as number) < 2 ** 32,
   },
   { name: "va(phys)", call: (w, v) => w.l.va(v as number) },
+  {
+    name: "mmap(space, 0x2000000, 4096, RW)",
+    call: (w, v) => w.l.mmap(v as MmStruct, 0x200_0000, 4096, 3),
+  },
+  {
+    name: "mmap(mm, start, 4096, RW)",
+    call: (w, v) => w.l.mmap(w.mm, v as number, 4096, 3),
+    accepts: (v) => pageIn(v, 0, 0xc000_0000),
+  },
+  {
+    name: "mmap(mm, 0x2000000, length, RW)",
+    call: (w, v) => w.l.mmap(w.mm, 0x200_0000, v as number, 3),
+    accepts: (v) => positive(v) && (v as number) <= 0xbe00_0000,
+  },
+  {
+    name: "mmap(mm, 0x2000000, 4096, prot)",
+    call: (w, v) => w.l.mmap(w.mm, 0x200_0000, 4096, v as number),
+    accepts: isProt,
+  },
+  {
+    name: "munmap(mm, start, 4096)",
+    call: (w, v) => w.l.munmap(w.mm, v as number, 4096),
+    accepts: (v) => pageIn(v, 0, 0xc000_0000),
+  },
+  {
+    name: "munmap(mm, AREA, length)",
+    call: (w, v) => w.l.munmap(w.mm, AREA, v as number),
+    accepts: (v) => positive(v) && (v as number) <= 0xc000_0000 - AREA,
+  },
+  {
+    name: "munmap(space, AREA, 4096)",
+    call: (w, v) => w.l.munmap(v as MmStruct, AREA, 4096),
+  },
+  {
+    name: "mprotect(mm, AREA, 4096, prot)",
+    call: (w, v) => w.l.mprotect(w.mm, AREA, 4096, v as number),
+    accepts: isProt,
+  },
+  {
+    name: "mprotect(mm, start, 4096, READ)",
+    call: (w, v) => w.l.mprotect(w.mm, v as number, 4096, 1),
+    accepts: (v) => pageIn(v, AREA, AREA + 2 * 4096),
+  },
+  { name: "vmAreas(space)", call: (w, v) => w.l.vmAreas(v as MmStruct) },
   { name: "pa(va)", call: (w, v) => w.l.pa(v as number) },
 ];
 
