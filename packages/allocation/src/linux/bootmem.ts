@@ -196,7 +196,7 @@ export class Bootmem {
     for (const r of usable) {
       const start = Math.ceil(r.base / PAGE_SIZE);
       const end = Math.min(this.maxLowPfn, Math.floor((r.base + r.length) / PAGE_SIZE));
-      for (let pfn = start; pfn < end; pfn++) this.clear(pfn);
+      this.clearRun(start, end);
     }
   }
 
@@ -220,8 +220,11 @@ export class Bootmem {
     // Zero before marking, so a fault while zeroing (an unmapped page: a
     // kernel bug) leaves bootmem as it was.
     if (mmu.pagingEnabled) {
+      // memset as `rep movsd` can do it: one zero word, then an overlapping
+      // ascending copy one word up carries it through every page.
       const va = this.pageOffset + start * PAGE_SIZE;
-      for (let a = va; a < va + nPages * PAGE_SIZE; a += 4) mmu.write32(a, 0);
+      mmu.write32(va, 0);
+      mmu.copyWords(va + 4, va, (nPages * PAGE_SIZE) / 4 - 1);
     } else {
       for (let pfn = start; pfn < start + nPages; pfn++) ram.clearFrame(pfn);
     }
@@ -269,6 +272,26 @@ export class Bootmem {
       this.bits[pfn >>> 5]! &= ~(1 << (pfn & 31));
       this.freeCount++;
     }
+  }
+
+  /** Clear the bits of `[start, end)`, whole words at a time where it can (RAM is mostly long runs). */
+  private clearRun(start: number, end: number): void {
+    let pfn = start;
+    for (; pfn < end && (pfn & 31) !== 0; pfn++) this.clear(pfn);
+    for (; pfn + 32 <= end; pfn += 32) {
+      const w = this.bits[pfn >>> 5]!;
+      if (w === 0) continue;
+      // Each set bit was a reserved page that becomes free.
+      let n = w;
+      let c = 0;
+      while (n !== 0) {
+        n &= n - 1;
+        c++;
+      }
+      this.freeCount += c;
+      this.bits[pfn >>> 5] = 0;
+    }
+    for (; pfn < end; pfn++) this.clear(pfn);
   }
 
   /** First pfn of the first run of n free pages, or -1. Skips whole reserved words. */
