@@ -149,15 +149,13 @@ describe("kvmalloc is all or nothing when a page is refused half-way (issue 10)"
         let budget = Infinity; // pages the mapper still maps before it refuses
         const refusing: MapMem = {
           name: "refuses the k-th page",
-          map(paging, pd, phys, virt, n, flags) {
-            if ((flags & PTE_PRESENT) === 0)
-              return hobbyMapMem.map(paging, pd, phys, virt, n, flags);
+          map(k, pd, phys, virt, n, flags) {
+            if ((flags & PTE_PRESENT) === 0) return hobbyMapMem.map(k, pd, phys, virt, n, flags);
             // Map page by page, so a refusal can land in the middle of a run (the worst case).
             for (let i = 0; i < n; i++) {
               if (budget === 0) throw new PagingError("E_PAST_RAM", `refusing ${virt + i * 4096}`);
               budget--;
-              if (!hobbyMapMem.map(paging, pd, phys + i * 4096, virt + i * 4096, 1, flags))
-                return false;
+              if (!hobbyMapMem.map(k, pd, phys + i * 4096, virt + i * 4096, 1, flags)) return false;
             }
             return true;
           },

@@ -35,6 +35,7 @@ export {
 } from "./stack.js";
 export { generateTrace, type GenerateOptions } from "./trace-gen.js";
 export {
+  MAX_POPULATED_SPACES,
   SNAPSHOT_USER_IMAGE,
   populateStack,
   snapshotStack,

@@ -8,7 +8,7 @@
  *  { name, cr0, cr4, cr3, steps: [],        <- an mmu-replay case as it is
  *    reference,                             <- cr3 of the design's reference directory
  *    writes:  [{ paddr, u32: [1024 words] }] <- every directory and page-table frame, whole
- *    spaces:  [{ cr3, user: [run...] }],     <- per user address space, below the split
+ *    spaces:  [{ cr3, user: [run...] }],     <- per user address space, [userStart, split)
  *    kernel:  [run...] }                     <- the reference's kernel half
  *  run = { virt, phys, pages, flags }        <- hex strings; pages a number
  * ```
@@ -28,6 +28,7 @@ import {
   PTE_USER,
   PTE_WRITE,
   PagingError,
+  describeValue,
 } from "@mm386/paging";
 import type { DesignStack } from "./stack.js";
 
@@ -57,13 +58,16 @@ export interface StackSnapshot {
   readonly reference: string;
   /** Every directory and page-table frame of every address space, whole, by address. */
   readonly writes: readonly { readonly paddr: string; readonly u32: readonly string[] }[];
-  /** One entry per user address space made: its CR3 and its present mappings below the split. */
+  /** One entry per user address space made: its CR3 and its present mappings in `[userStart, split)`. */
   readonly spaces: readonly { readonly cr3: string; readonly user: readonly SnapshotRun[] }[];
   /** The reference directory's mappings at or above the split (no recursive window). */
   readonly kernel: readonly SnapshotRun[];
   /** No steps: add your own to replay accesses against these tables. */
   readonly steps: readonly never[];
 }
+
+/** The most user address spaces {@link populateStack} makes. */
+export const MAX_POPULATED_SPACES = 1024;
 
 /** Where each user address space gets its pages: a small program image and a stack page. */
 export const SNAPSHOT_USER_IMAGE = 0x0804_8000;
@@ -73,10 +77,17 @@ export const SNAPSHOT_USER_IMAGE = 0x0804_8000;
  * 0x08048000 (code and read-only data read-only, then a writable data page)
  * and a stack page just below the split, all on fresh frames; make a few
  * kernel allocations (heap blocks of several sizes, a kernel region of two
- * pages); load the first user space. Out of memory: E_BAD_CONFIG naming what
- * ran out (the machine is too small for the snapshot).
+ * pages); load the first user space. `spaces` not a whole number from 0 to
+ * {@link MAX_POPULATED_SPACES}: E_BAD_ARGUMENT, nothing made. Out of memory:
+ * E_BAD_CONFIG naming what ran out (the machine is too small for the
+ * snapshot), with what was made so far left in place.
  */
 export function populateStack(stack: DesignStack, spaces: number): AddressSpace[] {
+  if (!Number.isSafeInteger(spaces) || spaces < 0 || spaces > MAX_POPULATED_SPACES)
+    throw new PagingError(
+      PAGING_ERROR.BAD_ARGUMENT,
+      `${describeValue(spaces)} user spaces: give a whole number from 0 to ${MAX_POPULATED_SPACES}`,
+    );
   const d = stack.design;
   const frame = (): number => {
     const f = d.allocFrames(1);
@@ -179,7 +190,12 @@ export function snapshotStack(stack: DesignStack, spaces: readonly AddressSpace[
     cr3: hex32(mmu.cr3),
     reference: hex32(d.reference.cr3),
     writes,
-    spaces: spaces.map((s) => ({ cr3: hex32(s.cr3), user: runsIn(d.dump(s), 0, d.split) })),
+    // The user region only: below userStart sits what a design shares as the kernel's (Whitix's
+    // supervisor identity map of the first 8 MiB), which is no address space's own.
+    spaces: spaces.map((s) => ({
+      cr3: hex32(s.cr3),
+      user: runsIn(d.dump(s), d.userStart, d.split),
+    })),
     kernel: runsIn(d.dump(d.reference), d.split, 2 ** 32),
     steps: [],
   };

@@ -163,7 +163,8 @@ function buildHobby(machine: Machine, options: StackOptions): Stack {
 export function createStack(options?: StackOptions): Stack;
 export function createStack(options: DesignStackOptions): DesignStack;
 export function createStack(options: StackOptions | DesignStackOptions = {}): DesignStack {
-  const name = options.design ?? "hobby";
+  // Only undefined means "the default": null is a mistake, refused like any other non-name.
+  const name = options.design === undefined ? "hobby" : options.design;
   if (typeof name !== "string" || !Object.hasOwn(DESIGNS, name))
     throw new PagingError(
       PAGING_ERROR.BAD_CONFIG,

@@ -12,7 +12,7 @@
  * @module
  */
 import { PTE } from "@mm386/hw-i386";
-import type { Pagedir, Paging } from "./paging.js";
+import type { Pagedir } from "./paging.js";
 
 /** PTE flag: the page is mapped. Without it, mapMem unmaps. */
 export const PTE_PRESENT = PTE.P;
@@ -94,16 +94,77 @@ export interface PageSource {
 }
 
 /**
- * The mapMem swap point: the algorithm behind {@link Paging.mapMem}. Paging
+ * What a {@link MapMem} is handed: the few operations mapMem needs, and
+ * nothing it could use to reach around paging (no allocators object, no
+ * writable `kvpd`/`vpde` arrays, no Paging). Paging builds one per paging.
+ *
+ * ```
+ *  user region r of pd:  PDE in pd only (P|RW|US),     table at userTable(pd, r)
+ *  kernel region r:      PDE in every pagedir (P|RW),  table at kernelTable(r),
+ *                        or window(kernelTablePhys(r)) while it has no address
+ * ```
+ */
+export interface MapMemContext {
+  /** The MMU's accesses: every page-table read and write goes through these, at CPL 0. */
+  readonly mmu: {
+    /** Read 32 bits at a kernel virtual address (CPL 0). */
+    read32(va: number): number;
+    /** Write 32 bits at a kernel virtual address (CPL 0). */
+    write32(va: number, value: number): void;
+    /** Drop the TLB entry of the page holding `va`. */
+    invlpg(va: number): void;
+  };
+  /** The user/kernel boundary. */
+  readonly split: number;
+  /** Number of user PDEs (split / 4 MiB). */
+  readonly userPdes: number;
+  /** The address space loaded in CR3 (changes made to it must be invalidated). */
+  readonly current: Pagedir;
+  /** Every live pagedir, the first one first (a new kernel table goes into each). */
+  pagedirs(): readonly Pagedir[];
+  /** The kernel virtual address of user page table r of `pd` (its vpde entry), or null. */
+  userTable(pd: Pagedir, r: number): number | null;
+  /** Record the kernel virtual address of user page table r of `pd` (null: none). */
+  setUserTable(pd: Pagedir, r: number, va: number | null): void;
+  /** The kernel virtual address of kernel page table r (r >= userPdes; its kvpd entry), or null. */
+  kernelTable(r: number): number | null;
+  /** Record the kernel virtual address of kernel page table r (r >= userPdes). */
+  setKernelTable(r: number, va: number): void;
+  /** Physical address of kernel page table r (from the first pagedir), or null. */
+  kernelTablePhys(r: number): number | null;
+  /** Where PTE `index` of kernel region r can be read and written now (its table, or the window), or null. */
+  kernelPteVa(r: number, index: number): number | null;
+  /** The physical address a kernel virtual address maps to, or null. */
+  kernelPhysOf(va: number): number | null;
+  /** Point the window at frame `phys`; its kernel virtual address (valid until the next call). */
+  window(phys: number): number;
+  /** One free frame (ppalloc(1, 1)), or null. */
+  allocFrame(): number | null;
+  /** Give a frame back (ppfree). */
+  freeFrame(phys: number): void;
+  /** One free kernel virtual page (vpalloc(1, 1)), or null. */
+  allocKernelPage(): number | null;
+  /** Give a kernel virtual page back (vpfree). */
+  freeKernelPage(va: number): void;
+  /** A mapped, writable kernel page for a user page table, from the page source; null when out of memory. */
+  allocTablePage(): number | null;
+  /** Remove user table r of `pd` (PDE cleared, entry forgotten, page back to the page source). */
+  freeUserTable(pd: Pagedir, r: number): void;
+  /** paging's own mapMem (validated), for mapping a new kernel table's page. */
+  mapMem(pd: Pagedir | null, phys: number, virt: number, nPages: number, flags: number): boolean;
+}
+
+/**
+ * The mapMem swap point: the algorithm behind `Paging.mapMem`. Paging
  * validates the arguments first (so an implementation sees only good input)
- * and then calls `map`. An implementation keeps the bookkeeping itself:
+ * and then calls `map` with a {@link MapMemContext}. An implementation keeps
+ * the bookkeeping itself:
  *
  * - a user page table for region r of `pd`: its PDE in `pd` only
- *   (P|RW|US), its kernel virtual address in `pd.vpde[r]`;
+ *   (P|RW|US), its kernel virtual address recorded with `setUserTable`;
  * - a kernel page table for region r: its PDE in **every** pagedir
- *   (`paging.pagedirs()`), its kernel virtual address in
- *   `paging.kvpd[r - paging.userPdes]`; until it has one, reach it with
- *   `paging.window(phys)`;
+ *   (`k.pagedirs()`), its kernel virtual address recorded with
+ *   `setKernelTable`; until it has one, reach it with `k.window(phys)`;
  * - every page table read and written through the MMU at a kernel virtual
  *   address; invlpg for each page whose old PTE was present, when the change
  *   is visible in the current address space (kernel pages always are).
@@ -119,10 +180,10 @@ export interface MapMem {
    * addresses. Return false, with no mapping changed, when memory for a page
    * table runs out: give back the user tables made for the call; kernel
    * tables made on the way may stay (shared by every pagedir, they are never
-   * freed; see {@link Paging.mapMem}).
+   * freed; see `Paging.mapMem`).
    */
   map(
-    paging: Paging,
+    k: MapMemContext,
     pd: Pagedir | null,
     phys: number,
     virt: number,

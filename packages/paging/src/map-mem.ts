@@ -7,8 +7,8 @@
  * and visible to the current address space.
  *
  * ```
- *  user region r of pd:   PDE in pd only,        table reached at pd.vpde[r]
- *  kernel region r:       PDE in EVERY pagedir,  table reached at kvpd[r - userPdes]
+ *  user region r of pd:   PDE in pd only,        table reached at k.userTable(pd, r)   (vpde)
+ *  kernel region r:       PDE in EVERY pagedir,  table reached at k.kernelTable(r)     (kvpd)
  *                         (or through the window while it has no address yet)
  * ```
  *
@@ -19,31 +19,31 @@
  * @module
  */
 import { PAGE_SIZE, PDE, PTE, hex32 } from "@mm386/hw-i386";
-import { type MapMem, PAGING_ERROR, PagingError } from "./api.js";
-import type { Pagedir, Paging } from "./paging.js";
+import { type MapMem, type MapMemContext, PAGING_ERROR, PagingError } from "./api.js";
+import type { Pagedir } from "./paging.js";
 
 /** A new, zeroed kernel page table for region r, installed in every pagedir; false when out of frames. */
-function createKernelTable(k: Paging, r: number): boolean {
-  const frame = k.allocators.ppalloc(1, 1);
+function createKernelTable(k: MapMemContext, r: number): boolean {
+  const frame = k.allocFrame();
   if (frame === null) return false;
-  const win = k.window(frame.start);
+  const win = k.window(frame);
   for (let i = 0; i < 1024; i++) k.mmu.write32(win + 4 * i, 0);
-  const pde = frame.start | PDE.P | PDE.RW;
+  const pde = frame | PDE.P | PDE.RW;
   for (const pd of k.pagedirs()) k.mmu.write32(pd.virt + 4 * r, pde);
   // From here the table exists (reached through the window) even without an address of its own.
-  const page = k.allocators.vpalloc(1, 1);
+  const page = k.allocKernelPage();
   if (page === null) return true; // still usable through the window; that only costs speed
-  if (!k.mapMem(null, frame.start, page.start, 1, PTE.P | PTE.RW)) {
-    k.allocators.vpfree(page.start, 1);
+  if (!k.mapMem(null, frame, page, 1, PTE.P | PTE.RW)) {
+    k.freeKernelPage(page);
     return true;
   }
-  k.kvpd[r - k.userPdes] = page.start;
+  k.setKernelTable(r, page);
   return true;
 }
 
 /** A new, zeroed user page table for region r of pd; false when the page source is empty. */
-function createUserTable(k: Paging, pd: Pagedir, r: number): boolean {
-  const va = k.pageSource.allocPage();
+function createUserTable(k: MapMemContext, pd: Pagedir, r: number): boolean {
+  const va = k.allocTablePage();
   if (va === null) return false;
   const phys = k.kernelPhysOf(va);
   if (phys === null)
@@ -53,7 +53,7 @@ function createUserTable(k: Paging, pd: Pagedir, r: number): boolean {
     );
   for (let i = 0; i < 1024; i++) k.mmu.write32(va + 4 * i, 0);
   k.mmu.write32(pd.virt + 4 * r, phys | PDE.P | PDE.RW | PDE.US);
-  pd.vpde[r] = va;
+  k.setUserTable(pd, r, va);
   return true;
 }
 
@@ -67,7 +67,7 @@ export const hobbyMapMem: MapMem = {
     if (present) {
       const created: number[] = [];
       for (let r = virt >>> 22; r <= (end - 1) >>> 22; r++) {
-        if (kernel ? k.kernelTablePhys(r) !== null : pd!.vpde[r] !== null) continue;
+        if (kernel ? k.kernelTablePhys(r) !== null : k.userTable(pd!, r) !== null) continue;
         const ok = kernel ? createKernelTable(k, r) : createUserTable(k, pd!, r);
         if (!ok) {
           // Out of memory: give back the user tables made for this call. Kernel tables stay,
@@ -80,17 +80,18 @@ export const hobbyMapMem: MapMem = {
       }
     }
     const visible = kernel || pd === k.current;
+    // Where the current region's PTE 0 is read and written: looked up once per region.
+    let region = -1;
+    let pte0: number | null = null;
     for (let i = 0; i < nPages; i++) {
       const va = virt + i * PAGE_SIZE;
       const r = va >>> 22;
-      const index = (va >>> 12) & 1023;
-      let pteVa: number | null;
-      if (kernel) pteVa = k.kernelPteVa(r, index);
-      else {
-        const table = pd!.vpde[r];
-        pteVa = table === null || table === undefined ? null : table + 4 * index;
+      if (r !== region) {
+        region = r;
+        pte0 = kernel ? k.kernelPteVa(r, 0) : k.userTable(pd!, r);
       }
-      if (pteVa === null) continue; // unmapping where there is no table
+      if (pte0 === null) continue; // unmapping where there is no table
+      const pteVa = pte0 + 4 * ((va >>> 12) & 1023);
       const old = k.mmu.read32(pteVa);
       k.mmu.write32(pteVa, present ? (phys + i * PAGE_SIZE) | flags : 0);
       if ((old & PTE.P) !== 0 && visible) k.mmu.invlpg(va);

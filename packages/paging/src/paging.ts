@@ -34,6 +34,7 @@ import { describeValue, type PageAllocators, type VirtualPageAllocator } from "@
 import {
   type BootInfo,
   type MapMem,
+  type MapMemContext,
   type MappedRange,
   PAGING_ERROR,
   type PageSource,
@@ -51,6 +52,12 @@ function show(v: unknown): string {
   return typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? hex32(v) : describeValue(v);
 }
 
+// This module's writers of a Pagedir's private bookkeeping (set in its static block).
+let setVpde: (pd: Pagedir, r: number, va: number | null) => void;
+let readVpde: (pd: Pagedir, r: number) => number | null;
+let linkAfter: (pd: Pagedir, prev: Pagedir) => void;
+let unlink: (pd: Pagedir) => void;
+
 /** One address space of the hobby kernel: a page directory and its bookkeeping. */
 export class Pagedir {
   /** Physical address of the directory: what CR3 holds while it is current. */
@@ -61,16 +68,50 @@ export class Pagedir {
   }
   /** Kernel virtual address of the directory page. */
   readonly virt: number;
-  /** For each user PDE: the kernel virtual address of its page table, or null. */
-  readonly vpde: (number | null)[];
+  // Written only by this module (through the writers set up in the static
+  // block below): a MapMem or anyone else holding a Pagedir can read these but
+  // not rewrite the bookkeeping behind paging's back.
+  readonly #vpde: (number | null)[];
+  #next: Pagedir;
+  #prev: Pagedir;
+  #destroyed = false;
   private vpaCache: VirtualPageAllocator | null = null;
   private readonly makeVpa: () => VirtualPageAllocator;
+
+  static {
+    setVpde = (pd, r, va) => {
+      pd.#vpde[r] = va;
+    };
+    readVpde = (pd, r) => pd.#vpde[r] ?? null;
+    linkAfter = (pd, prev) => {
+      pd.#prev = prev;
+      pd.#next = prev.#next;
+      prev.#next.#prev = pd;
+      prev.#next = pd;
+    };
+    unlink = (pd) => {
+      pd.#prev.#next = pd.#next;
+      pd.#next.#prev = pd.#prev;
+      pd.#destroyed = true;
+    };
+  }
+
+  /** For each user PDE: the kernel virtual address of its page table, or null (a frozen copy). */
+  get vpde(): readonly (number | null)[] {
+    return Object.freeze(this.#vpde.slice());
+  }
   /** Next pagedir in the list of all pagedirs (circular). */
-  next: Pagedir;
+  get next(): Pagedir {
+    return this.#next;
+  }
   /** Previous pagedir in the list of all pagedirs (circular). */
-  prev: Pagedir;
+  get prev(): Pagedir {
+    return this.#prev;
+  }
   /** Set once destroyed; a destroyed pagedir is refused everywhere. */
-  destroyed = false;
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
 
   /**
    * The virtual page allocator of this address space's user half, from page 1
@@ -87,10 +128,10 @@ export class Pagedir {
   constructor(phys: number, virt: number, userPdes: number, makeVpa: () => VirtualPageAllocator) {
     this.phys = phys;
     this.virt = virt;
-    this.vpde = new Array<number | null>(userPdes).fill(null);
+    this.#vpde = new Array<number | null>(userPdes).fill(null);
     this.makeVpa = makeVpa;
-    this.next = this;
-    this.prev = this;
+    this.#next = this;
+    this.#prev = this;
   }
 }
 
@@ -159,8 +200,11 @@ export class Paging implements PagingDesign<Pagedir> {
   readonly split: number;
   /** Number of user PDEs (split / 4 MiB; 768 by default). */
   readonly userPdes: number;
-  /** For each kernel PDE (index r - userPdes): the kernel virtual address of its page table, or null. */
-  readonly kvpd: (number | null)[];
+  readonly #kvpd: (number | null)[];
+  /** For each kernel PDE (index r - userPdes): the kernel virtual address of its page table, or null (a frozen copy). */
+  get kvpd(): readonly (number | null)[] {
+    return Object.freeze(this.#kvpd.slice());
+  }
   /** The first pagedir, built from the boot tables; the template of the kernel half. */
   readonly init: Pagedir;
   /** Where user page tables and directories come from. */
@@ -174,6 +218,8 @@ export class Paging implements PagingDesign<Pagedir> {
   private readonly ramEnd: number;
   /** Every pagedir this paging made (destroyed ones too), to refuse anything else given as one. */
   private readonly owned = new WeakSet<Pagedir>();
+  /** What the mapper is handed (see makeContext). */
+  readonly #context: MapMemContext;
 
   /** Use {@link createInitPagedir}. @internal */
   constructor(
@@ -189,11 +235,11 @@ export class Paging implements PagingDesign<Pagedir> {
     this.userPdes = bootInfo.split >>> 22;
     this.ramEnd = machine.ram.installedBytes;
     const kernelPdes = ENTRIES_PER_TABLE - this.userPdes;
-    this.kvpd = new Array<number | null>(kernelPdes).fill(null);
+    this.#kvpd = new Array<number | null>(kernelPdes).fill(null);
     // The boot table maps [kernelLoad, mappedBytes) at split, so the boot frames have kernel addresses there.
     const bootVa = (phys: number) => this.split + phys - bootInfo.kernelLoad;
     const bootTableVa = bootVa(bootInfo.pageTable);
-    this.kvpd[0] = bootTableVa;
+    this.#kvpd[0] = bootTableVa;
     this.windowVa = bootInfo.windowVa;
     this.windowPteVa = bootTableVa + 4 * ((bootInfo.windowVa >>> 12) & 1023);
     const makeVpa = () => allocators.vpcreate(PAGE_SIZE, this.split - PAGE_SIZE);
@@ -209,6 +255,7 @@ export class Paging implements PagingDesign<Pagedir> {
     this.mmu.write32(this.init.virt, 0);
     this.mmu.loadCr3(this.init.phys);
     this.mapper = options.mapMem ?? hobbyMapMem;
+    this.#context = this.makeContext();
     this.pageSource = (options.pageSource ?? kernelPageSource)(this);
   }
 
@@ -249,7 +296,72 @@ export class Paging implements PagingDesign<Pagedir> {
    */
   mapMem(pd: Pagedir | null, phys: number, virt: number, nPages: number, flags: number): boolean {
     this.checkMap(pd, phys, virt, nPages, flags);
-    return this.mapper.map(this, pd, phys, virt, nPages, flags);
+    return this.mapper.map(this.#context, pd, phys, virt, nPages, flags);
+  }
+
+  /** What the mapper is handed: a few operations, each checking what it is given. */
+  private makeContext(): MapMemContext {
+    const mmu = this.mmu;
+    const userRegion = (pd: Pagedir, r: number) => {
+      this.checkPagedir(pd);
+      if (!Number.isSafeInteger(r) || r < 0 || r >= this.userPdes)
+        throw new PagingError(
+          PAGING_ERROR.BAD_ARGUMENT,
+          `${describeValue(r)} is not a user region (0..${this.userPdes - 1})`,
+        );
+    };
+    const allocators = this.allocators;
+    const current = () => this.currentPd;
+    return {
+      mmu: {
+        read32: (va) => mmu.read32(va, 0),
+        write32: (va, value) => mmu.write32(va, value, 0),
+        invlpg: (va) => mmu.invlpg(va),
+      },
+      split: this.split,
+      userPdes: this.userPdes,
+      get current() {
+        return current();
+      },
+      pagedirs: () => this.pagedirs(),
+      userTable: (pd, r) => {
+        userRegion(pd, r);
+        return readVpde(pd, r);
+      },
+      setUserTable: (pd, r, va) => {
+        userRegion(pd, r);
+        if (va !== null && this.kernelPhysOf(va) === null)
+          throw new PagingError(
+            PAGING_ERROR.BAD_ARGUMENT,
+            `user table address ${show(va)} is not a mapped kernel page`,
+          );
+        setVpde(pd, r, va);
+      },
+      kernelTable: (r) => {
+        this.checkKernelRegion(r, 0);
+        return this.#kvpd[r - this.userPdes] ?? null;
+      },
+      setKernelTable: (r, va) => {
+        this.checkKernelRegion(r, 0);
+        if (this.kernelPhysOf(va) === null)
+          throw new PagingError(
+            PAGING_ERROR.BAD_ARGUMENT,
+            `kernel table address ${show(va)} is not a mapped kernel page`,
+          );
+        this.#kvpd[r - this.userPdes] = va;
+      },
+      kernelTablePhys: (r) => this.kernelTablePhys(r),
+      kernelPteVa: (r, index) => this.kernelPteVa(r, index),
+      kernelPhysOf: (va) => this.kernelPhysOf(va),
+      window: (phys) => this.window(phys),
+      allocFrame: () => allocators.ppalloc(1, 1)?.start ?? null,
+      freeFrame: (phys) => allocators.ppfree(phys, 1),
+      allocKernelPage: () => allocators.vpalloc(1, 1)?.start ?? null,
+      freeKernelPage: (va) => allocators.vpfree(va, 1),
+      allocTablePage: () => this.pageSource.allocPage(),
+      freeUserTable: (pd, r) => this.freeUserTable(pd, r),
+      mapMem: (pd, phys, virt, nPages, flags) => this.mapMem(pd, phys, virt, nPages, flags),
+    };
   }
 
   /**
@@ -270,7 +382,7 @@ export class Paging implements PagingDesign<Pagedir> {
    */
   kernelPteVa(r: number, index: number): number | null {
     this.checkKernelRegion(r, index);
-    const table = this.kvpd[r - this.userPdes];
+    const table = this.#kvpd[r - this.userPdes];
     if (table !== null && table !== undefined) return table + 4 * index;
     const phys = this.kernelTablePhys(r);
     return phys === null ? null : this.window(phys) + 4 * index;
@@ -283,14 +395,14 @@ export class Paging implements PagingDesign<Pagedir> {
    */
   freeUserTable(pd: Pagedir, r: number): void {
     this.checkPagedirShape(pd);
-    const va = Number.isSafeInteger(r) ? pd.vpde[r] : undefined;
+    const va = Number.isSafeInteger(r) && r >= 0 && r < this.userPdes ? readVpde(pd, r) : null;
     if (va === null || va === undefined)
       throw new PagingError(
         PAGING_ERROR.BAD_ARGUMENT,
         `user region ${describeValue(r)} of pagedir ${hex32(pd.phys)} has no page table`,
       );
     this.mmu.write32(pd.virt + 4 * r, 0);
-    pd.vpde[r] = null;
+    setVpde(pd, r, null);
     this.pageSource.freePage(va);
   }
 
@@ -372,11 +484,13 @@ export class Paging implements PagingDesign<Pagedir> {
 
   /** Read through the MMU; the hobby kernel has no fault handler, so a fault is thrown as it is. */
   read32(va: number, cpl: Cpl): number {
+    this.checkCpl(cpl);
     return this.mmu.read32(va, cpl);
   }
 
   /** Write through the MMU; a fault is thrown as it is. */
   write32(va: number, value: number, cpl: Cpl): void {
+    this.checkCpl(cpl);
     this.mmu.write32(va, value, cpl);
   }
 
@@ -401,10 +515,7 @@ export class Paging implements PagingDesign<Pagedir> {
     }
     const pd = new Pagedir(phys, virt, this.userPdes, makeVpa);
     this.owned.add(pd);
-    pd.next = this.init;
-    pd.prev = this.init.prev;
-    this.init.prev.next = pd;
-    this.init.prev = pd;
+    linkAfter(pd, this.init.prev);
     return pd;
   }
 
@@ -431,10 +542,8 @@ export class Paging implements PagingDesign<Pagedir> {
         PAGING_ERROR.CURRENT,
         `pagedir ${hex32(pd.phys)} is loaded in CR3; switch away first`,
       );
-    for (let r = 0; r < this.userPdes; r++) if (pd.vpde[r] !== null) this.freeUserTable(pd, r);
-    pd.prev.next = pd.next;
-    pd.next.prev = pd.prev;
-    pd.destroyed = true;
+    for (let r = 0; r < this.userPdes; r++) if (readVpde(pd, r) !== null) this.freeUserTable(pd, r);
+    unlink(pd);
     this.pageSource.freePage(pd.virt);
   }
 
@@ -446,7 +555,7 @@ export class Paging implements PagingDesign<Pagedir> {
     const out: { virt: number; phys: number; pages: number; flags: number }[] = [];
     for (let r = 0; r < ENTRIES_PER_TABLE; r++) {
       const kernel = r >= this.userPdes;
-      if (kernel ? this.kernelTablePhys(r) === null : pd.vpde[r] === null) continue;
+      if (kernel ? this.kernelTablePhys(r) === null : readVpde(pd, r) === null) continue;
       for (let i = 0; i < ENTRIES_PER_TABLE; i++) {
         const pte = kernel ? this.readKernelPte(r, i)! : this.readUserPte(pd, r, i)!;
         if ((pte & PTE.P) === 0) continue;
@@ -503,7 +612,7 @@ export class Paging implements PagingDesign<Pagedir> {
     this.checkPagedir(pd);
     const w = this.translate(va, pd);
     const r = va >>> 22;
-    const tableVa = r >= this.userPdes ? this.kvpd[r - this.userPdes] : pd.vpde[r];
+    const tableVa = r >= this.userPdes ? this.#kvpd[r - this.userPdes] : readVpde(pd, r);
     const where = r >= this.userPdes ? `kvpd[${r - this.userPdes}]` : `vpde[${r}]`;
     return `${formatWalk(w)}\n${where} = ${tableVa === null || tableVa === undefined ? "none" : hex32(tableVa)} (the table's kernel virtual address)`;
   }
@@ -515,8 +624,7 @@ export class Paging implements PagingDesign<Pagedir> {
    */
   probe(va: number, cpl: Cpl, pd: Pagedir = this.currentPd): number {
     this.checkVa(va);
-    if (cpl !== 0 && cpl !== 3)
-      throw new PagingError(PAGING_ERROR.BAD_ARGUMENT, `CPL ${describeValue(cpl)} is not 0 or 3`);
+    this.checkCpl(cpl);
     this.checkPagedir(pd);
     const saved = this.currentPd;
     if (pd !== saved) this.switchTo(pd);
@@ -542,6 +650,12 @@ export class Paging implements PagingDesign<Pagedir> {
         PAGING_ERROR.NOT_PAGEDIR,
         `${describeValue(pd)} is not a pagedir of this paging`,
       );
+  }
+
+  /** A privilege level the design interface takes: 0 or 3, given explicitly. */
+  private checkCpl(cpl: Cpl): void {
+    if (cpl !== 0 && cpl !== 3)
+      throw new PagingError(PAGING_ERROR.BAD_ARGUMENT, `CPL ${describeValue(cpl)} is not 0 or 3`);
   }
 
   private checkVa(va: number): void {
@@ -654,8 +768,8 @@ export class Paging implements PagingDesign<Pagedir> {
   }
 
   private readUserPte(pd: Pagedir, r: number, index: number): number | null {
-    const table = pd.vpde[r];
-    return table === null || table === undefined ? null : this.mmu.read32(table + 4 * index);
+    const table = readVpde(pd, r);
+    return table === null ? null : this.mmu.read32(table + 4 * index);
   }
 
   private readKernelPte(r: number, index: number): number | null {

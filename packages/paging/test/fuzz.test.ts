@@ -28,6 +28,9 @@ const MiB = 1024 * 1024;
 const u32 = (v: unknown) =>
   Number.isInteger(v) && (v as number) >= -(2 ** 31) && (v as number) < 2 ** 32;
 
+/** A positive page count: legal even when it cannot be met. */
+const count = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 1;
+
 interface World {
   readonly p: Paging;
   readonly user: Pagedir;
@@ -135,6 +138,51 @@ const calls: FuzzCall<World>[] = [
     name: "probe(0x400000, 3, pd)",
     call: (w, v) => w.p.probe(0x40_0000, 3, v as Pagedir),
     accepts: (v) => v === undefined,
+  },
+  // The design interface (PagingDesign), in its own argument order.
+  {
+    name: "map(space, 0x800000, frame, 1, P|W|U)",
+    call: (w, v) => w.p.map(v as Pagedir, 0x80_0000, w.frame, 1, P | W | U),
+  },
+  {
+    name: "map(user, virt, frame, 1, P|W|U)",
+    call: (w, v) => w.p.map(w.user, v as number, w.frame, 1, P | W | U),
+  },
+  {
+    name: "map(user, 0x800000, phys, 1, P|W|U)",
+    call: (w, v) => w.p.map(w.user, 0x80_0000, v as number, 1, P | W | U),
+  },
+  {
+    name: "map(user, 0x800000, frame, nPages, P|W|U)",
+    call: (w, v) => w.p.map(w.user, 0x80_0000, w.frame, v as number, P | W | U),
+  },
+  {
+    name: "map(user, 0x800000, frame, 1, flags)",
+    call: (w, v) => w.p.map(w.user, 0x80_0000, w.frame, 1, v as number),
+  },
+  { name: "unmap(space, 0x400000, 1)", call: (w, v) => w.p.unmap(v as Pagedir, 0x40_0000, 1) },
+  { name: "unmap(user, virt, 1)", call: (w, v) => w.p.unmap(w.user, v as number, 1) },
+  {
+    name: "unmap(user, 0x400000, nPages)",
+    call: (w, v) => w.p.unmap(w.user, 0x40_0000, v as number),
+  },
+  // A huge count is a count that cannot be met: null, like any other out-of-memory.
+  { name: "allocFrames(n)", call: (w, v) => w.p.allocFrames(v as number), accepts: count },
+  { name: "freeFrames(phys, 1)", call: (w, v) => w.p.freeFrames(v as number, 1) },
+  { name: "freeFrames(frame, n)", call: (w, v) => w.p.freeFrames(w.frame, v as number) },
+  {
+    name: "allocKernelRegion(n)",
+    call: (w, v) => w.p.allocKernelRegion(v as number),
+    accepts: count,
+  },
+  { name: "freeKernelRegion(va, 1)", call: (w, v) => w.p.freeKernelRegion(v as number, 1) },
+  // A fault is an outcome of the access, not a refusal: addresses are tried only when not 32-bit.
+  { name: "read32(va, 3)", call: (w, v) => w.p.read32(v as number, 3), accepts: u32 },
+  { name: "read32(0x400000, cpl)", call: (w, v) => w.p.read32(0x40_0000, v as Cpl) },
+  {
+    name: "write32(0x400000, value, 3)",
+    call: (w, v) => w.p.write32(0x40_0000, v as number, 3),
+    accepts: u32,
   },
 ];
 

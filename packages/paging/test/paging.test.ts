@@ -5,8 +5,10 @@ import {
   PTE_PRESENT as P,
   PTE_USER as U,
   PTE_WRITE as W,
-  type Paging,
+  type MapMemContext,
+  Paging,
   PagingError,
+  hobbyMapMem,
   boot,
   createInitPagedir,
   describeValue,
@@ -402,5 +404,49 @@ describe("regressions from the hostile probe (issue 10)", () => {
     expect(tables() - t0).toBeLessThanOrEqual(1);
     expect(p.mapMem(null, frame, 0xd03f_f000, 1, P | W)).toBe(true);
     expect(m.mmu.read32(0xd03f_f000)).toBe(m.ram.read32(frame));
+  });
+});
+
+describe("narrow seams (issue 12)", () => {
+  it("keeps vpde, kvpd and the pagedir links out of reach of writers", () => {
+    const { m, p } = fresh();
+    const as = p.createAddressSpace()!;
+    const f = p.allocators.ppalloc(1, 1)!.start;
+    p.mapMem(as, f, 0x0040_0000, 1, P | W | U);
+    const table = as.vpde[1];
+    expect(table).not.toBeNull();
+    // The arrays handed out are frozen copies: writing throws, and paging's own is untouched.
+    expect(() => ((as.vpde as (number | null)[])[1] = null)).toThrow(TypeError);
+    expect(() => ((p.kvpd as (number | null)[])[0] = 0)).toThrow(TypeError);
+    expect(as.vpde[1]).toBe(table);
+    // Links and the destroyed flag have getters only.
+    expect(() => Object.assign(as, { next: p.init })).toThrow(TypeError);
+    expect(() => Object.assign(as, { destroyed: true })).toThrow(TypeError);
+    p.switchTo(as);
+    m.ram.write32(f, 0x5eed);
+    expect(m.mmu.read32(0x0040_0000, 3)).toBe(0x5eed);
+  });
+
+  it("hands a MapMem a context of a few operations, not the Paging or its allocators", () => {
+    let seen: object | undefined;
+    const m = createMachine({ ramBytes: 16 * MiB });
+    const p = startPaging(m, {
+      mapMem: {
+        name: "spy",
+        map: (k, ...rest) => {
+          seen ??= k;
+          return hobbyMapMem.map(k, ...rest);
+        },
+      },
+    });
+    p.mapMem(null, p.allocators.ppalloc(1, 1)!.start, 0xd000_0000, 1, P | W);
+    expect(seen).toBeDefined();
+    expect(seen).not.toBeInstanceOf(Paging);
+    expect(Object.keys(seen!)).not.toContain("allocators");
+    expect(Object.keys(seen!)).not.toContain("kvpd");
+    // A bookkeeping write it is given is checked: an address that is not a mapped kernel page.
+    const k = seen as MapMemContext;
+    expect(() => k.setKernelTable(800, 0x1234_5000)).toThrow(/not a mapped kernel page/);
+    expect(() => k.setUserTable(p.init, 768, null)).toThrow(/not a user region/);
   });
 });
