@@ -16,9 +16,13 @@ import {
   type PagingDesign,
   startPaging,
 } from "../src/index.js";
+import { bootLinux } from "../src/linux/index.js";
 
 /** Every design measured: name and how it boots. */
-const DESIGNS: [string, (m: Machine) => PagingDesign][] = [["hobby", (m) => startPaging(m)]];
+const DESIGNS: [string, (m: Machine) => PagingDesign][] = [
+  ["hobby", (m) => startPaging(m)],
+  ["linux", (m) => bootLinux(m)],
+];
 
 const flags = PTE_PRESENT | PTE_WRITE | PTE_USER;
 let sink = 0;
