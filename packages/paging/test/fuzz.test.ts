@@ -440,6 +440,11 @@ describe("fuzz: bootLinux options", () => {
         accepts: (v) => v === undefined || typeof v === "boolean",
       },
       {
+        name: "bootLinux(m, { faultHandler })",
+        call: (_, v) => start({ faultHandler: v }),
+        accepts: optional,
+      },
+      {
         name: "bootLinux(m, { kernelSize })",
         call: (_, v) => start({ kernelSize: v }),
         accepts: optional,

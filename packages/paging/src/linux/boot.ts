@@ -28,6 +28,7 @@ import {
 } from "@mm386/allocation/linux";
 import { describeValue } from "@mm386/allocation";
 import { CR0, CR4, hex32, type Machine, PAGE_SIZE, PDE, PTE } from "@mm386/hw-i386";
+import { checkFaultHandler, type UserFaultHandler } from "./fault.js";
 import { LINUX_FLAGS, LINUX_LAYOUT, type LinuxLayout, linuxLayout, maxmemFor } from "./layout.js";
 
 const FOUR_MIB = 4 * 1024 * 1024;
@@ -42,6 +43,8 @@ export interface LinuxBootOptions {
   readonly pge?: boolean;
   /** Size of the kernel image at 1 MiB, head.S's tables included; 16 KiB to 4 MiB. Default 1 MiB. */
   readonly kernelSize?: number;
+  /** How user-range page faults are resolved. Default {@link linuxUserFault}. */
+  readonly faultHandler?: UserFaultHandler;
 }
 
 /** What head.S left: where its tables are. */
@@ -86,6 +89,8 @@ export interface LinuxBootContext {
   lowPagesFreed: number;
   /** Pages setHighmemPagesInit freed into HIGHMEM. */
   highPagesFreed: number;
+  /** The user fault handler the design will use (null: the default). */
+  readonly faultHandler: UserFaultHandler | null;
 }
 
 /** An address in hex when it is one, else the value named as what it is. */
@@ -98,10 +103,12 @@ function bad(message: string): never {
 }
 
 /** Check `options` and fill in the defaults (only undefined means the default). */
-export function checkLinuxBootOptions(options: LinuxBootOptions): Required<LinuxBootOptions> {
+export function checkLinuxBootOptions(
+  options: LinuxBootOptions,
+): Required<Omit<LinuxBootOptions, "faultHandler">> & { faultHandler: UserFaultHandler | null } {
   if (typeof options !== "object" || options === null || Array.isArray(options))
     bad(`boot options ${describeValue(options)} are not an object`);
-  const known = ["pageOffset", "pse", "pge", "kernelSize"];
+  const known = ["pageOffset", "pse", "pge", "kernelSize", "faultHandler"];
   for (const k of Object.keys(options))
     if (!known.includes(k))
       bad(`unknown boot option ${JSON.stringify(k)} (known: ${known.join(", ")})`);
@@ -123,7 +130,9 @@ export function checkLinuxBootOptions(options: LinuxBootOptions): Required<Linux
     bad(
       `kernel size ${show(kernelSize)} must be an integer in [0x4000, 0x400000] (head.S's tables live in it)`,
     );
-  return { pageOffset, pse, pge, kernelSize };
+  const faultHandler = options.faultHandler === undefined ? null : options.faultHandler;
+  if (faultHandler !== null) checkFaultHandler(faultHandler);
+  return { pageOffset, pse, pge, kernelSize, faultHandler };
 }
 
 /**
@@ -314,5 +323,6 @@ export function startLinuxBoot(machine: Machine, options: LinuxBootOptions = {})
     tablesFromBootmem: 0,
     lowPagesFreed: 0,
     highPagesFreed: 0,
+    faultHandler: o.faultHandler,
   };
 }

@@ -32,12 +32,19 @@ export {
 export {
   LinuxPaging,
   MmStruct,
-  PROT,
   SEGV,
   SegmentationFault,
   type LinuxPagingStats,
-  type VmArea,
   type VmRegion,
 } from "./paging.js";
 export { bootLinux } from "./start.js";
+export {
+  PROT,
+  checkFaultHandler,
+  linuxUserFault,
+  type FaultContext,
+  type FaultResult,
+  type UserFaultHandler,
+  type VmArea,
+} from "./fault.js";
 export { linuxStory, type LinuxStoryOptions } from "./story.js";

@@ -47,6 +47,13 @@ import { type MappedRange, PAGING_ERROR, PagingError } from "../api.js";
 import type { AddressSpace, PagingDesign } from "../design.js";
 import { flushTlbAll, type LinuxBootContext, show } from "./boot.js";
 import { LINUX_FLAGS, type LinuxLayout } from "./layout.js";
+import {
+  type FaultContext,
+  PROT,
+  type UserFaultHandler,
+  type VmArea,
+  linuxUserFault,
+} from "./fault.js";
 
 const SPACE = 2 ** 32;
 
@@ -119,31 +126,6 @@ export class MmStruct implements AddressSpace {
   markDestroyed(): void {
     this.destroyedFlag = true;
   }
-}
-
-/**
- * `mmap`'s protection bits (Linux's values). i386 without PAE cannot refuse
- * execution or make a page write-only, so EXEC and WRITE both imply READ.
- */
-export const PROT = {
-  /** No access: every touch is a segmentation fault. */
-  NONE: 0,
-  /** Readable. */
-  READ: 1,
-  /** Writable (and so readable). */
-  WRITE: 2,
-  /** Executable (readable; not enforced without NX). */
-  EXEC: 4,
-} as const;
-
-/** One user memory area of an address space (`vm_area_struct`): `[start, end)` with a protection. */
-export interface VmArea {
-  /** First address (page-aligned). */
-  readonly start: number;
-  /** One past the last address (page-aligned). */
-  readonly end: number;
-  /** {@link PROT} bits. */
-  readonly prot: number;
 }
 
 /** Codes of {@link SegmentationFault}. */
@@ -234,6 +216,8 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
   readonly reference: MmStruct;
   /** What the boot did, for the story and tests. */
   readonly boot: Readonly<LinuxBootContext>;
+  /** How user-range faults are resolved (the swap point of the workbook's fault-handler exercise). */
+  readonly faultHandler: UserFaultHandler;
   private currentMm: MmStruct;
   private readonly spaces: MmStruct[] = [];
   private readonly owned = new WeakSet<MmStruct>();
@@ -262,6 +246,7 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
     this.zones = ctx.zones!;
     this.bootmem = ctx.bootmem!;
     this.boot = ctx;
+    this.faultHandler = ctx.faultHandler ?? linuxUserFault;
     const swapper = ctx.head.swapperPgDir;
     this.reference = new MmStruct(this.pageOffset + swapper, swapper);
     this.owned.add(this.reference);
@@ -529,46 +514,36 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
    * at CPL 3; at CPL 0 the fault is left unresolved (a kernel bug).
    */
   private userFault(addr: number, errorCode: number, cpl: Cpl): boolean {
-    const mm = this.currentMm;
-    const area = findArea(mm, addr);
-    const segv = (why: string): false => {
-      if (cpl === 3) throw new SegmentationFault(addr, errorCode, why);
-      return false;
-    };
-    if (area === undefined) return segv("no mapping there (outside every area)");
-    if (area.prot === PROT.NONE) return segv("the area is PROT_NONE");
-    const write = (errorCode & PF_ERROR.W) !== 0;
-    if (write && (area.prot & PROT.WRITE) === 0) return segv("a write to a read-only area");
-    const page = addr - (addr % PAGE_SIZE);
-    const pte = this.readPte(mm, page);
-    const present = pte !== null && (pte & PTE.P) !== 0;
-    if (!present && !write) {
-      this.installUserPte(mm, page, this.zeroPage() | PTE.P | PTE.US);
-      this.zeroPageMapCount++;
-    } else if (!present || ((pte & 0xffff_f000) >>> 0 === this.zeroPageFrame && write)) {
-      const frame = this.zones.allocPages(GFP.HIGHUSER, 0);
-      if (frame === null)
-        throw new LinuxMmError(
-          LINUX_ERROR.NO_MEMORY,
-          `out of memory for the page at ${hex32(page)} (the kernel would call the OOM killer)`,
-        );
-      const zero = this.zeroPage();
-      if (!this.installUserPte(mm, page, frame | PTE.P | PTE.US | PTE.RW)) {
-        this.zones.freePages(frame, 0);
-        throw new LinuxMmError(
-          LINUX_ERROR.NO_MEMORY,
-          `out of memory for a page table at ${hex32(page)}`,
-        );
-      }
-      // clear_user_highpage: the frame may be highmem (no __va), so it is
-      // zeroed through the user address the PTE now gives it.
-      this.mmu.copyWords(page, this.pageOffset + zero, PAGE_SIZE / 4, 0);
-      mm.demandPages.set(page / PAGE_SIZE, frame);
-      if (present) this.zeroPageCopyCount++;
-    } else return segv("a protection fault the area does not explain");
-    this.minorFaultCount++;
-    return true;
+    const result = this.faultHandler.handle(this.faultContext, addr, errorCode);
+    if (result === true) {
+      this.minorFaultCount++;
+      return true;
+    }
+    if (cpl === 3) throw new SegmentationFault(addr, errorCode, String(result));
+    return false;
   }
+
+  /** The services a fault handler gets, on whatever space is current when it runs. */
+  private readonly faultContext: FaultContext = {
+    findArea: (addr) => findArea(this.currentMm, addr),
+    pte: (page) => this.readPte(this.currentMm, page),
+    setPte: (page, pte) => this.installUserPte(this.currentMm, page, pte),
+    allocUserFrame: () => this.zones.allocPages(GFP.HIGHUSER, 0),
+    freeUserFrame: (frame) => this.zones.freePages(frame, 0),
+    zeroPage: () => this.zeroPage(),
+    clearUserPage: (page) => {
+      // clear_user_highpage: the frame may be highmem (no __va), so it is
+      // zeroed through the user address, by copying the zero page in.
+      this.mmu.copyWords(page, this.pageOffset + this.zeroPage(), PAGE_SIZE / 4, 0);
+    },
+    ownFrame: (page, frame) => {
+      this.currentMm.demandPages.set(Math.floor(page / PAGE_SIZE), frame);
+    },
+    count: (what) => {
+      if (what === "zeroPageMap") this.zeroPageMapCount++;
+      else this.zeroPageCopyCount++;
+    },
+  };
 
   /** The zero page's frame, taken from the zones (and zeroed) on first need. */
   private zeroPage(): number {
