@@ -130,8 +130,9 @@ export function checkLinuxBootOptions(
     bad(
       `kernel size ${show(kernelSize)} must be an integer in [0x4000, 0x400000] (head.S's tables live in it)`,
     );
+  // Only undefined means the default: null is refused like any other non-handler.
   const faultHandler = options.faultHandler === undefined ? null : options.faultHandler;
-  if (faultHandler !== null) checkFaultHandler(faultHandler);
+  if (options.faultHandler !== undefined) checkFaultHandler(options.faultHandler);
   return { pageOffset, pse, pge, kernelSize, faultHandler };
 }
 
