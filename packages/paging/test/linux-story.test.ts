@@ -12,6 +12,8 @@ describe("the --design linux story", () => {
     expect(s).toContain("free pages: DMA 3727, NORMAL 12288, HIGHMEM 0");
     expect(s).toContain("__va(0x00345678) = 0xc0345678");
     expect(s).toContain("the kernel reads 0x12345678");
+    expect(s).toContain("3 minor faults, 1 zero-page map(s), 1 zero-page copy; 4 page(s) taken");
+    expect(s).toContain("E_SEGV: segmentation fault at 0x20000000");
   });
 
   it("tells the PSE boot and highmem with 1 GiB", () => {

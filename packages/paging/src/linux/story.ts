@@ -11,6 +11,7 @@ import { GFP, LinuxMmError } from "@mm386/allocation/linux";
 import { CR4, createMachine, formatWalk, hex32, PAGE_SIZE, PTE } from "@mm386/hw-i386";
 import { PAGING_ERROR, PagingError } from "../api.js";
 import { memInit, pagingInit, setupMemory, startLinuxBoot } from "./boot.js";
+import { PROT } from "./fault.js";
 import { LinuxPaging } from "./paging.js";
 
 /** Options of {@link linuxStory}. */
@@ -136,6 +137,31 @@ export function linuxStory(options: LinuxStoryOptions = {}): string {
     `   free pages now: ${Object.entries(l.zones.freeCounts())
       .map(([k, v]) => `${k} ${v}`)
       .join(", ")}`,
+  );
+  l.mmap(mm, 0x1000_0000, 4 * PAGE_SIZE, PROT.READ | PROT.WRITE);
+  const before = l.zones.freeCounts();
+  const zeros = l.read32(0x1000_0000, 3);
+  l.write32(0x1000_1000, 7, 3);
+  l.write32(0x1000_0000, 8, 3);
+  const after = l.zones.freeCounts();
+  const taken = Object.keys(before)
+    .map((k) => before[k as keyof typeof before] - after[k as keyof typeof after])
+    .reduce((a, b) => a + b, 0);
+  let segv = "";
+  try {
+    l.read32(0x2000_0000, 3);
+  } catch (e) {
+    segv = e instanceof Error ? e.message : String(e);
+  }
+  say(
+    "",
+    "7. demand paging",
+    "   mmap(0x10000000, 4 pages, READ|WRITE): an area, nothing mapped",
+    `   read 0x10000000 -> ${zeros}: a fault, the shared zero page mapped read-only`,
+    "   write 0x10001000 -> a fault, a zeroed frame of its own (GFP_HIGHUSER)",
+    "   write 0x10000000 -> a protection fault on the zero page: copy on write",
+    `   ${l.stats.minorFaults} minor faults, ${l.stats.zeroPageMaps} zero-page map(s), ${l.stats.zeroPageCopies} zero-page copy; ${taken} page(s) taken from the zones (a table, the zero page, two frames)`,
+    `   read 0x20000000 -> ${segv}`,
   );
   return out.join("\n");
 }
