@@ -21,6 +21,14 @@ import {
   startPaging,
 } from "../src/index.js";
 import { bootLinux, type LinuxPaging, type MmStruct, PROT } from "../src/linux/index.js";
+import {
+  VirtMemManagerInit,
+  WHITIX,
+  type Whitix,
+  type WhitixPageSource,
+  type WhitixSpace,
+  whitixPageSource,
+} from "../src/whitix/index.js";
 
 const MiB = 1024 * 1024;
 
@@ -214,6 +222,221 @@ describe("fuzz: startPaging options", () => {
       {
         name: "startPaging(m, { mapMem })",
         call: (_, v) => start({ mapMem: v }),
+        accepts: optional,
+      },
+    ],
+    { runs: 5 },
+  );
+});
+
+// ------------------------------------------------------------------ Whitix
+
+interface WhitixWorld {
+  readonly w: Whitix;
+  readonly user: WhitixSpace;
+  readonly other: WhitixSpace;
+  readonly frame: number;
+  readonly heap: number;
+  readonly src: WhitixPageSource;
+}
+
+/** 16 MiB, two user spaces (one current, with a page), a kernel region mapped, a heap page. */
+function whitixWorld(): WhitixWorld {
+  const m = createMachine({ ramBytes: 16 * MiB });
+  const w = VirtMemManagerInit(m);
+  const user = w.createAddressSpace()!;
+  const other = w.createAddressSpace()!;
+  const frame = w.allocFrames(2)!;
+  w.map(user, 0x0080_0000, frame, 1, P | W | U);
+  const kva = w.allocKernelRegion(2)!;
+  w.map(null, kva, frame + 4096, 1, P | W);
+  const src = whitixPageSource(w);
+  const heap = src.allocPages(1)!;
+  w.switchTo(user);
+  w.read32(0x0080_0000, 3);
+  return { w, user, other, frame, heap, src };
+}
+
+/** Every word of every directory and the tables they point at (the window's PDE 1023 aside), read physically. */
+function whitixTables(w: Whitix): string[] {
+  const ram = w.machine.ram;
+  const out: string[] = [];
+  const seen = new Set<number>();
+  for (const s of w.addressSpaces()) {
+    out.push(`${hex32(s.cr3)} ${page(ram, s.cr3)}`);
+    for (let r = 0; r < 1023; r++) {
+      const pde = ram.read32(s.cr3 + 4 * r);
+      const t = (pde & 0xffff_f000) >>> 0;
+      if ((pde & PDE.P) === 0 || seen.has(t)) continue;
+      seen.add(t);
+      out.push(`${hex32(t)} ${page(ram, t)}`);
+    }
+  }
+  return out;
+}
+
+function whitixSnapshot(x: WhitixWorld) {
+  const { w } = x;
+  return {
+    tables: whitixTables(w),
+    spaces: w.addressSpaces().map((s) => s.cr3),
+    regions: w.kernelRegions(),
+    free: w.allocators.physical.freePages,
+    cr3: w.mmu.cr3,
+    current: w.current.cr3,
+    stats: { ...w.mmu.stats },
+    tlb: w.mmu.tlb.entries().map((e) => ({ ...e })),
+  };
+}
+
+/** An address inside 4 GiB, in the unsigned spelling Whitix takes. */
+const addr = (v: unknown) =>
+  Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) < 2 ** 32;
+const optional = (v: unknown) => v === undefined;
+const HEAP_END = WHITIX.HEAP_END;
+
+const whitixCalls: FuzzCall<WhitixWorld>[] = [
+  {
+    name: "map(space, ...)",
+    call: (x, v) => x.w.map(v as WhitixSpace, 0x90_0000, x.frame, 1, P | U),
+  },
+  { name: "map(user, virt, ...)", call: (x, v) => x.w.map(x.user, v as number, x.frame, 1, P | U) },
+  {
+    name: "map(user, 0x900000, phys, ...)",
+    call: (x, v) => x.w.map(x.user, 0x90_0000, v as number, 1, P | U),
+  },
+  {
+    name: "map(user, 0x900000, frame, nPages, ...)",
+    call: (x, v) => x.w.map(x.user, 0x90_0000, x.frame, v as number, P | U),
+  },
+  {
+    name: "map(user, 0x900000, frame, 1, flags)",
+    call: (x, v) => x.w.map(x.user, 0x90_0000, x.frame, 1, v as number),
+  },
+  {
+    name: "map(other, 0x900000, frame, 1, flags) (not current)",
+    call: (x, v) => x.w.map(x.other, 0x90_0000, x.frame, 1, v as number),
+  },
+  {
+    name: "map(null, virt, frame, 1, P|W) (kernel)",
+    call: (x, v) => x.w.map(null, v as number, x.frame, 1, P | W),
+  },
+  { name: "unmap(space, 0x800000, 1)", call: (x, v) => x.w.unmap(v as WhitixSpace, 0x80_0000, 1) },
+  { name: "unmap(user, virt, 1)", call: (x, v) => x.w.unmap(x.user, v as number, 1) },
+  {
+    name: "unmap(user, 0x800000, nPages)",
+    call: (x, v) => x.w.unmap(x.user, 0x80_0000, v as number),
+  },
+  {
+    name: "VirtMemMapPage(va, frame, P|W)",
+    call: (x, v) => x.w.VirtMemMapPage(v as number, x.frame, P | W),
+  },
+  {
+    name: "VirtMemMapPage(0xC1000000, pa, P|W)",
+    call: (x, v) => x.w.VirtMemMapPage(0xc100_0000, v as number, P | W),
+  },
+  {
+    name: "VirtMemMapPage(0xC1000000, frame, flags)",
+    call: (x, v) => x.w.VirtMemMapPage(0xc100_0000, x.frame, v as number),
+  },
+  { name: "VirtMapPhysPage(va, P|W)", call: (x, v) => x.w.VirtMapPhysPage(v as number, P | W) },
+  {
+    name: "VirtMapPhysPage(0xC1000000, flags)",
+    call: (x, v) => x.w.VirtMapPhysPage(0xc100_0000, v as number),
+  },
+  { name: "VirtUnmapPhysPage(va)", call: (x, v) => x.w.VirtUnmapPhysPage(v as number) },
+  {
+    name: "VirtMapPhysRange(start, ...)",
+    call: (x, v) => x.w.VirtMapPhysRange(v as number, HEAP_END, 1, P | W),
+  },
+  {
+    name: "VirtMapPhysRange(heap, end, ...)",
+    call: (x, v) => x.w.VirtMapPhysRange(WHITIX.HEAP_START, v as number, 1, P | W),
+  },
+  {
+    name: "VirtMapPhysRange(heap, end, n, ...)",
+    call: (x, v) => x.w.VirtMapPhysRange(WHITIX.HEAP_START, HEAP_END, v as number, P | W),
+  },
+  {
+    name: "VirtMapPhysRange(heap, end, 1, flags)",
+    call: (x, v) => x.w.VirtMapPhysRange(WHITIX.HEAP_START, HEAP_END, 1, v as number),
+  },
+  { name: "VirtAllocateTemp(phys)", call: (x, v) => x.w.VirtAllocateTemp(v as number) },
+  { name: "VirtFreeTemp(va)", call: (x, v) => x.w.VirtFreeTemp(v as number) },
+  { name: "VirtSetCurrent(space)", call: (x, v) => x.w.VirtSetCurrent(v as WhitixSpace) },
+  { name: "switchTo(space)", call: (x, v) => x.w.switchTo(v as WhitixSpace) },
+  { name: "destroyAddressSpace(space)", call: (x, v) => x.w.destroyAddressSpace(v as WhitixSpace) },
+  { name: "allocFrames(n)", call: (x, v) => x.w.allocFrames(v as number), accepts: count },
+  { name: "freeFrames(phys, 1)", call: (x, v) => x.w.freeFrames(v as number, 1) },
+  { name: "freeFrames(frame, n)", call: (x, v) => x.w.freeFrames(x.frame, v as number) },
+  {
+    name: "allocKernelRegion(n)",
+    call: (x, v) => x.w.allocKernelRegion(v as number),
+    accepts: count,
+  },
+  { name: "freeKernelRegion(start, 1)", call: (x, v) => x.w.freeKernelRegion(v as number, 1) },
+  {
+    name: "freeKernelRegion(heap, n)",
+    call: (x, v) => x.w.freeKernelRegion(WHITIX.HEAP_START, v as number),
+  },
+  { name: "translate(va)", call: (x, v) => x.w.translate(v as number), accepts: addr },
+  {
+    name: "translate(0x800000, space)",
+    call: (x, v) => x.w.translate(0x80_0000, v as WhitixSpace),
+    accepts: optional,
+  },
+  { name: "dump(space)", call: (x, v) => x.w.dump(v as WhitixSpace), accepts: optional },
+  { name: "explain(va)", call: (x, v) => x.w.explain(v as number), accepts: addr },
+  {
+    name: "explain(0x800000, space)",
+    call: (x, v) => x.w.explain(0x80_0000, v as WhitixSpace),
+    accepts: optional,
+  },
+  { name: "probe(va, 0)", call: (x, v) => x.w.probe(v as number, 0), accepts: addr },
+  { name: "probe(0x800000, cpl)", call: (x, v) => x.w.probe(0x80_0000, v as Cpl) },
+  {
+    name: "probe(0x800000, 3, space)",
+    call: (x, v) => x.w.probe(0x80_0000, 3, v as WhitixSpace),
+    accepts: optional,
+  },
+  { name: "pageSource.allocPages(n)", call: (x, v) => x.src.allocPages(v as number) },
+  { name: "pageSource.freePages(va, 1)", call: (x, v) => x.src.freePages(v as number, 1) },
+  { name: "pageSource.freePages(heap, n)", call: (x, v) => x.src.freePages(x.heap, v as number) },
+];
+
+describe("fuzz: Whitix", () => {
+  describeRefusals(whitixWorld, whitixSnapshot, whitixCalls);
+});
+
+describe("fuzz: VirtMemManagerInit options", () => {
+  const none = () => null;
+  const init = (o: Record<string, unknown>) =>
+    VirtMemManagerInit(createMachine({ ramBytes: 16 * MiB }), o);
+  describeRefusals(
+    none,
+    none,
+    [
+      { name: "VirtMemManagerInit(machine)", call: (_, v) => VirtMemManagerInit(v as never) },
+      {
+        name: "VirtMemManagerInit(m, options)",
+        call: (_, v) => VirtMemManagerInit(createMachine(), v as never),
+        // Any object that is not an array is an options object (its unknown keys ignored).
+        accepts: (v) =>
+          v === undefined || (typeof v === "object" && v !== null && !Array.isArray(v)),
+      },
+      {
+        name: "VirtMemManagerInit(m, { kernelCode })",
+        call: (_, v) => init({ kernelCode: v }),
+        accepts: optional,
+      },
+      {
+        name: "VirtMemManagerInit(m, { kernelData })",
+        call: (_, v) => init({ kernelData: v }),
+        accepts: optional,
+      },
+      {
+        name: "VirtMemManagerInit(m, { rangeAllocator })",
+        call: (_, v) => init({ rangeAllocator: v }),
         accepts: optional,
       },
     ],

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `malloc-trace FILE... [--policy NAME] [--align 8|16]`: run malloc lab
+ * `malloc-trace FILE... [--heap malloc|slab] [--policy NAME] [--align 8|16]`: run malloc lab
  * traces on a freshly booted stack, one JSON line per trace. A malformed
  * trace, a file that cannot be read or a bad option: one line on stderr
  * naming the bad value, nothing on stdout, status 2. `--help`: the usage on
@@ -12,9 +12,10 @@ import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import type { PolicyFactory } from "../api.js";
 import { POLICIES } from "../policies.js";
+import { slabHeap } from "../slab/kmalloc.js";
 import { type Trace, TraceError, parseTrace, runTrace } from "../trace.js";
 
-const usage = `usage: malloc-trace FILE... [--policy ${Object.keys(POLICIES).join("|")}] [--align 8|16]`;
+const usage = `usage: malloc-trace FILE... [--heap malloc|slab] [--policy ${Object.keys(POLICIES).join("|")}] [--align 8|16]`;
 
 /**
  * Why a file could not be read (ENOENT, EISDIR, EACCES...), without the path
@@ -29,13 +30,14 @@ function readFailure(e: unknown): string | null {
 }
 
 function main(argv: string[]): number {
-  let values: { policy?: string; align?: string; help?: boolean };
+  let values: { heap?: string; policy?: string; align?: string; help?: boolean };
   let files: string[];
   try {
     ({ values, positionals: files } = parseArgs({
       args: argv,
       allowPositionals: true,
       options: {
+        heap: { type: "string" },
         policy: { type: "string" },
         align: { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -71,6 +73,16 @@ function main(argv: string[]): number {
     return 2;
   }
   const align = values.align === "16" ? 16 : 8;
+  // --heap slab: kmalloc on slab caches, which has no policy and aligns to 8.
+  const heap = values.heap ?? "malloc";
+  if (heap !== "malloc" && heap !== "slab") {
+    process.stderr.write(`malloc-trace: unknown heap "${heap}" (malloc, slab)\n`);
+    return 2;
+  }
+  if (heap === "slab" && (values.policy !== undefined || values.align === "16")) {
+    process.stderr.write(`malloc-trace: --heap slab takes no --policy and aligns to 8\n`);
+    return 2;
+  }
   const traces: Trace[] = [];
   for (const file of files) {
     try {
@@ -89,7 +101,9 @@ function main(argv: string[]): number {
     }
   }
   for (const t of traces)
-    process.stdout.write(`${JSON.stringify(runTrace(t, { policy, align }))}\n`);
+    process.stdout.write(
+      `${JSON.stringify(runTrace(t, heap === "slab" ? { stack: { malloc: slabHeap } } : { policy, align }))}\n`,
+    );
   return 0;
 }
 
