@@ -190,53 +190,57 @@ describe("zones", () => {
     refused(() => z.setHighmemPagesInit([]), LINUX_ERROR.ALREADY_DONE);
   });
 
-  it("agree with a model of taken pages under random alloc/free", () => {
-    fc.assert(
-      fc.property(
-        fc.array(
-          fc.oneof(
-            fc.record({
-              op: fc.constant("alloc" as const),
-              gfp: fc.constantFrom(GFP.KERNEL, GFP.HIGHUSER, GFP.DMA),
-              order: fc.integer({ min: 0, max: 10 }),
-            }),
-            fc.record({ op: fc.constant("free" as const), pick: fc.nat() }),
+  it(
+    "agree with a model of taken pages under random alloc/free",
+    () => {
+      fc.assert(
+        fc.property(
+          fc.array(
+            fc.oneof(
+              fc.record({
+                op: fc.constant("alloc" as const),
+                gfp: fc.constantFrom(GFP.KERNEL, GFP.HIGHUSER, GFP.DMA),
+                order: fc.integer({ min: 0, max: 10 }),
+              }),
+              fc.record({ op: fc.constant("free" as const), pick: fc.nat() }),
+            ),
+            { maxLength: 60 },
           ),
-          { maxLength: 60 },
-        ),
-        (ops) => {
-          const z = smallZones();
-          const taken = new Map<number, number>(); // phys -> order
-          const usedPages = new Set<number>();
-          for (const o of ops) {
-            if (o.op === "alloc") {
-              const p = z.allocPages(o.gfp, o.order);
-              if (p === null) continue;
-              expect(p % (PAGE << o.order)).toBe(0);
-              const allowed =
-                o.gfp === GFP.DMA ? ["DMA"] : o.gfp === GFP.KERNEL ? ["DMA", "NORMAL"] : null;
-              if (allowed) expect(allowed).toContain(zoneOf(p));
-              for (let i = 0; i < 1 << o.order; i++) {
-                const pfn = p / PAGE + i;
-                expect(usedPages.has(pfn)).toBe(false);
-                expect(pfn !== 0 && !(pfn >= 4200 && pfn < 4300)).toBe(true);
-                usedPages.add(pfn);
+          (ops) => {
+            const z = smallZones();
+            const taken = new Map<number, number>(); // phys -> order
+            const usedPages = new Set<number>();
+            for (const o of ops) {
+              if (o.op === "alloc") {
+                const p = z.allocPages(o.gfp, o.order);
+                if (p === null) continue;
+                expect(p % (PAGE << o.order)).toBe(0);
+                const allowed =
+                  o.gfp === GFP.DMA ? ["DMA"] : o.gfp === GFP.KERNEL ? ["DMA", "NORMAL"] : null;
+                if (allowed) expect(allowed).toContain(zoneOf(p));
+                for (let i = 0; i < 1 << o.order; i++) {
+                  const pfn = p / PAGE + i;
+                  expect(usedPages.has(pfn)).toBe(false);
+                  expect(pfn !== 0 && !(pfn >= 4200 && pfn < 4300)).toBe(true);
+                  usedPages.add(pfn);
+                }
+                taken.set(p, o.order);
+              } else if (taken.size > 0) {
+                const [p, order] = [...taken][o.pick % taken.size]!;
+                z.freePages(p, order);
+                taken.delete(p);
+                for (let i = 0; i < 1 << order; i++) usedPages.delete(p / PAGE + i);
               }
-              taken.set(p, o.order);
-            } else if (taken.size > 0) {
-              const [p, order] = [...taken][o.pick % taken.size]!;
-              z.freePages(p, order);
-              taken.delete(p);
-              for (let i = 0; i < 1 << order; i++) usedPages.delete(p / PAGE + i);
+              const c = z.freeCounts();
+              expect(c.DMA + c.NORMAL + c.HIGHMEM).toBe(4095 + 924 + 1024 - usedPages.size);
             }
-            const c = z.freeCounts();
-            expect(c.DMA + c.NORMAL + c.HIGHMEM).toBe(4095 + 924 + 1024 - usedPages.size);
-          }
-        },
-      ),
-      { numRuns: process.env.MM386_DEEP ? 1000 : 30 },
-    );
-  });
+          },
+        ),
+        { numRuns: process.env.MM386_DEEP ? 1000 : 30 },
+      );
+    },
+    process.env.MM386_DEEP ? 3_600_000 : 20_000,
+  );
 });
 
 describe("e820", () => {
