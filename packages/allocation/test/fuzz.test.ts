@@ -4,7 +4,7 @@
  * leave every allocator's unit states and free counts as they were.
  * `MM386_DEEP=1` tries many more random values.
  */
-import { defaultMemoryMap } from "@mm386/hw-i386";
+import { createMachine, defaultMemoryMap, E820 } from "@mm386/hw-i386";
 import { describeRefusals, type FuzzCall } from "@mm386/hw-i386/testing";
 import { describe } from "vitest";
 import {
@@ -14,6 +14,7 @@ import {
   type PageRangeAllocator,
   type VirtualPageAllocator,
 } from "../src/index.js";
+import { Bootmem, GFP, Zones } from "../src/linux/index.js";
 
 const MiB = 1024 * 1024;
 const USER = 0x4000_0000;
@@ -133,4 +134,124 @@ describe("fuzz: createPageAllocators options", () => {
     { name: "{ kernelVirtual }", call: (_, v) => opt({ kernelVirtual: v })(), accepts: optional },
     { name: "{ rangeAllocator }", call: (_, v) => opt({ rangeAllocator: v })(), accepts: optional },
   ]);
+});
+
+// ------------------------------------------------------------ Linux: bootmem, zones
+
+interface LinuxWorld {
+  readonly bootmem: Bootmem;
+  readonly zones: Zones;
+  readonly page: number;
+}
+
+/** Bootmem over 64 pages (8..63 free, one allocated) and small zones with one order-1 block out. */
+function linuxWorld(): LinuxWorld {
+  const bootmem = new Bootmem({
+    machine: createMachine({ ramBytes: 16 * MiB }),
+    pageOffset: 0xc000_0000,
+    maxLowPfn: 64,
+  });
+  bootmem.freeBootmem(8 * 4096, 56 * 4096);
+  bootmem.allocBootmemLowPages(1);
+  const zones = new Zones({ maxLowPfn: 5120, maxPfn: 6144 });
+  zones.populateLowmem([{ start: 1, end: 5120 }]);
+  zones.setHighmemPagesInit([{ base: 5120 * 4096, length: 4 * MiB, type: E820.USABLE }]);
+  const page = zones.allocPages(GFP.KERNEL, 1)!;
+  return { bootmem, zones, page };
+}
+
+function linuxSnapshot(w: LinuxWorld) {
+  return {
+    bootmem: w.bootmem.retired ? "retired" : w.bootmem.freeRuns(),
+    zones: w.zones.zones.map((z) => z.buddy?.blocks() ?? null),
+  };
+}
+
+const isPositiveInt = (v: unknown) => Number.isSafeInteger(v) && (v as number) > 0;
+
+const linuxCalls: FuzzCall<LinuxWorld>[] = [
+  {
+    name: "bootmem.freeBootmem(phys, 4096)",
+    call: (w, v) => w.bootmem.freeBootmem(v as number, 4096),
+  },
+  { name: "bootmem.freeBootmem(0, size)", call: (w, v) => w.bootmem.freeBootmem(0, v as number) },
+  {
+    name: "bootmem.reserveBootmem(phys, 4096)",
+    call: (w, v) => w.bootmem.reserveBootmem(v as number, 4096),
+  },
+  {
+    name: "bootmem.reserveBootmem(0, size)",
+    call: (w, v) => w.bootmem.reserveBootmem(0, v as number),
+  },
+  {
+    name: "bootmem.allocBootmemLowPages(n)",
+    call: (w, v) => w.bootmem.allocBootmemLowPages(v as number),
+    // A count that fits low memory is a request; beyond 56 free pages it is null, not a refusal.
+    accepts: (v) => isPositiveInt(v) && (v as number) <= 64 && (v as number) > 56,
+  },
+  { name: "bootmem.isReserved(pfn)", call: (w, v) => w.bootmem.isReserved(v as number) },
+  {
+    name: "bootmem.freeAllBootmem(zones)",
+    call: (w, v) => w.bootmem.freeAllBootmem(v as Zones),
+  },
+  { name: "zones.allocPages(gfp, 0)", call: (w, v) => w.zones.allocPages(v as number, 0) },
+  {
+    name: "zones.allocPages(GFP_KERNEL, order)",
+    call: (w, v) => w.zones.allocPages(GFP.KERNEL, v as number),
+    accepts: (v) => Number.isSafeInteger(v) && (v as number) >= 11 && (v as number) <= 31,
+  },
+  { name: "zones.freePages(phys, 1)", call: (w, v) => w.zones.freePages(v as number, 1) },
+  { name: "zones.freePages(page, order)", call: (w, v) => w.zones.freePages(w.page, v as number) },
+  {
+    name: "zones.allocPagesExact(GFP_KERNEL, n)",
+    call: (w, v) => w.zones.allocPagesExact(GFP.KERNEL, v as number),
+    accepts: (v) => isPositiveInt(v) && (v as number) > 1024,
+  },
+  {
+    name: "zones.freePagesExact(phys, 2)",
+    call: (w, v) => w.zones.freePagesExact(v as number, 2),
+  },
+  {
+    name: "zones.freePagesExact(page, n)",
+    call: (w, v) => w.zones.freePagesExact(w.page, v as number),
+  },
+  { name: "zones.zonelist(gfp)", call: (w, v) => w.zones.zonelist(v as number) },
+  {
+    name: "zones.setHighmemPagesInit(map)",
+    call: (w, v) => w.zones.setHighmemPagesInit(v as never),
+  },
+];
+
+describe("fuzz: Linux bootmem and zones", () => {
+  describeRefusals(linuxWorld, linuxSnapshot, linuxCalls);
+});
+
+describe("fuzz: Linux constructors", () => {
+  const none = () => null;
+  const machine = createMachine({ ramBytes: 16 * MiB });
+  describeRefusals(
+    none,
+    none,
+    [
+      { name: "new Bootmem(options)", call: (_, v) => new Bootmem(v as never) },
+      {
+        name: "new Bootmem({ maxLowPfn })",
+        call: (_, v) => new Bootmem({ machine, pageOffset: 0xc000_0000, maxLowPfn: v as number }),
+      },
+      {
+        name: "new Bootmem({ pageOffset })",
+        call: (_, v) => new Bootmem({ machine, pageOffset: v as number, maxLowPfn: 64 }),
+      },
+      { name: "new Zones(options)", call: (_, v) => new Zones(v as never) },
+      {
+        name: "new Zones({ maxPfn })",
+        call: (_, v) => new Zones({ maxLowPfn: 64, maxPfn: v as number }),
+      },
+      {
+        name: "new Zones({ maxLowPfn })",
+        call: (_, v) => new Zones({ maxLowPfn: v as number, maxPfn: 64 }),
+      },
+    ],
+    { runs: 5 },
+  );
 });

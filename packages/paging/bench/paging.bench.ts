@@ -17,12 +17,14 @@ import {
   type PagingDesign,
   startPaging,
 } from "../src/index.js";
+import { bootLinux } from "../src/linux/index.js";
 import { bootWhitix } from "../src/whitix/index.js";
 
 /** Every design measured: name and how it boots. */
 const DESIGNS: [string, (m: Machine) => PagingDesign][] = [
   ["hobby", (m) => startPaging(m)],
   ["whitix", (m) => bootWhitix(m)],
+  ["linux", (m) => bootLinux(m)],
 ];
 
 const flags = PTE_PRESENT | PTE_WRITE | PTE_USER;

@@ -20,6 +20,7 @@ import {
   type Paging,
   startPaging,
 } from "../src/index.js";
+import { bootLinux, type LinuxPaging, type MmStruct, PROT } from "../src/linux/index.js";
 import {
   VirtMemManagerInit,
   WHITIX,
@@ -436,6 +437,239 @@ describe("fuzz: VirtMemManagerInit options", () => {
       {
         name: "VirtMemManagerInit(m, { rangeAllocator })",
         call: (_, v) => init({ rangeAllocator: v }),
+        accepts: optional,
+      },
+    ],
+    { runs: 5 },
+  );
+});
+
+// ------------------------------------------------------------------ Linux
+
+interface LinuxWorld {
+  readonly l: LinuxPaging;
+  readonly mm: MmStruct;
+  readonly frame: number;
+  readonly region: number;
+}
+
+/** 16 MiB, one user space with a page mapped (current), one vmalloc page mapped. */
+function linuxWorld(): LinuxWorld {
+  const l = bootLinux(createMachine({ ramBytes: 16 * MiB }));
+  const mm = l.createAddressSpace()!;
+  const frame = l.allocFrames(2)!;
+  l.map(mm, 0x0040_0000, frame, 1, P | W | U);
+  const region = l.allocKernelRegion(1)!;
+  l.map(null, region, frame + 4096, 1, P | W);
+  l.switchTo(mm);
+  l.read32(0x0040_0000, 3);
+  // An area with one page touched (a frame of its own) and one not.
+  l.mmap(mm, AREA, 2 * 4096, PROT.READ | PROT.WRITE);
+  l.write32(AREA, 1, 3);
+  return { l, mm, frame, region };
+}
+
+/** Every directory and the tables they point to, read physically, plus allocator and MMU state. */
+function linuxSnapshot(w: LinuxWorld) {
+  const { l } = w;
+  const ram = l.machine.ram;
+  const out: string[] = [];
+  const seen = new Set<number>();
+  for (const mm of l.addressSpaces()) {
+    out.push(`${hex32(mm.cr3)} ${page(ram, mm.cr3)}`);
+    for (let r = 0; r < 1024; r++) {
+      const pde = ram.read32(mm.cr3 + 4 * r);
+      const t = (pde & 0xffff_f000) >>> 0;
+      if ((pde & PDE.P) === 0 || (pde & PDE.PS) !== 0 || seen.has(t)) continue;
+      seen.add(t);
+      out.push(`${hex32(t)} ${page(ram, t)}`);
+    }
+  }
+  return {
+    tables: out,
+    spaces: l.addressSpaces().map((mm) => mm.cr3),
+    zones: l.zones.zones.map((z) => z.buddy?.blocks() ?? null),
+    regions: l.vmRegions(),
+    cr3: l.mmu.cr3,
+    cr4: l.mmu.cr4,
+    current: l.current.cr3,
+    stats: { ...l.mmu.stats },
+    design: l.stats,
+    areas: l.vmAreas(w.mm),
+    tlb: l.mmu.tlb.entries().map((e) => ({ ...e })),
+  };
+}
+
+const positive = (v: unknown) => Number.isSafeInteger(v) && (v as number) > 0;
+/** A page-aligned address in [lo, hi). */
+const pageIn = (v: unknown, lo: number, hi: number) =>
+  Number.isSafeInteger(v) &&
+  (v as number) % 4096 === 0 &&
+  (v as number) >= lo &&
+  (v as number) < hi;
+const isProt = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= 7;
+const AREA = 0x0100_0000;
+
+const linuxCalls: FuzzCall<LinuxWorld>[] = [
+  {
+    name: "map(space, 0x800000, frame, 1, P|W|U)",
+    call: (w, v) => w.l.map(v as MmStruct, 0x80_0000, w.frame, 1, P | W | U),
+  },
+  {
+    name: "map(mm, virt, frame, 1, P|W|U)",
+    call: (w, v) => w.l.map(w.mm, v as number, w.frame, 1, P | W | U),
+  },
+  {
+    name: "map(mm, 0x800000, phys, 1, P|W|U)",
+    call: (w, v) => w.l.map(w.mm, 0x80_0000, v as number, 1, P | W | U),
+  },
+  {
+    name: "map(mm, 0x800000, frame, nPages, P|W|U)",
+    call: (w, v) => w.l.map(w.mm, 0x80_0000, w.frame, v as number, P | W | U),
+  },
+  {
+    name: "map(mm, 0x800000, frame, 1, flags)",
+    call: (w, v) => w.l.map(w.mm, 0x80_0000, w.frame, 1, v as number),
+  },
+  {
+    name: "map(null, virt, frame, 1, P|W) (kernel)",
+    call: (w, v) => w.l.map(null, v as number, w.frame, 1, P | W),
+  },
+  { name: "unmap(mm, virt, 1)", call: (w, v) => w.l.unmap(w.mm, v as number, 1) },
+  { name: "unmap(mm, 0x400000, nPages)", call: (w, v) => w.l.unmap(w.mm, 0x40_0000, v as number) },
+  { name: "unmap(space, 0x400000, 1)", call: (w, v) => w.l.unmap(v as MmStruct, 0x40_0000, 1) },
+  { name: "switchTo(space)", call: (w, v) => w.l.switchTo(v as MmStruct) },
+  {
+    name: "destroyAddressSpace(space)",
+    call: (w, v) => w.l.destroyAddressSpace(v as MmStruct),
+  },
+  {
+    name: "allocFrames(n)",
+    call: (w, v) => w.l.allocFrames(v as number),
+    accepts: (v) => positive(v) && (v as number) > 1024,
+  },
+  { name: "freeFrames(phys, 1)", call: (w, v) => w.l.freeFrames(v as number, 1) },
+  { name: "freeFrames(frame, n)", call: (w, v) => w.l.freeFrames(w.frame, v as number) },
+  {
+    name: "allocKernelRegion(n)",
+    call: (w, v) => w.l.allocKernelRegion(v as number),
+    accepts: (v) => positive(v) && (v as number) >= 2 ** 20,
+  },
+  { name: "freeKernelRegion(start, 1)", call: (w, v) => w.l.freeKernelRegion(v as number, 1) },
+  {
+    name: "freeKernelRegion(region, n)",
+    call: (w, v) => w.l.freeKernelRegion(w.region, v as number),
+  },
+  { name: "translate(va)", call: (w, v) => w.l.translate(v as number), accepts: u32 },
+  {
+    name: "translate(0x400000, space)",
+    call: (w, v) => w.l.translate(0x40_0000, v as MmStruct),
+    accepts: (v) => v === undefined,
+  },
+  {
+    name: "explain(va)",
+    call: (w, v) => w.l.explain(v as number),
+    accepts: (v) => u32(v) && (v as number) >= 0,
+  },
+  { name: "dump(space)", call: (w, v) => w.l.dump(v as MmStruct), accepts: (v) => v === undefined },
+  { name: "read32(0x400000, cpl)", call: (w, v) => w.l.read32(0x40_0000, v as Cpl) },
+  {
+    name: "write32(0x400000, value, 3)",
+    call: (w, v) => w.l.write32(0x40_0000, v as number, 3),
+    accepts: (v) => Number.isInteger(v) && (v as number) >= -(2 ** 31) && (v as number) < 2 ** 32,
+  },
+  { name: "va(phys)", call: (w, v) => w.l.va(v as number) },
+  {
+    name: "mmap(space, 0x2000000, 4096, RW)",
+    call: (w, v) => w.l.mmap(v as MmStruct, 0x200_0000, 4096, 3),
+  },
+  {
+    name: "mmap(mm, start, 4096, RW)",
+    call: (w, v) => w.l.mmap(w.mm, v as number, 4096, 3),
+    accepts: (v) => pageIn(v, 0, 0xc000_0000),
+  },
+  {
+    name: "mmap(mm, 0x2000000, length, RW)",
+    call: (w, v) => w.l.mmap(w.mm, 0x200_0000, v as number, 3),
+    accepts: (v) => positive(v) && (v as number) <= 0xbe00_0000,
+  },
+  {
+    name: "mmap(mm, 0x2000000, 4096, prot)",
+    call: (w, v) => w.l.mmap(w.mm, 0x200_0000, 4096, v as number),
+    accepts: isProt,
+  },
+  {
+    name: "munmap(mm, start, 4096)",
+    call: (w, v) => w.l.munmap(w.mm, v as number, 4096),
+    accepts: (v) => pageIn(v, 0, 0xc000_0000),
+  },
+  {
+    name: "munmap(mm, AREA, length)",
+    call: (w, v) => w.l.munmap(w.mm, AREA, v as number),
+    accepts: (v) => positive(v) && (v as number) <= 0xc000_0000 - AREA,
+  },
+  {
+    name: "munmap(space, AREA, 4096)",
+    call: (w, v) => w.l.munmap(v as MmStruct, AREA, 4096),
+  },
+  {
+    name: "mprotect(mm, AREA, 4096, prot)",
+    call: (w, v) => w.l.mprotect(w.mm, AREA, 4096, v as number),
+    accepts: isProt,
+  },
+  {
+    name: "mprotect(mm, start, 4096, READ)",
+    call: (w, v) => w.l.mprotect(w.mm, v as number, 4096, 1),
+    accepts: (v) => pageIn(v, AREA, AREA + 2 * 4096),
+  },
+  { name: "vmAreas(space)", call: (w, v) => w.l.vmAreas(v as MmStruct) },
+  { name: "pa(va)", call: (w, v) => w.l.pa(v as number) },
+];
+
+describe("fuzz: Linux paging", () => {
+  describeRefusals(linuxWorld, linuxSnapshot, linuxCalls);
+});
+
+describe("fuzz: bootLinux options", () => {
+  const none = () => null;
+  const start = (o: Record<string, unknown>) => bootLinux(createMachine({ ramBytes: 16 * MiB }), o);
+  const optional = (v: unknown) => v === undefined;
+  describeRefusals(
+    none,
+    none,
+    [
+      { name: "bootLinux(machine)", call: (_, v) => bootLinux(v as never) },
+      {
+        name: "bootLinux(m, options)",
+        call: (_, v) => bootLinux(createMachine(), v as never),
+        // {} means every default.
+        accepts: (v) =>
+          v === undefined ||
+          (typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 0),
+      },
+      {
+        name: "bootLinux(m, { pageOffset })",
+        call: (_, v) => start({ pageOffset: v }),
+        accepts: optional,
+      },
+      {
+        name: "bootLinux(m, { pse })",
+        call: (_, v) => start({ pse: v }),
+        accepts: (v) => v === undefined || typeof v === "boolean",
+      },
+      {
+        name: "bootLinux(m, { pge })",
+        call: (_, v) => start({ pge: v }),
+        accepts: (v) => v === undefined || typeof v === "boolean",
+      },
+      {
+        name: "bootLinux(m, { faultHandler })",
+        call: (_, v) => start({ faultHandler: v }),
+        accepts: optional,
+      },
+      {
+        name: "bootLinux(m, { kernelSize })",
+        call: (_, v) => start({ kernelSize: v }),
         accepts: optional,
       },
     ],
