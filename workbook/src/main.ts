@@ -8,6 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import { designNames } from "@mm386/malloc";
+import { linuxStory } from "@mm386/paging/linux";
 import { whitixTour } from "@mm386/paging/whitix";
 import { type TourStyle, defaultStyle, runHwTour } from "./hw-tour.js";
 import { runPagingTour } from "./paging-tour.js";
@@ -22,6 +23,7 @@ const TOURS: Record<string, (say: (line: string) => void, style: TourStyle) => v
     runStackTour(stack, say, style);
   },
   whitix: (say) => say(whitixTour()),
+  linux: (say) => say(linuxStory()),
 };
 
 const usage = `usage: pnpm start [--design ${Object.keys(TOURS).join("|")}]`;

@@ -25,6 +25,7 @@ export {
 } from "./trace.js";
 export {
   DESIGNS,
+  linuxPageSource,
   createStack,
   designNames,
   type DesignEntry,

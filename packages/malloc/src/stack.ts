@@ -27,10 +27,11 @@ import {
   describeValue,
   startPaging,
 } from "@mm386/paging";
+import { type LinuxPaging, bootLinux } from "@mm386/paging/linux";
 import { bootWhitix, whitixPageSource } from "@mm386/paging/whitix";
 import type { HeapAllocator, HeapAllocatorFactory, PolicyFactory } from "./api.js";
 import { Malloc } from "./heap.js";
-import { Kmalloc } from "./slab/index.js";
+import { Kmalloc, type SlabPageSource } from "./slab/index.js";
 
 /**
  * The kernel designs {@link createStack} can boot, by name: what each
@@ -69,7 +70,33 @@ export const DESIGNS: Readonly<Record<string, DesignEntry>> = {
       return { design: w, heap: new Kmalloc(whitixPageSource(w), machine.mmu) };
     },
   },
+  linux: {
+    name: "linux",
+    summary:
+      "Linux on i386: head.S, bootmem, zones, the direct map at PAGE_OFFSET, demand paging; kmalloc (slab) on __va of low pages",
+    boot: (machine) => {
+      const l = bootLinux(machine);
+      return { design: l, heap: new Kmalloc(linuxPageSource(l), machine.mmu) };
+    },
+  },
 };
+
+/**
+ * Linux's pages for the slab: low-memory frames from the zones (GFP_KERNEL),
+ * reached through the direct map, `__va(phys)`, as kmalloc's are.
+ */
+export function linuxPageSource(l: LinuxPaging): SlabPageSource {
+  return {
+    name: "Linux allocPages(GFP_KERNEL) + __va",
+    allocPages(n: number): number | null {
+      const phys = l.allocFrames(n);
+      return phys === null ? null : l.va(phys);
+    },
+    freePages(va: number, n: number): void {
+      l.freeFrames(l.pa(va), n);
+    },
+  };
+}
 
 /** The names of {@link DESIGNS}, for messages and `--help`. */
 export function designNames(): string[] {

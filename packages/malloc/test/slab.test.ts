@@ -9,7 +9,9 @@ import { PAGE_SIZE, createMachine } from "@mm386/hw-i386";
 import { codeOf, deepRun, expectCode } from "@mm386/hw-i386/testing";
 import { Kvmalloc } from "@mm386/kvmalloc";
 import { startPaging } from "@mm386/paging";
+import { bootLinux } from "@mm386/paging/linux";
 import { bootWhitix, whitixPageSource } from "@mm386/paging/whitix";
+import { linuxPageSource } from "../src/stack.js";
 import { describe, expect, it } from "vitest";
 import { describeHeapConformance } from "../src/conformance.js";
 import {
@@ -469,4 +471,11 @@ describePageSourceConformance("whitix VirtMapPhysRange", (ramBytes) => {
   const machine = createMachine({ ramBytes });
   const w = bootWhitix(machine);
   return { source: whitixPageSource(w), mmu: machine.mmu };
+});
+
+// Linux's page source (low frames from the zones, through __va) passes the same port suite.
+describePageSourceConformance("linux allocPages + __va", (ramBytes) => {
+  // Linux boots on 16 MiB or more; the suite's small machines get that.
+  const machine = createMachine({ ramBytes: Math.max(ramBytes, 16 * 1024 * 1024) });
+  return { source: linuxPageSource(bootLinux(machine)), mmu: machine.mmu };
 });

@@ -107,8 +107,9 @@ export function describePageSourceConformance(name: string, factory: PageSourceF
       const { source, mmu } = factory(ram);
       const held: number[] = [];
       let last: number | null = 0;
-      // Bounded: more tries than RAM has 16-page runs means no exhaustion at all.
-      for (let i = 0; i <= ram / PAGE_SIZE / 16 && last !== null; i++) {
+      // Bounded: more tries than four times this RAM has 16-page runs means no exhaustion at
+      // all (a design may need more RAM than asked for to boot: Linux takes at least 16 MiB).
+      for (let i = 0; i <= (4 * ram) / PAGE_SIZE / 16 && last !== null; i++) {
         last = source.allocPages(16);
         if (last !== null) {
           mmu.write32(last + 15 * PAGE_SIZE, i, 0);
