@@ -58,7 +58,7 @@ export async function loadExercise<T>(n: number, kind: ImplKind = implKind()): P
   const file = override ?? implFile(e, kind);
   if (!existsSync(file))
     throw new Error(`${file} does not exist: run \`pnpm workbook\` once to create it`);
-  if (kind === "solution" && override === undefined) {
+  if (kind === "solution") {
     const refused = refusedImports(file, e.forbidden);
     if (refused.length > 0)
       throw new RefusedImport(

@@ -245,7 +245,7 @@ function pdeQuestion(seed: number, rand: (n: number) => number): Question {
   const text = [
     `The kernel's split is ${hex32(split)}: PDEs ${split >>> 22}..1023 are the kernel half, shared by every address space.`,
     `There are ${dirs.length} pagedirs: ${dirs.map((pd) => hex32(pd.phys)).join(", ")} (physical addresses).`,
-    `mapMem(null, ${hex32(frame)}, ${hex32(va)}, 1, P|RW) maps a kernel page in a 4 MiB region with no page table yet.`,
+    `mapMem(null, ${hex32(frame)}, ${hex32(va)}, 1, P RW) maps a kernel page in a 4 MiB region with no page table yet.`,
     "Which page-directory entries change, in which pagedirs, and why?",
   ];
   const answer = [

@@ -161,6 +161,12 @@ function readLines(file: string): ReportLine[] {
     });
 }
 
+/** Console output as lines, the first `n` of them (a property test prints on every try). */
+function logLines(logs: readonly string[], n = 12): string[] {
+  const lines = logs.flatMap((l) => l.split("\n"));
+  return lines.length > n ? [...lines.slice(0, n), `... (${lines.length - n} more lines)`] : lines;
+}
+
 function resultOf(run: CheckRun, ends: readonly EndLine[], scoreFile: string): ExerciseResult {
   const failures: FailedCheck[] = [];
   let passed = 0;
@@ -173,7 +179,7 @@ function resultOf(run: CheckRun, ends: readonly EndLine[], scoreFile: string): E
         failures.push({
           name: t.name,
           message: t.errors.map((e) => describeError(e)).join("\n"),
-          logs: t.logs,
+          logs: logLines(t.logs),
         });
     }
     // A file that failed to load (a syntax error, a refused import): its whole message matters.
@@ -181,7 +187,7 @@ function resultOf(run: CheckRun, ends: readonly EndLine[], scoreFile: string): E
       failures.push({
         name: `loading the checks of exercise ${run.exercise.n}`,
         message: end.errors.map((e) => describeError(e, 20)).join("\n"),
-        logs: end.logs,
+        logs: logLines(end.logs),
       });
   }
   if (tests === 0 && failures.length === 0)
