@@ -222,6 +222,18 @@ async function report(
         for (const line of f.logs) io.out(`        ${c.cyan("console:")} ${line}`);
       }
       if (r.failures.length > 5) io.out(`      ... and ${r.failures.length - 5} more`);
+      // What passing checks printed: on request (failing ones always show theirs).
+      if (options.logs)
+        for (const p of r.printed) {
+          io.out(`      ${c.green("ok")} ${p.name}`);
+          for (const line of p.logs) io.out(`        ${c.cyan("console:")} ${line}`);
+        }
+      else if (r.printed.length > 0)
+        io.out(
+          c.dim(
+            `      ${r.printed.length} passing check${r.printed.length === 1 ? "" : "s"} printed output (--logs shows it)`,
+          ),
+        );
       if (!passed && mine.length > 0 && options.diagnose) {
         // Is it this exercise, or one of the student's earlier layers? Ask the reference layers.
         const [again] = await runChecks([{ ...r.run, id: `reference-layers-${e.n}`, layers: [] }]);
@@ -236,7 +248,6 @@ async function report(
     saved.done = saved.done.filter((n) => n !== e.n);
     if (passed) saved.done.push(e.n);
   }
-  if (options.logs) for (const r of results) void r; // failing checks' logs are printed above; see runner for passing ones
   saved.done.sort((a, b) => a - b);
   saveProgress(saved);
   return ok;
@@ -253,8 +264,13 @@ function scoreTable(io: CliIo, results: readonly ExerciseResult[]): void {
     const e = r.exercise;
     const all = r.passed + r.failed;
     // Full points for an exercise that passes; partial credit for the share of checks passed.
+    // Half credit at most for a partial pass, none for an untouched starter.
     const points =
-      r.failed === 0 ? e.points : all === 0 ? 0 : Math.floor((e.points * r.passed) / all / 2);
+      r.failed === 0
+        ? e.points
+        : all === 0 || !started(e)
+          ? 0
+          : Math.floor((e.points * r.passed) / all / 2);
     total += points;
     max += e.points;
     const state =

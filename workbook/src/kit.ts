@@ -74,7 +74,8 @@ export function implLabel(n: number): string {
   const kind = implKind();
   const file = process.env.MM386_IMPL_FILE;
   const what = file ? `planted ${file.split("/").pop()!.replace(/\.ts$/, "")}` : kind;
-  const layers = [...studentLayers()].filter((k) => k < n).sort((a, b) => a - b);
+  const uses = EXERCISES.find((x) => x.n === n)?.uses ?? [];
+  const layers = [...studentLayers()].filter((k) => uses.includes(k)).sort((a, b) => a - b);
   return `${what}${layers.length > 0 ? `, with your layers ${layers.join(", ")}` : ""}`;
 }
 

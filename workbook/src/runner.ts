@@ -72,6 +72,8 @@ export interface ExerciseResult {
   readonly failures: readonly FailedCheck[];
   /** True if the run was stopped by its timeout. */
   readonly timedOut: boolean;
+  /** Checks that passed but printed something (console.log), with what they printed. */
+  readonly printed: readonly { readonly name: string; readonly logs: readonly string[] }[];
   /** Exercise 8's trace score, when its checks wrote one. */
   readonly score?: TraceScore;
 }
@@ -169,13 +171,16 @@ function logLines(logs: readonly string[], n = 12): string[] {
 
 function resultOf(run: CheckRun, ends: readonly EndLine[], scoreFile: string): ExerciseResult {
   const failures: FailedCheck[] = [];
+  const printed: { name: string; logs: string[] }[] = [];
   let passed = 0;
   let tests = 0;
   for (const end of ends) {
     for (const t of end.tests) {
       tests++;
-      if (t.state === "passed") passed++;
-      else if (t.state === "failed")
+      if (t.state === "passed") {
+        passed++;
+        if (t.logs.length > 0) printed.push({ name: t.name, logs: logLines(t.logs) });
+      } else if (t.state === "failed")
         failures.push({
           name: t.name,
           message: t.errors.map((e) => describeError(e)).join("\n"),
@@ -205,6 +210,7 @@ function resultOf(run: CheckRun, ends: readonly EndLine[], scoreFile: string): E
     failed: failures.length,
     failures,
     timedOut: false,
+    printed,
     ...(score ? { score } : {}),
   };
 }
@@ -246,6 +252,7 @@ export async function runChecks(
             },
           ],
           timedOut: true,
+          printed: [],
         });
       const left = pending.filter((r) => !results.has(r.id));
       if (timedOut.length === 0) {
@@ -264,6 +271,7 @@ export async function runChecks(
               },
             ],
             timedOut: false,
+            printed: [],
           });
         break;
       }
