@@ -57,7 +57,6 @@ const USAGE = `usage: ${CMD} [list | check [N] | watch [N] | hint N | reset N | 
   --reference L,L|all   use the reference layer for these exercises in the stacks
   --logs                check: show what passing checks printed too (failing ones always)
   --poll                watch: poll files instead of using OS file events
-  --force               reset: no questions (your old file is still kept as a backup)
   --seed S --kind K     quiz: which question (K: ${QUIZ_KINDS.join(", ")}); --solve prints the answer
   --ops N --sizes a,b   quiz: how many calls (buddy, malloc, tlb) and which request sizes (malloc)
   --entries E --ways W  quiz tlb: the TLB's shape`;
@@ -141,7 +140,7 @@ function studentRun(e: Exercise, layers: readonly number[]): CheckRun {
 }
 
 /** What exercise 8's score line says; n/a when a trace was invalid (its numbers mean nothing). */
-function scoreLine(r: ExerciseResult): string | undefined {
+export function scoreLine(r: ExerciseResult): string | undefined {
   const sc = r.score;
   if (!sc) return undefined;
   if (!sc.valid)
@@ -254,7 +253,7 @@ async function report(
 }
 
 /** The score table after checking every exercise, points per exercise as `make grade` prints. */
-function scoreTable(io: CliIo, results: readonly ExerciseResult[]): void {
+export function scoreTable(io: CliIo, results: readonly ExerciseResult[]): void {
   const c = pc.createColors(io.color);
   let total = 0;
   let max = 0;
@@ -455,6 +454,7 @@ export async function verify(io: CliIo): Promise<number> {
         impl: "reference",
         file,
         layers: [],
+        stopAtFirstFailure: true,
       });
   }
   const results = await runChecks(runs);
@@ -477,7 +477,7 @@ export async function verify(io: CliIo): Promise<number> {
       const caught = p.failed > 0 && !p.timedOut;
       ok &&= caught;
       io.out(
-        `${caught ? c.green("ok  ") : c.red("BAD ")}    planted ${plantedName(file)}: ${caught ? `caught by ${p.failed} check${p.failed === 1 ? "" : "s"} (${p.failures[0]!.name})` : p.timedOut ? "timed out" : "passes every check: the checks miss this mistake"}`,
+        `${caught ? c.green("ok  ") : c.red("BAD ")}    planted ${plantedName(file)}: ${caught ? `caught by "${p.failures[0]!.name}"` : p.timedOut ? "timed out" : "passes every check: the checks miss this mistake"}`,
       );
     }
   }
@@ -585,7 +585,6 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         reference: { type: "string" },
         poll: { type: "boolean" },
         logs: { type: "boolean" },
-        force: { type: "boolean" },
         seed: { type: "string" },
         kind: { type: "string" },
         ops: { type: "string" },

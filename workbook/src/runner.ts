@@ -56,6 +56,11 @@ export interface CheckRun {
   readonly file?: string;
   /** Exercise numbers whose solutions go into the stacks. */
   readonly layers: readonly number[];
+  /**
+   * Skip the remaining checks once one fails: enough to show that a planted
+   * wrong version is caught, and much cheaper (curriculum CI runs many).
+   */
+  readonly stopAtFirstFailure?: boolean;
 }
 
 /** The outcome of one run. */
@@ -298,8 +303,19 @@ function wrapper(r: CheckRun, scoreFile: string): string {
   const checks = readdirSync(dir)
     .filter((f) => f.endsWith(".test.ts"))
     .sort();
+  const bail = r.stopAtFirstFailure
+    ? [
+        'import { beforeEach } from "vitest";',
+        "let failed = false;",
+        "beforeEach(({ skip, onTestFailed }) => {",
+        "  if (failed) skip();",
+        "  onTestFailed(() => { failed = true; });",
+        "});",
+      ]
+    : [];
   return [
     `// ${r.id}: exercise ${r.exercise.n}, ${r.file ?? r.impl}`,
+    ...bail,
     ...Object.entries(env).map(([k, v]) =>
       v === undefined ? `delete process.env.${k};` : `process.env.${k} = ${JSON.stringify(v)};`,
     ),

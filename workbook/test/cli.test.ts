@@ -187,3 +187,36 @@ describe("bad input", () => {
     }
   });
 });
+
+describe("the score of check", () => {
+  it("exercise 8: n/a for an invalid run, else utilisation, cost and the malloc lab's index", async () => {
+    const { scoreLine } = await import("../src/cli.js");
+    const { EXERCISES } = await import("../src/exercises.js");
+    const e = EXERCISES[7]!;
+    const base = {
+      run: { id: "x", exercise: e, impl: "solution" as const, layers: [] },
+      exercise: e,
+      passed: 1,
+      failed: 0,
+      failures: [],
+      timedOut: false,
+      printed: [],
+    };
+    const reference = { utilization: 0.8, accessesPerOp: 40 };
+    const invalid = scoreLine({
+      ...base,
+      score: { valid: false, utilization: 0, accessesPerOp: 0, reference },
+    })!;
+    expect(invalid).toContain("n/a");
+    expect(invalid).not.toMatch(/0\.0\b/);
+    // Hand-worked: 60 x 0.5 + 40 x min(1, 40 / 80) = 30 + 20 = 50; the reference 60 x 0.8 + 40 = 88.
+    const valid = scoreLine({
+      ...base,
+      score: { valid: true, utilization: 0.5, accessesPerOp: 80, reference },
+    })!;
+    expect(valid).toContain("utilisation 0.500 (reference 0.800)");
+    expect(valid).toContain("80.0 MMU accesses per operation (reference 40.0)");
+    expect(valid).toContain("index 50.0");
+    expect(valid).toContain("(reference 88.0)");
+  });
+});

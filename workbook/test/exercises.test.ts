@@ -36,7 +36,8 @@ describe("EXERCISES", () => {
   it("refuses only names the library packages really export", () => {
     for (const e of EXERCISES) {
       expect(e.forbidden.length, e.slug).toBeGreaterThan(0);
-      for (const name of e.forbidden) expect(libraryExports.has(name), `${e.slug}: ${name}`).toBe(true);
+      for (const name of e.forbidden)
+        expect(libraryExports.has(name), `${e.slug}: ${name}`).toBe(true);
     }
   });
 

@@ -25,5 +25,5 @@ describe("pnpm workbook verify", () => {
     expect(planted.length).toBeGreaterThanOrEqual(14);
     expect(lines.filter((l) => /^ok +planted .*: caught by/.test(l))).toHaveLength(planted.length);
     expect(code, text).toBe(0);
-  }, 300_000);
+  }, 600_000);
 });
