@@ -378,7 +378,7 @@ function mallocQuestion(seed: number, rand: (n: number) => number, params: QuizP
     "The heap starts as one chunk of pages whose first block's payload is at offset 0 below.",
     "The calls:",
     ...calls,
-    "List the chunk's blocks in address order (payload offset, size with header and footer, free or which",
+    "List the chunk's blocks in address order (payload offset, size with its header, free or which",
     "pointer); which blocks are on the free list?",
   ];
   const answer = [
