@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * `pnpm workbook [command]`: the workbook's command line.
+ * `pnpm workbook [command]`: the workbook's command line. (`pnpm` is short
+ * for `npx -y pnpm@12.21.0`, the way the README runs it.)
  *
  * ```
  *  pnpm workbook                      list the exercises, with progress
@@ -8,28 +9,32 @@
  *  pnpm workbook watch [N]            re-check on every save (--poll to poll)
  *  pnpm workbook hint N               the next hint of exercise N
  *  pnpm workbook reset N              start exercise N again from the starter
- *  pnpm workbook quiz [--seed S] [--kind walk|buddy|pde] [--solve]
- *  pnpm workbook verify               curriculum CI: reference passes, starter fails
+ *  pnpm workbook quiz [--seed S] [--kind K] [--ops N] [--sizes a,b] [--solve]
+ *  pnpm workbook verify               curriculum CI: reference passes, starter
+ *                                     and planted wrong versions fail
  *  --reference 3,5 | all              use the reference for these layers in the stacks
  * ```
  *
  * @module
  */
 import { copyFileSync, existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import pc from "picocolors";
 import {
   EXERCISES,
+  EXERCISES_DIR,
   type Exercise,
   exercise,
   exerciseDir,
   hasSolution,
   implFile,
+  plantedFiles,
+  plantedName,
 } from "./exercises.js";
-import { loadProgress, saveProgress } from "./progress.js";
-import { QUIZ_KINDS, type QuizKind, makeQuestion } from "./quiz.js";
-import { type ExerciseResult, runChecks } from "./runner.js";
+import { type Progress, loadProgress, saveProgress } from "./progress.js";
+import { QUIZ_KINDS, type QuizKind, type QuizParams, makeQuestion } from "./quiz.js";
+import { type CheckRun, type ExerciseResult, runChecks } from "./runner.js";
 
 /** Where the CLI writes, and whether it may use colour. */
 export interface CliIo {
@@ -39,18 +44,29 @@ export interface CliIo {
   readonly err: (line: string) => void;
   /** Colour on (a TTY) or off (piped). */
   readonly color: boolean;
+  /** Clear the screen (watch does before each check); absent: never cleared. */
+  readonly clear?: () => void;
 }
 
-const USAGE = `usage: pnpm workbook [list | check [N] | watch [N] | hint N | reset N | quiz | verify]
-  --reference L,L|all   use the reference layer for these exercises in the stacks
-  --poll                watch: poll files instead of using OS file events
-  --seed S --kind K     quiz: which question (K: ${QUIZ_KINDS.join(", ")}); --solve prints the answer`;
+/** How commands are printed: short, with the long form explained once (in the usage and the list). */
+const CMD = "pnpm workbook";
+const SHORT_FORM = "(`pnpm` is short for `npx -y pnpm@12.21.0`, as in the README)";
 
+const USAGE = `usage: ${CMD} [list | check [N] | watch [N] | hint N | reset N | quiz | verify]
+  ${SHORT_FORM}
+  --reference L,L|all   use the reference layer for these exercises in the stacks
+  --logs                check: show what passing checks printed too (failing ones always)
+  --poll                watch: poll files instead of using OS file events
+  --seed S --kind K     quiz: which question (K: ${QUIZ_KINDS.join(", ")}); --solve prints the answer
+  --ops N --sizes a,b   quiz: how many calls (buddy, malloc, tlb) and which request sizes (malloc)
+  --entries E --ways W  quiz tlb: the TLB's shape`;
+
+/** A mistake on the command line: exit 2 with the message and the usage. */
 class UsageError extends Error {}
 
 function parseNumber(v: string | undefined, what: string): Exercise {
-  const n = Number(v);
-  const e = v === undefined ? undefined : exercise(n);
+  const n = v !== undefined && /^\d+$/.test(v) ? Number(v) : Number.NaN;
+  const e = exercise(n);
   if (!e)
     throw new UsageError(
       `${what}: expected an exercise number 1-${EXERCISES.length}, got ${v === undefined ? "nothing" : `"${v}"`}`,
@@ -64,6 +80,7 @@ export function ensureSolutions(): void {
     if (!hasSolution(e)) copyFileSync(implFile(e, "starter"), implFile(e, "solution"));
 }
 
+/** True if the student changed the starter. */
 function started(e: Exercise): boolean {
   return (
     hasSolution(e) &&
@@ -71,11 +88,15 @@ function started(e: Exercise): boolean {
   );
 }
 
-function layersFor(reference: string | undefined): number[] {
-  const done = loadProgress().done;
+function progress(io: CliIo): Progress {
+  return loadProgress((m) => io.err(`note: ${m}`));
+}
+
+/** The finished layers to put in stacks: the done exercises minus those sent back to the reference. */
+function layersFor(io: CliIo, reference: string | undefined): number[] {
   if (reference === "all") return [];
   const back = new Set((reference ?? "").split(",").filter(Boolean).map(Number));
-  return done.filter((n) => !back.has(n)).sort((a, b) => a - b);
+  return progress(io).done.filter((n) => !back.has(n));
 }
 
 function bar(done: number, total: number, width = 24): string {
@@ -85,7 +106,7 @@ function bar(done: number, total: number, width = 24): string {
 
 function list(io: CliIo): number {
   const c = pc.createColors(io.color);
-  const { done } = loadProgress();
+  const { done } = progress(io);
   io.out(c.bold("mm386 workbook: build the memory manager, layer by layer"));
   io.out(`${c.green(bar(done.length, EXERCISES.length))} exercises done`);
   io.out("");
@@ -101,123 +122,347 @@ function list(io: CliIo): number {
       `next: read ${c.yellow(`workbook/exercises/${next.slug}/README.md`)}, edit ${c.yellow(`solution.ts`)} there,`,
     );
     io.out(
-      `then ${c.yellow(`pnpm workbook check ${next.n}`)} (or ${c.yellow("pnpm workbook watch")}; stuck? ${c.yellow(`pnpm workbook hint ${next.n}`)})`,
+      `then ${c.yellow(`${CMD} check ${next.n}`)} (or ${c.yellow(`${CMD} watch`)}; stuck? ${c.yellow(`${CMD} hint ${next.n}`)})`,
     );
+    io.out(c.dim(SHORT_FORM));
   } else io.out(c.green("every exercise passes: the whole stack runs on your code."));
   return 0;
 }
 
-function report(io: CliIo, results: readonly ExerciseResult[], layers: readonly number[]): boolean {
+/** The student's run of exercise `e`, with the finished layers it uses. */
+function studentRun(e: Exercise, layers: readonly number[]): CheckRun {
+  return {
+    id: `solution-${e.n}`,
+    exercise: e,
+    impl: "solution",
+    layers: layers.filter((k) => e.uses.includes(k)),
+  };
+}
+
+/** What exercise 8's score line says; n/a when a trace was invalid (its numbers mean nothing). */
+export function scoreLine(r: ExerciseResult): string | undefined {
+  const sc = r.score;
+  if (!sc) return undefined;
+  if (!sc.valid)
+    return "score: n/a (a trace ran invalidly, see below; utilisation and cost are only measured on valid runs)";
+  // The malloc lab's performance index: 60% utilisation, 40% speed relative to the
+  // reference (here: simulated MMU accesses, not wall time, so it is the same on every machine).
+  const speed = Math.min(1, sc.reference.accessesPerOp / sc.accessesPerOp);
+  const index = 100 * (0.6 * sc.utilization + 0.4 * speed);
+  const refIndex = 100 * (0.6 * sc.reference.utilization + 0.4);
+  return [
+    `score: utilisation ${sc.utilization.toFixed(3)} (reference ${sc.reference.utilization.toFixed(3)})`,
+    `      simulated cost ${sc.accessesPerOp.toFixed(1)} MMU accesses per operation (reference ${sc.reference.accessesPerOp.toFixed(1)})`,
+    `      index ${index.toFixed(1)} = 60 x utilisation + 40 x min(1, reference cost / your cost) (reference ${refIndex.toFixed(1)})`,
+  ].join("\n");
+}
+
+/** Print type errors of the student's files (the checks still run: vitest strips types). */
+async function reportTypeErrors(io: CliIo, targets: readonly Exercise[]): Promise<void> {
   const c = pc.createColors(io.color);
-  const progress = loadProgress();
+  const mine = targets.filter(started);
+  if (mine.length === 0) return;
+  const { typeErrors } = await import("./source-checks.js");
+  for (const e of mine) {
+    const errors = typeErrors(implFile(e, "solution"), EXERCISES_DIR);
+    if (errors.length === 0) continue;
+    io.out(
+      c.yellow(
+        `type errors in ${e.slug}/solution.ts (${errors.length}; the checks run anyway, but fix these first):`,
+      ),
+    );
+    for (const t of errors.slice(0, 8)) {
+      io.out(`  ${t.where}  ${t.message.split("\n").join("\n    ")}`);
+      for (const l of t.frame) io.out(`    ${c.dim(l)}`);
+    }
+    if (errors.length > 8) io.out(`  ... and ${errors.length - 8} more`);
+  }
+}
+
+interface ReportOptions {
+  /** Show the console output of passing checks too. */
+  readonly logs: boolean;
+  /** Ask whether earlier layers are at fault (re-runs a failure with the reference layers). */
+  readonly diagnose: boolean;
+}
+
+/** Print the results and record progress; true if all passed. */
+async function report(
+  io: CliIo,
+  results: readonly ExerciseResult[],
+  options: ReportOptions,
+): Promise<boolean> {
+  const c = pc.createColors(io.color);
+  const saved = progress(io);
   let ok = true;
   for (const r of results) {
+    const e = r.exercise;
     const passed = r.failed === 0;
     ok &&= passed;
-    const others = layers.filter((n) => n < r.exercise.n);
-    io.out(
-      `${passed ? c.green("PASS") : c.red("FAIL")}  ${r.exercise.n}. ${r.exercise.title}  ${c.dim(`${r.passed} passed, ${r.failed} failed${others.length ? `; your layers ${others.join(", ")} in the stack` : ""}`)}`,
-    );
-    if (r.score) {
-      const sc = r.score;
+    const mine = r.run.layers;
+    if (!passed && !started(e)) {
       io.out(
-        `      score: utilisation ${sc.utilization.toFixed(3)} (reference ${sc.reference.utilization.toFixed(3)}), simulated cost ${sc.accessesPerOp.toFixed(1)} MMU accesses per operation (reference ${sc.reference.accessesPerOp.toFixed(1)})`,
+        `${c.yellow("TODO")}  ${e.n}. ${e.title}  ${c.dim("not started: solution.ts is still the starter")}`,
       );
-    }
-    for (const f of r.failures.slice(0, 5)) {
-      io.out(`      ${c.red("x")} ${f.name}`);
-      for (const line of f.message.split("\n")) io.out(`        ${c.dim(line)}`);
-    }
-    if (r.failures.length > 5) io.out(`      ... and ${r.failures.length - 5} more`);
-    if (!passed && others.length > 0)
       io.out(
         c.dim(
-          `      a layer of yours may be at fault: try --reference ${others.join(",")} (or all)`,
+          `      read workbook/exercises/${e.slug}/README.md, then edit solution.ts (stuck? ${CMD} hint ${e.n})`,
         ),
       );
-    progress.done = progress.done.filter((n) => n !== r.exercise.n);
-    if (passed) progress.done.push(r.exercise.n);
+    } else {
+      io.out(
+        `${passed ? c.green("PASS") : r.timedOut ? c.red("TIME") : c.red("FAIL")}  ${e.n}. ${e.title}  ${c.dim(`${r.passed} passed, ${r.failed} failed${mine.length ? `; your layers ${mine.join(", ")} in the stack` : ""}`)}`,
+      );
+      const score = scoreLine(r);
+      if (score) io.out(`      ${score}`);
+      for (const f of r.failures.slice(0, 5)) {
+        io.out(`      ${c.red("x")} ${f.name}`);
+        for (const line of f.message.split("\n")) io.out(`        ${c.dim(line)}`);
+        for (const line of f.logs) io.out(`        ${c.cyan("console:")} ${line}`);
+      }
+      if (r.failures.length > 5) io.out(`      ... and ${r.failures.length - 5} more`);
+      // What passing checks printed: on request (failing ones always show theirs).
+      if (options.logs)
+        for (const p of r.printed) {
+          io.out(`      ${c.green("ok")} ${p.name}`);
+          for (const line of p.logs) io.out(`        ${c.cyan("console:")} ${line}`);
+        }
+      else if (r.printed.length > 0)
+        io.out(
+          c.dim(
+            `      ${r.printed.length} passing check${r.printed.length === 1 ? "" : "s"} printed output (--logs shows it)`,
+          ),
+        );
+      if (!passed && mine.length > 0 && options.diagnose) {
+        // Is it this exercise, or one of the student's earlier layers? Ask the reference layers.
+        const [again] = await runChecks([{ ...r.run, id: `reference-layers-${e.n}`, layers: [] }]);
+        if (again && again.failed === 0)
+          io.out(
+            c.yellow(
+              `      with the reference layers instead of yours (${mine.join(", ")}) every check passes: one of your earlier layers is at fault (${CMD} check ${e.n} --reference ${mine.join(",")} to work on this one meanwhile)`,
+            ),
+          );
+      }
+    }
+    saved.done = saved.done.filter((n) => n !== e.n);
+    if (passed) saved.done.push(e.n);
   }
-  progress.done.sort((a, b) => a - b);
-  saveProgress(progress);
+  saved.done.sort((a, b) => a - b);
+  saveProgress(saved);
   return ok;
 }
 
-function check(io: CliIo, n: string | undefined, reference: string | undefined): number {
+/** The score table after checking every exercise, points per exercise as `make grade` prints. */
+export function scoreTable(io: CliIo, results: readonly ExerciseResult[]): void {
+  const c = pc.createColors(io.color);
+  let total = 0;
+  let max = 0;
+  io.out("");
+  io.out(c.bold("score"));
+  for (const r of results) {
+    const e = r.exercise;
+    const all = r.passed + r.failed;
+    // Full points for an exercise that passes; partial credit for the share of checks passed.
+    // Half credit at most for a partial pass, none for an untouched starter.
+    const points =
+      r.failed === 0
+        ? e.points
+        : all === 0 || !started(e)
+          ? 0
+          : Math.floor((e.points * r.passed) / all / 2);
+    total += points;
+    max += e.points;
+    const state =
+      r.failed === 0
+        ? "pass"
+        : r.timedOut
+          ? "timed out"
+          : !started(e)
+            ? "not started"
+            : `${r.passed}/${all} checks`;
+    io.out(
+      `  ${String(e.n).padStart(2)}. ${e.title.padEnd(44)} ${String(points).padStart(3)}/${String(e.points).padEnd(3)} ${c.dim(state)}`,
+    );
+  }
+  io.out(`  ${"total".padEnd(48)} ${String(total).padStart(3)}/${max}`);
+}
+
+async function check(
+  io: CliIo,
+  n: string | undefined,
+  reference: string | undefined,
+  logs: boolean,
+): Promise<number> {
   ensureSolutions();
   const targets = n === undefined ? EXERCISES : [parseNumber(n, "check")];
-  const layers = layersFor(reference);
-  return report(io, runChecks(targets, { impl: "solution", layers }), layers) ? 0 : 1;
+  const layers = layersFor(io, reference);
+  await reportTypeErrors(io, targets);
+  const results = await runChecks(targets.map((e) => studentRun(e, layers)));
+  const ok = await report(io, results, { logs, diagnose: true });
+  if (n === undefined) scoreTable(io, results);
+  return ok ? 0 : 1;
 }
 
 function hint(io: CliIo, n: string | undefined): number {
   const e = parseNumber(n, "hint");
   const c = pc.createColors(io.color);
   const text = readFileSync(join(exerciseDir(e), "hints.md"), "utf8");
-  const hints = text.split(/^## /m).slice(1);
-  const progress = loadProgress();
-  const shown = progress.hints[String(e.n)] ?? 0;
+  // "## Hint 1: the idea" and its body; the heading is ours to print.
+  const hints = text
+    .split(/^## /m)
+    .slice(1)
+    .map((h) => {
+      const [head = "", ...body] = h.split("\n");
+      return { title: head.replace(/^Hint \d+:?\s*/i, "").trim(), body: body.join("\n").trim() };
+    });
+  const saved = progress(io);
+  const shown = saved.hints[String(e.n)] ?? 0;
   const i = Math.min(shown, hints.length - 1);
-  io.out(c.bold(`Exercise ${e.n}, ## ${hints[i]!.trimEnd()}`));
+  const h = hints[i]!;
+  io.out(
+    c.bold(`Exercise ${e.n}, hint ${i + 1} of ${hints.length}${h.title ? `: ${h.title}` : ""}`),
+  );
+  io.out("");
+  for (const line of h.body.split("\n")) io.out(line);
+  io.out("");
   io.out(
     c.dim(
       shown >= hints.length
         ? "(that was the last hint; the README has the full story)"
-        : `(hint ${i + 1} of ${hints.length})`,
+        : i + 1 < hints.length
+          ? `(the next one: ${CMD} hint ${e.n})`
+          : "(that was the last hint)",
     ),
   );
-  progress.hints[String(e.n)] = Math.min(shown + 1, hints.length);
-  saveProgress(progress);
+  saved.hints[String(e.n)] = Math.min(shown + 1, hints.length);
+  saveProgress(saved);
   return 0;
+}
+
+/** The first free numbered backup name: solution.ts.bak.1, .2, ... (never overwrites one). */
+function backupName(file: string): string {
+  for (let i = 1; ; i++) if (!existsSync(`${file}.bak.${i}`)) return `${file}.bak.${i}`;
 }
 
 function reset(io: CliIo, n: string | undefined): number {
   const e = parseNumber(n, "reset");
   const mine = implFile(e, "solution");
-  if (existsSync(mine)) copyFileSync(mine, `${mine}.bak`);
+  let kept: string | undefined;
+  // Reset never loses work: anything that differs from the starter is kept in a new backup.
+  if (existsSync(mine) && started(e)) {
+    kept = backupName(mine);
+    copyFileSync(mine, kept);
+  }
   copyFileSync(implFile(e, "starter"), mine);
-  const progress = loadProgress();
-  progress.done = progress.done.filter((x) => x !== e.n);
-  delete progress.hints[String(e.n)];
-  saveProgress(progress);
+  const saved = progress(io);
+  saved.done = saved.done.filter((x) => x !== e.n);
+  delete saved.hints[String(e.n)];
+  saveProgress(saved);
   io.out(
-    `exercise ${e.n}: solution.ts is the starter again${existsSync(`${mine}.bak`) ? " (your old one is solution.ts.bak)" : ""}; hints start over.`,
+    `exercise ${e.n}: solution.ts is the starter again${kept ? ` (your old one is ${relative(exerciseDir(e), kept)})` : ""}; hints start over.`,
   );
   return 0;
 }
 
-function quiz(
-  io: CliIo,
-  seedArg: string | undefined,
-  kindArg: string | undefined,
-  solve: boolean,
-): number {
+function positiveInt(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v)) || Number(v) < 1)
+    throw new UsageError(`quiz: ${flag} must be a positive integer, got "${v}"`);
+  return Number(v);
+}
+
+interface QuizArgs {
+  readonly seed?: string;
+  readonly kind?: string;
+  readonly ops?: string;
+  readonly sizes?: string;
+  readonly entries?: string;
+  readonly ways?: string;
+  readonly solve: boolean;
+}
+
+function quiz(io: CliIo, a: QuizArgs): number {
   const c = pc.createColors(io.color);
-  const seed = seedArg === undefined ? Math.floor(Math.random() * 1e6) : Number(seedArg);
-  if (!Number.isSafeInteger(seed) || seed < 0)
-    throw new UsageError(`quiz: --seed must be a non-negative integer, got "${seedArg}"`);
-  if (kindArg !== undefined && !(QUIZ_KINDS as readonly string[]).includes(kindArg))
-    throw new UsageError(`quiz: --kind must be one of ${QUIZ_KINDS.join(", ")}, got "${kindArg}"`);
-  const q = makeQuestion(seed, kindArg as QuizKind | undefined);
+  const seed = a.seed === undefined ? Math.floor(Math.random() * 1e6) : Number(a.seed);
+  if (a.seed !== undefined && (!/^\d+$/.test(a.seed) || !Number.isSafeInteger(seed)))
+    throw new UsageError(`quiz: --seed must be a non-negative integer, got "${a.seed}"`);
+  if (a.kind !== undefined && !(QUIZ_KINDS as readonly string[]).includes(a.kind))
+    throw new UsageError(`quiz: --kind must be one of ${QUIZ_KINDS.join(", ")}, got "${a.kind}"`);
+  let sizes: number[] | undefined;
+  if (a.sizes !== undefined) {
+    sizes = a.sizes.split(",").map((s) => positiveInt(s.trim(), "--sizes")!);
+    if (sizes.some((s) => s > 4096))
+      throw new UsageError(`quiz: --sizes must be 1..4096 bytes each, got "${a.sizes}"`);
+  }
+  const ops = positiveInt(a.ops, "--ops");
+  if (ops !== undefined && ops > 40)
+    throw new UsageError(
+      `quiz: --ops must be at most 40 (a question to work by hand), got "${a.ops}"`,
+    );
+  const entries = positiveInt(a.entries, "--entries");
+  const ways = positiveInt(a.ways, "--ways");
+  const params: QuizParams = {
+    ...(ops !== undefined ? { ops } : {}),
+    ...(sizes !== undefined ? { sizes } : {}),
+    ...(entries !== undefined ? { entries } : {}),
+    ...(ways !== undefined ? { ways } : {}),
+  };
+  let q;
+  try {
+    q = makeQuestion(seed, a.kind as QuizKind | undefined, params);
+  } catch (e) {
+    if ((e as { code?: string }).code === "E_QUIZ_PARAMS")
+      throw new UsageError((e as Error).message);
+    throw e;
+  }
   io.out(c.bold(`Question (${q.kind}, seed ${seed})`));
   for (const line of q.text) io.out(line);
   io.out("");
-  if (solve) {
+  if (a.solve) {
     io.out(c.bold("Answer"));
     for (const line of q.answer) io.out(c.green(line));
-  } else io.out(c.dim(`answer: pnpm workbook quiz --seed ${seed} --solve`));
+  } else {
+    // Every flag that shaped the question, so the answer is to the same question.
+    const flags = [
+      `--seed ${seed}`,
+      `--kind ${q.kind}`,
+      ...(ops !== undefined ? [`--ops ${ops}`] : []),
+      ...(sizes !== undefined ? [`--sizes ${sizes.join(",")}`] : []),
+      ...(entries !== undefined ? [`--entries ${entries}`] : []),
+      ...(ways !== undefined ? [`--ways ${ways}`] : []),
+    ];
+    io.out(c.dim(`answer: ${CMD} quiz ${flags.join(" ")} --solve`));
+  }
   return 0;
 }
 
-/** Curriculum CI: every exercise passes on the reference and fails on the untouched starter. */
-export function verify(io: CliIo): number {
+/**
+ * Curriculum CI: every exercise passes on the reference, fails on the
+ * untouched starter, and fails on each of its planted wrong versions (the
+ * typical mistakes its checks must catch). One vitest process runs them all.
+ */
+export async function verify(io: CliIo): Promise<number> {
   const c = pc.createColors(io.color);
-  const ref = runChecks(EXERCISES, { impl: "reference", layers: [] });
-  const start = runChecks(EXERCISES, { impl: "starter", layers: [] });
+  const runs: CheckRun[] = [];
+  for (const e of EXERCISES) {
+    runs.push({ id: `reference-${e.n}`, exercise: e, impl: "reference", layers: [] });
+    runs.push({ id: `starter-${e.n}`, exercise: e, impl: "starter", layers: [] });
+    for (const file of plantedFiles(e))
+      runs.push({
+        id: `planted-${e.n}-${plantedName(file)}`,
+        exercise: e,
+        impl: "reference",
+        file,
+        layers: [],
+        stopAtFirstFailure: true,
+      });
+  }
+  const results = await runChecks(runs);
+  const byId = new Map(results.map((r) => [r.run.id, r]));
   let ok = true;
   for (const e of EXERCISES) {
-    const r = ref.find((x) => x.exercise === e)!;
-    const s = start.find((x) => x.exercise === e)!;
+    const r = byId.get(`reference-${e.n}`)!;
+    const s = byId.get(`starter-${e.n}`)!;
     const good = r.failed === 0 && r.passed > 0 && s.failed > 0;
     ok &&= good;
     io.out(
@@ -227,9 +472,23 @@ export function verify(io: CliIo): number {
       for (const f of r.failures) io.out(`      reference: ${f.name}\n        ${f.message}`);
     if (s.failed === 0)
       io.out("      the untouched starter passes every check: the checks cannot fail");
+    for (const file of plantedFiles(e)) {
+      const p = byId.get(`planted-${e.n}-${plantedName(file)}`)!;
+      const caught = p.failed > 0 && !p.timedOut;
+      ok &&= caught;
+      io.out(
+        `${caught ? c.green("ok  ") : c.red("BAD ")}    planted ${plantedName(file)}: ${caught ? `caught by "${p.failures[0]!.name}"` : p.timedOut ? "timed out" : "passes every check: the checks miss this mistake"}`,
+      );
+    }
   }
   io.out(ok ? c.green("curriculum verified") : c.red("curriculum broken"));
   return ok ? 0 : 1;
+}
+
+/** The exercise to follow: the first one not done. */
+function firstUnfinished(io: CliIo): Exercise | undefined {
+  const { done } = progress(io);
+  return EXERCISES.find((e) => !done.includes(e.n));
 }
 
 async function watch(
@@ -241,18 +500,45 @@ async function watch(
   const { watch: chokidar } = await import("chokidar");
   const c = pc.createColors(io.color);
   ensureSolutions();
-  const targets = n === undefined ? EXERCISES : [parseNumber(n, "watch")];
-  const files = targets.map((e) => implFile(e, "solution"));
-  const run = () => {
-    io.out(
-      c.dim(
-        `--- ${new Date().toLocaleTimeString()} checking ${targets.map((e) => e.n).join(", ")}`,
-      ),
-    );
-    const layers = layersFor(reference);
-    report(io, runChecks(targets, { impl: "solution", layers }), layers);
-    io.out(c.dim("watching your solution.ts files; Ctrl-C to stop"));
+  // Without a number, follow the first unfinished exercise and move on when it passes.
+  const fixed = n === undefined ? undefined : parseNumber(n, "watch");
+  let target = fixed ?? firstUnfinished(io);
+  if (!target) {
+    io.out(c.green("every exercise passes: nothing to watch."));
+    return 0;
+  }
+  let running = false;
+  let again = false;
+  const run = async (): Promise<void> => {
+    if (running) {
+      again = true; // a save during a check: check once more afterwards
+      return;
+    }
+    running = true;
+    do {
+      again = false;
+      io.clear?.();
+      const e: Exercise = target!;
+      io.out(c.dim(`--- ${new Date().toLocaleTimeString()} checking ${e.n}. ${e.title}`));
+      await reportTypeErrors(io, [e]);
+      const [r] = await runChecks([studentRun(e, layersFor(io, reference))]);
+      const passed = await report(io, [r!], { logs: false, diagnose: true });
+      if (passed && !fixed) {
+        const next = firstUnfinished(io);
+        if (!next) {
+          io.out(c.green("every exercise passes: the whole stack runs on your code."));
+          break;
+        }
+        if (next !== e) {
+          target = next;
+          io.out(c.green(`on to exercise ${next.n}: workbook/exercises/${next.slug}/README.md`));
+        }
+      }
+      io.out(c.dim(`watching ${target!.slug}/solution.ts (and the others); Ctrl-C to stop`));
+    } while (again);
+    running = false;
   };
+  const files = (fixed ? [fixed] : EXERCISES).map((e) => implFile(e, "solution"));
   const start = (usePolling: boolean) =>
     chokidar(files, {
       usePolling,
@@ -260,22 +546,34 @@ async function watch(
       ignoreInitial: true,
       awaitWriteFinish: { stabilityThreshold: 150 },
     });
+  const onChange = () => void run();
   let watcher = start(poll);
   watcher.on("error", (e) => {
     // OS file events can run out (inotify limits) or be missing (network drives): poll instead.
     io.err(`file events failed (${String(e)}); polling instead`);
     void watcher.close();
     watcher = start(true);
-    watcher.on("change", run);
+    watcher.on("change", onChange);
   });
-  watcher.on("change", run);
-  run();
+  watcher.on("change", onChange);
+  await run();
   return new Promise<number>((resolve) => {
     process.once("SIGINT", () => {
       void watcher.close().then(() => resolve(0));
     });
   });
 }
+
+/** How many positional arguments each command takes after its name: [min, max]. */
+const ARITY = {
+  list: [0, 0],
+  check: [0, 1],
+  watch: [0, 1],
+  hint: [1, 1],
+  reset: [1, 1],
+  quiz: [0, 0],
+  verify: [0, 0],
+} as const;
 
 /** Run the CLI with `argv` (without node and the script); resolves to the exit code. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
@@ -286,18 +584,26 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       options: {
         reference: { type: "string" },
         poll: { type: "boolean" },
+        logs: { type: "boolean" },
         seed: { type: "string" },
         kind: { type: "string" },
+        ops: { type: "string" },
+        sizes: { type: "string" },
+        entries: { type: "string" },
+        ways: { type: "string" },
         solve: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
-    const [command = "list", arg, extra] = positionals;
+    const [command = "list", ...args] = positionals;
     if (values.help) {
       io.out(USAGE);
       return 0;
     }
-    if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
+    if (!Object.hasOwn(ARITY, command)) throw new UsageError(`unknown command "${command}"`);
+    const [, most] = ARITY[command as keyof typeof ARITY];
+    if (args.length > most) throw new UsageError(`${command}: unexpected argument "${args[most]}"`);
+    const [arg] = args;
     if (values.reference !== undefined && values.reference !== "all") {
       for (const part of values.reference.split(",")) parseNumber(part, "--reference");
     }
@@ -306,7 +612,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         ensureSolutions();
         return list(io);
       case "check":
-        return check(io, arg, values.reference);
+        return await check(io, arg, values.reference, values.logs ?? false);
       case "watch":
         return await watch(io, arg, values.reference, values.poll ?? false);
       case "hint":
@@ -314,11 +620,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       case "reset":
         return reset(io, arg);
       case "quiz":
-        return quiz(io, values.seed, values.kind, values.solve ?? false);
-      case "verify":
-        return verify(io);
+        return quiz(io, { ...values, solve: values.solve ?? false });
       default:
-        throw new UsageError(`unknown command "${command}"`);
+        return await verify(io);
     }
   } catch (e) {
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {

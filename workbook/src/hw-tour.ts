@@ -84,6 +84,13 @@ const OTHER_PA = 0x0020_0000;
 const USER_VA = 0x0040_0000;
 const USER_PA = 0x0030_0000;
 
+/**
+ * The one flag notation of the tour (hw-i386's pdeFlags/pteFlags), with its
+ * legend; paging's dumps write S where US is clear.
+ */
+export const FLAG_LEGEND =
+  "P present, RW writable (absent: read-only), US user (absent: supervisor only, S in the dumps), A accessed, D dirty, PS 4 MiB page, G global";
+
 /** Run the tour, writing lines with `write`. */
 export function runHwTour(
   write: (line: string) => void,
@@ -104,7 +111,7 @@ export function runHwTour(
 
   step(1, "A machine with paging off");
   say(
-    `16 MiB of RAM, CR0 = ${s.code(hex32(mmu.cr0))}: paging is off, so every address is physical.`,
+    `This chapter's machine: 16 MiB of RAM, an unbounded TLB, built by hand (no kernel yet). CR0 = ${s.code(hex32(mmu.cr0))}: paging is off, so every address is physical.`,
   );
   // Markers: four ASCII letters each, so that a reader can tell frames apart.
   ram.write32(KERNEL_PA, 0x6c6e_726b); // "krnl"
@@ -133,6 +140,7 @@ export function runHwTour(
   say(
     `  PDE ${userDir}   (${hex32(USER_VA)}) = ${s.code(hex32(userPde))}  ${s.dim(pdeFlags(userPde))}  -> page table ${hex32(PT_USER)}`,
   );
+  say(s.dim(`  flags, here and in every chapter: ${FLAG_LEGEND}`));
   say(`linear bits 21:12 pick the PTE:`);
   say(
     `  PTE 0 of ${hex32(PT_KERNEL)} = ${s.code(hex32(kernelPte))}  ${s.dim(pteFlags(kernelPte))}  -> frame ${hex32(KERNEL_PA)} (supervisor only)`,

@@ -13,5 +13,13 @@ export { runStackTour, type StackTourResult } from "./stack-tour.js";
 export * from "./exercise-api.js";
 export { EXERCISES, type Exercise, type ImplKind } from "./exercises.js";
 export { main, verify, type CliIo } from "./cli.js";
-export { makeQuestion, seededRandom, QUIZ_KINDS, type Question, type QuizKind } from "./quiz.js";
+export {
+  makeQuestion,
+  seededRandom,
+  QUIZ_KINDS,
+  QuizParamsError,
+  type Question,
+  type QuizKind,
+  type QuizParams,
+} from "./quiz.js";
 export { walkChecker, WalkMismatch } from "./walk-checker.js";

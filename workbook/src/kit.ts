@@ -6,6 +6,8 @@
  * Two environment variables, set by the CLI:
  * - `MM386_IMPL`: `solution` (default), `starter` or `reference`: which file
  *   of the exercise under test is checked.
+ * - `MM386_IMPL_FILE`: a file to check instead (curriculum CI's planted
+ *   wrong versions).
  * - `MM386_LAYERS`: comma-separated exercise numbers whose `solution.ts` is
  *   used in the stack (the finished ones, minus those switched back with
  *   `--reference`). Unset or empty: every other layer is the reference.
@@ -16,18 +18,8 @@ import { existsSync } from "node:fs";
 import { type Machine, type MachineOptions, createMachine } from "@mm386/hw-i386";
 import type { StackOptions } from "@mm386/malloc";
 import { type Paging, startPaging } from "@mm386/paging";
-import type {
-  BootExercise,
-  BuddyExercise,
-  KvmallocExercise,
-  MallocExercise,
-  MapMemExercise,
-  PageRangesExercise,
-  PageWalkExercise,
-  TlbExercise,
-} from "./exercise-api.js";
 import { EXERCISES, type ImplKind, implFile } from "./exercises.js";
-import { walkChecker } from "./walk-checker.js";
+import { refusedImports } from "./source-checks.js";
 
 /** The implementation kind chosen by `MM386_IMPL`. */
 export function implKind(): ImplKind {
@@ -47,77 +39,61 @@ export function studentLayers(): Set<number> {
   );
 }
 
-/** Import exercise `n`'s implementation of the given kind (default: {@link implKind}). */
+/** A solution that imports the reference's own implementation: refused, with the imports named. */
+export class RefusedImport extends Error {
+  /** Always "E_REFUSED_IMPORT". */
+  readonly code = "E_REFUSED_IMPORT";
+}
+
+/**
+ * Import exercise `n`'s implementation of the given kind (default: {@link implKind},
+ * or the file in `MM386_IMPL_FILE`). A solution that imports one of the
+ * exercise's `forbidden` names from a library package is refused with a
+ * {@link RefusedImport} naming the imports.
+ */
 export async function loadExercise<T>(n: number, kind: ImplKind = implKind()): Promise<T> {
   const e = EXERCISES.find((x) => x.n === n);
   if (!e) throw new Error(`no exercise ${n}`);
-  const file = implFile(e, kind);
+  const override = kind === implKind() ? process.env.MM386_IMPL_FILE : undefined;
+  const file = override ?? implFile(e, kind);
   if (!existsSync(file))
     throw new Error(`${file} does not exist: run \`pnpm workbook\` once to create it`);
+  if (kind === "solution") {
+    const refused = refusedImports(file, e.forbidden);
+    if (refused.length > 0)
+      throw new RefusedImport(
+        `exercise ${n}'s solution.ts imports the reference's own implementation; write it yourself ` +
+          `(types and helpers of the packages are fine):\n  ${refused.join("\n  ")}`,
+      );
+  }
   return (await import(/* @vite-ignore */ file)) as T;
 }
 
 /** A label for test names: which implementation is checked. */
 export function implLabel(n: number): string {
   const kind = implKind();
-  const layers = [...studentLayers()].filter((k) => k < n).sort((a, b) => a - b);
-  return `${kind}${layers.length > 0 ? `, with your layers ${layers.join(", ")}` : ""}`;
+  const file = process.env.MM386_IMPL_FILE;
+  const what = file ? `planted ${file.split("/").pop()!.replace(/\.ts$/, "")}` : kind;
+  const uses = EXERCISES.find((x) => x.n === n)?.uses ?? [];
+  const layers = [...studentLayers()].filter((k) => uses.includes(k)).sort((a, b) => a - b);
+  return `${what}${layers.length > 0 ? `, with your layers ${layers.join(", ")}` : ""}`;
 }
 
 /**
- * Stack options that put the student's solutions of exercises before `n`
- * (those listed in `MM386_LAYERS`) in place of the reference layers.
+ * Stack options that put the student's solutions of the exercises that
+ * exercise `n` uses (those listed in `MM386_LAYERS`) in place of the
+ * reference layers, each plugged in as its exercise's `plug` says.
  */
 export async function earlierLayers(n: number): Promise<StackOptions> {
-  const use = [...studentLayers()].filter((k) => k < n);
+  const uses = EXERCISES.find((x) => x.n === n)?.uses ?? [];
+  const mine = studentLayers();
   let options: StackOptions = {};
   const beforeBoot: ((m: Machine) => void)[] = [];
-  for (const k of use) {
-    switch (k) {
-      case 1: {
-        const m = await loadExercise<PageWalkExercise>(1, "solution");
-        beforeBoot.push((machine) => walkChecker(machine, m.walk));
-        break;
-      }
-      case 2: {
-        const m = await loadExercise<TlbExercise>(2, "solution");
-        options = { ...options, tlb: () => m.createTlb() };
-        break;
-      }
-      case 3:
-        options = {
-          ...options,
-          rangeAllocator: (await loadExercise<BuddyExercise>(3, "solution")).buddyRanges,
-        };
-        break;
-      case 4:
-        options = {
-          ...options,
-          pageRanges: (await loadExercise<PageRangesExercise>(4, "solution")).pageRanges,
-        };
-        break;
-      case 5: {
-        const m = await loadExercise<BootExercise>(5, "solution");
-        options = { ...options, boot: (machine, o) => m.boot(machine, o) };
-        break;
-      }
-      case 6:
-        options = {
-          ...options,
-          mapMem: (await loadExercise<MapMemExercise>(6, "solution")).mapMem,
-        };
-        break;
-      case 7: {
-        const m = await loadExercise<KvmallocExercise>(7, "solution");
-        options = { ...options, kvmalloc: (p) => m.createKvmalloc(p) };
-        break;
-      }
-      case 8: {
-        const m = await loadExercise<MallocExercise>(8, "solution");
-        options = { ...options, malloc: (kv) => m.createMalloc(kv) };
-        break;
-      }
-    }
+  for (const e of EXERCISES) {
+    if (!uses.includes(e.n) || !mine.has(e.n) || !e.plug) continue;
+    const { beforeBoot: hook, ...rest } = e.plug(await loadExercise<unknown>(e.n, "solution"));
+    options = { ...options, ...rest };
+    if (hook) beforeBoot.push(hook);
   }
   if (beforeBoot.length > 0)
     options = { ...options, beforeBoot: (m) => beforeBoot.forEach((f) => f(m)) };

@@ -47,8 +47,14 @@ export function runPagingTour(
   };
 
   say(s.title("mm386 · the hobby kernel's paging (@mm386/paging)"));
-  const stack = createStack({ ramBytes: 32 * 1024 * 1024 });
+  const ramBytes = 32 * 1024 * 1024;
+  const stack = createStack({ ramBytes });
   const { machine: m, paging, allocators } = stack;
+  say(
+    s.dim(
+      `This chapter and the next run on a new machine: ${ramBytes / 1024 / 1024} MiB of RAM (the first chapter's had 16), the whole default stack (createStack), split at ${hex32(paging.split)}.`,
+    ),
+  );
 
   step(8, "Boot and the first pagedir");
   say(
@@ -69,7 +75,12 @@ export function runPagingTour(
   step(9, "Two address spaces, one kernel half");
   const a = paging.createAddressSpace()!;
   const b = paging.createAddressSpace()!;
-  say("ppalloc's buddy free lists (physical frames), before and after ppalloc(3, 3):");
+  say(
+    "ppalloc(min, max) hands out between min and max CONSECUTIVE frames, as many as one free run allows, or null;",
+  );
+  say(
+    "ppalloc(3, 3) asks for exactly 3. Its buddy free lists (oK:n = n free blocks of 2^K frames), before and after:",
+  );
   say(s.dim(`  before: ${freeLists(allocators.physical)}`));
   const frames = allocators.ppalloc(3, 3)!;
   say(s.dim(`  after:  ${freeLists(allocators.physical)}`));
@@ -93,6 +104,11 @@ export function runPagingTour(
   say(
     s.dim(
       "mapMem wrote both tables through those addresses while the first pagedir was still in CR3: no CR3 load.",
+    ),
+  );
+  say(
+    s.dim(
+      `vpde[r] is indexed by the PDE number r (the user half, 0..${paging.userPdes - 1}); kvpd[i] counts from the split: kvpd[i] is PDE ${paging.userPdes} + i.`,
     ),
   );
   paging.switchTo(a);

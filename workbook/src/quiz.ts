@@ -5,7 +5,14 @@
  * - `walk`: translate an address through printed PDE/PTE words (with the
  *   fault and its error code when there is one);
  * - `buddy`: the free lists after a list of calls;
- * - `pde`: which PDEs a new kernel page table changes.
+ * - `pde`: which PDEs a new kernel page table changes;
+ * - `tlb`: hits and misses of a sequence of accesses on a TLB of a given
+ *   shape (entries, ways, LRU), with an invlpg or a CR3 load in between;
+ * - `malloc`: the heap's blocks and free list after a few calls.
+ *
+ * Like OSTEP's homework simulators, the questions take parameters beside the
+ * seed (`--ops`, `--sizes`, `--entries`, `--ways`): the same seed and
+ * parameters, the same question.
  *
  * @module
  */
@@ -15,17 +22,18 @@ import {
   CR4,
   PDE,
   PTE,
+  SetAssociativeTlb,
   explainWalk,
   faultFor,
   hex32,
   pdeFlags,
   pteFlags,
 } from "@mm386/hw-i386";
-import { createStack } from "@mm386/malloc";
+import { Malloc, addressOrderedFirstFit, createStack } from "@mm386/malloc";
 import { PTE_PRESENT, PTE_WRITE } from "@mm386/paging";
 
 /** The kinds of question. */
-export const QUIZ_KINDS = ["walk", "buddy", "pde"] as const;
+export const QUIZ_KINDS = ["walk", "buddy", "pde", "tlb", "malloc"] as const;
 
 /** One of {@link QUIZ_KINDS}. */
 export type QuizKind = (typeof QUIZ_KINDS)[number];
@@ -42,6 +50,24 @@ export interface Question {
   readonly answer: readonly string[];
 }
 
+/** Parameters that shape a question beside its seed (each kind uses those that make sense for it). */
+export interface QuizParams {
+  /** How many calls or accesses (buddy, tlb, malloc); at most 40. */
+  readonly ops?: number;
+  /** Request sizes in bytes that malloc calls draw from (1..4096 each). */
+  readonly sizes?: readonly number[];
+  /** TLB entries (tlb), a multiple of `ways`. */
+  readonly entries?: number;
+  /** TLB ways (entries per set). */
+  readonly ways?: number;
+}
+
+/** Bad parameters for a question (`code` E_QUIZ_PARAMS), named in the message. */
+export class QuizParamsError extends Error {
+  /** Always "E_QUIZ_PARAMS". */
+  readonly code = "E_QUIZ_PARAMS";
+}
+
 /** A small deterministic PRNG (mulberry32): the same seed, the same numbers. */
 export function seededRandom(seed: number): (n: number) => number {
   let a = seed >>> 0;
@@ -54,12 +80,19 @@ export function seededRandom(seed: number): (n: number) => number {
   };
 }
 
-/** The question for `seed`; `kind` defaults to one chosen by the seed. */
-export function makeQuestion(seed: number, kind?: QuizKind): Question {
+/** The question for `seed` and `params`; `kind` defaults to one chosen by the seed. */
+export function makeQuestion(seed: number, kind?: QuizKind, params: QuizParams = {}): Question {
   const rand = seededRandom(seed);
   const k = kind ?? QUIZ_KINDS[rand(QUIZ_KINDS.length)]!;
+  if (
+    params.ops !== undefined &&
+    (!Number.isSafeInteger(params.ops) || params.ops < 1 || params.ops > 40)
+  )
+    throw new QuizParamsError(`ops ${params.ops} must be an integer in 1..40`);
   if (k === "walk") return walkQuestion(seed, rand);
-  if (k === "buddy") return buddyQuestion(seed, rand);
+  if (k === "buddy") return buddyQuestion(seed, rand, params);
+  if (k === "tlb") return tlbQuestion(seed, rand, params);
+  if (k === "malloc") return mallocQuestion(seed, rand, params);
   return pdeQuestion(seed, rand);
 }
 
@@ -135,12 +168,13 @@ function walkQuestion(seed: number, rand: (n: number) => number): Question {
   return { kind: "walk", seed, text, answer };
 }
 
-function buddyQuestion(seed: number, rand: (n: number) => number): Question {
+function buddyQuestion(seed: number, rand: (n: number) => number, params: QuizParams): Question {
   const count = rand(2) === 0 ? 16 : 32;
   const b = new BuddyAllocator({ base: 0, count });
   const held: [number, number][] = [];
   const calls: string[] = [];
-  const steps = 4 + rand(3);
+  const drawn = 4 + rand(3);
+  const steps = params.ops ?? drawn;
   for (let i = 0; i < steps; i++) {
     if (held.length > 0 && rand(3) === 0) {
       const [start, n] = held.splice(rand(held.length), 1)[0]!;
@@ -211,7 +245,7 @@ function pdeQuestion(seed: number, rand: (n: number) => number): Question {
   const text = [
     `The kernel's split is ${hex32(split)}: PDEs ${split >>> 22}..1023 are the kernel half, shared by every address space.`,
     `There are ${dirs.length} pagedirs: ${dirs.map((pd) => hex32(pd.phys)).join(", ")} (physical addresses).`,
-    `mapMem(null, ${hex32(frame)}, ${hex32(va)}, 1, P|RW) maps a kernel page in a 4 MiB region with no page table yet.`,
+    `mapMem(null, ${hex32(frame)}, ${hex32(va)}, 1, P RW) maps a kernel page in a 4 MiB region with no page table yet.`,
     "Which page-directory entries change, in which pagedirs, and why?",
   ];
   const answer = [
@@ -222,4 +256,142 @@ function pdeQuestion(seed: number, rand: (n: number) => number): Question {
     "any other PDE above that changed is such a table, installed the same way.",
   ];
   return { kind: "pde", seed, text, answer };
+}
+
+function tlbQuestion(seed: number, rand: (n: number) => number, params: QuizParams): Question {
+  const ways = params.ways ?? [1, 2, 4][rand(3)]!;
+  const entries = params.entries ?? ways * [2, 4][rand(2)]!;
+  if (!Number.isSafeInteger(ways) || ways < 1 || !Number.isSafeInteger(entries) || entries < 1)
+    throw new QuizParamsError(`entries ${entries} and ways ${ways} must be positive integers`);
+  if (entries % ways !== 0 || entries > 64)
+    throw new QuizParamsError(
+      `entries ${entries} must be a multiple of ways ${ways}, and at most 64`,
+    );
+  const sets = entries / ways;
+  const ops = params.ops ?? 10 + rand(5);
+  // A few pages, reused: a small working set is what makes a TLB work, and miss.
+  const pool = Array.from({ length: Math.max(2, entries + 2 - rand(3)) }, () => rand(64));
+  const tlb = new SetAssociativeTlb({ entries, ways, replacement: "lru" });
+  const steps: string[] = [];
+  const answer: string[] = [];
+  let hits = 0;
+  let misses = 0;
+  const flushAt = ops >= 6 ? 2 + rand(ops - 4) : -1;
+  const flushKind = rand(2) === 0 ? "invlpg" : "cr3";
+  const no = (i: number) => `  ${String(i + 1).padStart(2)}.`;
+  for (let i = 0; i < ops; i++) {
+    if (i === flushAt) {
+      if (flushKind === "cr3") {
+        tlb.flushNonGlobal();
+        steps.push(`${no(i)} load CR3 (no global pages)`);
+        answer.push(`${no(i)} load CR3: every entry dropped`);
+      } else {
+        const vpn = pool[rand(pool.length)]!;
+        tlb.invalidatePage(vpn);
+        steps.push(`${no(i)} invlpg ${hex32(vpn * 4096)}`);
+        answer.push(`${no(i)} invlpg: page ${vpn} (set ${vpn % sets}) dropped if held`);
+      }
+      continue;
+    }
+    const vpn = pool[rand(pool.length)]!;
+    const va = (vpn * 4096 + rand(1024) * 4) >>> 0;
+    steps.push(`${no(i)} read ${hex32(va)}`);
+    if (tlb.lookup(vpn)) {
+      hits++;
+      answer.push(`${no(i)} page ${vpn}, set ${vpn % sets}: hit`);
+    } else {
+      misses++;
+      const evicted = tlb.insert({
+        vpn,
+        pfn: 0x100 + vpn,
+        writable: true,
+        user: false,
+        dirty: false,
+        global: false,
+        large: false,
+      });
+      answer.push(
+        `${no(i)} page ${vpn}, set ${vpn % sets}: miss${evicted ? `, evicts page ${evicted.vpn} (least recently used in the set)` : ""}`,
+      );
+    }
+  }
+  const held = tlb
+    .entries()
+    .map((e) => e.vpn)
+    .sort((a, b) => a - b);
+  const text = [
+    `A TLB of ${entries} entries, ${ways}-way set associative (${sets} set${sets === 1 ? "" : "s"}; a page goes in set page mod ${sets}),`,
+    "LRU replacement within a set, empty at the start. Pages are 4 KiB: the page of an address is address >> 12.",
+    "The accesses, in order:",
+    ...steps,
+    "Which accesses hit and which miss? What does the TLB hold at the end?",
+  ];
+  return {
+    kind: "tlb",
+    seed,
+    text,
+    answer: [
+      ...answer,
+      `hits ${hits}, misses ${misses}; at the end it holds page${held.length === 1 ? "" : "s"} ${held.length === 0 ? "none" : held.join(", ")}`,
+    ],
+  };
+}
+
+function mallocQuestion(seed: number, rand: (n: number) => number, params: QuizParams): Question {
+  const sizes = params.sizes ?? [8, 16, 24, 40, 64, 100, 200];
+  if (sizes.length === 0 || sizes.some((n) => !Number.isSafeInteger(n) || n < 1 || n > 4096))
+    throw new QuizParamsError(`sizes ${sizes.join(",")} must each be 1..4096 bytes`);
+  const ops = params.ops ?? 6 + rand(4);
+  // Address-ordered first fit: the policy a student can follow by hand.
+  const s = createStack({
+    ramBytes: 16 * 1024 * 1024,
+    malloc: (kv) => new Malloc(kv, { policy: addressOrderedFirstFit }),
+  });
+  const heap = s.heap as Malloc;
+  const live: { name: string; bp: number }[] = [];
+  const calls: string[] = [];
+  let next = 0;
+  for (let i = 0; i < ops; i++) {
+    if (live.length > 0 && rand(3) === 0) {
+      const [b] = live.splice(rand(live.length), 1);
+      heap.free(b!.bp);
+      calls.push(`  free(${b!.name})`);
+    } else {
+      const n = sizes[rand(sizes.length)]!;
+      const name = String.fromCharCode(97 + (next++ % 26));
+      const bp = heap.malloc(n);
+      if (bp === null) calls.push(`  ${name} = malloc(${n}) -> null`);
+      else {
+        live.push({ name, bp });
+        calls.push(`  ${name} = malloc(${n})`);
+      }
+    }
+  }
+  const blocks = heap.blocks().filter((b) => !b.large);
+  const base = Math.min(...blocks.map((b) => b.bp));
+  const nameOf = (bp: number) => live.find((l) => l.bp === bp)?.name;
+  const text = [
+    "A heap with boundary tags, address-ordered first fit, 8-byte alignment. An allocated block is a 4-byte",
+    "header and the payload, rounded up to a multiple of 8 and at least 16 bytes (only a FREE block needs a",
+    "footer: a bit in the next block's header says whether the previous one is free). A free block is split",
+    "when the rest would be at least 16 bytes; a freed block coalesces with free neighbours at once.",
+    "The heap starts as one chunk of pages whose first block's payload is at offset 0 below.",
+    "The calls:",
+    ...calls,
+    "List the chunk's blocks in address order (payload offset, size with its header, free or which",
+    "pointer); which blocks are on the free list?",
+  ];
+  const answer = [
+    ...blocks.map(
+      (b) =>
+        `  offset ${String(b.bp - base).padStart(5)}: ${String(b.size).padStart(5)} bytes, ${b.allocated ? `allocated (${nameOf(b.bp) ?? "?"})` : "free"}`,
+    ),
+    `free list (address order): ${
+      blocks
+        .filter((b) => !b.allocated)
+        .map((b) => `${b.bp - base} (${b.size})`)
+        .join(", ") || "empty"
+    }`,
+  ];
+  return { kind: "malloc", seed, text, answer };
 }

@@ -67,7 +67,20 @@ export function runStackTour(
   say(`  free(${hex32(pointers[1]!)})`);
   if (heap instanceof Malloc) {
     say("the heap, block by block (every header read through the MMU):");
-    for (const line of heap.dump().split("\n")) say(`  ${line}`);
+    const dump = heap.dump();
+    for (const line of dump.split("\n")) say(`  ${line}`);
+    // The dump shows blocks; the pages held include the control page, which has none.
+    const held = Number(/(\d+) page\(s\) held/.exec(dump)?.[1] ?? 0);
+    const inChunks = [...dump.matchAll(/^chunk .*\((\d+) page\(s\)\)/gm)].reduce(
+      (a, m) => a + Number(m[1]),
+      0,
+    );
+    if (held > inChunks)
+      say(
+        s.dim(
+          `${held} pages held, ${inChunks} shown: the other ${held - inChunks} is the heap's control page (the free lists' heads), taken with kvmalloc(1) when the heap was made; it holds no blocks.`,
+        ),
+      );
   }
 
   say();

@@ -46,4 +46,20 @@ describe("the kernel-memory chapter (main program)", () => {
     result.pointers.forEach((p, i) => i !== 1 && expect(stack.mmu.read32(p)).toBe(i));
     expect(text).toContain("workbook");
   });
+
+  it("accounts for every page the heap holds: the chunks shown plus one control page", () => {
+    const { text, stack } = tour();
+    const [, held, shown] = /(\d+) pages held, (\d+) shown/.exec(text)!;
+    expect(Number(held) - Number(shown)).toBe(1);
+    // Independently: the pages the heap's blocks span, from its own block list.
+    const heap = stack.heap as import("@mm386/malloc").Malloc;
+    const spans = heap.blocks().filter((b) => !b.large);
+    const bytes = spans.reduce((a, b) => a + b.size, 0);
+    expect(Math.ceil(bytes / 4096)).toBe(Number(shown));
+  });
+
+  it("says which machine each chapter runs on", () => {
+    const { text } = tour();
+    expect(text).toMatch(/new machine: 32 MiB of RAM/);
+  });
 });

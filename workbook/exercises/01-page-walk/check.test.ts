@@ -2,7 +2,7 @@
  * Exercise 1's checks: hand-worked examples, then every combination of the
  * bits that matter compared with what the simulated processor does.
  */
-import { CR0, CR4, PageFault, createMachine } from "@mm386/hw-i386";
+import { CR0, CR4, PageFault, createMachine, hex32, pdeFlags, pteFlags } from "@mm386/hw-i386";
 import { describe, expect, it } from "vitest";
 import type { PageWalkExercise, WalkResult } from "../../src/exercise-api.js";
 import { implLabel, loadExercise } from "../../src/kit.js";
@@ -140,7 +140,7 @@ describe(`exercise 1, the page walk (${implLabel(1)})`, () => {
       }
       expect(
         mine,
-        `PDE ${pde.toString(16)}, PTE ${pte.toString(16)}, WP=${wp}, PSE=${pse}, ${user ? "user" : "kernel"} ${write ? "write" : "read"}`,
+        `va ${hex32(va)}, PDE ${hex32(pde)} (${pdeFlags(pde)}), PTE ${hex32(pte)} (${pteFlags(pte)}), CR0.WP=${wp}, CR4.PSE=${pse}, ${user ? "user" : "kernel"} ${write ? "write" : "read"}: your walk (left) against the processor (right)`,
       ).toEqual(theirs);
       checked++;
     }

@@ -2,8 +2,9 @@
  * Exercise 4's checks: the PageRanges conformance suite, then ppalloc built
  * from a firmware memory map with your page ranges, in a booted stack.
  */
+import { buddyRanges } from "@mm386/allocation";
 import { describePageRangesConformance } from "@mm386/allocation/conformance";
-import { E820, PAGE_SIZE } from "@mm386/hw-i386";
+import { E820, PAGE_SIZE, hex32 } from "@mm386/hw-i386";
 import { createStack } from "@mm386/malloc";
 import { describe, expect, it } from "vitest";
 import type { PageRangesExercise } from "../../src/exercise-api.js";
@@ -13,6 +14,26 @@ const { pageRanges } = await loadExercise<PageRangesExercise>(4);
 const layers = await earlierLayers(4);
 
 describePageRangesConformance(`exercise 4 (${implLabel(4)})`, pageRanges);
+
+describe(`exercise 4, min and max (${implLabel(4)})`, () => {
+  it("never hands out fewer than min pages: null when free memory is too fragmented", () => {
+    // 16 pages, every other one taken: 8 pages free, but no two of them next to each other.
+    const base = 0x0040_0000;
+    const r = pageRanges("fragmented", base, 16 * PAGE_SIZE, layers.rangeAllocator ?? buddyRanges);
+    const pages = Array.from({ length: 16 }, () => r.alloc(1, 1)!.start);
+    for (let i = 0; i < 16; i += 2) r.free(pages[i]!, 1);
+    expect(r.freePages).toBe(8);
+    // ppalloc(2, 4) means "2 pages at least": with no 2 free pages in a row, that is null.
+    const got = r.alloc(2, 4);
+    expect(
+      got,
+      `alloc(2, 4) with only single pages free gave ${got ? `${got.pages} page(s) at ${hex32(got.start)}` : "null"}`,
+    ).toBeNull();
+    expect(r.freePages, "a refused alloc takes nothing").toBe(8);
+    // min 1 is satisfied by a single page, even though 4 were welcome.
+    expect(r.alloc(1, 4)).toMatchObject({ pages: 1 });
+  });
+});
 
 describe(`exercise 4 in a booted stack (${implLabel(4)})`, () => {
   it("ppalloc hands out only usable RAM: never the first MiB, the kernel, the boot tables or a hole", () => {
@@ -38,10 +59,16 @@ describe(`exercise 4 in a booted stack (${implLabel(4)})`, () => {
       for (let i = 0; i < r.pages; i++) {
         const f = r.start + i * PAGE_SIZE;
         expect(f % 4096).toBe(0);
-        expect(seen.has(f), `frame ${f.toString(16)} twice`).toBe(false);
+        expect(seen.has(f), `frame ${hex32(f)} twice`).toBe(false);
         seen.add(f);
-        expect(f >= kernelEnd, `frame ${f.toString(16)} is below the end of the kernel`).toBe(true);
-        expect(f >= 6 * MiB && f < 7 * MiB, `frame ${f.toString(16)} is in the hole`).toBe(false);
+        expect(
+          f >= kernelEnd,
+          `frame ${hex32(f)} is below the end of the kernel ${hex32(kernelEnd)}`,
+        ).toBe(true);
+        expect(
+          f >= 6 * MiB && f < 7 * MiB,
+          `frame ${hex32(f)} is in the hole [0x00600000, 0x00700000)`,
+        ).toBe(false);
         expect(f, "the reserved page at 9 MiB").not.toBe(9 * MiB);
         expect(f < 12 * MiB).toBe(true);
       }

@@ -1,0 +1,48 @@
+/**
+ * The exercise list is data: these checks keep every entry honest, so that
+ * adding one (a design that branches off the main line) is one entry and a
+ * folder.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import * as allocation from "@mm386/allocation";
+import * as buddy from "@mm386/buddy";
+import * as hw from "@mm386/hw-i386";
+import * as kvmalloc from "@mm386/kvmalloc";
+import * as malloc from "@mm386/malloc";
+import * as paging from "@mm386/paging";
+import { describe, expect, it } from "vitest";
+import { EXERCISES, exerciseDir, plantedFiles } from "../src/exercises.js";
+
+const libraryExports = new Set(
+  [allocation, buddy, hw, kvmalloc, malloc, paging].flatMap((m) => Object.keys(m)),
+);
+
+describe("EXERCISES", () => {
+  it("numbers the exercises 1..n in order, each using only earlier ones", () => {
+    EXERCISES.forEach((e, i) => {
+      expect(e.n).toBe(i + 1);
+      for (const k of e.uses) expect(k, `exercise ${e.n} uses ${k}`).toBeLessThan(e.n);
+      expect(e.points).toBeGreaterThan(0);
+    });
+  });
+
+  it("has a folder with the lesson, hints, starter, reference and checks for each", () => {
+    for (const e of EXERCISES)
+      for (const f of ["README.md", "hints.md", "starter.ts", "reference.ts", "check.test.ts"])
+        expect(existsSync(join(exerciseDir(e), f)), `${e.slug}/${f}`).toBe(true);
+  });
+
+  it("refuses only names the library packages really export", () => {
+    for (const e of EXERCISES) {
+      expect(e.forbidden.length, e.slug).toBeGreaterThan(0);
+      for (const name of e.forbidden)
+        expect(libraryExports.has(name), `${e.slug}: ${name}`).toBe(true);
+    }
+  });
+
+  it("plants at least one typical wrong version for every layer but the boot (being redesigned)", () => {
+    for (const e of EXERCISES)
+      if (e.slug !== "05-boot") expect(plantedFiles(e).length, e.slug).toBeGreaterThan(0);
+  });
+});
