@@ -4,6 +4,7 @@
  * the zero page on a read and a frame of its own on a write, checked against
  * the page tables read physically and the zones' free counts.
  */
+import fc from "fast-check";
 import { GFP, LINUX_ERROR } from "@mm386/allocation/linux";
 import { createMachine, PageFault, PF_ERROR, PTE } from "@mm386/hw-i386";
 import { expectCode } from "@mm386/hw-i386/testing";
@@ -205,4 +206,110 @@ describe("demand paging", () => {
     expectCode(() => l.write32(0x0040_0000, 1, 3), LINUX_ERROR.NO_MEMORY);
     expect(pte(l, mm, 0x0040_0000)).toBe(before);
   });
+});
+
+describe("demand paging against a model", () => {
+  type Op =
+    | { op: "mmap" | "mprotect"; page: number; n: number; prot: number }
+    | { op: "munmap"; page: number; n: number }
+    | { op: "read"; page: number }
+    | { op: "write"; page: number; value: number };
+  // 12 pages across two page tables: 0x003f8000 .. 0x00404000.
+  const BASE = 0x003f_8000;
+  const PAGES = 12;
+  const prot = fc.constantFrom(PROT.NONE, PROT.READ, RW, PROT.READ | PROT.EXEC);
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    fc.record({
+      op: fc.constantFrom("mmap" as const, "mprotect" as const),
+      page: fc.nat({ max: PAGES - 1 }),
+      n: fc.integer({ min: 1, max: 4 }),
+      prot,
+    }),
+    fc.record({
+      op: fc.constant("munmap" as const),
+      page: fc.nat({ max: PAGES - 1 }),
+      n: fc.integer({ min: 1, max: 4 }),
+    }),
+    fc.record({ op: fc.constant("read" as const), page: fc.nat({ max: PAGES - 1 }) }),
+    fc.record({
+      op: fc.constant("write" as const),
+      page: fc.nat({ max: PAGES - 1 }),
+      value: fc.integer({ min: 1, max: 0x7fff_ffff }),
+    }),
+  );
+
+  it(
+    "reads, writes, segmentation faults and frames as a plain model says; teardown gives everything back",
+    () => {
+      fc.assert(
+        fc.property(fc.array(op, { minLength: 1, maxLength: 40 }), (ops) => {
+          const l = bootLinux(createMachine({ ramBytes: 1024 * MiB }));
+          const free0 = l.zones.freeCounts();
+          const mm = l.createAddressSpace()!;
+          l.switchTo(mm);
+          const area: (number | null)[] = new Array<number | null>(PAGES).fill(null);
+          const value = new Map<number, number>();
+          const va = (p: number) => BASE + p * PAGE;
+          let faulted = false;
+          for (const o of ops) {
+            if (o.op === "read" || o.op === "write") {
+              const p = area[o.page]!;
+              const allowed =
+                area[o.page] !== null &&
+                p !== PROT.NONE &&
+                (o.op === "read" || (p & PROT.WRITE) !== 0);
+              if (!allowed) {
+                expect(() =>
+                  o.op === "read" ? l.read32(va(o.page), 3) : l.write32(va(o.page), o.value, 3),
+                ).toThrow(SegmentationFault);
+                continue;
+              }
+              faulted = true;
+              if (o.op === "read") expect(l.read32(va(o.page), 3)).toBe(value.get(o.page) ?? 0);
+              else {
+                l.write32(va(o.page), o.value, 3);
+                value.set(o.page, o.value);
+              }
+              continue;
+            }
+            const n = Math.min(o.n, PAGES - o.page);
+            const range = Array.from({ length: n }, (_, i) => o.page + i);
+            if (o.op === "mmap") {
+              if (range.some((p) => area[p] !== null)) {
+                expectCode(() => l.mmap(mm, va(o.page), n * PAGE, o.prot), LINUX_ERROR.BUSY);
+                continue;
+              }
+              l.mmap(mm, va(o.page), n * PAGE, o.prot);
+              for (const p of range) area[p] = o.prot;
+            } else if (o.op === "mprotect") {
+              if (range.some((p) => area[p] === null)) {
+                expectCode(
+                  () => l.mprotect(mm, va(o.page), n * PAGE, o.prot),
+                  LINUX_ERROR.NOT_MAPPED,
+                );
+                continue;
+              }
+              l.mprotect(mm, va(o.page), n * PAGE, o.prot);
+              for (const p of range) area[p] = o.prot;
+            } else {
+              l.munmap(mm, va(o.page), n * PAGE);
+              for (const p of range) {
+                area[p] = null;
+                value.delete(p);
+              }
+            }
+          }
+          // Every page that was written owns a frame; teardown gives back all of them,
+          // the tables and the directory: only the zero page stays taken.
+          l.switchTo(l.reference);
+          l.destroyAddressSpace(mm);
+          const free = l.zones.freeCounts();
+          const total = (c: typeof free) => c.DMA + c.NORMAL + c.HIGHMEM;
+          expect(total(free0) - total(free)).toBe(faulted ? 1 : 0);
+        }),
+        { numRuns: process.env.MM386_DEEP ? 500 : 15 },
+      );
+    },
+    process.env.MM386_DEEP ? 3_600_000 : 60_000,
+  );
 });
