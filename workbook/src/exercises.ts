@@ -159,6 +159,44 @@ export const EXERCISES: readonly Exercise[] = [
     forbidden: ["Malloc", "segregatedFits", "addressOrderedFirstFit"],
     plug: (m) => ({ malloc: (kv) => (m as MallocExercise).createMalloc(kv) }),
   },
+  // The design exercises branch from the main line: the hobby stack's slab, then Whitix and
+  // Linux, each on exercises 1-4's layers and its own design's stack.
+  {
+    n: 9,
+    slug: "09-slab",
+    title: "A slab cache: the free list inside the slab",
+    replaces: "nothing (a branch: the slab on the hobby stack)",
+    points: 10,
+    uses: upTo(8),
+    forbidden: ["SlabAllocator", "SlabCache", "Kmalloc", "slabHeap"],
+  },
+  {
+    n: 10,
+    slug: "10-whitix-window",
+    title: "Whitix: the recursive window and VirtMemMapPage",
+    replaces: "nothing (a branch: the Whitix design)",
+    points: 10,
+    uses: [1, 2, 3, 4],
+    forbidden: ["VirtMemMapPage"],
+  },
+  {
+    n: 11,
+    slug: "11-linux-direct-map",
+    title: "Linux: bootmem, __va/__pa and kernelPhysicalMappingInit",
+    replaces: "nothing (a branch: the Linux design)",
+    points: 10,
+    uses: [1, 2, 3, 4],
+    forbidden: ["kernelPhysicalMappingInit"],
+  },
+  {
+    n: 12,
+    slug: "12-linux-fault-handler",
+    title: "Linux: the demand-paging fault handler",
+    replaces: "nothing (a branch: the Linux design)",
+    points: 10,
+    uses: [1, 2, 3, 4],
+    forbidden: ["linuxUserFault"],
+  },
 ];
 
 /** The `workbook/` folder (works from `src/` under vitest and from `dist/` when built). */

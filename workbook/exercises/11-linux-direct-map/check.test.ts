@@ -2,9 +2,7 @@
  * The Linux exercise's checks: __va/__pa by hand, the direct map read back
  * physically after your kernelPhysicalMappingInit (4 KiB and PSE), and the
  * design-neutral conformance suite on a Linux booted with it.
- * MM386_IMPL picks the file checked (solution by default, as in kit.ts).
  */
-import { existsSync } from "node:fs";
 import { Zones } from "@mm386/allocation/linux";
 import { CR4, createMachine, type Machine, PDE, PTE } from "@mm386/hw-i386";
 import { describeDesignConformance } from "@mm386/paging/conformance";
@@ -17,6 +15,7 @@ import {
   startLinuxBoot,
 } from "@mm386/paging/linux";
 import { describe, expect, it } from "vitest";
+import { implLabel, loadExercise } from "../../src/kit.js";
 
 interface LinuxDirectMapExercise {
   va(ctx: LinuxBootContext, phys: number): number;
@@ -24,10 +23,7 @@ interface LinuxDirectMapExercise {
   kernelPhysicalMappingInit(ctx: LinuxBootContext): void;
 }
 
-const kind = process.env.MM386_IMPL ?? "solution";
-const file = new URL(`./${kind}.ts`, import.meta.url);
-if (!existsSync(file)) throw new Error(`${file.pathname} does not exist: copy starter.ts to it`);
-const ex = (await import(/* @vite-ignore */ file.href)) as LinuxDirectMapExercise;
+const ex = await loadExercise<LinuxDirectMapExercise>(11);
 
 const MiB = 1024 * 1024;
 const SWAPPER = 0x0010_1000;
@@ -51,7 +47,7 @@ function bootWithYours(m: Machine, pse = false): LinuxPaging {
   return new LinuxPaging(ctx);
 }
 
-describe(`Linux exercise, the direct map (${kind})`, () => {
+describe(`exercise 11, Linux: the direct map (${implLabel(11)})`, () => {
   it("computes __va and __pa by hand", () => {
     const ctx = startLinuxBoot(createMachine({ ramBytes: 16 * MiB }));
     expect(ex.va(ctx, 0x0034_5000)).toBe(0xc034_5000);
@@ -103,6 +99,10 @@ describe(`Linux exercise, the direct map (${kind})`, () => {
   });
 });
 
-describeDesignConformance(`Linux with your direct map (${kind})`, (m) => bootWithYours(m), {
-  numRuns: 10,
-});
+describeDesignConformance(
+  `Linux with your direct map (${implLabel(11)})`,
+  (m) => bootWithYours(m),
+  {
+    numRuns: 10,
+  },
+);

@@ -2,9 +2,8 @@
  * The Linux fault-handler exercise's checks: demand paging on a Linux booted
  * with your handler, read back through the MMU and physically, with the
  * zones' free counts as the independent witness of frames taken and given
- * back. MM386_IMPL picks the file checked (solution by default, as in kit.ts).
+ * back.
  */
-import { existsSync } from "node:fs";
 import { GFP } from "@mm386/allocation/linux";
 import { createMachine, PF_ERROR, PTE } from "@mm386/hw-i386";
 import {
@@ -16,13 +15,9 @@ import {
   type UserFaultHandler,
 } from "@mm386/paging/linux";
 import { describe, expect, it } from "vitest";
+import { implLabel, loadExercise } from "../../src/kit.js";
 
-const kind = process.env.MM386_IMPL ?? "solution";
-const file = new URL(`./${kind}.ts`, import.meta.url);
-if (!existsSync(file)) throw new Error(`${file.pathname} does not exist: copy starter.ts to it`);
-const { faultHandler } = (await import(/* @vite-ignore */ file.href)) as {
-  faultHandler: UserFaultHandler;
-};
+const { faultHandler } = await loadExercise<{ faultHandler: UserFaultHandler }>(12);
 
 const MiB = 1024 * 1024;
 const PAGE = 4096;
@@ -51,7 +46,7 @@ function segv(f: () => unknown): SegmentationFault {
   throw new Error("expected a segmentation fault, the access succeeded");
 }
 
-describe(`Linux exercise, the fault handler (${kind})`, () => {
+describe(`exercise 12, Linux: the fault handler (${implLabel(12)})`, () => {
   it("a write to a fresh page gets a zeroed frame of its own, writable", () => {
     const { l, mm } = setup();
     l.mmap(mm, 0x0804_8000, 2 * PAGE, RW);

@@ -2,12 +2,11 @@
  * The Whitix exercise's checks: the window arithmetic by hand and against
  * the page tables read physically, then virtMemMapPage on a booted Whitix,
  * read back through the MMU (so a missing invlpg shows as a stale value).
- * MM386_IMPL picks the file checked (solution by default, as in kit.ts).
  */
-import { existsSync } from "node:fs";
 import { createMachine, PageFault, PDE, PTE } from "@mm386/hw-i386";
 import { VirtMemManagerInit, type Whitix } from "@mm386/paging/whitix";
 import { describe, expect, it } from "vitest";
+import { implLabel, loadExercise } from "../../src/kit.js";
 
 interface WhitixWindowExercise {
   pteVa(va: number): number;
@@ -16,10 +15,7 @@ interface WhitixWindowExercise {
   virtMemMapPage(w: Whitix, va: number, pa: number, flags: number): boolean;
 }
 
-const kind = process.env.MM386_IMPL ?? "solution";
-const file = new URL(`./${kind}.ts`, import.meta.url);
-if (!existsSync(file)) throw new Error(`${file.pathname} does not exist: copy starter.ts to it`);
-const ex = (await import(/* @vite-ignore */ file.href)) as WhitixWindowExercise;
+const ex = await loadExercise<WhitixWindowExercise>(10);
 
 const MiB = 1024 * 1024;
 const FRAME = 0xffff_f000;
@@ -43,7 +39,7 @@ function read(w: Whitix, va: number, cpl: 0 | 3 = 0): number | "fault" {
   }
 }
 
-describe(`Whitix exercise, the window arithmetic (${kind})`, () => {
+describe(`exercise 10, Whitix: the window arithmetic (${implLabel(10)})`, () => {
   it("computes the hand-worked addresses", () => {
     expect(ex.pteVa(0x0804_8000)).toBe(0xffc2_0120); // 0x08048 * 4 = 0x20120
     expect(ex.pteVa(0xc000_0000)).toBe(0xfff0_0000); // 0xC0000 * 4 = 0x300000
@@ -71,7 +67,7 @@ describe(`Whitix exercise, the window arithmetic (${kind})`, () => {
   });
 });
 
-describe(`Whitix exercise, virtMemMapPage (${kind})`, () => {
+describe(`exercise 10, Whitix: virtMemMapPage (${implLabel(10)})`, () => {
   it("maps a user page in the current space, making a zeroed table on demand", () => {
     const w = boot();
     const as = w.createAddressSpace()!;
