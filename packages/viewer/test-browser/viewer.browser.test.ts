@@ -19,6 +19,8 @@ let server: ViewerServer;
 let browser: BrowserContext;
 let page: Page;
 let profile: string;
+/** Uncaught errors in the page: the library code must run in a browser (no Node-only APIs). */
+const pageErrors: string[] = [];
 
 beforeAll(async () => {
   server = await serveViewer({ port: 0 });
@@ -39,10 +41,11 @@ beforeAll(async () => {
     ],
   });
   page = await browser.newPage();
-  page.on("pageerror", (e) => console.error("page error:", e));
+  page.on("pageerror", (e) => pageErrors.push(String(e)));
 });
 
 afterAll(async () => {
+  expect(pageErrors).toEqual([]);
   await browser?.close();
   await server?.close();
   if (profile) rmSync(profile, { recursive: true, force: true });
@@ -170,5 +173,24 @@ describe("the viewer page", () => {
     await expect.poll(step).toBe(10);
     mkdirSync(OUT, { recursive: true });
     await page.screenshot({ path: join(OUT, "viewer.png"), fullPage: true });
+  });
+});
+
+describe("a stack factory of one's own (how the workbook shows a student's layers)", () => {
+  test("the page runs the module's stack: its TLB is the one shown", async () => {
+    const own = await serveViewer({
+      port: 0,
+      stackModule: fileURLToPath(new URL("./fixtures/small-tlb-stack.ts", import.meta.url)),
+      title: "exercise 2: your TLB",
+    });
+    try {
+      await page.goto(`${own.url}?design=hobby&scenario=tour&step=5`);
+      await expect.poll(step).toBe(5);
+      expect(await page.locator("h1").textContent()).toBe("exercise 2: your TLB");
+      const counters = await page.locator("[data-testid=tlb-counters]").textContent();
+      expect(counters).toMatch(/^8-entry/);
+    } finally {
+      await own.close();
+    }
   });
 });
