@@ -81,11 +81,11 @@ export interface SpecialPde {
   readonly label: string;
 }
 
-/** The frames of a design's physical allocator, one state per frame ({@link UNIT_STATE}). */
+/** The frames of a design's physical allocator, one state per frame (`UNIT_STATE` of `@mm386/allocation`). */
 export interface FrameStates {
   /** Frame number of `states[0]`. */
   readonly basePfn: number;
-  /** One {@link UNIT_STATE} per frame. */
+  /** One `UNIT_STATE` of `@mm386/allocation` per frame. */
   readonly states: Uint8Array;
 }
 
@@ -96,7 +96,7 @@ export interface BuddyLists {
 }
 
 /**
- * What a design may add to the viewer beyond {@link PagingDesign}: every
+ * What a design may add to the viewer beyond `PagingDesign`: every
  * member is optional, and the viewer shows less (never fails) without it. A
  * design offers these as a `viewer` property of its `PagingDesign` object, or
  * the viewer registers them by design name ({@link VIEWER_EXTRAS}).
@@ -381,6 +381,14 @@ export function tlbView(machine: Machine, hitsByVpn: HitCounts = new Map()): Tlb
   return { name: mmu.tlb.name, hits: mmu.stats.tlbHits, misses: mmu.stats.tlbMisses, entries };
 }
 
+/** Every RAM frame's owner, as runs and as totals. */
+export interface PhysicalView {
+  /** Runs of frames with one owner, in frame order, covering all RAM. */
+  readonly runs: OwnerRun[];
+  /** Frames per owner (every owner present, 0 when none). */
+  readonly totals: Record<Owner, number>;
+}
+
 /**
  * Every RAM frame's owner; `bootKernel` are the frames the kernel half mapped
  * right after boot, `heapExtents` the heap's chunks (virtual). Each frame
@@ -391,7 +399,7 @@ export function physicalView(
   extras: ViewerExtras,
   bootKernel: ReadonlySet<number>,
   heapExtents: readonly { readonly start: number; readonly end: number }[],
-): { runs: OwnerRun[]; totals: Record<Owner, number> } {
+): PhysicalView {
   const { machine, design } = stack;
   const ramFrames = Math.floor(machine.ram.installedBytes / PAGE_SIZE);
   const unclaimed = OWNER_PRECEDENCE.length;
