@@ -73,6 +73,9 @@ export const OWNER_PRECEDENCE: readonly Owner[] = [
   OWNER.UNKNOWN,
 ];
 
+/** Each owner's index in {@link OWNER_PRECEDENCE}: the lower, the stronger its claim. */
+const RANK = Object.fromEntries(OWNER_PRECEDENCE.map((o, i) => [o, i])) as Record<Owner, number>;
+
 /** A page-directory entry special to a design (Whitix's self-map at 1023...). */
 export interface SpecialPde {
   /** The entry's index, 0..1023. */
@@ -261,14 +264,19 @@ export function tableView(machine: Machine, cr3: number, index: number): EntryVi
   });
 }
 
-/** Each page mapped in directory `cr3`: calls `visit(va, pa)` per 4 KiB page (a 4 MiB page as 1024 of them). */
+/**
+ * Each page mapped in directory `cr3` by PDEs `[fromPde, toPde)` (default
+ * all): calls `visit(va, pa)` per 4 KiB page (a 4 MiB page as 1024 of them).
+ */
 export function forEachMapping(
   machine: Machine,
   cr3: number,
   visit: (va: number, pa: number, pdeIndex: number) => void,
+  fromPde = 0,
+  toPde = ENTRIES_PER_TABLE,
 ): void {
   const dir = readFrame(machine, (cr3 & FRAME_MASK) >>> 0);
-  for (let i = 0; i < ENTRIES_PER_TABLE; i++) {
+  for (let i = fromPde; i < toPde; i++) {
     const pde = dir[i]!;
     if ((pde & PDE.P) === 0) continue;
     const base = (pde & FRAME_MASK) >>> 0;
@@ -311,19 +319,28 @@ export function pageTableFrames(
  * no blocks. The alignment (8 or 16) is read off the first header.
  */
 export function heapBlocks(machine: Machine, cr3: number, split: number): HeapBlockView[] {
-  return scanHeap(machine, cr3, split).blocks;
+  return scanHeap(machine, kernelPages(machine, cr3, split)).blocks;
 }
 
-/** {@link heapBlocks}, with the virtual extent `[start, end)` of each chunk or large block. */
+/** Every page directory `cr3` maps at or above `split`: kernel virtual address -> physical address. */
+export function kernelPages(machine: Machine, cr3: number, split: number): Map<number, number> {
+  const pages = new Map<number, number>();
+  forEachMapping(
+    machine,
+    cr3,
+    (va, pa) => {
+      if (va >= split) pages.set(va, pa);
+    },
+    Math.floor(split / 0x40_0000),
+  );
+  return pages;
+}
+
+/** {@link heapBlocks} in the kernel `pages`, with the virtual extent `[start, end)` of each chunk or large block. */
 function scanHeap(
   machine: Machine,
-  cr3: number,
-  split: number,
+  pages: ReadonlyMap<number, number>,
 ): { blocks: HeapBlockView[]; extents: { start: number; end: number }[] } {
-  const pages = new Map<number, number>(); // kernel va -> pa
-  forEachMapping(machine, cr3, (va, pa) => {
-    if (va >= split) pages.set(va, pa);
-  });
   const word = (va: number): number | null => {
     const pa = pages.get((va & FRAME_MASK) >>> 0);
     return pa === undefined ? null : machine.ram.read32(pa + (va & 0xfff));
@@ -399,6 +416,11 @@ export function physicalView(
   extras: ViewerExtras,
   bootKernel: ReadonlySet<number>,
   heapExtents: readonly { readonly start: number; readonly end: number }[],
+  kernelPa: ReadonlyMap<number, number> = kernelPages(
+    stack.machine,
+    stack.design.reference.cr3,
+    stack.design.split,
+  ),
 ): PhysicalView {
   const { machine, design } = stack;
   const ramFrames = Math.floor(machine.ram.installedBytes / PAGE_SIZE);
@@ -406,29 +428,31 @@ export function physicalView(
   const owner = new Uint8Array(ramFrames).fill(unclaimed);
   const claim = (pfn: number, who: Owner): void => {
     if (pfn < 0 || pfn >= ramFrames) return;
-    const rank = OWNER_PRECEDENCE.indexOf(who);
+    const rank = RANK[who];
     if (rank < owner[pfn]!) owner[pfn] = rank;
   };
   const spaces = design.addressSpaces();
   for (const pfn of pageTableFrames(machine, spaces)) claim(pfn, OWNER.PAGE_TABLE);
-  // Heap pages: every page a block covers, translated through the reference's kernel half.
-  const kernelPa = new Map<number, number>();
-  forEachMapping(machine, design.reference.cr3, (va, pa) => {
-    if (va >= design.split) {
-      kernelPa.set(va, pa);
-      claim(pa / PAGE_SIZE, bootKernel.has(pa / PAGE_SIZE) ? OWNER.KERNEL_IMAGE : OWNER.KERNEL);
-    }
-  });
+  for (const pa of kernelPa.values())
+    claim(pa / PAGE_SIZE, bootKernel.has(pa / PAGE_SIZE) ? OWNER.KERNEL_IMAGE : OWNER.KERNEL);
+  // Heap pages: every page a chunk or large block covers, through the reference's kernel half.
   for (const e of heapExtents) {
     for (let va = e.start; va < e.end; va += PAGE_SIZE) {
       const pa = kernelPa.get(va);
       if (pa !== undefined) claim(pa / PAGE_SIZE, OWNER.HEAP);
     }
   }
+  const userPdes = Math.ceil(design.split / 0x40_0000);
   for (const s of spaces)
-    forEachMapping(machine, s.cr3, (va, pa) => {
-      if (va < design.split) claim(pa / PAGE_SIZE, OWNER.USER);
-    });
+    forEachMapping(
+      machine,
+      s.cr3,
+      (va, pa) => {
+        if (va < design.split) claim(pa / PAGE_SIZE, OWNER.USER);
+      },
+      0,
+      userPdes,
+    );
   const states = extras.frameStates?.() ?? null;
   if (states)
     states.states.forEach((st, i) => {
@@ -440,29 +464,33 @@ export function physicalView(
   // without the allocator's states the viewer cannot tell free from reserved.
   const rest = states ? OWNER.RESERVED : OWNER.UNKNOWN;
   for (let pfn = 0; pfn < ramFrames; pfn++) if (owner[pfn] === unclaimed) claim(pfn, rest);
-  const totals = Object.fromEntries(Object.values(OWNER).map((o) => [o, 0])) as Record<
-    Owner,
-    number
-  >;
+  // Counted by rank in a typed array and runs closed only when the owner changes:
+  // one object per run, not per frame (a per-frame spread made this the slowest part of a step).
+  const counts = new Uint32Array(OWNER_PRECEDENCE.length);
   const runs: OwnerRun[] = [];
-  for (let pfn = 0; pfn < ramFrames; pfn++) {
-    const who = OWNER_PRECEDENCE[owner[pfn]!]!;
-    totals[who]++;
-    const last = runs[runs.length - 1];
-    if (last && last.owner === who && last.startPfn + last.frames === pfn)
-      runs[runs.length - 1] = { ...last, frames: last.frames + 1 };
-    else runs.push({ owner: who, startPfn: pfn, frames: 1 });
+  let start = 0;
+  for (let pfn = 0; pfn <= ramFrames; pfn++) {
+    if (pfn < ramFrames) counts[owner[pfn]!]!++;
+    if (pfn === ramFrames || (pfn > start && owner[pfn] !== owner[start])) {
+      if (pfn > start)
+        runs.push({
+          owner: OWNER_PRECEDENCE[owner[start]!]!,
+          startPfn: start,
+          frames: pfn - start,
+        });
+      start = pfn;
+    }
   }
+  const totals = Object.fromEntries(
+    OWNER_PRECEDENCE.map((o, rank) => [o, counts[rank]!]),
+  ) as Record<Owner, number>;
   return { runs, totals };
 }
 
 /** The frames the kernel half of the reference directory maps now (call right after boot). */
 export function kernelFrames(stack: DesignStack): Set<number> {
-  const out = new Set<number>();
-  forEachMapping(stack.machine, stack.design.reference.cr3, (va, pa) => {
-    if (va >= stack.design.split) out.add(pa / PAGE_SIZE);
-  });
-  return out;
+  const pages = kernelPages(stack.machine, stack.design.reference.cr3, stack.design.split);
+  return new Set([...pages.values()].map((pa) => pa / PAGE_SIZE));
 }
 
 /** Everything the viewer shows, for `stack` now. Reads memory physically only: the stack is not disturbed. */
@@ -473,8 +501,15 @@ export function inspectStack(
 ): StackView {
   const { machine, design } = stack;
   const cr3 = machine.mmu.cr3;
-  const { blocks: heap, extents } = scanHeap(machine, design.reference.cr3, design.split);
-  const { runs, totals } = physicalView(stack, extras, options.bootKernel ?? new Set(), extents);
+  const kernelPa = kernelPages(machine, design.reference.cr3, design.split);
+  const { blocks: heap, extents } = scanHeap(machine, kernelPa);
+  const { runs, totals } = physicalView(
+    stack,
+    extras,
+    options.bootKernel ?? new Set(),
+    extents,
+    kernelPa,
+  );
   return {
     designName: stack.designName,
     cr3,
