@@ -7,8 +7,10 @@
  *
  * @module
  */
-import { dirname } from "node:path";
+import { dirname, isAbsolute } from "node:path";
 import { fileURLToPath } from "node:url";
+import { showValue } from "@mm386/hw-i386";
+import { VIEWER_ERROR, ViewerError } from "./errors.js";
 import { type Plugin, type ViteDevServer, createServer, defaultClientConditions } from "vite";
 
 /** Options of {@link serveViewer}. */
@@ -25,6 +27,13 @@ export interface ServeOptions {
   readonly stackModule?: string;
   /** The export of `stackModule` to use (default `"makeStack"`). */
   readonly exportName?: string;
+  /**
+   * Instead of `stackModule`: the source text of such a module, which must
+   * export `makeStack`. Its imports resolve as from the viewer's page: the
+   * workspace packages by name, anything else by absolute path (the
+   * workbook's way to build a stack from a student's solution files).
+   */
+  readonly stackSource?: string;
   /** The designs the page offers (default: every design `designNames()` gives). */
   readonly designs?: readonly string[];
   /** A title above the panels. */
@@ -51,6 +60,12 @@ function setupPlugin(options: ServeOptions): Plugin {
     resolveId: (id) => (id === SETUP_ID ? resolved : null),
     load(id) {
       if (id !== resolved) return null;
+      if (options.stackSource !== undefined)
+        return [
+          options.stackSource,
+          `export const designs = ${JSON.stringify(options.designs ?? null)} ?? undefined;`,
+          `export const title = ${JSON.stringify(options.title ?? null)} ?? undefined;`,
+        ].join("\n");
       const lines = options.stackModule
         ? [
             `import { ${options.exportName ?? "makeStack"} as m } from ${JSON.stringify(options.stackModule)};`,
@@ -64,11 +79,38 @@ function setupPlugin(options: ServeOptions): Plugin {
   };
 }
 
+/** Refuse options that cannot work, before anything starts. */
+function checkServeOptions(options: ServeOptions): void {
+  const bad = (what: string): never => {
+    throw new ViewerError(VIEWER_ERROR.BAD_ARGUMENT, what);
+  };
+  const { port, stackModule, stackSource, exportName } = options;
+  if (port !== undefined && (!Number.isSafeInteger(port) || port < 0 || port > 65535))
+    bad(`port ${showValue(port)} is not a whole number from 0 to 65535`);
+  if (stackModule !== undefined && stackSource !== undefined)
+    bad("give stackModule or stackSource, not both");
+  if (stackModule !== undefined && (typeof stackModule !== "string" || !isAbsolute(stackModule)))
+    bad(`stackModule ${showValue(stackModule)} is not an absolute path`);
+  if (
+    stackSource !== undefined &&
+    (typeof stackSource !== "string" || !/\bmakeStack\b/.test(stackSource))
+  )
+    bad(`stackSource ${showValue(stackSource).slice(0, 60)} does not export makeStack`);
+  if (
+    exportName !== undefined &&
+    (typeof exportName !== "string" || !/^[A-Za-z_$][\w$]*$/.test(exportName))
+  )
+    bad(`exportName ${showValue(exportName)} is not an identifier`);
+}
+
 /**
- * Start the viewer's dev server and return its URL. A bad port or a port in
+ * Start the viewer's dev server and return its URL. Options that cannot work
+ * (a port out of range, a relative stackModule, both stackModule and
+ * stackSource): E_BAD_ARGUMENT naming the value, nothing started. A port in
  * use: vite's own error, nothing left running.
  */
 export async function serveViewer(options: ServeOptions = {}): Promise<ViewerServer> {
+  checkServeOptions(options);
   const web = fileURLToPath(new URL("../web/", import.meta.url));
   const repo = fileURLToPath(new URL("../../../", import.meta.url));
   const vite = await createServer({

@@ -177,20 +177,49 @@ describe("the viewer page", () => {
 });
 
 describe("a stack factory of one's own (how the workbook shows a student's layers)", () => {
-  test("the page runs the module's stack: its TLB is the one shown", async () => {
-    const own = await serveViewer({
-      port: 0,
-      stackModule: fileURLToPath(new URL("./fixtures/small-tlb-stack.ts", import.meta.url)),
-      title: "exercise 2: your TLB",
-    });
+  const variants = [
+    {
+      how: "a module",
+      entries: 8,
+      options: {
+        stackModule: fileURLToPath(new URL("./fixtures/small-tlb-stack.ts", import.meta.url)),
+      },
+    },
+    {
+      how: "source text",
+      entries: 16,
+      options: {
+        stackSource: [
+          'import { SetAssociativeTlb } from "@mm386/hw-i386";',
+          'import { createStack } from "@mm386/malloc";',
+          "export const makeStack = (design, options) =>",
+          "  createStack({ ...options, design, tlb: () => new SetAssociativeTlb({ entries: 16, ways: 4 }) });",
+        ].join("\n"),
+      },
+    },
+  ];
+  test.each(variants)("the page runs the stack of $how: its TLB is the one shown", async (v) => {
+    const own = await serveViewer({ port: 0, title: "exercise 2: your TLB", ...v.options });
     try {
       await page.goto(`${own.url}?design=hobby&scenario=tour&step=5`);
       await expect.poll(step).toBe(5);
       expect(await page.locator("h1").textContent()).toBe("exercise 2: your TLB");
       const counters = await page.locator("[data-testid=tlb-counters]").textContent();
-      expect(counters).toMatch(/^8-entry/);
+      expect(counters).toMatch(new RegExp(`^${v.entries}-entry`));
     } finally {
       await own.close();
     }
+  });
+
+  test("options that cannot work are refused before anything starts", async () => {
+    for (const options of [
+      { port: -1 },
+      { port: 70000 },
+      { stackModule: "relative/stack.ts" },
+      { stackModule: "/a.ts", stackSource: "export const makeStack = 1;" },
+      { stackSource: "export const nothing = 1;" },
+      { stackModule: "/a.ts", exportName: "not an identifier" },
+    ])
+      await expect(serveViewer(options)).rejects.toMatchObject({ code: "E_BAD_ARGUMENT" });
   });
 });
