@@ -113,7 +113,7 @@ export function describeEvent(t: TimedEvent): string {
     case "tlb-miss":
       return `TLB miss ${hex32(e.va)} (${e.write ? "write" : "read"}, CPL ${e.cpl})`;
     case "tlb-hit":
-      return `TLB hit ${hex32(e.va)}`;
+      return `TLB hit ${hex32(e.va)}${t.count > 1 ? ` ×${t.count}` : ""}`;
     case "ad-update":
       return `${e.level.toUpperCase()} at ${hex32(e.entryAddr)}: A/D ${hex32(e.before)} -> ${hex32(e.after)}`;
   }

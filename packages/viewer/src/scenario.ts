@@ -200,7 +200,12 @@ const workload: Scenario = {
 /** The scenarios the viewer offers, by name. */
 export const SCENARIOS: Readonly<Record<string, Scenario>> = { tour, workload };
 
-/** Makes a booted stack of the named design; the default is `createStack` from `@mm386/malloc`. */
+/**
+ * Makes a booted stack of the named design; the default is `createStack`
+ * from `@mm386/malloc`. It must pass `options` on: the viewer sets the RAM
+ * size and subscribes to the MMU in `options.beforeBoot` (a factory with a
+ * `beforeBoot` of its own calls both).
+ */
 export type StackFactory = (design: string, options: DesignStackOptions) => DesignStack;
 
 /** The stack factory the viewer uses unless told otherwise. */
@@ -229,6 +234,8 @@ export interface TimedEvent {
   readonly step: number;
   /** The event. */
   readonly event: MmuEvent;
+  /** TLB hits are folded: how many hits on the same page in a row this entry stands for (1 for other events). */
+  readonly count: number;
 }
 
 /** The most events a session keeps (the oldest are dropped first). */
@@ -310,9 +317,19 @@ export class Session {
           if (event.type === "tlb-hit") {
             const vpn = event.va >>> 12;
             this.#hits.set(vpn, (this.#hits.get(vpn) ?? 0) + 1);
-            return; // hits are counted, not listed: they would drown the timeline
+            // Hits in a row on one page fold into one entry: listed one by one they would drown the timeline.
+            const last = this.#events[this.#events.length - 1];
+            if (
+              last &&
+              last.step === this.#step &&
+              last.event.type === "tlb-hit" &&
+              last.event.va >>> 12 === vpn
+            ) {
+              this.#events[this.#events.length - 1] = { ...last, count: last.count + 1 };
+              return;
+            }
           }
-          this.#events.push({ step: this.#step, event });
+          this.#events.push({ step: this.#step, event, count: 1 });
           if (this.#events.length > MAX_EVENTS)
             this.#events.splice(0, this.#events.length - MAX_EVENTS);
         }),
@@ -337,7 +354,7 @@ export class Session {
     return this.#failure;
   }
 
-  /** The MMU's events so far (TLB hits are counted per page instead), oldest first. */
+  /** The MMU's events so far, oldest first (at most {@link MAX_EVENTS}; hits in a row on one page folded). */
   get events(): readonly TimedEvent[] {
     return this.#events;
   }

@@ -39,6 +39,10 @@ describe("Session", () => {
   test("the tour's fault, stale entry, invlpg and CR3 load are where its labels say", () => {
     const s = new Session({ scenario: "tour" });
     const at = (label: RegExp) => s.steps.findIndex((st) => label.test(st.label)) + 1;
+    s.goTo(at(/a TLB hit/));
+    expect(s.events.filter((e) => e.step === s.step).map((e) => [e.event.type, e.count])).toEqual([
+      ["tlb-hit", 1],
+    ]);
     s.goTo(at(/page fault/));
     const fault = s.events.filter((e) => e.step === s.step && e.event.type === "fault");
     expect(fault.map((e) => e.event)).toEqual([
