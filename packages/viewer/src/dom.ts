@@ -119,6 +119,58 @@ export function describeEvent(t: TimedEvent): string {
   }
 }
 
+/** One line of the timeline. */
+export interface TimelineLine {
+  /** The step it belongs to. */
+  readonly step: number;
+  /** The event type (`"tlb-hit"` for a step's hits summed up). */
+  readonly type: string;
+  /** CSS classes: the type, and the flush reason for flushes. */
+  readonly kind: string;
+  /** What it says. */
+  readonly text: string;
+}
+
+/**
+ * The timeline's lines: every event but TLB hits, which become one line per
+ * step (the count and the pages), where the step's first hit was; hits one
+ * by one would push the walks and faults out of sight.
+ */
+export function timelineLines(events: readonly TimedEvent[]): TimelineLine[] {
+  const out: TimelineLine[] = [];
+  const hitLine = new Map<number, { index: number; hits: number; pages: Set<number> }>();
+  for (const t of events) {
+    const e = t.event;
+    if (e.type === "tlb-hit") {
+      let h = hitLine.get(t.step);
+      if (!h) {
+        h = { index: out.length, hits: 0, pages: new Set() };
+        hitLine.set(t.step, h);
+        out.push({ step: t.step, type: "tlb-hit", kind: "tlb-hit", text: "" });
+      }
+      h.hits += t.count;
+      h.pages.add(e.va >>> 12);
+      continue;
+    }
+    out.push({
+      step: t.step,
+      type: e.type,
+      kind: e.type === "flush" ? `flush ${e.reason}` : e.type,
+      text: describeEvent(t),
+    });
+  }
+  for (const [step, h] of hitLine) {
+    const pages = [...h.pages].slice(0, 3).map((vpn) => hex32(vpn * 4096));
+    out[h.index] = {
+      step,
+      type: "tlb-hit",
+      kind: "tlb-hit",
+      text: `${h.hits} TLB hit${h.hits === 1 ? "" : "s"} on ${h.pages.size} page${h.pages.size === 1 ? "" : "s"} (${pages.join(", ")}${h.pages.size > 3 ? ", …" : ""})`,
+    };
+  }
+  return out;
+}
+
 /**
  * Render the viewer into `root` and start at `options.location` (or the
  * URL's). A location the viewer cannot show (an unknown design, a seed that
@@ -355,19 +407,20 @@ export function mountViewer(root: HTMLElement, options: MountOptions = {}): Moun
             ),
           )),
     );
-    const events = session.events.slice(-TIMELINE_EVENTS);
     timeline.replaceChildren(
-      ...events.map((t) =>
-        el(
-          "li",
-          {
-            class: `${t.event.type}${t.event.type === "flush" ? ` ${t.event.reason}` : ""}${t.step === session.step ? " now" : ""}`,
-            "data-event": t.event.type,
-            "data-step": String(t.step),
-          },
-          `${t.step}: ${describeEvent(t)}`,
+      ...timelineLines(session.events)
+        .slice(-TIMELINE_EVENTS)
+        .map((line) =>
+          el(
+            "li",
+            {
+              class: `${line.kind}${line.step === session.step ? " now" : ""}`,
+              "data-event": line.type,
+              "data-step": String(line.step),
+            },
+            `${line.step}: ${line.text}`,
+          ),
         ),
-      ),
     );
     timeline.scrollTop = timeline.scrollHeight;
     if (syncUrl)

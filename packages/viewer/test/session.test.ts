@@ -17,6 +17,7 @@ import {
   formatLocation,
   parseLocation,
 } from "@mm386/viewer";
+import { timelineLines } from "@mm386/viewer/dom";
 
 const deep = process.env["MM386_DEEP"] === "1";
 
@@ -142,5 +143,31 @@ describe("URL", () => {
       expectCode(() => parseLocation(q), VIEWER_ERROR.BAD_ARGUMENT, {
         message: new RegExp(q.slice(1).split("=")[0]!),
       });
+  });
+});
+
+describe("the timeline", () => {
+  test("a step's TLB hits are one line; every other event is its own line", () => {
+    const s = new Session({ scenario: "tour" });
+    s.goTo(s.steps.length);
+    const lines = timelineLines(s.events);
+    const nonHits = s.events.filter((e) => e.event.type !== "tlb-hit");
+    expect(lines.filter((l) => l.type !== "tlb-hit")).toHaveLength(nonHits.length);
+    const stepsWithHits = new Set(
+      s.events.filter((e) => e.event.type === "tlb-hit").map((e) => e.step),
+    );
+    expect(
+      lines
+        .filter((l) => l.type === "tlb-hit")
+        .map((l) => l.step)
+        .sort((a, b) => a - b),
+    ).toEqual([...stepsWithHits].sort((a, b) => a - b));
+    // The tour's step 5 is exactly one hit, on 0x08048000.
+    expect(lines.find((l) => l.step === 5 && l.type === "tlb-hit")!.text).toBe(
+      "1 TLB hit on 1 page (0x08048000)",
+    );
+    expect(lines.find((l) => l.type === "fault" && l.step === 6)!.text).toBe(
+      "#PF error 4 (not present, read, user) CR2=0x40000000",
+    );
   });
 });
