@@ -3,7 +3,7 @@ import { defaultClientConditions, defaultServerConditions } from "vite";
 
 // One run for the whole monorepo. The "source" export condition makes every
 // workspace package resolve to its TypeScript sources, so no build is needed.
-const layers = ["hw-i386", "buddy", "allocation", "paging", "kvmalloc", "malloc"];
+const layers = ["hw-i386", "buddy", "allocation", "paging", "kvmalloc", "malloc", "experiments"];
 
 export default defineConfig({
   resolve: { conditions: ["source", ...defaultClientConditions] },

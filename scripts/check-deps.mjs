@@ -39,7 +39,8 @@ export const LAYERS = {
   paging: ["hw-i386", "buddy", "allocation"],
   kvmalloc: ["hw-i386", "buddy", "allocation", "paging"],
   malloc: ["hw-i386", "buddy", "allocation", "paging", "kvmalloc"],
-  workbook: ["hw-i386", "buddy", "allocation", "paging", "kvmalloc", "malloc"],
+  experiments: ["hw-i386", "buddy", "allocation", "paging", "kvmalloc", "malloc"],
+  workbook: ["hw-i386", "buddy", "allocation", "paging", "kvmalloc", "malloc", "experiments"],
 };
 
 const SCOPE = "@mm386/";
