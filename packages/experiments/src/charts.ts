@@ -12,7 +12,7 @@
  * @module
  */
 import { NOT_APPLICABLE, type Row } from "./api.js";
-import { varyingParts } from "./table.js";
+import { COMBINATION_PARTS, type CombinationPart, varyingParts } from "./table.js";
 
 /** The figures charted, with how to read each from a row. */
 export const CHARTED = {
@@ -43,7 +43,7 @@ function esc(text: string): string {
 }
 
 /** The label of a row in a chart: the combination's parts that vary. */
-export function rowLabel(row: Row, parts: readonly (keyof Row & string)[]): string {
+export function rowLabel(row: Row, parts: readonly CombinationPart[]): string {
   return parts
     .map((p) => row[p])
     .filter((v) => v !== NOT_APPLICABLE)
@@ -55,10 +55,16 @@ function show(v: number): string {
   return Number.isInteger(v) ? String(v) : v.toFixed(3);
 }
 
+/** The parts that tell the rows apart in a chart (the design when none differ). */
+export function labelParts(rows: readonly Row[]): CombinationPart[] {
+  const differ = COMBINATION_PARTS.filter((p) => new Set(rows.map((r) => r[p])).size > 1);
+  return differ.length > 0 ? differ : ["design"];
+}
+
 /** One horizontal bar chart of `figure` over `rows`, as a standalone SVG document. */
 export function chartSvg(rows: readonly Row[], figure: ChartedFigure): string {
   const { title, get } = CHARTED[figure];
-  const parts = varyingParts(rows);
+  const parts = labelParts(rows);
   const labels = rows.map((r) => rowLabel(r, parts));
   const values = rows.map(get);
   const max = Math.max(0, ...values.map((v) => v ?? 0));
@@ -110,7 +116,7 @@ export function reportHtml(rows: readonly Row[], command: string): string {
   ];
   const num = (v: number | null, digits = 0) => (v === null ? NOT_APPLICABLE : v.toFixed(digits));
   const body = rows.map((r) => [
-    ...parts.map((p) => String(r[p])),
+    ...parts.map((p) => r[p]),
     String(r.mmuAccesses),
     String(r.walks),
     String(r.tlbMisses),

@@ -48,6 +48,13 @@ export {
   usage,
   type ExperimentPlan,
 } from "./options.js";
-export { formatTable, varyingParts } from "./table.js";
-export { CHARTED, chartSvg, reportHtml, rowLabel, type ChartedFigure } from "./charts.js";
+export { COMBINATION_PARTS, formatTable, varyingParts, type CombinationPart } from "./table.js";
+export {
+  CHARTED,
+  chartSvg,
+  labelParts,
+  reportHtml,
+  rowLabel,
+  type ChartedFigure,
+} from "./charts.js";
 export { experimentCli, type CliOutput } from "./cli.js";

@@ -8,12 +8,16 @@
 import pc from "picocolors";
 import { NOT_APPLICABLE, type Row } from "./api.js";
 
-/** The combination's parts a table or a chart shows: those that differ between rows, the design always. */
-export function varyingParts(rows: readonly Row[]): (keyof Row & string)[] {
-  const parts = ["design", "tlb", "ranges", "heap", "policy", "trace"] as const;
-  return parts.filter(
-    (p) =>
-      p === "design" || new Set(rows.map((r) => r[p])).size > 1 || rows[0]?.[p] !== NOT_APPLICABLE,
+/** The parts of a combination a row names, in combination order. */
+export const COMBINATION_PARTS = ["design", "tlb", "ranges", "heap", "policy", "trace"] as const;
+
+/** One of {@link COMBINATION_PARTS}. */
+export type CombinationPart = (typeof COMBINATION_PARTS)[number];
+
+/** The combination's parts a table or a chart shows: the design always, the others unless all "n/a". */
+export function varyingParts(rows: readonly Row[]): CombinationPart[] {
+  return COMBINATION_PARTS.filter(
+    (p) => p === "design" || rows.some((r) => r[p] !== NOT_APPLICABLE),
   );
 }
 
@@ -31,7 +35,7 @@ export function formatTable(rows: readonly Row[], color = false): string {
   const c = pc.createColors(color);
   const parts = varyingParts(rows);
   const columns: { head: string; get: (r: Row) => string; right: boolean }[] = [
-    ...parts.map((p) => ({ head: p, get: (r: Row) => String(r[p]), right: false })),
+    ...parts.map((p) => ({ head: p, get: (r: Row) => r[p], right: false })),
     { head: "accesses", get: (r) => cell(r.mmuAccesses, "count"), right: true },
     { head: "walks", get: (r) => cell(r.walks, "count"), right: true },
     { head: "misses", get: (r) => cell(r.tlbMisses, "count"), right: true },

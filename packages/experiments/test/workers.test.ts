@@ -1,0 +1,62 @@
+/**
+ * Worker threads need the build (a worker loads JavaScript), so the pool is
+ * exercised only in the deep run (MM386_DEEP=1): the built command with
+ * --jobs 2 must give the rows the in-thread run gives, in the same order.
+ * The fast suite checks the ordering rule in-thread and the worker's entry.
+ */
+import { execFileSync } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import type { Row } from "../src/api.js";
+import { planExperiment } from "../src/options.js";
+import { runExperiment } from "../src/run.js";
+import { runTask } from "../src/worker.js";
+
+const ARGS = [
+  "tlb",
+  "--pages",
+  "40",
+  "--touches",
+  "500",
+  "--tlb",
+  "unbounded,8:2:lru,8:8:fifo,16:4:random",
+  "--repeat",
+  "1",
+];
+const strip = (r: Row) => ({ ...r, wallMs: 0 });
+
+describe("rows in combination order", () => {
+  it("the worker's entry runs one combination as the runner does", async () => {
+    const plan = planExperiment(ARGS)!;
+    const [direct] = await runExperiment(plan.combos.slice(1, 2), { jobs: 1 });
+    expect(strip(runTask({ combo: plan.combos[1]!, repeat: 1 }))).toEqual(strip(direct!));
+  });
+
+  it.runIf(process.env.MM386_DEEP === "1")(
+    "--jobs 2 on worker threads: the same rows as one thread, in the same order",
+    async () => {
+      const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+      execFileSync("npx", ["tsc", "-b", "packages/experiments"], { cwd: root, stdio: "inherit" });
+      const out = execFileSync(
+        process.execPath,
+        [
+          join(root, "packages/experiments/dist/bin/experiment.js"),
+          ...ARGS,
+          "--jobs",
+          "2",
+          "--json",
+        ],
+        { encoding: "utf8" },
+      );
+      const pooled = out
+        .trimEnd()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Row);
+      const plan = planExperiment(ARGS)!;
+      const local = await runExperiment(plan.combos, { jobs: 1 });
+      expect(pooled.map(strip)).toEqual(local.map(strip));
+    },
+    120_000,
+  );
+});
