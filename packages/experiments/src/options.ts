@@ -107,7 +107,8 @@ ${sizes}
   --json              one JSON line per combination instead of the table
   --out DIR           also write DIR/report.html, one SVG per figure and DIR/rows.jsonl
   --jobs N            worker threads, 1 to 64 (default: the cores, at most 2)
-  --repeat N          timed runs per combination, 1 to 100 (default 3); wall time is their median
+  --repeat N          timed runs per combination, 1 to 100 (default 3; above 1, after one untimed
+                      warm-up run); wall time is their median
   -h, --help          this text
 
 An option a design does not have shows "n/a" in its rows. Bad options: a message on stderr, status 2.`;

@@ -74,12 +74,17 @@ function runOnce(combo: Combination): { figures: RunFigures; ms: number } {
 }
 
 /**
- * Run one combination `repeat` times, each in a fresh stack: the counters
+ * Run one combination `repeat` times (after one untimed warm-up run when
+ * `repeat` is above 1), each in a fresh stack: the counters
  * of the first run (a later run that counts differently makes the row an
  * error: counters must be deterministic for a seed) and the median wall
  * time.
  */
 export function runCombination(combo: Combination, repeat = 1): Row {
+  // With several timed runs, one untimed run first: otherwise the first
+  // combination a thread runs also pays for compiling the simulator, and its
+  // median says more about the JIT than about the combination.
+  if (repeat > 1) runOnce(combo);
   const first = runOnce(combo);
   const times = [first.ms];
   let error = first.figures.error;

@@ -48,17 +48,19 @@ export function formatTable(rows: readonly Row[], color = false): string {
     { head: "phys pages", get: (r) => cell(r.physicalPages, "count"), right: true },
     { head: "kvirt pages", get: (r) => cell(r.kernelVirtualPages, "count"), right: true },
     { head: "frag", get: (r) => cell(r.fragmentation, "fraction"), right: true },
-    { head: "| wall ms", get: (r) => `| ${cell(r.wallMs, "ms")}`, right: true },
+    { head: "wall ms", get: (r) => cell(r.wallMs, "ms"), right: true },
   ];
   const cells = rows.map((r) => columns.map((col) => col.get(r)));
   const widths = columns.map((col, i) =>
     Math.max(col.head.length, ...cells.map((row) => row[i]!.length)),
   );
-  const line = (texts: string[]) =>
-    texts
-      .map((t, i) => (columns[i]!.right ? t.padStart(widths[i]!) : t.padEnd(widths[i]!)))
-      .join("  ")
-      .trimEnd();
+  // Wall time stands apart, after a bar: it is the one figure that is not deterministic.
+  const line = (texts: string[]) => {
+    const padded = texts.map((t, i) =>
+      columns[i]!.right ? t.padStart(widths[i]!) : t.padEnd(widths[i]!),
+    );
+    return `${padded.slice(0, -1).join("  ")}  | ${padded.at(-1)!}`;
+  };
   const out = [c.bold(line(columns.map((col) => col.head)))];
   rows.forEach((r, i) => {
     out.push(line(cells[i]!).replaceAll(NOT_APPLICABLE, c.dim(NOT_APPLICABLE)));

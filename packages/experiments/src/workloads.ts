@@ -157,22 +157,63 @@ export function spacesWorkload({ stack, meter, combo }: WorkloadContext): void {
 }
 
 /**
- * `kernel-alloc`: `ops` seeded steps, each freeing a random live allocation
- * (45%, when there is one), taking a run of kernel pages of a mixed size
- * (30%: 1, 2, 4, 8 or 16 pages, small sizes likelier; every page touched
- * at CPL 0) or a small object from the design's heap (the rest: 16 to 2048
- * bytes, its first word written). Everything still live is freed at the end.
+ * A physically contiguous run of `n` frames mapped at a fresh kernel region
+ * (a DMA buffer, Linux's alloc_pages(order)): what the physical range
+ * allocator's placement decides, unlike kvmalloc's frames one by one. All or
+ * nothing.
+ */
+function contiguousPages(stack: DesignStack): KernelPages {
+  const d = stack.design;
+  const phys = new Map<number, number>();
+  return {
+    alloc(n) {
+      const f = d.allocFrames(n);
+      if (f === null) return null;
+      const va = d.allocKernelRegion(n);
+      if (va === null) {
+        d.freeFrames(f, n);
+        return null;
+      }
+      if (!d.map(null, va, f, n, PTE.P | PTE.RW)) {
+        d.freeKernelRegion(va, n);
+        d.freeFrames(f, n);
+        return null;
+      }
+      phys.set(va, f);
+      return va;
+    },
+    free(va, n) {
+      d.unmap(null, va, n);
+      d.freeKernelRegion(va, n);
+      d.freeFrames(phys.get(va)!, n);
+      phys.delete(va);
+    },
+  };
+}
+
+/**
+ * `kernel-alloc`: `ops` seeded steps. Each frees a random live allocation
+ * (45%, when there is one), or takes: kernel pages from the design's
+ * kvmalloc (20%: 1, 2, 4, 8 or 16 pages, small sizes likelier; frames need
+ * not be consecutive), a physically contiguous run (15%, the same sizes),
+ * or a small object from the design's heap (20%: 16 to 2048 bytes). Every
+ * page taken is written at CPL 0, an object's first word too. Everything
+ * still live is freed at the end.
  */
 export function kernelAllocWorkload({ stack, hooks, meter, combo }: WorkloadContext): void {
   const d = stack.design;
-  const pages = hooks.kernelPages?.(stack) ?? designKernelPages(stack);
+  const kinds = {
+    pages: hooks.kernelPages?.(stack) ?? designKernelPages(stack),
+    contiguous: contiguousPages(stack),
+  };
   const rand = seededRandom(combo.seed);
   const runSizes = [1, 1, 1, 2, 2, 4, 8, 16];
-  type Live = { kind: "pages"; va: number; n: number } | { kind: "object"; ptr: number };
+  type Live =
+    { kind: "pages" | "contiguous"; va: number; n: number } | { kind: "object"; ptr: number };
   const live: Live[] = [];
   const release = (x: Live) => {
-    if (x.kind === "pages") pages.free(x.va, x.n);
-    else stack.heap.free(x.ptr);
+    if (x.kind === "object") stack.heap.free(x.ptr);
+    else kinds[x.kind].free(x.va, x.n);
   };
   meter.endPhase(); // nothing to set up
   let oom: OutOfMemory | null = null;
@@ -182,10 +223,11 @@ export function kernelAllocWorkload({ stack, hooks, meter, combo }: WorkloadCont
       if (live.length > 0 && r < 0.45) {
         const [x] = live.splice(Math.floor(rand() * live.length), 1);
         release(x!);
-      } else if (r < 0.75) {
+      } else if (r < 0.8) {
+        const kind = r < 0.65 ? "pages" : "contiguous";
         const n = runSizes[Math.floor(rand() * runSizes.length)]!;
-        const va = need(pages.alloc(n), `kernel pages: ${n} at step ${i + 1}`);
-        live.push({ kind: "pages", va, n });
+        const va = need(kinds[kind].alloc(n), `${kind}: ${n} at step ${i + 1}`);
+        live.push({ kind, va, n });
         for (let p = 0; p < n; p++) d.write32(va + p * PAGE, i, 0);
       } else {
         const size = 16 + Math.floor(rand() * 2033);
