@@ -14,28 +14,47 @@
 import { NOT_APPLICABLE, type Row } from "./api.js";
 import { COMBINATION_PARTS, type CombinationPart, varyingParts } from "./table.js";
 
-/** The figures charted, with how to read each from a row. */
-export const CHARTED = {
-  walks: { title: "page walks", get: (r: Row) => r.walks },
-  tlbMisses: { title: "TLB misses", get: (r: Row) => r.tlbMisses },
-  tlbHitRate: { title: "TLB hit rate", get: (r: Row) => r.tlbHitRate },
-  cr3Loads: { title: "CR3 loads", get: (r: Row) => r.flushes.cr3 },
-  invlpg: { title: "invlpg", get: (r: Row) => r.flushes.invlpg },
-  pageTablePages: { title: "page-table pages (peak)", get: (r: Row) => r.pageTablePages },
-  physicalPages: { title: "physical pages (peak)", get: (r: Row) => r.physicalPages },
-  kernelVirtualPages: {
-    title: "kernel virtual pages (peak)",
-    get: (r: Row) => r.kernelVirtualPages,
-  },
+/** The figures charted, in the order the report shows them. */
+export const CHARTED_FIGURES = [
+  "walks",
+  "tlbMisses",
+  "tlbHitRate",
+  "cr3Loads",
+  "invlpg",
+  "pageTablePages",
+  "physicalPages",
+  "kernelVirtualPages",
+  "fragmentation",
+  "wallMs",
+] as const;
+
+/** One of the {@link CHARTED_FIGURES}. */
+export type ChartedFigure = (typeof CHARTED_FIGURES)[number];
+
+/** How a chart reads one figure. */
+export interface ChartSpec {
+  /** The chart's title. */
+  readonly title: string;
+  /** The figure in a row; null where the row has none. */
+  readonly get: (row: Row) => number | null;
+}
+
+/** Each charted figure: its title and how to read it from a row. */
+export const CHARTED: Readonly<Record<ChartedFigure, ChartSpec>> = {
+  walks: { title: "page walks", get: (r) => r.walks },
+  tlbMisses: { title: "TLB misses", get: (r) => r.tlbMisses },
+  tlbHitRate: { title: "TLB hit rate", get: (r) => r.tlbHitRate },
+  cr3Loads: { title: "CR3 loads", get: (r) => r.flushes.cr3 },
+  invlpg: { title: "invlpg", get: (r) => r.flushes.invlpg },
+  pageTablePages: { title: "page-table pages (peak)", get: (r) => r.pageTablePages },
+  physicalPages: { title: "physical pages (peak)", get: (r) => r.physicalPages },
+  kernelVirtualPages: { title: "kernel virtual pages (peak)", get: (r) => r.kernelVirtualPages },
   fragmentation: {
     title: "fragmentation (1 - largest free run / free)",
-    get: (r: Row) => r.fragmentation,
+    get: (r) => r.fragmentation,
   },
-  wallMs: { title: "wall time, ms (median; not deterministic)", get: (r: Row) => r.wallMs },
-} as const satisfies Record<string, { title: string; get: (r: Row) => number | null }>;
-
-/** One of the {@link CHARTED} figures. */
-export type ChartedFigure = keyof typeof CHARTED;
+  wallMs: { title: "wall time, ms (median; not deterministic)", get: (r) => r.wallMs },
+};
 
 /** `text` safe inside XML. */
 function esc(text: string): string {
@@ -137,9 +156,7 @@ export function reportHtml(rows: readonly Row[], command: string): string {
     ...body.map((cells) => `<tr>${cells.map((c) => `<td>${esc(c)}</td>`).join("")}</tr>`),
     `</table>`,
   ].join("\n");
-  const charts = (Object.keys(CHARTED) as ChartedFigure[])
-    .map((f) => `<figure>${chartSvg(rows, f)}</figure>`)
-    .join("\n");
+  const charts = CHARTED_FIGURES.map((f) => `<figure>${chartSvg(rows, f)}</figure>`).join("\n");
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>mm386 experiment</title>
 <style>body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}figure{display:inline-block;margin:4px}</style>

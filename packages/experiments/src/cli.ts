@@ -9,7 +9,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ExperimentError } from "./api.js";
-import { CHARTED, type ChartedFigure, chartSvg, reportHtml } from "./charts.js";
+import { CHARTED_FIGURES, chartSvg, reportHtml } from "./charts.js";
 import { planExperiment, usage } from "./options.js";
 import { runExperiment } from "./run.js";
 import { formatTable } from "./table.js";
@@ -54,11 +54,11 @@ export async function experimentCli(argv: readonly string[], io: CliOutput): Pro
   if (plan.out !== null) {
     const command = `pnpm experiment ${argv.join(" ")}`;
     writeFileSync(join(plan.out, "report.html"), reportHtml(rows, command));
-    for (const f of Object.keys(CHARTED) as ChartedFigure[])
+    for (const f of CHARTED_FIGURES)
       writeFileSync(join(plan.out, `${f}.svg`), `${chartSvg(rows, f)}\n`);
     writeFileSync(join(plan.out, "rows.jsonl"), rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
     io.err(
-      `experiment: wrote ${join(plan.out, "report.html")} and ${Object.keys(CHARTED).length} SVG charts\n`,
+      `experiment: wrote ${join(plan.out, "report.html")} and ${CHARTED_FIGURES.length} SVG charts\n`,
     );
   }
   return 0;

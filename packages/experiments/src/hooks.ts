@@ -25,16 +25,17 @@ import { type RangeAllocatorFactory, buddyRanges, firstFitRanges } from "@mm386/
 import type { DesignStack, Stack, StackOptions } from "@mm386/malloc";
 import { Malloc, POLICIES } from "@mm386/malloc";
 
-/** The range allocators `--ranges` takes, by name. */
-export const RANGES = {
-  /** The buddy allocator (the default). */
-  buddy: buddyRanges,
-  /** A first-fit bitmap. */
-  "first-fit": firstFitRanges,
-} as const satisfies Record<string, RangeAllocatorFactory>;
+/** The names `--ranges` takes. */
+export const RANGES_NAMES = ["buddy", "first-fit"] as const;
 
-/** One of the {@link RANGES} names. */
-export type RangesName = keyof typeof RANGES;
+/** One of the {@link RANGES_NAMES}. */
+export type RangesName = (typeof RANGES_NAMES)[number];
+
+/** The range allocators `--ranges` takes: the buddy (the default) and a first-fit bitmap. */
+export const RANGES: Readonly<Record<RangesName, RangeAllocatorFactory>> = {
+  buddy: buddyRanges,
+  "first-fit": firstFitRanges,
+};
 
 /**
  * The heaps `--heap` takes, by name. `slab` joins when the slab allocator

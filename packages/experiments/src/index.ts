@@ -11,6 +11,7 @@ export {
   DESIGN_HOOKS,
   HEAPS,
   RANGES,
+  RANGES_NAMES,
   hooksOf,
   longestZeroRun,
   type DesignHooks,
@@ -27,11 +28,14 @@ export {
   parseTlbSpec,
   sumCounters,
   tlbFactory,
+  type SetAssociativeTlbSpec,
   type TlbSpec,
+  type UnboundedTlbSpec,
 } from "./measure.js";
 export {
   OutOfMemory,
   WORKLOAD_RUNNERS,
+  type WorkloadRunner,
   designKernelPages,
   kernelAllocWorkload,
   mallocWorkload,
@@ -45,16 +49,19 @@ export {
   DEFAULT_TLB_SHAPES,
   SIZE_OPTIONS,
   planExperiment,
+  type SizeOption,
   usage,
   type ExperimentPlan,
 } from "./options.js";
 export { COMBINATION_PARTS, formatTable, varyingParts, type CombinationPart } from "./table.js";
 export {
   CHARTED,
+  CHARTED_FIGURES,
   chartSvg,
   labelParts,
   reportHtml,
   rowLabel,
+  type ChartSpec,
   type ChartedFigure,
 } from "./charts.js";
 export { experimentCli, type CliOutput } from "./cli.js";

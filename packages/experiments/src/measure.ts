@@ -168,15 +168,26 @@ export function countPageTablePages(stack: DesignStack): number {
   return dirs.size + tables.size;
 }
 
+/** `--tlb unbounded`: the machine's default TLB, which never evicts. */
+export interface UnboundedTlbSpec {
+  /** Discriminant. */
+  readonly kind: "unbounded";
+}
+
+/** `--tlb ENTRIES:WAYS:REPLACEMENT`: a `SetAssociativeTlb`. */
+export interface SetAssociativeTlbSpec {
+  /** Discriminant. */
+  readonly kind: "set-associative";
+  /** Total entries. */
+  readonly entries: number;
+  /** Entries per set (dividing `entries`). */
+  readonly ways: number;
+  /** Which entry of a full set goes. */
+  readonly replacement: "lru" | "fifo" | "random";
+}
+
 /** A parsed `--tlb` value. */
-export type TlbSpec =
-  | { readonly kind: "unbounded" }
-  | {
-      readonly kind: "set-associative";
-      readonly entries: number;
-      readonly ways: number;
-      readonly replacement: "lru" | "fifo" | "random";
-    };
+export type TlbSpec = UnboundedTlbSpec | SetAssociativeTlbSpec;
 
 /** Parse `unbounded` or `ENTRIES:WAYS:lru|fifo|random`; null if it is neither. */
 export function parseTlbSpec(text: string): TlbSpec | null {

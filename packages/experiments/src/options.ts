@@ -30,8 +30,20 @@ export const DEFAULT_TLB_SHAPES = "unbounded,16:4:lru,64:4:lru,64:4:fifo,64:4:ra
 /** 3.75 GiB: the default memory map keeps the firmware hole below 4 GiB. */
 const MAX_RAM_MIB = 3840;
 
-/** Each size option: its range, its default per workload, and the workloads that take it. */
-export const SIZE_OPTIONS = {
+/** One size option: its range, its default per workload, and so the workloads that take it. */
+export interface SizeOption {
+  /** Smallest value accepted. */
+  readonly min: number;
+  /** Largest value accepted. */
+  readonly max: number;
+  /** The default for each workload that takes it; a workload missing here refuses the option. */
+  readonly defaults: Readonly<Partial<Record<WorkloadName, number>>>;
+  /** What it sizes, for `--help`. */
+  readonly help: string;
+}
+
+/** Each size option (`--spaces`, `--pages`, ...). */
+export const SIZE_OPTIONS: Readonly<Record<keyof WorkloadSizes, SizeOption>> = {
   spaces: { min: 1, max: 1024, defaults: { spaces: 4 }, help: "address spaces" },
   pages: {
     min: 1,
@@ -48,10 +60,7 @@ export const SIZE_OPTIONS = {
   },
   touches: { min: 1, max: 10000000, defaults: { tlb: 20000 }, help: "accesses (tlb)" },
   hot: { min: 1, max: 65536, defaults: { tlb: 32 }, help: "pages of the hot set (tlb)" },
-} as const satisfies Record<
-  keyof WorkloadSizes,
-  { min: number; max: number; defaults: Partial<Record<WorkloadName, number>>; help: string }
->;
+};
 
 /** The swap-point options, and the workloads each applies to. */
 const SWAP_OPTIONS = {
@@ -225,11 +234,8 @@ export function planExperiment(argv: readonly string[]): ExperimentPlan | null {
         `--${name} ${JSON.stringify(str(name))} does not apply to workload ${w} (only ${applies.join(", ")})`,
       );
   const sizes = {} as Record<keyof WorkloadSizes, number>;
-  for (const [name, o] of Object.entries(SIZE_OPTIONS) as [
-    keyof WorkloadSizes,
-    (typeof SIZE_OPTIONS)[keyof WorkloadSizes],
-  ][]) {
-    const fallback = (o.defaults as Partial<Record<WorkloadName, number>>)[w];
+  for (const [name, o] of Object.entries(SIZE_OPTIONS) as [keyof WorkloadSizes, SizeOption][]) {
+    const fallback = o.defaults[w];
     const raw = str(name);
     if (raw !== undefined && fallback === undefined)
       throw new ExperimentError(

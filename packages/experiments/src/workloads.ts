@@ -11,7 +11,7 @@
 import { PTE } from "@mm386/hw-i386";
 import type { DesignStack } from "@mm386/malloc";
 import { parseTrace } from "@mm386/malloc";
-import type { Combination } from "./api.js";
+import type { Combination, WorkloadName } from "./api.js";
 import type { DesignHooks, KernelPages } from "./hooks.js";
 import type { Meter } from "./measure.js";
 
@@ -340,10 +340,13 @@ export function tlbWorkload({ stack, meter, combo }: WorkloadContext): void {
   meter.endPhase();
 }
 
+/** A workload: runs on a fresh stack, closing its three phases on the meter. */
+export type WorkloadRunner = (ctx: WorkloadContext) => void;
+
 /** The workloads by name. */
-export const WORKLOAD_RUNNERS = {
+export const WORKLOAD_RUNNERS: Readonly<Record<WorkloadName, WorkloadRunner>> = {
   spaces: spacesWorkload,
   "kernel-alloc": kernelAllocWorkload,
   malloc: mallocWorkload,
   tlb: tlbWorkload,
-} as const satisfies Record<string, (ctx: WorkloadContext) => void>;
+};
