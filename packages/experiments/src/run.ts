@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { createStack } from "@mm386/malloc";
+import { type DesignStack, createStack } from "@mm386/malloc";
 import { Tinypool } from "tinypool";
 import type { Combination, Counters, Row } from "./api.js";
 import { hooksOf } from "./hooks.js";
@@ -40,12 +40,31 @@ interface RunFigures {
 function runOnce(combo: Combination): { figures: RunFigures; ms: number } {
   const hooks = hooksOf(combo.design);
   const spec = parseTlbSpec(combo.tlb);
-  const stack = createStack({
-    ...hooks.stackOptions?.({ ranges: combo.ranges, heap: combo.heap, policy: combo.policy }),
-    design: combo.design,
-    ramBytes: combo.ramMib * 2 ** 20,
-    ...(spec === null ? {} : { tlb: tlbFactory(spec, combo.seed) }),
-  });
+  let stack: DesignStack;
+  try {
+    stack = createStack({
+      ...hooks.stackOptions?.({ ranges: combo.ranges, heap: combo.heap, policy: combo.policy }),
+      design: combo.design,
+      ramBytes: combo.ramMib * 2 ** 20,
+      ...(spec === null ? {} : { tlb: tlbFactory(spec, combo.seed) }),
+    });
+  } catch (e) {
+    // A design that cannot boot on this machine (too little RAM for it, say)
+    // is one row's result, not the end of the experiment.
+    const none = sumCounters([]);
+    return {
+      ms: 0,
+      figures: {
+        phases: { setup: none, run: none, teardown: none },
+        pageTablePages: null,
+        physicalPages: null,
+        kernelVirtualPages: null,
+        fragmentation: null,
+        outOfMemory: false,
+        error: `boot failed: ${e instanceof Error ? e.message : String(e)}`,
+      },
+    };
+  }
   const meter = new Meter(stack, hooks);
   let outOfMemory = false;
   let error: string | null = null;

@@ -98,3 +98,27 @@ describe("a design with no hooks", () => {
     expect(got[1]!.phases.run).toEqual(got[0]!.phases.run);
   });
 });
+
+describe("a design that cannot boot", () => {
+  const mutable = DESIGNS as Record<string, DesignEntry>;
+  beforeAll(() => {
+    mutable.broken = {
+      name: "broken",
+      summary: "throws at boot (test)",
+      boot: () => {
+        throw new Error("no room for the kernel in 0x00400000 bytes");
+      },
+    };
+  });
+  afterAll(() => {
+    delete mutable.broken;
+  });
+
+  it("gets a row that says why; the other designs' rows still run", async () => {
+    const got = await rows("spaces", "--designs", "broken,hobby");
+    expect(got.map((r) => r.design)).toEqual(["broken", "hobby"]);
+    expect(got[0]!.error).toBe("boot failed: no room for the kernel in 0x00400000 bytes");
+    expect([got[0]!.mmuAccesses, got[0]!.pageTablePages]).toEqual([0, null]);
+    checkInvariants(got[1]!);
+  });
+});
