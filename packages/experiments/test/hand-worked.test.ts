@@ -4,9 +4,12 @@
  * switched round-robin R times, and what a TLB must do for a page set it
  * holds whole.
  */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Combination, Row, WorkloadName, WorkloadSizes } from "../src/api.js";
 import { runCombination } from "../src/run.js";
+
+const DEEP = process.env.MM386_DEEP === "1";
 
 const SIZES: WorkloadSizes = { spaces: 1, pages: 1, rounds: 1, ops: 1, touches: 1, hot: 1 };
 
@@ -55,6 +58,40 @@ describe("spaces, by hand", () => {
       flushes: { cr3: n * r, invlpg: 0, full: 0 },
     });
   });
+
+  it("the same counts under any TLB shape (property)", () => {
+    // The run phase never needs more than one entry: each read follows the
+    // write of the same page, and every switch empties the user entries. So
+    // the hand-worked counts hold for every shape, however small.
+    const shape = fc.oneof(
+      fc.constant("unbounded"),
+      fc
+        .tuple(
+          fc.integer({ min: 0, max: 6 }),
+          fc.integer({ min: 0, max: 3 }),
+          fc.constantFrom("lru", "fifo", "random"),
+        )
+        .map(([e, w, r]) => `${2 ** e}:${2 ** Math.min(w, e)}:${r}`),
+    );
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2, max: 4 }),
+        fc.integer({ min: 1, max: 24 }),
+        fc.integer({ min: 1, max: 3 }),
+        shape,
+        (n, m, r, tlb) => {
+          const row = runCombination(combo("spaces", { spaces: n, pages: m, rounds: r }, tlb));
+          expect(row.phases.run).toMatchObject({
+            mmuAccesses: 2 * n * m * r,
+            walks: n * m * r,
+            tlbMisses: n * m * r,
+            flushes: { cr3: n * r, invlpg: 0, full: 0 },
+          });
+        },
+      ),
+      { numRuns: DEEP ? 100 : 6 },
+    );
+  }, 300_000);
 
   it("each extra space holds a directory, one page table and its M frames", () => {
     // M <= 1024 pages from userStart fit in one page table. In the hobby
