@@ -6,8 +6,11 @@
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { experimentCli } from "../src/cli.js";
+
+// Each combination boots a whole stack; on a loaded 2-core machine a few take seconds.
+vi.setConfig({ testTimeout: 30_000 });
 
 /** Run the command; stdout, stderr and the status. */
 async function run(...argv: string[]): Promise<{ out: string; err: string; status: number }> {

@@ -5,11 +5,14 @@
  * it does not have and null for the figures it does not give.
  */
 import { type DesignEntry, DESIGNS, designNames } from "@mm386/malloc";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { WORKLOADS, type Row, type WorkloadName } from "../src/api.js";
 import { hooksOf } from "../src/hooks.js";
 import { planExperiment } from "../src/options.js";
 import { runExperiment } from "../src/run.js";
+
+// Each combination boots a whole stack; on a loaded 2-core machine a few take seconds.
+vi.setConfig({ testTimeout: 30_000 });
 
 /** Tiny sizes for every workload. */
 const TINY: Record<WorkloadName, string[]> = {

@@ -5,9 +5,12 @@
  * holds whole.
  */
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { Combination, Row, WorkloadName, WorkloadSizes } from "../src/api.js";
 import { runCombination } from "../src/run.js";
+
+// Each combination boots a whole stack; on a loaded 2-core machine a few take seconds.
+vi.setConfig({ testTimeout: 30_000 });
 
 const DEEP = process.env.MM386_DEEP === "1";
 
