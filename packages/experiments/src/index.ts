@@ -44,7 +44,14 @@ export {
   tlbWorkload,
   type WorkloadContext,
 } from "./workloads.js";
-export { median, runCombination, runExperiment, type RunOptions, type WorkerTask } from "./run.js";
+export {
+  checkCombination,
+  median,
+  runCombination,
+  runExperiment,
+  type RunOptions,
+  type WorkerTask,
+} from "./run.js";
 export {
   DEFAULT_TLB_SHAPES,
   SIZE_OPTIONS,

@@ -13,8 +13,15 @@
  * @module
  */
 import { type DesignStack, createStack } from "@mm386/malloc";
+import { describeValue } from "@mm386/paging";
 import { Tinypool } from "tinypool";
-import type { Combination, Counters, Row } from "./api.js";
+import {
+  type Combination,
+  type Counters,
+  EXPERIMENT_ERROR,
+  ExperimentError,
+  type Row,
+} from "./api.js";
 import { hooksOf } from "./hooks.js";
 import { Meter, parseTlbSpec, sumCounters, tlbFactory } from "./measure.js";
 import { OutOfMemory, WORKLOAD_RUNNERS } from "./workloads.js";
@@ -24,6 +31,40 @@ export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** A whole number in [min, max], or an {@link ExperimentError} naming `what` and the value. */
+function checkWhole(what: string, v: unknown, min: number, max: number): void {
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min || v > max)
+    throw new ExperimentError(
+      EXPERIMENT_ERROR.BAD_OPTION,
+      `${what} ${describeValue(v)} is not a whole number from ${min} to ${max}`,
+    );
+}
+
+/**
+ * Refuse a combination that planExperiment would not have made (for callers
+ * that build their own): an {@link ExperimentError} naming the bad value,
+ * before anything runs.
+ */
+export function checkCombination(combo: Combination): void {
+  if (typeof combo !== "object" || combo === null)
+    throw new ExperimentError(
+      EXPERIMENT_ERROR.BAD_OPTION,
+      `combination ${describeValue(combo)} is not an object`,
+    );
+  if (!Object.hasOwn(WORKLOAD_RUNNERS, combo.workload))
+    throw new ExperimentError(
+      EXPERIMENT_ERROR.BAD_OPTION,
+      `workload ${describeValue(combo.workload)} is not one of ${Object.keys(WORKLOAD_RUNNERS).join(", ")}`,
+    );
+  if (typeof combo.tlb !== "string" || parseTlbSpec(combo.tlb) === null)
+    throw new ExperimentError(
+      EXPERIMENT_ERROR.BAD_OPTION,
+      `tlb ${describeValue(combo.tlb)} is not "unbounded" or ENTRIES:WAYS:lru|fifo|random`,
+    );
+  checkWhole("ramMib", combo.ramMib, 4, 3840);
+  checkWhole("seed", combo.seed, 1, 0xffff_ffff);
 }
 
 /** One run's figures (everything in a row but the timing). */
@@ -100,6 +141,8 @@ function runOnce(combo: Combination): { figures: RunFigures; ms: number } {
  * time.
  */
 export function runCombination(combo: Combination, repeat = 1): Row {
+  checkCombination(combo);
+  checkWhole("repeat", repeat, 1, 100);
   // With several timed runs, one untimed run first: otherwise the first
   // combination a thread runs also pays for compiling the simulator, and its
   // median says more about the JIT than about the combination.
@@ -171,6 +214,9 @@ export async function runExperiment(
   combos: readonly Combination[],
   options: RunOptions = {},
 ): Promise<Row[]> {
+  for (const c of combos) checkCombination(c);
+  checkWhole("jobs", options.jobs ?? 1, 1, 64);
+  checkWhole("repeat", options.repeat ?? 1, 1, 100);
   const jobs = Math.max(1, Math.min(options.jobs ?? 1, combos.length));
   const repeat = options.repeat ?? 1;
   if (jobs === 1 || !fromBuild()) return combos.map((c) => runCombination(c, repeat));

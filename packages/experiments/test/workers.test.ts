@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import type { Row } from "../src/api.js";
 import { planExperiment } from "../src/options.js";
-import { runExperiment } from "../src/run.js";
+import { runCombination, runExperiment } from "../src/run.js";
 import { runTask } from "../src/worker.js";
 
 const ARGS = [
@@ -59,4 +59,25 @@ describe("rows in combination order", () => {
     },
     120_000,
   );
+});
+
+describe("a combination built by hand is checked before anything runs", () => {
+  const good = planExperiment(["spaces", "--spaces", "1", "--pages", "1", "--rounds", "1"])!
+    .combos[0]!;
+  it.each([
+    [{ ...good, workload: "swap" }, '"swap"'],
+    [{ ...good, tlb: "64:3:lru" }, '"64:3:lru"'],
+    [{ ...good, ramMib: 2 }, "ramMib 2"],
+    [{ ...good, seed: 0 }, "seed 0"],
+    [{ ...good, seed: 1.5 }, "seed 1.5"],
+  ])("%j", async (combo, named) => {
+    await expect(runExperiment([combo as typeof good])).rejects.toMatchObject({
+      code: "E_BAD_OPTION",
+      message: expect.stringContaining(named) as string,
+    });
+  });
+  it("and the run options too", async () => {
+    await expect(runExperiment([good], { jobs: 0 })).rejects.toThrow(/jobs 0/);
+    expect(() => runCombination(good, 1.5)).toThrow(/repeat 1\.5/);
+  });
 });
