@@ -16,6 +16,7 @@ import { COMBINATION_PARTS, type CombinationPart, varyingParts } from "./table.j
 
 /** The figures charted, in the order the report shows them. */
 export const CHARTED_FIGURES = [
+  "mmuAccesses",
   "walks",
   "tlbMisses",
   "tlbHitRate",
@@ -41,6 +42,7 @@ export interface ChartSpec {
 
 /** Each charted figure: its title and how to read it from a row. */
 export const CHARTED: Readonly<Record<ChartedFigure, ChartSpec>> = {
+  mmuAccesses: { title: "MMU accesses", get: (r) => r.mmuAccesses },
   walks: { title: "page walks", get: (r) => r.walks },
   tlbMisses: { title: "TLB misses", get: (r) => r.tlbMisses },
   tlbHitRate: { title: "TLB hit rate", get: (r) => r.tlbHitRate },
@@ -159,7 +161,7 @@ export function reportHtml(rows: readonly Row[], command: string): string {
   const charts = CHARTED_FIGURES.map((f) => `<figure>${chartSvg(rows, f)}</figure>`).join("\n");
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>mm386 experiment</title>
-<style>body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}figure{display:inline-block;margin:4px}</style>
+<style>body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right;white-space:nowrap}figure{display:inline-block;margin:4px}</style>
 </head><body>
 <h1>mm386 experiment</h1>
 <p><code>${esc(command)}</code></p>
