@@ -3,7 +3,16 @@ import { defaultClientConditions, defaultServerConditions } from "vite";
 
 // One run for the whole monorepo. The "source" export condition makes every
 // workspace package resolve to its TypeScript sources, so no build is needed.
-const layers = ["hw-i386", "buddy", "allocation", "paging", "kvmalloc", "malloc", "viewer"];
+const layers = [
+  "hw-i386",
+  "buddy",
+  "allocation",
+  "paging",
+  "kvmalloc",
+  "malloc",
+  "viewer",
+  "experiments",
+];
 
 export default defineConfig({
   resolve: { conditions: ["source", ...defaultClientConditions] },

@@ -40,7 +40,17 @@ export const LAYERS = {
   kvmalloc: ["hw-i386", "buddy", "allocation", "paging"],
   malloc: ["hw-i386", "buddy", "allocation", "paging", "kvmalloc"],
   viewer: ["hw-i386", "buddy", "allocation", "paging", "kvmalloc", "malloc"],
-  workbook: ["hw-i386", "buddy", "allocation", "paging", "kvmalloc", "malloc", "viewer"],
+  experiments: ["hw-i386", "buddy", "allocation", "paging", "kvmalloc", "malloc"],
+  workbook: [
+    "hw-i386",
+    "buddy",
+    "allocation",
+    "paging",
+    "kvmalloc",
+    "malloc",
+    "viewer",
+    "experiments",
+  ],
 };
 
 const SCOPE = "@mm386/";

@@ -10,7 +10,16 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
-const readmes = ["hw-i386", "buddy", "allocation", "paging", "kvmalloc", "malloc", "viewer"]
+const readmes = [
+  "hw-i386",
+  "buddy",
+  "allocation",
+  "paging",
+  "kvmalloc",
+  "malloc",
+  "viewer",
+  "experiments",
+]
   .map((p) => `packages/${p}`)
   .concat("workbook")
   .filter((dir) => existsSync(join(repo, dir, "README.md")));
