@@ -23,7 +23,10 @@
  */
 import { type RangeAllocatorFactory, buddyRanges, firstFitRanges } from "@mm386/allocation";
 import type { DesignStack, Stack, StackOptions } from "@mm386/malloc";
-import { Malloc, POLICIES } from "@mm386/malloc";
+import { Malloc, POLICIES, linuxPageSource } from "@mm386/malloc";
+import { slabHeap } from "@mm386/malloc/slab";
+import type { LinuxPaging } from "@mm386/paging/linux";
+import { type Whitix, whitixPageSource } from "@mm386/paging/whitix";
 
 /** The names `--ranges` takes. */
 export const RANGES_NAMES = ["buddy", "first-fit"] as const;
@@ -44,6 +47,8 @@ export const RANGES: Readonly<Record<RangesName, RangeAllocatorFactory>> = {
 export const HEAPS = {
   /** Boundary-tag malloc on kvmalloc pages, with `--policy`. */
   malloc: "boundary-tag malloc on kvmalloc pages",
+  /** kmalloc on slab caches (the hobby kernel's on kvmalloc pages; Whitix's and Linux's own heap). */
+  slab: "kmalloc on slab caches",
 } as const;
 
 /** One of the {@link HEAPS} names. */
@@ -101,7 +106,7 @@ export interface DesignHooks {
 /** The hobby kernel's hooks: its stack has `paging`, `allocators` and `kv`. */
 const hobby: DesignHooks = {
   ranges: true,
-  heaps: ["malloc"],
+  heaps: ["malloc", "slab"],
   policy: true,
   stackOptions(choices): Partial<StackOptions> {
     const policy = POLICIES[choices.policy as PolicyName];
@@ -112,6 +117,7 @@ const hobby: DesignHooks = {
       ...(choices.heap === "malloc"
         ? { malloc: (kv) => new Malloc(kv, policy === undefined ? {} : { policy }) }
         : {}),
+      ...(choices.heap === "slab" ? { malloc: slabHeap } : {}),
     };
   },
   physical(stack) {
@@ -142,7 +148,36 @@ const hobby: DesignHooks = {
  * Hooks by design name. A design missing here runs with none: the lead adds
  * Whitix's and Linux's as they are registered in `DESIGNS`.
  */
-export const DESIGN_HOOKS: Readonly<Record<string, DesignHooks>> = { hobby };
+export const DESIGN_HOOKS: Readonly<Record<string, DesignHooks>> = {
+  hobby,
+  // Whitix: its kernel heap is the slab on VirtMapPhysRange; frames from a page allocator.
+  whitix: {
+    heaps: ["slab"],
+    physical(stack) {
+      const { allocators } = stack.design as Whitix;
+      return { usable: allocators.usablePages, free: allocators.physical.freePages };
+    },
+    kernelPages(stack) {
+      const source = whitixPageSource(stack.design as Whitix);
+      return { alloc: (n) => source.allocPages(n), free: (va, n) => source.freePages(va, n) };
+    },
+  },
+  // Linux: kmalloc on the direct map; frames from the zones; kernel pages are __va of low frames.
+  linux: {
+    heaps: ["slab"],
+    physical(stack) {
+      const zones = (stack.design as LinuxPaging).zones.zones;
+      return {
+        usable: zones.reduce((a, z) => a + z.presentPages, 0),
+        free: zones.reduce((a, z) => a + z.freePages, 0),
+      };
+    },
+    kernelPages(stack) {
+      const source = linuxPageSource(stack.design as LinuxPaging);
+      return { alloc: (n) => source.allocPages(n), free: (va, n) => source.freePages(va, n) };
+    },
+  },
+};
 
 /** The hooks of `design` (an empty set for a design that has none). */
 export function hooksOf(design: string): DesignHooks {
