@@ -177,7 +177,7 @@ export const EXERCISES: readonly Exercise[] = [
     replaces: "nothing (a branch: the Whitix design)",
     points: 10,
     uses: [1, 2, 3, 4],
-    forbidden: ["VirtMemMapPage"],
+    forbidden: ["windowPteVa", "windowPdeVa", "windowTableVa"],
   },
   {
     n: 11,

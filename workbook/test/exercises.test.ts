@@ -11,11 +11,26 @@ import * as hw from "@mm386/hw-i386";
 import * as kvmalloc from "@mm386/kvmalloc";
 import * as malloc from "@mm386/malloc";
 import * as paging from "@mm386/paging";
+import * as allocationLinux from "@mm386/allocation/linux";
+import * as slab from "@mm386/malloc/slab";
+import * as pagingLinux from "@mm386/paging/linux";
+import * as whitix from "@mm386/paging/whitix";
 import { describe, expect, it } from "vitest";
 import { EXERCISES, exerciseDir, plantedFiles } from "../src/exercises.js";
 
 const libraryExports = new Set(
-  [allocation, buddy, hw, kvmalloc, malloc, paging].flatMap((m) => Object.keys(m)),
+  [
+    allocation,
+    buddy,
+    hw,
+    kvmalloc,
+    malloc,
+    paging,
+    allocationLinux,
+    slab,
+    pagingLinux,
+    whitix,
+  ].flatMap((m) => Object.keys(m)),
 );
 
 describe("EXERCISES", () => {
