@@ -28,7 +28,6 @@ import type { Paging } from "@mm386/paging";
 import { PAGE_SIZE } from "@mm386/hw-i386";
 import type { HeapAllocator, PolicyFactory } from "./api.js";
 import { type StackOptions, createStack } from "./stack.js";
-import { Malloc } from "./heap.js";
 
 /** `a ID SIZE`: id = malloc(size). */
 export interface TraceAlloc {
@@ -195,7 +194,11 @@ export interface TraceResult {
   readonly error?: string;
 }
 
-/** A kvmalloc that counts the pages it holds: the heap's footprint, whoever wrote the heap. */
+/**
+ * A kvmalloc that counts the pages it holds: the heap's footprint, whoever
+ * wrote the heap, however it gets its pages (kvmalloc, or kvresize growing
+ * or moving them). Reserved virtual pages are not counted: only mapped ones.
+ */
 class CountingPages implements KernelPageAllocator {
   readonly name: string;
   readonly paging: Paging;
@@ -204,16 +207,34 @@ class CountingPages implements KernelPageAllocator {
   constructor(private readonly inner: KernelPageAllocator) {
     this.name = inner.name;
     this.paging = inner.paging;
+    // Only when the inner allocator has one: without it, resizeKernelPages
+    // falls back to kvmalloc + copy + kvfree on this wrapper, which counts
+    // the moment both copies are held.
+    if (inner.kvresize === undefined) this.kvresize = undefined;
   }
-  kvmalloc(n: number): number | null {
-    const va = this.inner.kvmalloc(n);
-    if (va !== null) this.peak = Math.max(this.peak, (this.held += n));
+  private count(delta: number): void {
+    this.held += delta;
+    if (this.held > this.peak) this.peak = this.held;
+  }
+  kvmalloc(n: number, reserve?: number): number | null {
+    const va = reserve === undefined ? this.inner.kvmalloc(n) : this.inner.kvmalloc(n, reserve);
+    if (va !== null) this.count(n);
     return va;
   }
   kvfree(addr: number, n: number): void {
     this.inner.kvfree(addr, n);
     this.held -= n;
   }
+  kvresize?: (addr: number, n: number, m: number, mayMove: boolean) => number | null = (
+    addr,
+    n,
+    m,
+    mayMove,
+  ) => {
+    const va = this.inner.kvresize!(addr, n, m, mayMove);
+    if (va !== null) this.count(m - n);
+    return va;
+  };
 }
 
 interface Booted {
@@ -325,7 +346,7 @@ function checks(
   };
   const place = (op: TraceOp, s: number, p: number, n: number): string | null => {
     if (p % alignTo !== 0) return `line ${op.line}: block ${p} is not aligned to ${alignTo}`;
-    if (heap instanceof Malloc && !heap.contains(p, n))
+    if (heap.contains !== undefined && !heap.contains(p, n))
       return `line ${op.line}: block [${p}, +${n}) is not inside the heap`;
     for (const pg of span(p, n)) {
       for (const other of pages.get(pg) ?? []) {
@@ -411,7 +432,7 @@ function plainRun(trace: Trace, slots: Slots, heap: HeapAllocator): void {
 export function runTrace(trace: Trace, options: TraceOptions): TraceResult {
   const slots = slotsOf(trace);
   const checked = bootHeap(trace, options);
-  const alignTo = checked.heap instanceof Malloc ? checked.heap.align : (options.align ?? 8);
+  const alignTo = checked.heap.align ?? options.align ?? 8;
   const { error, peakPayload } = checkedRun(trace, slots, checked, alignTo);
   const footprint = checked.pages.peak;
   const utilization = footprint === 0 ? 0 : peakPayload / (footprint * PAGE_SIZE);
@@ -436,7 +457,7 @@ export function runTrace(trace: Trace, options: TraceOptions): TraceResult {
   }
   return {
     trace: trace.name,
-    policy: checked.heap instanceof Malloc ? checked.heap.policy.name : checked.heap.name,
+    policy: checked.heap.policy?.name ?? checked.heap.name,
     ops: trace.ops.length,
     opsPerSec:
       error === null && elapsed > 0 ? Math.round((runs * trace.ops.length) / (elapsed / 1000)) : 0,
