@@ -217,8 +217,19 @@ export class Malloc implements HeapAllocator {
   private readonly regions: Region[] = [];
   /** The first region, which holds the control words and never goes back. */
   private readonly home: Region;
-  /** The region made last: the one to grow first (null: the first region). */
-  private top: Region | null = null;
+  /** The region made last: the one that grows (the first region until there is another). */
+  private top!: Region;
+  /** The end of `top` (its epilogue is the word before). */
+  private topEnd = 0;
+  /**
+   * The wilderness: the free block at the end of `top`, 0 if none. It is a
+   * free block like any other in memory (header, footer), but is kept off
+   * the policy's lists and used only when no listed block fits, so that the
+   * block before it can grow in place (dlmalloc's top chunk): otherwise a
+   * small malloc after a realloc lands right after the grown block, which
+   * must then move next time and leave a hole.
+   */
+  private wild = 0;
   private readonly larges = new Map<number, number>();
   private readonly slabs = new Set<Slab>();
   /**
@@ -548,6 +559,13 @@ export class Malloc implements HeapAllocator {
     }
     if (live !== this.liveCount)
       bad(this.control, `${live} live blocks in the heap, ${this.liveCount} handed out`);
+    if (this.wild !== 0) {
+      const size = free.has(this.wild) ? sizeOf(this.mem.read(headerOf(this.wild))) : -1;
+      if (this.wild + size !== this.topEnd)
+        bad(this.wild, "the wilderness is not the free block at the end of the top region");
+      free.delete(this.wild);
+    } else if (this.top !== undefined && (this.mem.read(headerOf(this.topEnd)) & PREV_ALLOC) === 0)
+      bad(this.topEnd - 4, "the top region ends with a free block that is not the wilderness");
     let listed = 0;
     this.policy.forEachFree((bp) => {
       if (++listed > free.size)
@@ -622,7 +640,10 @@ export class Malloc implements HeapAllocator {
     }
     const asize = this.adjust(size);
     let bp = this.policy.find(asize);
-    if (bp === 0) bp = this.grow(asize);
+    if (bp === 0) {
+      const w = this.wild;
+      bp = w !== 0 && sizeOf(this.mem.read(headerOf(w))) >= asize ? w : this.grow(asize);
+    }
     if (bp === 0) {
       if (cls !== 0) this.classLive[cls]!--;
       return 0;
@@ -833,7 +854,37 @@ export class Malloc implements HeapAllocator {
     this.ownPages(start, pages, r, null);
     this.pagesChanged(pages);
     this.policy.insert(first, size);
+    this.setTop(r);
     return r;
+  }
+
+  /** Put the free block bp on the free lists, or make it the wilderness if it ends `top`. */
+  private list(bp: number, size: number): void {
+    if (bp + size === this.topEnd) this.wild = bp;
+    else this.policy.insert(bp, size);
+  }
+
+  /** Take the free block bp off the free lists (or out of the wilderness). */
+  private unlist(bp: number, size: number): void {
+    if (bp === this.wild) this.wild = 0;
+    else this.policy.remove(bp, size);
+  }
+
+  /** Make `r` the region that grows: the old wilderness goes on the lists, `r`'s free tail becomes it. */
+  private setTop(r: Region): void {
+    if (this.wild !== 0) {
+      const w = this.wild;
+      this.wild = 0;
+      this.policy.insert(w, sizeOf(this.mem.read(headerOf(w))));
+    }
+    this.top = r;
+    this.topEnd = r.start + r.pages * PAGE_SIZE;
+    const epi = this.mem.read(headerOf(this.topEnd));
+    if ((epi & PREV_ALLOC) === 0) {
+      const size = sizeOf(this.mem.read(this.topEnd + LAYOUT.FOOTER));
+      this.policy.remove(this.topEnd - size, size);
+      this.wild = this.topEnd - size;
+    }
   }
 
   /** The blocks of one region, in address order, read through the MMU. */
@@ -854,7 +905,7 @@ export class Malloc implements HeapAllocator {
    * returns it still on the free lists, or 0.
    */
   private grow(asize: number): number {
-    const r = this.top ?? this.home;
+    const r = this.top;
     const end = r.start + r.pages * PAGE_SIZE;
     const epi = this.mem.read(headerOf(end));
     const tail = (epi & PREV_ALLOC) === 0 ? sizeOf(this.mem.read(end + LAYOUT.FOOTER)) : 0;
@@ -869,7 +920,6 @@ export class Malloc implements HeapAllocator {
     const got = this.mapRegion(pages);
     if (got === null) return 0;
     const nr = this.addRegion(got.start, pages, got.reserve, got.start + this.align);
-    this.top = nr;
     return nr.first;
   }
 
@@ -891,18 +941,19 @@ export class Malloc implements HeapAllocator {
       // The free tail is merged into the new block (or cut).
       const tsize = sizeOf(mem.read(end + LAYOUT.FOOTER));
       bp = end - tsize;
-      this.policy.remove(bp, tsize);
+      this.unlist(bp, tsize);
       prev = mem.read(headerOf(bp)) & PREV_ALLOC;
     }
     if (resizeKernelPages(this.kv, r.start, r.pages, pages, false) === null) {
       // Nothing was written: the tail goes back on the lists as it was.
-      if (bp !== end) this.policy.insert(bp, end - bp);
+      if (bp !== end) this.list(bp, end - bp);
       return false;
     }
     if (pages < r.pages) this.forgetPages(nend, r.pages - pages);
     else this.ownPages(end, pages - r.pages, r, null);
     this.pagesChanged(pages - r.pages);
     r.pages = pages;
+    if (r === this.top) this.topEnd = nend;
     const size = nend - bp;
     if (size === 0) {
       mem.write(headerOf(nend), prev | ALLOC);
@@ -911,7 +962,7 @@ export class Malloc implements HeapAllocator {
     mem.write(headerOf(bp), size | prev);
     mem.write(footerOf(bp, size), size | prev);
     mem.write(headerOf(nend), ALLOC);
-    this.policy.insert(bp, size);
+    this.list(bp, size);
     return true;
   }
 
@@ -922,7 +973,7 @@ export class Malloc implements HeapAllocator {
   private place(bp: number, asize: number): number {
     const h = this.mem.read(headerOf(bp));
     const csize = sizeOf(h);
-    this.policy.remove(bp, csize);
+    this.unlist(bp, csize);
     return this.split(bp, csize, asize, h & PREV_ALLOC);
   }
 
@@ -943,7 +994,7 @@ export class Malloc implements HeapAllocator {
       // The block after was after a free block: its PREV_ALLOC is clear already.
       mem.write(headerOf(rb), rsize | PREV_ALLOC);
       mem.write(footerOf(rb, rsize), rsize | PREV_ALLOC);
-      this.policy.insert(rb, rsize);
+      this.list(rb, rsize);
       return asize;
     }
     mem.write(headerOf(bp), csize | prev | ALLOC);
@@ -977,15 +1028,15 @@ export class Malloc implements HeapAllocator {
     const r = info.region!;
     const end = r.start + r.pages * PAGE_SIZE;
     // The last block of its region (maybe before a free tail): grow the region under it.
-    if ((nh & ALLOC) !== 0 ? nb === end : nb + sizeOf(nh) === end) {
-      const need = asize - csize - ((nh & ALLOC) !== 0 ? 0 : sizeOf(nh));
+    const need = asize - csize - ((nh & ALLOC) !== 0 ? 0 : sizeOf(nh));
+    if (need > 0 && ((nh & ALLOC) !== 0 ? nb === end : nb + sizeOf(nh) === end)) {
       const more = Math.max(this.chunkPages, Math.ceil(need / PAGE_SIZE));
       if (r.pages + more > r.reserve || !this.resizeRegion(r, r.pages + more)) return 0;
       nh = mem.read(headerOf(nb));
     }
     if ((nh & ALLOC) === 0 && csize + sizeOf(nh) >= asize) {
       const nsize = sizeOf(nh);
-      this.policy.remove(nb, nsize);
+      this.unlist(nb, nsize);
       info.words![i + 1] = this.split(bp, csize + nsize, asize, prev);
       return bp;
     }
@@ -1000,13 +1051,13 @@ export class Malloc implements HeapAllocator {
     let prev = h & PREV_ALLOC;
     const nh = mem.read(headerOf(bp + size));
     if ((nh & ALLOC) === 0) {
-      this.policy.remove(bp + size, sizeOf(nh));
+      this.unlist(bp + size, sizeOf(nh));
       size += sizeOf(nh);
     }
     if (prev === 0) {
       const psize = sizeOf(mem.read(bp + LAYOUT.FOOTER));
       bp -= psize;
-      this.policy.remove(bp, psize);
+      this.unlist(bp, psize);
       size += psize;
       prev = mem.read(headerOf(bp)) & PREV_ALLOC;
     }
@@ -1016,16 +1067,16 @@ export class Malloc implements HeapAllocator {
     const end = region.start + region.pages * PAGE_SIZE;
     if (nb !== end) {
       mem.write(headerOf(nb), mem.read(headerOf(nb)) & ~PREV_ALLOC);
-      this.policy.insert(bp, size);
+      this.list(bp, size);
       return;
     }
     mem.write(headerOf(end), ALLOC);
-    this.policy.insert(bp, size);
+    this.list(bp, size);
     if (bp === region.first && region !== this.home) {
       // A region all free: give it back whole.
-      this.policy.remove(bp, size);
+      this.unlist(bp, size);
       this.regions.splice(this.regions.indexOf(region), 1);
-      if (this.top === region) this.top = null;
+      if (this.top === region) this.setTop(this.home);
       this.forgetPages(region.start, region.pages);
       this.kv.kvfree(region.start, region.pages);
       this.pagesChanged(-region.pages);

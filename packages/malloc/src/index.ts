@@ -25,3 +25,10 @@ export {
 } from "./trace.js";
 export { createStack, type Stack, type StackOptions } from "./stack.js";
 export { generateTrace, type GenerateOptions } from "./trace-gen.js";
+export {
+  generateWorkload,
+  LOSING_PATTERNS,
+  WORKLOAD_NAMES,
+  type WorkloadName,
+  type WorkloadOptions,
+} from "./workloads.js";
