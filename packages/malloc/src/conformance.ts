@@ -100,12 +100,14 @@ export function describePolicyConformance(name: string, factory: PolicyFactory):
     });
 
     it("grows by kvmalloc and gives free pages back with kvfree", () => {
-      const h = heap({ chunkPages: 1 });
+      // Regions only: slabs keep one with room per size (tested on their own).
+      const h = heap({ chunkPages: 1, sizeClasses: false });
       const kv = h.kv as Kvmalloc;
       const start = kv.pages;
-      const ps = Array.from({ length: 200 }, (_, i) => h.malloc(100 + (i % 7) * 8)!);
-      // 200 blocks of 104 to 156 bytes need at least 5 more pages.
-      expect(kv.pages).toBeGreaterThanOrEqual(start + 5);
+      const ps = Array.from({ length: 1000 }, (_, i) => h.malloc(100 + (i % 7) * 8)!);
+      // 1000 blocks of 104 to 156 bytes need at least 25 more pages: more
+      // than the 64 KiB a free tail may keep, so they go back when freed.
+      expect(kv.pages).toBeGreaterThanOrEqual(start + 25);
       expect(h.stats.footprintPages).toBe(kv.pages);
       for (const p of ps) h.free(p);
       h.check();

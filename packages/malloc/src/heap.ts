@@ -83,8 +83,14 @@ const TUNING = {
    * kvmalloc finds a run that long.
    */
   REGION_RESERVE_PAGES: 4096,
-  /** A region's free tail goes back once this many whole pages of it are free. */
-  TRIM_PAGES: 2,
+  /**
+   * A region's free tail goes back on free once this many whole pages of it
+   * are free (64 KiB, as glibc's trim threshold is 128 KiB). Smaller tails
+   * go back only when the heap takes pages for something else (a slab, a
+   * large block, a region), so they never count in a peak, and a malloc/free
+   * pair at the end of a region does not map and unmap a page each time.
+   */
+  TRIM_PAGES: 16,
   /** Largest object size served by slabs. */
   SLAB_MAX: 512,
   /** Most pages in one slab. */
@@ -927,6 +933,7 @@ export class Malloc implements HeapAllocator {
         : nend - sizeOf(this.mem.read(nend + LAYOUT.FOOTER));
     }
     const pages = Math.max(this.chunkPages, Math.ceil((asize + this.align) / PAGE_SIZE));
+    this.trimTop();
     const got = this.mapRegion(pages);
     if (got === null) return 0;
     const nr = this.addRegion(got.start, pages, got.reserve, got.start + this.align);
@@ -1092,10 +1099,24 @@ export class Malloc implements HeapAllocator {
       this.pagesChanged(-region.pages);
       return;
     }
-    // A free tail: the whole pages after the block's first MIN_BLOCK bytes can go.
+    this.trim(region, bp, TUNING.TRIM_PAGES);
+  }
+
+  /**
+   * Give back the whole pages of region `r`'s free tail `bp` after its first
+   * MIN_BLOCK bytes (all of it from a page boundary), if there are at least
+   * `least` of them.
+   */
+  private trim(r: Region, bp: number, least: number): void {
+    const end = r.start + r.pages * PAGE_SIZE;
     const keep = (bp & 0xfff) === 0 ? bp : Math.ceil((bp + MIN_BLOCK) / PAGE_SIZE) * PAGE_SIZE;
     const pages = (end - keep) / PAGE_SIZE;
-    if (pages >= TUNING.TRIM_PAGES) this.resizeRegion(region, region.pages - pages);
+    if (pages >= least && pages > 0) this.resizeRegion(r, r.pages - pages);
+  }
+
+  /** Before taking pages for anything but the top region: give back the wilderness's whole pages. */
+  private trimTop(): void {
+    if (this.wild !== 0) this.trim(this.top, this.wild, 1);
   }
 
   // ------------------------------------------------------------ large blocks
@@ -1106,6 +1127,7 @@ export class Malloc implements HeapAllocator {
 
   private mallocLarge(size: number): number {
     const pages = Math.ceil((size + this.align) / PAGE_SIZE);
+    this.trimTop();
     const start = this.kv.kvmalloc(pages);
     if (start === null) return 0;
     this.mem.write(start, LARGE_MAGIC);
@@ -1121,6 +1143,7 @@ export class Malloc implements HeapAllocator {
   private resizeLarge(bp: number, pages: number, size: number): number {
     const want = Math.ceil((size + this.align) / PAGE_SIZE);
     if (want === pages) return bp;
+    if (want > pages) this.trimTop();
     const start = resizeKernelPages(this.kv, bp - this.align, pages, want, true);
     // Shrinking in place may be beyond this kvmalloc: the block then keeps its pages.
     if (start === null) return want < pages ? bp : -1;
@@ -1177,6 +1200,7 @@ export class Malloc implements HeapAllocator {
   /** A new empty slab of class `cls` at the head of its list; its address, or 0. */
   private newSlab(cls: number): number {
     const { pages } = this.classShape[cls]!;
+    this.trimTop();
     const s = this.kv.kvmalloc(pages);
     if (s === null) return 0;
     const size = cls * this.align;

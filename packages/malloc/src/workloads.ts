@@ -52,7 +52,8 @@ function rng(seed: number): Rng {
     next,
     int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)),
     pick: (items) => items[Math.floor(next() * items.length)]!,
-    vary: (classic, others) => (first === 1 ? classic : others[Math.floor(next() * others.length)]!),
+    vary: (classic, others) =>
+      first === 1 ? classic : others[Math.floor(next() * others.length)]!,
   };
 }
 
@@ -186,7 +187,8 @@ function random(r: Rng, ops: number, lo: number, hi: number, maxLive: number): s
   const b = new Builder();
   const live: number[] = [];
   while (b.ops < ops) {
-    if (live.length === 0 || (live.length < maxLive && r.next() < 0.5)) live.push(b.alloc(r.int(lo, hi)));
+    if (live.length === 0 || (live.length < maxLive && r.next() < 0.5))
+      live.push(b.alloc(r.int(lo, hi)));
     else b.free(live.splice(r.int(0, live.length - 1), 1)[0]!);
   }
   return b.text();
