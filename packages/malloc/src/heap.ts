@@ -691,6 +691,12 @@ export class Malloc implements HeapAllocator {
     return ((bp & 0xfff) >>> 3) << 1;
   }
 
+  /** True if `bp` is a block malloc handed out and nobody freed (no object made: validate's hot path). */
+  private isLive(bp: number): boolean {
+    const words = this.infoOf(bp)?.words;
+    return words !== undefined && words !== null && words[this.slot(bp)]! > 0;
+  }
+
   /** The shadow record of `bp`, or null if malloc never handed it out. */
   private record(bp: number): { requested: number; kind: number } | null {
     const info = this.infoOf(bp);
@@ -812,7 +818,7 @@ export class Malloc implements HeapAllocator {
       corrupt(`the next header ${hex32(nh)} at ${hex32(headerOf(nb))} says this block is free`);
     if ((nh & ALLOC) === 0) {
       const nsize = sizeOf(nh);
-      if ((this.record(nb)?.requested ?? -1) >= 0)
+      if (this.isLive(nb))
         corrupt(
           `the next block ${hex32(nb)} is live, but its header ${hex32(nh)} at ${hex32(headerOf(nb))} says free`,
         );
@@ -833,7 +839,7 @@ export class Malloc implements HeapAllocator {
         psize < MIN_BLOCK ||
         psize % this.align !== 0 ||
         pb < r.first ||
-        (this.record(pb)?.requested ?? -1) >= 0 ||
+        this.isLive(pb) ||
         this.mem.read(headerOf(pb)) !== f
       )
         corrupt(
@@ -966,8 +972,10 @@ export class Malloc implements HeapAllocator {
       if (bp !== end) this.list(bp, end - bp);
       return false;
     }
-    if (pages < r.pages) this.forgetPages(nend, r.pages - pages);
-    else this.ownPages(end, pages - r.pages, r, null);
+    // Shrinking keeps the pages' shadow records: the virtual pages stay the
+    // region's (reserved), only free blocks were there, and a region that
+    // shrinks and grows again would otherwise make them anew each time.
+    if (pages > r.pages) this.ownPages(end, pages - r.pages, r, null);
     this.pagesChanged(pages - r.pages);
     r.pages = pages;
     if (r === this.top) this.topEnd = nend;
