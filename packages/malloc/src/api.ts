@@ -238,7 +238,10 @@ export interface HeapAllocator {
   /** Optional: true if `[bp, bp + size)` lies in the heap's memory (the trace driver checks every block with it). */
   contains?(bp: number, size: number): boolean;
   /** Optional: the placement policy, whose name the trace driver reports instead of the heap's. */
-  readonly policy?: { readonly name: string };
+  readonly policy?: {
+    /** The policy's name, e.g. `"segregated fits"`. */
+    readonly name: string;
+  };
 }
 
 /** Makes a heap on top of a kvmalloc. */

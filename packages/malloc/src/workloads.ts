@@ -268,8 +268,34 @@ function program(
   return b.text();
 }
 
-/** The generators, by workload name (see {@link WORKLOAD_NAMES}). */
-const WORKLOADS = {
+/**
+ * Every workload by name: `binary`, `binary2` (pattern 3), `coalescing`,
+ * `small-peak` (pattern 2), `realloc`, `realloc2`, `realloc-many` (pattern
+ * 1), `small-holes` (pattern 4), `random`, `random2`, and the program-like
+ * mixes `amptjp`, `cccp`, `cp-decl`, `expr`.
+ */
+export const WORKLOAD_NAMES = [
+  "binary",
+  "binary2",
+  "coalescing",
+  "random",
+  "random2",
+  "realloc",
+  "realloc2",
+  "realloc-many",
+  "small-peak",
+  "small-holes",
+  "amptjp",
+  "cccp",
+  "cp-decl",
+  "expr",
+] as const;
+
+/** A workload {@link generateWorkload} knows. */
+export type WorkloadName = (typeof WORKLOAD_NAMES)[number];
+
+/** The generators, by workload name. */
+const WORKLOADS: Record<WorkloadName, (r: Rng, scale: number) => string> = {
   /** 64- and 448-byte blocks in turn, every 448 freed, then 512s (pattern 3). */
   binary: (r: Rng, scale: number) =>
     binary(scale, r.vary(64, [56, 72, 80]), r.vary(448, [440, 456, 400]), 512),
@@ -334,18 +360,7 @@ const WORKLOADS = {
       longLived: 0.05,
       reallocs: 0,
     }),
-} as const;
-
-/** A workload {@link generateWorkload} knows. */
-export type WorkloadName = keyof typeof WORKLOADS;
-
-/**
- * Every workload by name: `binary`, `binary2` (pattern 3), `coalescing`,
- * `small-peak` (pattern 2), `realloc`, `realloc2`, `realloc-many` (pattern
- * 1), `small-holes` (pattern 4), `random`, `random2`, and the program-like
- * mixes `amptjp`, `cccp`, `cp-decl`, `expr`.
- */
-export const WORKLOAD_NAMES = Object.keys(WORKLOADS) as readonly WorkloadName[];
+};
 
 /** The four patterns of issue 18 where a boundary-tag heap loses, and the workloads that have them. */
 export const LOSING_PATTERNS = {
