@@ -236,6 +236,10 @@ export class Malloc implements HeapAllocator {
    * must then move next time and leave a hole.
    */
   private wild = 0;
+  /** The block free() validated, with the header and the next header validate read (-1: none). */
+  private checkedBp = -1;
+  private checkedH = 0;
+  private checkedNH = 0;
   private readonly larges = new Map<number, number>();
   private readonly slabs = new Set<Slab>();
   /**
@@ -409,7 +413,10 @@ export class Malloc implements HeapAllocator {
     const i = this.slot(bp);
     const kind = info.words![i + 1]!;
     this.untrack(info, i);
+    // Nothing changed in memory since validate read the header and the next one: no need to read them again.
+    this.checkedBp = bp;
     this.release(bp, info, kind);
+    this.checkedBp = -1;
   }
 
   /**
@@ -814,6 +821,8 @@ export class Malloc implements HeapAllocator {
     const end = r.start + r.pages * PAGE_SIZE;
     const nb = bp + size;
     const nh = this.mem.read(headerOf(nb));
+    this.checkedH = h;
+    this.checkedNH = nh;
     if ((nh & PREV_ALLOC) === 0)
       corrupt(`the next header ${hex32(nh)} at ${hex32(headerOf(nb))} says this block is free`);
     if ((nh & ALLOC) === 0) {
@@ -1069,12 +1078,15 @@ export class Malloc implements HeapAllocator {
   }
 
   /** Make the allocated region block bp free, merging with free neighbours; a free tail or a free region goes back. */
-  private freeInRegion(bp: number, region: Region): void {
+  private freeInRegion(
+    bp: number,
+    region: Region,
+    h = this.mem.read(headerOf(bp)),
+    nh = this.mem.read(headerOf(bp + sizeOf(h))),
+  ): void {
     const mem = this.mem;
-    const h = mem.read(headerOf(bp));
     let size = sizeOf(h);
     let prev = h & PREV_ALLOC;
-    const nh = mem.read(headerOf(bp + size));
     if ((nh & ALLOC) === 0) {
       this.unlist(bp + size, sizeOf(nh));
       size += sizeOf(nh);
@@ -1303,6 +1315,8 @@ export class Malloc implements HeapAllocator {
       words[this.slot(bp)] = -1;
       words[this.slot(bp) + 1] = kind;
     } else if (kind === 0) this.slabFree(bp, info.slab!);
+    else if (this.checkedBp === bp)
+      this.freeInRegion(bp, info.region!, this.checkedH, this.checkedNH);
     else this.freeInRegion(bp, info.region!);
   }
 
