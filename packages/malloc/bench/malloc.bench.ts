@@ -84,7 +84,16 @@ for (const { name, options } of configs) {
     (t) => !(options.policy === POLICIES["first-fit"] && t.name.startsWith("lab-small-holes")),
   );
   const results = mine.map((t) =>
-    runTrace(t, { stack: { malloc: (kv) => new Malloc(kv, options) }, minTimeMs: 300 }),
+    runTrace(t, { stack: { malloc: (kv) => new Malloc(kv, options) }, minTimeMs: 100 }),
+  );
+  // Each configuration's rows as soon as they are known: the whole run takes minutes.
+  console.error(
+    results
+      .map(
+        (r) =>
+          `${name}\t${r.trace}\t${r.utilization}\t${r.opsPerSec}\t${(r.mmuAccesses / r.ops).toFixed(1)}\t${r.valid}`,
+      )
+      .join("\n"),
   );
   for (const r of results)
     rows.push({
