@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { PAGE_SIZE } from "@mm386/hw-i386";
 import type { Paging } from "@mm386/paging";
 
 /**
@@ -30,12 +31,59 @@ export interface KernelPageAllocator {
    * tables made on the way stay, which paging never frees (see
    * `Paging.mapMem`). n not a positive integer: an error with code
    * E_BAD_ARGUMENT.
+   *
+   * `reserve` (default n, at least n): kernel virtual pages to set aside for
+   * this allocation, of which only the first n are mapped, so that
+   * {@link KernelPageAllocator.kvresize} can later grow it in place. Only
+   * virtual space is set aside: no frame is taken for the unmapped pages. An
+   * allocator without `kvresize` may ignore it.
    */
-  kvmalloc(n: number): number | null;
+  kvmalloc(n: number, reserve?: number): number | null;
   /**
    * Give back n pages at `addr`, exactly as `kvmalloc(n)` returned them. An
    * address kvmalloc did not return (or already freed): E_NOT_ALLOCATED; the
    * wrong n: E_WRONG_SIZE; both name the address in hex and change nothing.
    */
   kvfree(addr: number, n: number): void;
+  /**
+   * Optional: resize the allocation of n pages at `addr` to m pages, keeping
+   * the contents of the first min(n, m). Shrinking unmaps the last n - m
+   * pages and gives their frames back (their virtual pages stay set aside
+   * for the allocation). Growing maps new frames after the last page when
+   * the allocation's reserved virtual pages reach that far; otherwise, when
+   * `mayMove` is true, it moves the allocation as `mremap` does: the same
+   * frames are mapped at a new virtual run (nothing is copied), and the new
+   * address is returned. Null when out of memory, or when growing in place
+   * is impossible and `mayMove` is false; the allocation is then unchanged.
+   * Errors as {@link KernelPageAllocator.kvfree}, and E_BAD_ARGUMENT for an
+   * m that is not a positive integer. Allocators without it still work:
+   * {@link resizeKernelPages} is the default every caller goes through.
+   */
+  kvresize?(addr: number, n: number, m: number, mayMove: boolean): number | null;
+}
+
+/**
+ * Resize the n pages at `addr` to m pages with `kv.kvresize` when the
+ * allocator has one; otherwise the default every allocator gets: the same
+ * size returns `addr`, growing with `mayMove` takes m new pages, copies the
+ * n pages through the MMU (as `rep movsd` would) and frees the old ones;
+ * anything else (shrinking, or growing in place) cannot be done with
+ * kvmalloc and kvfree alone and returns null, leaving the allocation as it
+ * was.
+ */
+export function resizeKernelPages(
+  kv: KernelPageAllocator,
+  addr: number,
+  n: number,
+  m: number,
+  mayMove: boolean,
+): number | null {
+  if (kv.kvresize !== undefined) return kv.kvresize(addr, n, m, mayMove);
+  if (m === n) return addr;
+  if (m < n || !mayMove) return null;
+  const to = kv.kvmalloc(m);
+  if (to === null) return null;
+  kv.paging.mmu.copyWords(to, addr, (n * PAGE_SIZE) / 4, 0);
+  kv.kvfree(addr, n);
+  return to;
 }

@@ -171,6 +171,31 @@ export function describeKvmallocConformance(
       expect(codeOf(() => kv.kvfree(va, 2))?.code).toBe("E_NOT_ALLOCATED");
     });
 
+    // Only for allocators that have the optional kvresize (resizeKernelPages is the default otherwise).
+    it("kvresize, if there is one: shrinks, grows and moves keeping the contents, and the page count", () => {
+      const { m, p, kv } = setup();
+      if (kv.kvresize === undefined) return;
+      const va = kv.kvmalloc(3, 6)!;
+      for (let i = 0; i < 3; i++) m.mmu.write32(va + i * 4096, 0x100 + i);
+      const phys = free(p)[0]!;
+      // Kernel page tables made on the way stay (one frame each), as for kvmalloc.
+      const tables = () => p.kvpd.filter((t) => t !== null).length;
+      const tablesBefore = tables();
+      expect(kv.kvresize(va, 3, 2, false)).toBe(va); // shrink in place: one frame back
+      expect(free(p)[0]).toBe(phys + 1);
+      expect(() => m.mmu.read32(va + 2 * 4096)).toThrow(PageFault);
+      expect(kv.kvresize(va, 2, 5, false)).toBe(va); // within the reserve: in place
+      expect(free(p)[0]).toBe(phys - 2);
+      m.mmu.write32(va + 5 * 4096 - 4, 1);
+      const to = kv.kvresize(va, 5, 9, true)!; // beyond the reserve: moved (or grown, if it can)
+      expect(to).not.toBeNull();
+      for (let i = 0; i < 2; i++) expect(m.mmu.read32(to + i * 4096)).toBe(0x100 + i);
+      m.mmu.write32(to + 9 * 4096 - 4, 1);
+      expect(() => kv.kvresize!(to, 5, 6, true)).toThrow(); // the wrong size: refused
+      kv.kvfree(to, 9);
+      expect(free(p)[0]).toBe(phys + 3 - (tables() - tablesBefore));
+    });
+
     it("keeps many allocations apart and data intact through a churn of kvmalloc/kvfree", () => {
       const { m, p, kv } = setup(32 * MiB);
       const start = free(p);

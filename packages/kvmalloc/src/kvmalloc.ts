@@ -69,6 +69,8 @@ export class Kvmalloc implements KernelPageAllocator {
   /** Whether every allocation is followed by an unmapped guard page. */
   readonly guardPages: boolean;
   private readonly live = new Map<number, number>();
+  /** Virtual pages set aside for each live allocation (its `reserve`, guard page not counted). */
+  private readonly spans = new Map<number, number>();
   private pagesHeld = 0;
 
   constructor(paging: Paging, options: KvmallocOptions = {}) {
@@ -111,62 +113,109 @@ export class Kvmalloc implements KernelPageAllocator {
     return this.live.size;
   }
 
-  /** n pages of kernel memory, writable and supervisor-only; the virtual address, or null when out of memory. */
-  kvmalloc(n: number): number | null {
+  /**
+   * n pages of kernel memory, writable and supervisor-only; the virtual
+   * address, or null when out of memory. `reserve` (default n) virtual pages
+   * are set aside so that {@link Kvmalloc.kvresize} can grow the allocation in
+   * place; only n are mapped.
+   */
+  kvmalloc(n: number, reserve: number = n): number | null {
     if (!Number.isSafeInteger(n) || n < 1)
       throw new KvmallocError(
         KVMALLOC_ERROR.BAD_ARGUMENT,
         `page count ${describeValue(n)} must be a positive integer`,
       );
-    const { allocators } = this.paging;
-    const span = n + (this.guardPages ? 1 : 0);
-    const virt = allocators.vpalloc(span, span);
+    if (!Number.isSafeInteger(reserve) || reserve < n)
+      throw new KvmallocError(
+        KVMALLOC_ERROR.BAD_ARGUMENT,
+        `reserve ${describeValue(reserve)} must be an integer of at least the page count ${n}`,
+      );
+    const span = reserve + (this.guardPages ? 1 : 0);
+    const virt = this.paging.allocators.vpalloc(span, span);
     if (virt === null) return null;
+    try {
+      if (!this.mapFrames(virt.start, 0, n)) {
+        this.paging.allocators.vpfree(virt.start, span);
+        return null;
+      }
+    } catch (e) {
+      this.paging.allocators.vpfree(virt.start, span);
+      throw e;
+    }
+    this.live.set(virt.start, n);
+    this.spans.set(virt.start, reserve);
+    this.pagesHeld += n;
+    return virt.start;
+  }
+
+  /**
+   * Map pages `from` to `to` - 1 of the virtual run at `virt` to fresh frames
+   * (any frames: ppalloc(1, remaining) as often as needed). All or nothing:
+   * false when frames run out, and a throw when mapMem refuses, each with
+   * every page mapped here unmapped and every frame taken here given back.
+   */
+  private mapFrames(virt: number, from: number, to: number): boolean {
+    const { allocators } = this.paging;
     const runs: [number, number][] = [];
-    let mapped = 0;
-    /** Unmap the first `pages` pages, give back every frame run and the virtual run. */
-    const undo = (pages: number): void => {
-      if (pages > 0) this.paging.mapMem(null, 0, virt.start, pages, 0);
+    let mapped = from;
+    /** Unmap pages `from` to `upTo` - 1 and give back every frame run taken here. */
+    const undo = (upTo: number): void => {
+      if (upTo > from) this.paging.mapMem(null, 0, virt + from * PAGE_SIZE, upTo - from, 0);
       for (const [start, count] of runs) allocators.ppfree(start, count);
-      allocators.vpfree(virt.start, span);
     };
     try {
-      while (mapped < n) {
-        const run = allocators.ppalloc(1, n - mapped);
+      while (mapped < to) {
+        const run = allocators.ppalloc(1, to - mapped);
         if (run === null) {
           undo(mapped);
-          return null;
+          return false;
         }
         runs.push([run.start, run.pages]);
         if (
           !this.paging.mapMem(
             null,
             run.start,
-            virt.start + mapped * PAGE_SIZE,
+            virt + mapped * PAGE_SIZE,
             run.pages,
             PTE_PRESENT | PTE_WRITE,
           )
         ) {
           undo(mapped);
-          return null;
+          return false;
         }
         mapped += run.pages;
       }
     } catch (e) {
       // A refusal half-way (mapMem throwing, say E_PAST_RAM for a frame past the end of RAM):
-      // undo everything, then let the caller see why. Unmap every page of the run, not only
+      // undo everything, then let the caller see why. Unmap every page of the range, not only
       // those counted as mapped: a mapMem that threw may have mapped part of its run, and no
       // one else has mappings in a virtual run that is still ours.
-      undo(n);
+      undo(to);
       throw e;
     }
-    this.live.set(virt.start, n);
-    this.pagesHeld += n;
-    return virt.start;
+    return true;
   }
 
-  /** Give back n pages at `addr`, as kvmalloc(n) returned them: unmap, free the frames and the virtual range. */
-  kvfree(addr: number, n: number): void {
+  /** The frames behind `n` pages from `addr`, in page order (found through the page tables). */
+  private framesOf(addr: number, n: number): number[] {
+    const frames: number[] = [];
+    for (let i = 0; i < n; i++) frames.push(this.paging.kernelPhysOf(addr + i * PAGE_SIZE)!);
+    return frames;
+  }
+
+  /** Call `each(first, count)` for every run of consecutive frames in `frames`. */
+  private static runs(frames: readonly number[], each: (index: number, count: number) => void) {
+    let i = 0;
+    while (i < frames.length) {
+      let j = i + 1;
+      while (j < frames.length && frames[j] === frames[j - 1]! + PAGE_SIZE) j++;
+      each(i, j - i);
+      i = j;
+    }
+  }
+
+  /** The page count of the live allocation at `addr`, or a typed error naming it. */
+  private held(addr: number, n: number): number {
     const held = this.live.get(addr);
     if (held === undefined)
       throw new KvmallocError(
@@ -178,21 +227,88 @@ export class Kvmalloc implements KernelPageAllocator {
         KVMALLOC_ERROR.WRONG_SIZE,
         `${hex32(addr)} holds ${held} page(s), not ${describeValue(n)}`,
       );
+    return held;
+  }
+
+  /** Give back n pages at `addr`, as kvmalloc(n) returned them: unmap, free the frames and the virtual range. */
+  kvfree(addr: number, n: number): void {
+    this.held(addr, n);
     const { allocators } = this.paging;
-    const frames: number[] = [];
-    for (let i = 0; i < n; i++) frames.push(this.paging.kernelPhysOf(addr + i * PAGE_SIZE)!);
+    const frames = this.framesOf(addr, n);
     this.paging.mapMem(null, 0, addr, n, 0);
-    // Give frames back in runs of consecutive pages.
-    let i = 0;
-    while (i < n) {
-      let j = i + 1;
-      while (j < n && frames[j] === frames[j - 1]! + PAGE_SIZE) j++;
-      allocators.ppfree(frames[i]!, j - i);
-      i = j;
-    }
-    allocators.vpfree(addr, n + (this.guardPages ? 1 : 0));
+    Kvmalloc.runs(frames, (i, count) => allocators.ppfree(frames[i]!, count));
+    allocators.vpfree(addr, this.spans.get(addr)! + (this.guardPages ? 1 : 0));
     this.live.delete(addr);
+    this.spans.delete(addr);
     this.pagesHeld -= n;
+  }
+
+  /**
+   * Resize the n pages at `addr` to m pages, keeping the contents: shrink in
+   * place, grow in place within the pages reserved by `kvmalloc(n, reserve)`,
+   * else (with `mayMove`) remap the same frames to a new virtual run, as
+   * mremap does, with half as much again reserved for the next growth. Null
+   * when out of memory or when it would have to move and may not; the
+   * allocation is then as it was.
+   */
+  kvresize(addr: number, n: number, m: number, mayMove: boolean): number | null {
+    this.held(addr, n);
+    if (!Number.isSafeInteger(m) || m < 1)
+      throw new KvmallocError(
+        KVMALLOC_ERROR.BAD_ARGUMENT,
+        `page count ${describeValue(m)} must be a positive integer`,
+      );
+    const { allocators } = this.paging;
+    if (m <= n) {
+      const frames = this.framesOf(addr + m * PAGE_SIZE, n - m);
+      if (n > m) this.paging.mapMem(null, 0, addr + m * PAGE_SIZE, n - m, 0);
+      Kvmalloc.runs(frames, (i, count) => allocators.ppfree(frames[i]!, count));
+      this.live.set(addr, m);
+      this.pagesHeld -= n - m;
+      return addr;
+    }
+    const reserve = this.spans.get(addr)!;
+    if (m <= reserve) {
+      if (!this.mapFrames(addr, n, m)) return null;
+      this.live.set(addr, m);
+      this.pagesHeld += m - n;
+      return addr;
+    }
+    if (!mayMove) return null;
+    // mremap: the frames move, not the bytes. Headroom is only virtual space.
+    const newReserve = m + (m >> 1);
+    const guard = this.guardPages ? 1 : 0;
+    const virt = allocators.vpalloc(newReserve + guard, newReserve + guard);
+    if (virt === null) return null;
+    const frames = this.framesOf(addr, n);
+    try {
+      Kvmalloc.runs(frames, (i, count) =>
+        this.paging.mapMem(
+          null,
+          frames[i]!,
+          virt.start + i * PAGE_SIZE,
+          count,
+          PTE_PRESENT | PTE_WRITE,
+        ),
+      );
+      if (!this.mapFrames(virt.start, n, m)) {
+        this.paging.mapMem(null, 0, virt.start, n, 0);
+        allocators.vpfree(virt.start, newReserve + guard);
+        return null;
+      }
+    } catch (e) {
+      this.paging.mapMem(null, 0, virt.start, n, 0);
+      allocators.vpfree(virt.start, newReserve + guard);
+      throw e;
+    }
+    this.paging.mapMem(null, 0, addr, n, 0);
+    allocators.vpfree(addr, reserve + guard);
+    this.live.delete(addr);
+    this.spans.delete(addr);
+    this.live.set(virt.start, m);
+    this.spans.set(virt.start, newReserve);
+    this.pagesHeld += m - n;
+    return virt.start;
   }
 
   /** This allocator as paging's page source: kvmalloc(1) and kvfree(va, 1). */

@@ -13,7 +13,7 @@ import {
 } from "@mm386/paging";
 import { describe, expect, it } from "vitest";
 import { describeKvmallocConformance } from "../src/conformance.js";
-import { Kvmalloc } from "../src/index.js";
+import { Kvmalloc, resizeKernelPages } from "../src/index.js";
 
 const MiB = 1024 * 1024;
 
@@ -210,5 +210,98 @@ describe("kvmalloc is all or nothing when a page is refused half-way (issue 10)"
     expect(caught(() => new Kvmalloc(p, { guardPages: "yes" as never }))?.code).toBe(
       "E_BAD_ARGUMENT",
     );
+  });
+});
+
+describe("kvresize and reserve", () => {
+  const frames = (p: Paging, va: number, n: number) =>
+    Array.from({ length: n }, (_, i) => p.translate(va + i * 4096).pa);
+
+  it("grows in place within the reserve, mapping new frames after the last page", () => {
+    const { m, p, kv } = setup();
+    const va = kv.kvmalloc(2, 8)!;
+    m.mmu.write32(va + 4092, 0xabcd);
+    const phys = p.allocators.physical.freePages;
+    expect(kv.kvresize(va, 2, 5, false)).toBe(va);
+    expect(kv.pages).toBe(5);
+    expect(p.allocators.physical.freePages).toBe(phys - 3);
+    m.mmu.write32(va + 5 * 4096 - 4, 1); // the new last page is mapped
+    expect(m.mmu.read32(va + 4092)).toBe(0xabcd);
+    expect(() => m.mmu.read32(va + 5 * 4096)).toThrow(PageFault); // reserved, not mapped
+  });
+
+  it("shrinks in place: the tail's frames go back and its pages fault", () => {
+    const { m, p, kv } = setup();
+    const va = kv.kvmalloc(4)!;
+    m.mmu.read32(va + 3 * 4096); // in the TLB: the shrink must invalidate it
+    const phys = p.allocators.physical.freePages;
+    expect(kv.kvresize(va, 4, 1, false)).toBe(va);
+    expect(p.allocators.physical.freePages).toBe(phys + 3);
+    expect(() => m.mmu.read32(va + 3 * 4096)).toThrow(PageFault);
+    kv.kvfree(va, 1);
+    expect(kv.pages).toBe(0);
+  });
+
+  it("moves the frames, not the bytes, when it cannot grow in place (mremap)", () => {
+    const { m, p, kv } = setup();
+    const va = kv.kvmalloc(3)!;
+    const blocker = kv.kvmalloc(1)!; // may or may not sit right after; the reserve is 3 either way
+    for (let i = 0; i < 3; i++) m.mmu.write32(va + i * 4096, 100 + i);
+    const before = frames(p, va, 3);
+    expect(kv.kvresize(va, 3, 4, false)).toBeNull(); // beyond the reserve, may not move
+    expect(kv.pages).toBe(4); // 3 + the blocker: unchanged
+    const virt = p.allocators.kernel.freePages;
+    const moved = kv.kvresize(va, 3, 4, true)!;
+    expect(moved).not.toBe(va);
+    expect(frames(p, moved, 3)).toEqual(before); // the same frames, at the new address
+    for (let i = 0; i < 3; i++) expect(m.mmu.read32(moved + i * 4096)).toBe(100 + i);
+    expect(() => m.mmu.read32(va)).toThrow(PageFault);
+    // The old 3 virtual pages came back, the new run is 4 + half as much again reserved.
+    expect(p.allocators.kernel.freePages).toBe(virt + 3 - 6);
+    expect(() => kv.kvfree(va, 3)).toThrow(/E_NOT_ALLOCATED/);
+    kv.kvfree(moved, 4);
+    kv.kvfree(blocker, 1);
+    expect(kv.pages).toBe(0);
+  });
+
+  it("refuses bad calls with a code, changing nothing", () => {
+    const { p, kv } = setup();
+    const va = kv.kvmalloc(2)!;
+    const state = () => [p.allocators.physical.freePages, p.allocators.kernel.freePages, kv.pages];
+    const before = state();
+    expect(() => kv.kvresize(va, 3, 4, true)).toThrow(/E_WRONG_SIZE.*0x/);
+    expect(() => kv.kvresize(va + 4096, 1, 4, true)).toThrow(/E_NOT_ALLOCATED/);
+    expect(() => kv.kvresize(va, 2, 0, true)).toThrow(/E_BAD_ARGUMENT/);
+    expect(() => kv.kvmalloc(2, 1)).toThrow(/E_BAD_ARGUMENT: reserve 1/);
+    expect(state()).toEqual(before);
+  });
+
+  it("returns null and changes nothing when frames run out while growing", () => {
+    const { p, kv } = setup(4 * MiB);
+    const va = kv.kvmalloc(1, 100_000)!;
+    const before = [p.allocators.physical.freePages, kv.pages];
+    expect(kv.kvresize(va, 1, before[0]! + 2, false)).toBeNull();
+    expect([p.allocators.physical.freePages, kv.pages]).toEqual(before);
+  });
+});
+
+describe("resizeKernelPages on an allocator without kvresize", () => {
+  it("copies through the MMU when it may move, and refuses what needs kvresize", () => {
+    const { m, p } = setup();
+    const inner = new Kvmalloc(p);
+    const plain = {
+      name: "plain",
+      paging: p,
+      kvmalloc: (n: number) => inner.kvmalloc(n),
+      kvfree: (a: number, n: number) => inner.kvfree(a, n),
+    };
+    const va = plain.kvmalloc(2)!;
+    m.mmu.write32(va + 4096 + 8, 77);
+    expect(resizeKernelPages(plain, va, 2, 2, false)).toBe(va);
+    expect(resizeKernelPages(plain, va, 2, 1, true)).toBeNull();
+    expect(resizeKernelPages(plain, va, 2, 3, false)).toBeNull();
+    const moved = resizeKernelPages(plain, va, 2, 3, true)!;
+    expect(m.mmu.read32(moved + 4096 + 8)).toBe(77);
+    expect(inner.pages).toBe(3);
   });
 });

@@ -16,10 +16,19 @@
  *  +--------+--------+--------+------------+--------+
  *   header = size | PREV_ALLOC (bit 1) | ALLOC (bit 0); size counts the header
  *
- *  a chunk (n pages from kvmalloc at C):
+ *  a region (n pages from kvmalloc at C, with more virtual pages reserved
+ *  after them so that it grows and shrinks in place, a page at a time):
  *  [ magic "HEAP" | (pad) | block | block | ... | epilogue header 0|ALLOC ]
+ *  the first region holds the control words (the policy's list heads, then
+ *  the size-class list heads) between the magic and the first block:
+ *  [ magic "HEAP" | control words ... | (pad) | block | ... | epilogue ]
  *  a large block (requests >= the threshold, its own kvmalloc):
  *  [ magic "LRGE" | (pad) | header (pages * 4096 - align) | LARGE | ALLOC | payload ... ]
+ *  a size-class slab (k pages of objects of one size, no header per object):
+ *  [ magic "SLAB" | size | free | bump | live | next | prev | 0 | object | object | ... ]
+ *    free: the first free object (its first word links to the next), 0 if none
+ *    bump: the first object never handed out, 0 once every one has been
+ *    next, prev: the class's list of slabs with room, 0 for none
  * ```
  *
  * @module
@@ -38,6 +47,58 @@ export const CHUNK_MAGIC = 0x5041_4548;
 export const LARGE_MAGIC = 0x4547_524c;
 /** Smallest block: header, two links and a footer. */
 export const MIN_BLOCK = 16;
+/** First word of a size-class slab ("SLAB" in ASCII). */
+export const SLAB_MAGIC = 0x4241_4c53;
+/** The bits of a header or footer word that hold the size (the low three are flags). */
+export const SIZE_MASK = ~7;
+
+/**
+ * Byte offsets of a block's words from `bp`, the pointer malloc returns
+ * (`FOOTER` from the block's end, `bp + size`), and of a slab's header words
+ * from its start. Every header, footer and link access of the heap and the
+ * shipped policies goes through these and the helpers below.
+ */
+export const LAYOUT = {
+  /** The header word, just before the payload. */
+  HEADER: -4,
+  /** A free block's first link (next), in its payload. */
+  NEXT: 0,
+  /** A free block's second link (prev). */
+  PREV: 4,
+  /** A free block's footer, from the end of the block (`bp + size`). */
+  FOOTER: -8,
+  /** Slab header: the magic word. */
+  SLAB_MAGIC: 0,
+  /** Slab header: the object size in bytes. */
+  SLAB_SIZE: 4,
+  /** Slab header: the first free object, 0 for none. */
+  SLAB_FREE: 8,
+  /** Slab header: the first object never handed out, 0 once all have been. */
+  SLAB_BUMP: 12,
+  /** Slab header: the number of live objects. */
+  SLAB_LIVE: 16,
+  /** Slab header: the next slab of the class with room, 0 for none. */
+  SLAB_NEXT: 20,
+  /** Slab header: the previous slab of the class with room, 0 for none. */
+  SLAB_PREV: 24,
+  /** Bytes of a slab's header: its first object starts here (a multiple of 8 and 16). */
+  SLAB_HEADER: 32,
+} as const;
+
+/** Address of the header word of the block at `bp`. */
+export function headerOf(bp: number): number {
+  return bp + LAYOUT.HEADER;
+}
+
+/** Address of the footer word of the free block at `bp` of `size` bytes. */
+export function footerOf(bp: number, size: number): number {
+  return bp + size + LAYOUT.FOOTER;
+}
+
+/** The size field of a header or footer word (header included, flags stripped). */
+export function sizeOf(word: number): number {
+  return word & SIZE_MASK;
+}
 
 /** Words of simulated memory, reached through the MMU at CPL 0. */
 export interface HeapMemory {
@@ -86,8 +147,14 @@ export interface MallocOptions {
   readonly align?: 8 | 16;
   /** Requests of this many bytes or more go straight to kvmalloc. Default 16 KiB. */
   readonly largeThreshold?: number;
-  /** Pages the heap grows by at least. Default 4. */
+  /** Pages the heap grows by at least. Default 1: the footprint grows a page at a time. */
   readonly chunkPages?: number;
+  /**
+   * Put small requests of a size that is in use many times over on pages of
+   * their own (slabs, one object size each, no header per object), so that
+   * freeing every block of one size gives whole pages back. Default true.
+   */
+  readonly sizeClasses?: boolean;
 }
 
 /** What the heap holds now, and its peaks. */
@@ -96,14 +163,16 @@ export interface HeapStats {
   readonly livePayload: number;
   /** The largest `livePayload` seen. */
   readonly peakPayload: number;
-  /** Kernel virtual pages the heap holds (chunks, large blocks, control page). */
+  /** Kernel pages the heap holds (regions, large blocks, slabs; the control words live in the first region). */
   readonly footprintPages: number;
   /** The largest `footprintPages` seen. */
   readonly peakFootprintPages: number;
   /** Live allocations. */
   readonly allocations: number;
-  /** Chunks held. */
+  /** Regions held (each a run of pages that grows and shrinks in place). */
   readonly chunks: number;
+  /** Size-class slabs held. */
+  readonly slabs: number;
 }
 
 /** Codes carried by {@link MallocError}. */
@@ -164,6 +233,15 @@ export interface HeapAllocator {
   realloc(bp: number, size: number): number | null;
   /** Optional: throw if the heap's invariants do not hold (the trace driver calls it after a run). */
   check?(): void;
+  /** Optional: the alignment of every pointer (the trace driver checks it; default 8). */
+  readonly align?: number;
+  /** Optional: true if `[bp, bp + size)` lies in the heap's memory (the trace driver checks every block with it). */
+  contains?(bp: number, size: number): boolean;
+  /** Optional: the placement policy, whose name the trace driver reports instead of the heap's. */
+  readonly policy?: {
+    /** The policy's name, e.g. `"segregated fits"`. */
+    readonly name: string;
+  };
 }
 
 /** Makes a heap on top of a kvmalloc. */

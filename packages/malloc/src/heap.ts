@@ -1,44 +1,64 @@
 /**
  * malloc, calloc, realloc and free for small kernel objects, on kvmalloc pages.
  *
- * Blocks carry boundary tags: a header on every block, a footer on free ones,
- * and a PREV_ALLOC bit so that an allocated block needs no footer. Freeing
- * merges with a free neighbour on either side (the footer of the one before
- * says where it starts). The heap grows by chunks of kvmalloc pages; a chunk
- * whose blocks are all free again goes back with kvfree, except the last
- * chunk held, so that a malloc/free pair on an empty heap does not map and
- * unmap pages every time. Requests of `largeThreshold` bytes or more get
- * pages of their own.
+ * Three kinds of memory, all reached through the MMU at CPL 0:
  *
- * Which free block a request gets is the placement policy's business (the
- * swap point); everything here goes through the MMU at CPL 0.
+ * - **Regions** of boundary-tagged blocks: a header on every block, a footer
+ *   on free ones, and a PREV_ALLOC bit so that an allocated block needs no
+ *   footer. Freeing merges with a free neighbour on either side. A region is
+ *   a kvmalloc run with virtual pages reserved after it, so it grows and
+ *   shrinks in place a page at a time (`kvresize`): a block at its end grows
+ *   with it, and a free tail goes back. The first region also holds the
+ *   control words (the policy's list heads, then the slab list heads), so a
+ *   heap with a few KiB of payload holds a page or two, not a control page
+ *   plus a 16 KiB chunk.
+ * - **Slabs** (size-class pages): once a small size is live many times over
+ *   (a slab's worth), further blocks of that size come from pages holding
+ *   only that size, without a header each. When every block of one size is
+ *   freed, its slabs are whole free pages again and go back, so a larger
+ *   size asked for next gets them (boundary tags could only offer holes the
+ *   size of the old blocks).
+ * - **Large blocks** (`largeThreshold` bytes or more) on pages of their own;
+ *   realloc resizes them with `kvresize`, which moves frames rather than
+ *   bytes (as mremap does).
+ *
+ * Which free block of a region a request gets is the placement policy's
+ * business (the swap point).
  *
  * Besides the words in simulated memory, the heap keeps shadow bookkeeping
- * in TypeScript, the way a debugging allocator does: the chunks held, the
- * pointers handed out, and the size of each block handed out. It never
- * decides placement; it lets a bad free be refused before anything changes
- * (a header overwritten with a plausible size would otherwise make free
- * swallow the live block after it), and the checker compare the two views.
+ * in TypeScript, the way a debugging allocator does: the regions, slabs and
+ * large blocks held, and for every pointer handed out the bytes requested
+ * and the block size it made. It never decides placement; it lets a bad free
+ * be refused before anything changes (a header overwritten with a plausible
+ * size would otherwise make free swallow the live block after it), and the
+ * checker compare the two views. It is indexed by page, then by the pointer's
+ * offset in the page (typed arrays), because a Map lookup costs about as much
+ * as three MMU accesses and every call makes several.
  *
  * @module
  */
 import { PAGE_SIZE, hex32 } from "@mm386/hw-i386";
-import type { KernelPageAllocator } from "@mm386/kvmalloc";
+import { type KernelPageAllocator, resizeKernelPages } from "@mm386/kvmalloc";
 import { describeValue } from "@mm386/paging";
 import {
-  type HeapAllocator,
   ALLOC,
   CHUNK_MAGIC,
+  type HeapAllocator,
   type HeapMemory,
   type HeapStats,
   LARGE,
   LARGE_MAGIC,
+  LAYOUT,
   MALLOC_ERROR,
   MIN_BLOCK,
   MallocError,
   type MallocOptions,
   type PlacementPolicy,
   PREV_ALLOC,
+  SLAB_MAGIC,
+  footerOf,
+  headerOf,
+  sizeOf,
 } from "./api.js";
 import { segregatedFits } from "./policies.js";
 
@@ -48,20 +68,66 @@ const MALLOC_OPTION_KEYS: readonly string[] = [
   "align",
   "largeThreshold",
   "chunkPages",
+  "sizeClasses",
 ] satisfies (keyof MallocOptions)[];
 
-/**
- * Key of a pointer in the shadow maps: bp / 8, exact for aligned pointers and
- * always below 2^29, so V8 keeps it a small integer (addresses >= 2^31 would
- * be boxed doubles, which makes every Map and Set operation slow).
- */
-function key(bp: number): number {
-  return bp / 8;
+/** Tuning of the heap, in one place. */
+const TUNING = {
+  /** Default `largeThreshold`: requests this big or more get pages of their own. */
+  LARGE_THRESHOLD: 64 * 1024,
+  /** Default `chunkPages`: the footprint grows a page at a time. */
+  CHUNK_PAGES: 1,
+  /**
+   * Virtual pages reserved after a region (16 MiB), so it grows in place.
+   * Only virtual space: frames are taken as the region grows. Halved until
+   * kvmalloc finds a run that long.
+   */
+  REGION_RESERVE_PAGES: 4096,
+  /**
+   * A region's free tail goes back on free once this many whole pages of it
+   * are free (64 KiB, as glibc's trim threshold is 128 KiB). Smaller tails
+   * go back only when the heap takes pages for something else (a slab, a
+   * large block, a region), so they never count in a peak, and a malloc/free
+   * pair at the end of a region does not map and unmap a page each time.
+   */
+  TRIM_PAGES: 16,
+  /** Largest object size served by slabs. */
+  SLAB_MAX: 512,
+  /** Most pages in one slab. */
+  SLAB_PAGES_MAX: 8,
+  /** A slab may waste at most this fraction of its bytes (header and tail): 1/32. */
+  SLAB_WASTE_SHIFT: 5,
+} as const;
+
+/** A run of pages of boundary-tagged blocks that grows and shrinks in place. */
+interface Region {
+  readonly start: number;
+  /** Pages mapped now. */
+  pages: number;
+  /** Virtual pages reserved for it (at least `pages`). */
+  readonly reserve: number;
+  /** The first block's pointer. */
+  readonly first: number;
 }
 
-interface Chunk {
+/** A slab: `pages` pages of objects of one size. */
+interface Slab {
   readonly start: number;
   readonly pages: number;
+  readonly cls: number;
+  readonly size: number;
+}
+
+/** Shadow bookkeeping of one kernel page (see the module comment). */
+interface PageInfo {
+  /**
+   * Two numbers per 8-byte offset: the bytes requested + 1 (0: never handed
+   * out, -1: freed), then what the pointer is: a block size (> 0) in a
+   * region, 0 for a slab object, minus the page count of a large block.
+   */
+  words: Float64Array | null;
+  region: Region | null;
+  slab: Slab | null;
 }
 
 /** Words of one page: the most control words a policy can ask for. */
@@ -111,12 +177,25 @@ function makePolicy(factory: unknown): PlacementPolicy {
 export interface HeapBlock {
   /** The pointer malloc returns for it. */
   readonly bp: number;
-  /** Bytes, header included. */
+  /** Bytes, header included (a slab object's size: it has no header). */
   readonly size: number;
   /** Allocated (true) or free. */
   readonly allocated: boolean;
   /** A large block with pages of its own. */
   readonly large: boolean;
+}
+
+/** Pages and objects of a slab of `size`-byte objects: the fewest pages that waste little. */
+function slabShape(size: number): { pages: number; capacity: number } {
+  let best = { pages: 1, capacity: 0, waste: Infinity };
+  for (let pages = 1; pages <= TUNING.SLAB_PAGES_MAX; pages++) {
+    const bytes = pages * PAGE_SIZE;
+    const capacity = Math.floor((bytes - LAYOUT.SLAB_HEADER) / size);
+    const waste = (bytes - capacity * size) / bytes;
+    if (bytes - capacity * size <= bytes >>> TUNING.SLAB_WASTE_SHIFT) return { pages, capacity };
+    if (waste < best.waste) best = { pages, capacity, waste };
+  }
+  return { pages: best.pages, capacity: best.capacity };
 }
 
 /** A heap in simulated kernel memory. */
@@ -133,25 +212,65 @@ export class Malloc implements HeapAllocator {
   readonly largeThreshold: number;
   /** Pages the heap grows by at least. */
   readonly chunkPages: number;
+  /** Whether small sizes in use many times over get slabs of their own. */
+  readonly sizeClasses: boolean;
   private readonly mem: HeapMemory;
+  /** The first control word (in the first region). */
   private readonly control: number;
-  private readonly chunks: Chunk[] = [];
+  /** The first slab list head (one word per slab class). */
+  private readonly slabHeads: number;
+  /** Regions by address; `regions[0]`'s place is fixed for the heap's life. */
+  private readonly regions: Region[] = [];
+  /** The first region, which holds the control words and never goes back. */
+  private readonly home: Region;
+  /** The region made last: the one that grows (the first region until there is another). */
+  private top!: Region;
+  /** The end of `top` (its epilogue is the word before). */
+  private topEnd = 0;
+  /**
+   * The wilderness: the free block at the end of `top`, 0 if none. It is a
+   * free block like any other in memory (header, footer), but is kept off
+   * the policy's lists and used only when no listed block fits, so that the
+   * block before it can grow in place (dlmalloc's top chunk): otherwise a
+   * small malloc after a realloc lands right after the grown block, which
+   * must then move next time and leave a hole.
+   */
+  private wild = 0;
+  /** The block free() validated, with the header and the next header validate read (-1: none). */
+  private checkedBp = -1;
+  private checkedH = 0;
+  private checkedNH = 0;
   private readonly larges = new Map<number, number>();
-  /** Live pointers (by {@link key}) to the bytes requested. */
-  private readonly live = new Map<number, number>();
-  /** Live chunk blocks (by {@link key}) to their size, header included, as the heap made them. */
-  private readonly blockSize = new Map<number, number>();
-  private readonly returned = new Set<number>();
+  private readonly slabs = new Set<Slab>();
+  /**
+   * Shadow records by page: a directory of 1024-page tables made on first
+   * use (a flat array over the kernel's 262144 pages cost more to make than
+   * a small heap's whole life).
+   */
+  private readonly pagesInfo = new Array<(PageInfo | undefined)[] | undefined>(1024);
+  /** Live blocks of each small size (slab class), wherever they are: what decides slab or region. */
+  private readonly classLive: Int32Array;
+  private readonly classShape: { pages: number; capacity: number }[];
+  /**
+   * Live blocks of a class from which its blocks go to slabs: a slab's
+   * worth, so that a slab is never mostly empty from the start. (The break
+   * even between a half-empty slab and a header per block, n >= c * s /
+   * (s + o) for c objects of s bytes and o bytes of overhead in a region,
+   * did no better on the generated traces: the small ones lost what the
+   * binary ones gained.) A class that has a slab with room uses it.
+   */
+  private readonly slabFrom: Int32Array;
+  private liveCount = 0;
   private livePayload = 0;
   private peakPayload = 0;
-  private footprint = 1;
-  private peakFootprint = 1;
+  private footprint = 0;
+  private peakFootprint = 0;
 
   /**
-   * A heap on `kv`, with its control page (the policy's list heads) taken
-   * from it. Bad options or a policy that is not one are a
-   * {@link MallocError} E_BAD_ARGUMENT; no page for the control page is
-   * E_OUT_OF_MEMORY. A refused construction holds no page.
+   * A heap on `kv`, its control words in its first region, taken from `kv`
+   * now. Bad options or a policy that is not one are a {@link MallocError}
+   * E_BAD_ARGUMENT; no page for the first region is E_OUT_OF_MEMORY. A
+   * refused construction holds no page.
    */
   constructor(kv: KernelPageAllocator, options: MallocOptions = {}) {
     // An options object or nothing: `null` or an array is a mistake, and so
@@ -189,8 +308,9 @@ export class Malloc implements HeapAllocator {
         `alignment ${describeValue(align)} must be 8 or 16`,
       );
     this.align = align;
-    this.largeThreshold = options.largeThreshold === undefined ? 16 * 1024 : options.largeThreshold;
-    this.chunkPages = options.chunkPages === undefined ? 4 : options.chunkPages;
+    this.largeThreshold =
+      options.largeThreshold === undefined ? TUNING.LARGE_THRESHOLD : options.largeThreshold;
+    this.chunkPages = options.chunkPages === undefined ? TUNING.CHUNK_PAGES : options.chunkPages;
     // Bounded by the 32-bit address space: a threshold of 4 GiB or a chunk
     // of more pages than the space holds describes no request that can exist.
     for (const [name, v, max] of [
@@ -203,30 +323,51 @@ export class Malloc implements HeapAllocator {
           `${name} ${describeValue(v)} must be an integer in [1, ${max}]`,
         );
     }
+    const sizeClasses: unknown = options.sizeClasses === undefined ? true : options.sizeClasses;
+    if (typeof sizeClasses !== "boolean")
+      throw new MallocError(
+        MALLOC_ERROR.BAD_ARGUMENT,
+        `sizeClasses ${describeValue(sizeClasses)} must be true or false`,
+      );
+    this.sizeClasses = sizeClasses;
     const mmu = kv.paging.mmu;
     this.mem = { read: (va) => mmu.read32(va, 0), write: (va, value) => mmu.write32(va, value, 0) };
     this.policy = makePolicy(options.policy === undefined ? segregatedFits : options.policy);
     this.name = `malloc (${this.policy.name})`;
-    const control = kv.kvmalloc(1);
+    const classes = sizeClasses ? TUNING.SLAB_MAX / align : 0;
+    this.classLive = new Int32Array(classes + 1);
+    this.classShape = Array.from({ length: classes + 1 }, (_, c) =>
+      slabShape(Math.max(c, 1) * align),
+    );
+    this.slabFrom = Int32Array.from(this.classShape, ({ capacity }) => capacity);
+    // The first region: magic, the control words, then the first block.
+    // One slab list head per class, indexed by class from 1 (word 0 unused: simpler than an offset).
+    const words = this.policy.controlWords + (classes === 0 ? 0 : classes + 1);
+    const first = this.alignUp(4 + 4 * words + 4);
+    const pages = Math.max(this.chunkPages, Math.ceil((first + MIN_BLOCK) / PAGE_SIZE));
+    const start = this.mapRegion(pages);
     // Exhaustion, not a bad argument: the constructor cannot return null, so it says so by code.
-    if (control === null)
+    if (start === null)
       throw new MallocError(
         MALLOC_ERROR.OUT_OF_MEMORY,
-        "no free page for the heap's control page (kvmalloc(1) returned null)",
+        `no free page for the heap's first region, which holds its control words (kvmalloc(${pages}) returned null)`,
       );
-    this.control = control;
+    this.control = start.start + 4;
+    this.slabHeads = this.control + 4 * this.policy.controlWords;
     try {
-      for (let i = 0; i < this.policy.controlWords; i++) this.mem.write(control + 4 * i, 0);
-      this.policy.attach(this.mem, control);
+      for (let va = this.control; va < start.start + first - 4; va += 4) this.mem.write(va, 0);
+      this.policy.attach(this.mem, this.control);
     } catch (e) {
-      // Nothing else refers to the page yet: give it back, so a refused heap holds nothing.
-      kv.kvfree(control, 1);
+      // Nothing else refers to the pages yet: give them back, so a refused heap holds nothing.
+      kv.kvfree(start.start, pages);
       throw new MallocError(
         MALLOC_ERROR.BAD_ARGUMENT,
         `policy "${this.policy.name}": attach threw (${e instanceof Error ? e.message : describeValue(e)})`,
         { cause: e },
       );
     }
+    this.home = this.addRegion(start.start, pages, start.reserve, start.start + first);
+    this.peakFootprint = this.footprint;
   }
 
   /** Sizes and peaks. */
@@ -236,23 +377,18 @@ export class Malloc implements HeapAllocator {
       peakPayload: this.peakPayload,
       footprintPages: this.footprint,
       peakFootprintPages: this.peakFootprint,
-      allocations: this.live.size,
-      chunks: this.chunks.length,
+      allocations: this.liveCount,
+      chunks: this.regions.length,
+      slabs: this.slabs.size,
     };
   }
 
   /** `size` bytes, aligned; null when out of memory. malloc(0) returns a unique pointer. */
   malloc(size: number): number | null {
     this.checkSize(size, "size");
-    if (size >= this.largeThreshold) return this.mallocLarge(size);
-    const asize = this.adjust(size);
-    let bp = this.policy.find(asize);
-    if (bp === 0) {
-      bp = this.grow(asize);
-      if (bp === 0) return null;
-    }
-    this.place(bp, asize);
-    this.track(bp, size);
+    const bp = this.allocate(size);
+    if (bp === 0) return null;
+    this.payloadChanged(size);
     return bp;
   }
 
@@ -273,108 +409,78 @@ export class Malloc implements HeapAllocator {
 
   /** Give back a block malloc returned. A pointer it never returned, a double free or a corrupted header is refused, and nothing changes. */
   free(bp: number): void {
-    const pages = this.validate(bp, "free");
-    this.untrack(bp);
-    if (pages > 0) {
-      this.larges.delete(key(bp));
-      this.kv.kvfree(bp - this.align, pages);
-      this.footprint -= pages;
-      return;
-    }
-    this.release(bp);
+    const info = this.validate(bp, "free");
+    const i = this.slot(bp);
+    const kind = info.words![i + 1]!;
+    this.untrack(info, i);
+    // Nothing changed in memory since validate read the header and the next one: no need to read them again.
+    this.checkedBp = bp;
+    this.release(bp, info, kind);
+    this.checkedBp = -1;
   }
 
   /**
    * Resize the block at `bp` to `size` bytes, keeping its contents: in place
-   * when it shrinks or the next block is free and big enough, else by moving.
-   * realloc(0, size) is malloc; realloc(bp, 0) frees and returns null. Null
-   * when out of memory (the block is then untouched).
+   * when it shrinks, when the next block is free and big enough, or when it
+   * is the last block of its region (the region grows); a large block is
+   * resized by its pages (moved by remapping if it must move); else by
+   * moving. realloc(0, size) is malloc; realloc(bp, 0) frees and returns
+   * null. Null when out of memory (the block is then untouched).
    */
   realloc(bp: number, size: number): number | null {
     if (bp === 0) return this.malloc(size);
     this.checkSize(size, "size");
-    const pages = this.validate(bp, "realloc");
+    const info = this.validate(bp, "realloc");
     if (size === 0) {
       this.free(bp);
       return null;
     }
-    const old = this.live.get(key(bp))!;
-    if (pages > 0) {
-      if (size <= pages * PAGE_SIZE - this.align && size >= this.largeThreshold)
-        return this.resize(bp, old, size);
-      return this.move(bp, old, size);
-    }
-    if (size >= this.largeThreshold) return this.move(bp, old, size);
-    const asize = this.adjust(size);
-    const h = this.mem.read(bp - 4);
-    const csize = h & ~7;
-    const prev = h & PREV_ALLOC;
-    if (asize <= csize) {
-      if (csize - asize >= MIN_BLOCK) {
-        this.mem.write(bp - 4, asize | prev | ALLOC);
-        this.blockSize.set(key(bp), asize);
-        const rb = bp + asize;
-        this.mem.write(rb - 4, (csize - asize) | PREV_ALLOC | ALLOC);
-        this.release(rb);
-      }
-      return this.resize(bp, old, size);
-    }
-    const nb = bp + csize;
-    const nh = this.mem.read(nb - 4);
-    if ((nh & ALLOC) === 0 && csize + (nh & ~7) >= asize) {
-      const total = csize + (nh & ~7);
-      this.policy.remove(nb, nh & ~7);
-      if (total - asize >= MIN_BLOCK) {
-        this.mem.write(bp - 4, asize | prev | ALLOC);
-        this.blockSize.set(key(bp), asize);
-        const rb = bp + asize;
-        const rsize = total - asize;
-        this.mem.write(rb - 4, rsize | PREV_ALLOC);
-        this.mem.write(rb + rsize - 8, rsize | PREV_ALLOC);
-        this.policy.insert(rb, rsize);
-      } else {
-        this.mem.write(bp - 4, total | prev | ALLOC);
-        this.blockSize.set(key(bp), total);
-        this.mem.write(bp + total - 4, this.mem.read(bp + total - 4) | PREV_ALLOC);
-      }
-      return this.resize(bp, old, size);
-    }
-    return this.move(bp, old, size);
+    const i = this.slot(bp);
+    const old = info.words![i]! - 1;
+    const kind = info.words![i + 1]!;
+    let to = 0;
+    if (kind < 0) to = size >= this.largeThreshold ? this.resizeLarge(bp, -kind, size) : 0;
+    else if (kind === 0) {
+      // A slab object stays if the new size is of its class.
+      if (size < this.largeThreshold && this.classOf(size) === info.slab!.cls) to = bp;
+    } else if (size < this.largeThreshold) to = this.resizeInRegion(bp, info, kind, size);
+    if (to === 0) return this.move(bp, info, i, old, size);
+    if (to === -1) return null;
+    const ti = this.slot(to);
+    const tinfo = this.infoOf(to)!;
+    this.reclass(old, size);
+    tinfo.words![ti] = size + 1;
+    this.payloadChanged(size - old);
+    return to;
   }
 
-  /** True if `[bp, bp + size)` lies inside the heap's memory (a chunk's blocks or a large block's pages). */
+  /** True if `[bp, bp + size)` lies inside the block `bp` (a live or freed block's memory). */
   contains(bp: number, size: number): boolean {
-    const pages = this.larges.get(key(bp));
-    if (pages !== undefined) return bp + size <= bp - this.align + pages * PAGE_SIZE;
-    const c = this.chunkOf(bp);
-    return (
-      c !== null && bp >= c.start + this.align && bp + size <= c.start + c.pages * PAGE_SIZE - 4
-    );
+    const info = this.infoOf(bp);
+    if (info === undefined || !Number.isSafeInteger(bp) || bp % this.align !== 0) return false;
+    const w = info.words;
+    if (w === null || w[this.slot(bp)] === 0) return false;
+    const kind = w[this.slot(bp) + 1]!;
+    if (kind < 0) return bp + size <= bp - this.align + -kind * PAGE_SIZE;
+    if (kind === 0) return bp + size <= bp + info.slab!.size;
+    return bp + size <= bp + kind + LAYOUT.HEADER;
   }
 
-  /** Every block of every chunk, and the large blocks, walking the heap through the MMU. */
+  /** Every block of every region, the large blocks and the live slab objects, walking the heap through the MMU. */
   blocks(): HeapBlock[] {
-    const out = this.chunks.flatMap((c) => this.chunkBlocks(c));
+    const out = this.regions.flatMap((r) => this.regionBlocks(r));
     for (const [k, pages] of this.larges)
-      out.push({ bp: k * 8, size: pages * PAGE_SIZE - this.align, allocated: true, large: true });
+      out.push({ bp: k, size: pages * PAGE_SIZE - this.align, allocated: true, large: true });
+    for (const s of this.slabs)
+      for (const bp of this.slabObjects(s).live)
+        out.push({ bp, size: s.size, allocated: true, large: false });
     return out;
   }
 
-  /** The blocks of one chunk, in address order, read through the MMU. */
-  private chunkBlocks(c: Chunk): HeapBlock[] {
-    const out: HeapBlock[] = [];
-    for (let bp = c.start + this.align; ;) {
-      const h = this.mem.read(bp - 4);
-      const size = h & ~7;
-      if (size === 0) return out;
-      out.push({ bp, size, allocated: (h & ALLOC) !== 0, large: false });
-      bp += size;
-    }
-  }
-
   /**
-   * Walk the whole heap through the MMU and check every header, footer and
-   * free-list link; throws a {@link MallocError} (E_CORRUPT) naming the first
+   * Walk the whole heap through the MMU and check every header, footer,
+   * free-list link and slab word against each other and against the
+   * shadow records; throws a {@link MallocError} (E_CORRUPT) naming the first
    * address where something is wrong.
    */
   check(): void {
@@ -382,62 +488,107 @@ export class Malloc implements HeapAllocator {
       throw new MallocError(MALLOC_ERROR.CORRUPT, `${hex32(va)}: ${what}`);
     };
     const free = new Set<number>();
-    const allocated = new Set<number>();
-    for (const c of this.chunks) {
-      if (this.mem.read(c.start) !== CHUNK_MAGIC) bad(c.start, "chunk magic is gone");
-      const end = c.start + c.pages * PAGE_SIZE;
+    let live = 0;
+    for (const r of this.regions) {
+      if (this.mem.read(r.start) !== CHUNK_MAGIC) bad(r.start, "region magic is gone");
+      const end = r.start + r.pages * PAGE_SIZE;
       let prevAlloc = true;
       let prevFree = false;
-      for (let bp = c.start + this.align; ;) {
-        const h = this.mem.read(bp - 4);
-        const size = h & ~7;
+      for (let bp = r.first; ;) {
+        const h = this.mem.read(headerOf(bp));
+        const size = sizeOf(h);
         if (((h & PREV_ALLOC) !== 0) !== prevAlloc)
           bad(
-            bp - 4,
+            headerOf(bp),
             `PREV_ALLOC bit says ${(h & PREV_ALLOC) !== 0}, the block before is ${prevAlloc ? "allocated" : "free"}`,
           );
         if (size === 0) {
-          if (bp - 4 !== end - 4 || (h & ALLOC) === 0) bad(bp - 4, "epilogue header out of place");
+          if (bp !== end || (h & ALLOC) === 0) bad(headerOf(bp), "epilogue header out of place");
           break;
         }
-        if (size % this.align !== 0 || size < MIN_BLOCK || bp - 4 + size > end - 4)
-          bad(bp - 4, `block size ${size} is impossible here`);
-        if ((h & LARGE) !== 0) bad(bp - 4, "LARGE bit inside a chunk");
+        if (size % this.align !== 0 || size < MIN_BLOCK || bp + size > end)
+          bad(headerOf(bp), `block size ${size} is impossible here`);
+        if ((h & LARGE) !== 0) bad(headerOf(bp), "LARGE bit inside a region");
+        const rec = this.record(bp);
         if ((h & ALLOC) === 0) {
-          if (prevFree) bad(bp - 4, "two free blocks in a row (not coalesced)");
-          if (this.mem.read(bp + size - 8) !== h)
+          if (prevFree) bad(headerOf(bp), "two free blocks in a row (not coalesced)");
+          if (this.mem.read(footerOf(bp, size)) !== h)
             bad(
-              bp + size - 8,
-              `footer ${hex32(this.mem.read(bp + size - 8))} does not match header ${hex32(h)}`,
+              footerOf(bp, size),
+              `footer ${hex32(this.mem.read(footerOf(bp, size)))} does not match header ${hex32(h)}`,
             );
+          if (rec !== null && rec.requested >= 0)
+            bad(bp, "a free block that malloc handed out and nobody freed");
           free.add(bp);
         } else {
-          allocated.add(bp);
-          if (!this.live.has(key(bp))) bad(bp, "allocated block that malloc did not hand out");
-          if (size - 4 < this.live.get(key(bp))!)
-            bad(bp, `block of ${size} bytes holds a ${this.live.get(key(bp))!}-byte request`);
-          if (this.blockSize.get(key(bp)) !== size)
-            bad(bp - 4, `block of ${size} bytes, malloc made it ${this.blockSize.get(key(bp))}`);
+          if (rec === null || rec.requested < 0)
+            bad(bp, "allocated block that malloc did not hand out");
+          if (size + LAYOUT.HEADER < rec!.requested)
+            bad(bp, `block of ${size} bytes holds a ${rec!.requested}-byte request`);
+          if (rec!.kind !== size)
+            bad(headerOf(bp), `block of ${size} bytes, malloc made it ${rec!.kind}`);
+          live++;
         }
         prevAlloc = (h & ALLOC) !== 0;
         prevFree = !prevAlloc;
         bp += size;
       }
     }
-    for (const [k, pages] of this.larges) {
-      const bp = k * 8;
+    for (const [bp, pages] of this.larges) {
       if (this.mem.read(bp - this.align) !== LARGE_MAGIC)
         bad(bp - this.align, "large block magic is gone");
-      if (
-        this.mem.read(bp - 4) !==
-        ((pages * PAGE_SIZE - this.align) | LARGE | ALLOC | PREV_ALLOC) >>> 0
-      )
-        bad(bp - 4, "large block header changed");
-      allocated.add(bp);
+      if (this.mem.read(headerOf(bp)) !== this.largeHeader(pages))
+        bad(headerOf(bp), "large block header changed");
+      const rec = this.record(bp);
+      if (rec === null || rec.requested < 0 || rec.kind !== -pages)
+        bad(bp, "large block that malloc did not hand out");
+      live++;
     }
-    for (const k of this.live.keys())
-      if (!allocated.has(k * 8))
-        bad(k * 8, "a pointer malloc handed out is not an allocated block");
+    const partial = new Set<Slab>();
+    for (let c = 1; c < this.classLive.length; c++) {
+      let prev = 0;
+      for (let s = this.mem.read(this.slabHeads + 4 * c); s !== 0;) {
+        const slab = this.infoOf(s)?.slab;
+        if (slab?.start !== s || slab.cls !== c || partial.has(slab))
+          bad(this.slabHeads + 4 * c, `class ${c}'s slab list holds ${hex32(s)}, not a slab of it`);
+        if (this.mem.read(s + LAYOUT.SLAB_PREV) !== prev)
+          bad(s + LAYOUT.SLAB_PREV, "slab list prev link is wrong");
+        partial.add(slab!);
+        prev = s;
+        s = this.mem.read(s + LAYOUT.SLAB_NEXT);
+      }
+    }
+    for (const s of this.slabs) {
+      if (this.mem.read(s.start) !== SLAB_MAGIC) bad(s.start, "slab magic is gone");
+      if (this.mem.read(s.start + LAYOUT.SLAB_SIZE) !== s.size)
+        bad(s.start + LAYOUT.SLAB_SIZE, `slab object size is not ${s.size}`);
+      const objs = this.slabObjects(s); // throws on a bad free list
+      const cap = this.classShape[s.cls]!.capacity;
+      if (this.mem.read(s.start + LAYOUT.SLAB_LIVE) !== objs.live.length)
+        bad(s.start + LAYOUT.SLAB_LIVE, `live count is not ${objs.live.length}`);
+      for (const bp of objs.live) {
+        const rec = this.record(bp);
+        if (rec === null || rec.requested < 0 || rec.kind !== 0)
+          bad(bp, "slab object in use that malloc did not hand out");
+      }
+      if (objs.live.length + objs.free + objs.unused !== cap)
+        bad(s.start, "slab objects are neither live, free nor unused");
+      if (objs.live.length < cap !== partial.has(s))
+        bad(
+          s.start,
+          `slab with ${cap - objs.live.length} free objects is ${partial.has(s) ? "" : "not "}on its class list`,
+        );
+      live += objs.live.length;
+    }
+    if (live !== this.liveCount)
+      bad(this.control, `${live} live blocks in the heap, ${this.liveCount} handed out`);
+    if (this.wild !== 0) {
+      const size = free.has(this.wild) ? sizeOf(this.mem.read(headerOf(this.wild))) : -1;
+      if (this.wild + size !== this.topEnd)
+        bad(this.wild, "the wilderness is not the free block at the end of the top region");
+      free.delete(this.wild);
+    } else if (this.top !== undefined && (this.mem.read(headerOf(this.topEnd)) & PREV_ALLOC) === 0)
+      bad(this.topEnd - 4, "the top region ends with a free block that is not the wilderness");
     let listed = 0;
     this.policy.forEachFree((bp) => {
       if (++listed > free.size)
@@ -448,22 +599,28 @@ export class Malloc implements HeapAllocator {
       bad(this.control, `${free.size} free blocks in the heap, ${listed} on the free lists`);
   }
 
-  /** A readable picture of the heap: chunks, blocks, large blocks, totals. */
+  /** A readable picture of the heap: regions, blocks, large blocks, slabs, totals. */
   dump(): string {
     const s = this.stats;
     const lines = [
       `heap (${this.policy.name}, align ${this.align}): ${s.allocations} live allocation(s), ${s.livePayload} payload bytes, ${s.footprintPages} page(s) held`,
     ];
-    for (const c of this.chunks) {
-      lines.push(`chunk ${hex32(c.start)} (${c.pages} page(s))`);
-      for (const b of this.chunkBlocks(c)) {
+    for (const r of this.regions) {
+      lines.push(`region ${hex32(r.start)} (${r.pages} page(s))`);
+      for (const b of this.regionBlocks(r)) {
         lines.push(
-          `  ${hex32(b.bp)} ${String(b.size).padStart(6)} B  ${b.allocated ? `allocated (${this.live.get(key(b.bp))} requested)` : "free"}`,
+          `  ${hex32(b.bp)} ${String(b.size).padStart(6)} B  ${b.allocated ? `allocated (${this.record(b.bp)?.requested} requested)` : "free"}`,
         );
       }
     }
-    for (const [k, pages] of this.larges)
-      lines.push(`large ${hex32(k * 8)} ${pages} page(s), ${this.live.get(k)} requested`);
+    for (const [bp, pages] of this.larges)
+      lines.push(`large ${hex32(bp)} ${pages} page(s), ${this.record(bp)?.requested} requested`);
+    for (const sl of [...this.slabs].sort((a, b) => a.start - b.start)) {
+      const o = this.slabObjects(sl);
+      lines.push(
+        `slab ${hex32(sl.start)} (${sl.pages} page(s)) of ${sl.size}-byte objects: ${o.live.length} live, ${o.free} free, ${o.unused} unused`,
+      );
+    }
     return lines.join("\n");
   }
 
@@ -477,220 +634,701 @@ export class Malloc implements HeapAllocator {
       );
   }
 
-  /** Block size for a request: payload plus header, aligned, at least MIN_BLOCK. */
+  private alignUp(n: number): number {
+    return Math.ceil(n / this.align) * this.align;
+  }
+
+  /** Block size in a region for a request: payload plus header, aligned, at least MIN_BLOCK. */
   private adjust(size: number): number {
-    const a = this.align;
-    return Math.max(MIN_BLOCK, Math.ceil((size + 4) / a) * a);
+    return Math.max(MIN_BLOCK, this.alignUp(size - LAYOUT.HEADER));
   }
 
-  private track(bp: number, size: number): void {
-    this.live.set(key(bp), size);
-    this.returned.add(key(bp));
-    this.livePayload += size;
-    if (this.livePayload > this.peakPayload) this.peakPayload = this.livePayload;
-    if (this.footprint > this.peakFootprint) this.peakFootprint = this.footprint;
+  /** The slab class of a request (0 for none: too big, or slabs are off). */
+  private classOf(size: number): number {
+    if (size > TUNING.SLAB_MAX || this.classLive.length === 1) return 0;
+    return size <= this.align ? 1 : Math.ceil(size / this.align);
   }
 
-  private untrack(bp: number): void {
-    this.livePayload -= this.live.get(key(bp))!;
-    this.live.delete(key(bp));
-    this.blockSize.delete(key(bp));
-  }
-
-  private resize(bp: number, old: number, size: number): number {
-    this.livePayload += size - old;
-    this.live.set(key(bp), size);
-    if (this.livePayload > this.peakPayload) this.peakPayload = this.livePayload;
+  /** A block for `size` bytes, tracked as live; 0 when out of memory. */
+  private allocate(size: number): number {
+    if (size >= this.largeThreshold) return this.mallocLarge(size);
+    const cls = this.classOf(size);
+    if (cls !== 0) {
+      // A slab once the size is live a slab's worth of times, or while its class has a slab with room.
+      const n = ++this.classLive[cls]!;
+      if (n > this.slabFrom[cls]! || this.mem.read(this.slabHeads + 4 * cls) !== 0) {
+        const bp = this.slabAlloc(cls, size);
+        if (bp !== 0) return bp;
+      }
+    }
+    const asize = this.adjust(size);
+    let bp = this.policy.find(asize);
+    if (bp === 0) {
+      const w = this.wild;
+      bp = w !== 0 && sizeOf(this.mem.read(headerOf(w))) >= asize ? w : this.grow(asize);
+    }
+    if (bp === 0) {
+      if (cls !== 0) this.classLive[cls]!--;
+      return 0;
+    }
+    const bsize = this.place(bp, asize);
+    this.track(bp, size, bsize, null);
     return bp;
   }
 
-  private move(bp: number, old: number, size: number): number | null {
-    const to = this.malloc(size);
-    if (to === null) return null;
-    // Word by word through the MMU, as rep movsd would (one translation per page).
-    this.kv.paging.mmu.copyWords(to, bp, Math.ceil(Math.min(old, size) / 4), 0);
-    this.free(bp);
-    return to;
+  // ---------------------------------------------------------------- shadow
+
+  private infoOf(va: number): PageInfo | undefined {
+    const table = this.pagesInfo[va >>> 22];
+    return table === undefined ? undefined : table[(va >>> 12) & 1023];
   }
 
-  /** Check `bp` is a live block with a sane header; returns its page count if large, else 0. */
-  private validate(bp: number, what: string): number {
+  /** Set the shadow record of the page of `va`. */
+  private setInfo(va: number, info: PageInfo | undefined): void {
+    let table = this.pagesInfo[va >>> 22];
+    if (table === undefined) {
+      if (info === undefined) return;
+      this.pagesInfo[va >>> 22] = table = new Array<PageInfo | undefined>(1024);
+    }
+    table[(va >>> 12) & 1023] = info;
+  }
+
+  /** Index of `bp`'s pair in its page's `words`. */
+  private slot(bp: number): number {
+    return ((bp & 0xfff) >>> 3) << 1;
+  }
+
+  /** True if `bp` is a block malloc handed out and nobody freed (no object made: validate's hot path). */
+  private isLive(bp: number): boolean {
+    const words = this.infoOf(bp)?.words;
+    return words !== undefined && words !== null && words[this.slot(bp)]! > 0;
+  }
+
+  /** The shadow record of `bp`, or null if malloc never handed it out. */
+  private record(bp: number): { requested: number; kind: number } | null {
+    const info = this.infoOf(bp);
+    const v = info?.words?.[this.slot(bp)] ?? 0;
+    if (v === 0) return null;
+    return { requested: v - 1, kind: info!.words![this.slot(bp) + 1]! };
+  }
+
+  private track(bp: number, size: number, kind: number, slab: Slab | null): void {
+    let info = this.infoOf(bp);
+    if (info === undefined) this.setInfo(bp, (info = { words: null, region: null, slab }));
+    const words = (info.words ??= new Float64Array(1024));
+    const i = this.slot(bp);
+    words[i] = size + 1;
+    words[i + 1] = kind;
+    this.liveCount++;
+  }
+
+  private untrack(info: PageInfo, i: number): void {
+    const size = info.words![i]! - 1;
+    info.words![i] = -1;
+    this.liveCount--;
+    this.reclass(size, -1);
+    this.payloadChanged(-size);
+  }
+
+  /** Move a live block from the slab class of `from` bytes to that of `to` bytes (-1: none). */
+  private reclass(from: number, to: number): void {
+    const a = from < 0 ? 0 : this.classOf(from);
+    const b = to < 0 ? 0 : this.classOf(to);
+    if (a !== b) {
+      if (a !== 0) this.classLive[a]!--;
+      if (b !== 0) this.classLive[b]!++;
+    }
+  }
+
+  private payloadChanged(delta: number): void {
+    this.livePayload += delta;
+    if (this.livePayload > this.peakPayload) this.peakPayload = this.livePayload;
+  }
+
+  private pagesChanged(delta: number): void {
+    this.footprint += delta;
+    if (this.footprint > this.peakFootprint) this.peakFootprint = this.footprint;
+  }
+
+  /** Forget every shadow record of `pages` pages from `start`: they are no longer the heap's. */
+  private forgetPages(start: number, pages: number): void {
+    for (let p = 0; p < pages; p++) this.setInfo(start + p * PAGE_SIZE, undefined);
+  }
+
+  /** Mark `pages` pages from `start` as belonging to a region or a slab. */
+  private ownPages(start: number, pages: number, region: Region | null, slab: Slab | null): void {
+    for (let p = 0; p < pages; p++) {
+      const va = start + p * PAGE_SIZE;
+      const info = this.infoOf(va);
+      if (info === undefined) this.setInfo(va, { words: null, region, slab });
+      else {
+        info.region = region;
+        info.slab = slab;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- checks
+
+  /** Check `bp` is a live block with sane memory around it; returns its page's shadow record. */
+  private validate(bp: number, what: string): PageInfo {
     if (!Number.isSafeInteger(bp))
       throw new MallocError(
         MALLOC_ERROR.BAD_ARGUMENT,
         `${what}(${describeValue(bp)}): not an address`,
       );
-    if (!this.live.has(key(bp))) {
-      if (this.returned.has(key(bp)))
+    const info = bp >= 0 && bp <= 0xffff_ffff && (bp & 7) === 0 ? this.infoOf(bp) : undefined;
+    const i = this.slot(bp);
+    const v = info?.words?.[i] ?? 0;
+    if (v <= 0) {
+      if (v === -1)
         throw new MallocError(
           MALLOC_ERROR.DOUBLE_FREE,
           `${what}(${hex32(bp)}): the block was freed already`,
         );
       throw new MallocError(
         MALLOC_ERROR.NOT_ALLOCATED,
-        `${what}(${hex32(bp)}): malloc never returned this address`,
+        `${what}(${bp >= 0 && bp <= 0xffff_ffff ? hex32(bp) : describeValue(bp)}): malloc never returned this address`,
       );
     }
-    const h = this.mem.read(bp - 4);
-    const pages = this.larges.get(key(bp));
-    if (pages !== undefined) {
-      if (h !== ((pages * PAGE_SIZE - this.align) | LARGE | ALLOC | PREV_ALLOC) >>> 0)
-        throw new MallocError(
-          MALLOC_ERROR.CORRUPT,
-          `${what}(${hex32(bp)}): large block header ${hex32(h)} was overwritten`,
-        );
-      return pages;
-    }
-    // A chunk block: its header must say what the heap made (the host-side
-    // record, not the header, is the truth), and the neighbours a free would
-    // merge with must really be free, or the merge would swallow live memory.
     const corrupt = (why: string): never => {
       throw new MallocError(MALLOC_ERROR.CORRUPT, `${what}(${hex32(bp)}): ${why}`);
     };
-    const size = this.blockSize.get(key(bp))!;
+    const kind = info!.words![i + 1]!;
+    if (kind === 0) {
+      const s = info!.slab!;
+      if (
+        this.mem.read(s.start) !== SLAB_MAGIC ||
+        this.mem.read(s.start + LAYOUT.SLAB_SIZE) !== s.size
+      )
+        corrupt(`the header of its slab ${hex32(s.start)} was overwritten`);
+      return info!;
+    }
+    const h = this.mem.read(headerOf(bp));
+    if (kind < 0) {
+      if (h !== this.largeHeader(-kind)) corrupt(`large block header ${hex32(h)} was overwritten`);
+      return info!;
+    }
+    // A region block: its header must say what the heap made (the shadow
+    // record, not the header, is the truth), and the neighbours a free would
+    // merge with must really be free, or the merge would swallow live memory.
+    const size = kind;
     if ((h & ~PREV_ALLOC) >>> 0 !== (size | ALLOC))
       corrupt(
         `header ${hex32(h)} is corrupted (malloc made this an allocated block of ${size} bytes, header ${hex32(size | ALLOC)})`,
       );
-    const c = this.chunkOf(bp)!;
-    const end = c.start + c.pages * PAGE_SIZE;
+    const r = info!.region!;
+    const end = r.start + r.pages * PAGE_SIZE;
     const nb = bp + size;
-    const nh = this.mem.read(nb - 4);
+    const nh = this.mem.read(headerOf(nb));
+    this.checkedH = h;
+    this.checkedNH = nh;
     if ((nh & PREV_ALLOC) === 0)
-      corrupt(`the next header ${hex32(nh)} at ${hex32(nb - 4)} says this block is free`);
+      corrupt(`the next header ${hex32(nh)} at ${hex32(headerOf(nb))} says this block is free`);
     if ((nh & ALLOC) === 0) {
-      const nsize = nh & ~7;
-      if (this.live.has(key(nb)))
+      const nsize = sizeOf(nh);
+      if (this.isLive(nb))
         corrupt(
-          `the next block ${hex32(nb)} is live, but its header ${hex32(nh)} at ${hex32(nb - 4)} says free`,
+          `the next block ${hex32(nb)} is live, but its header ${hex32(nh)} at ${hex32(headerOf(nb))} says free`,
         );
       if (
         nsize < MIN_BLOCK ||
         nsize % this.align !== 0 ||
-        nb - 4 + nsize > end - 4 ||
-        this.mem.read(nb + nsize - 8) !== nh
+        nb + nsize > end ||
+        this.mem.read(footerOf(nb, nsize)) !== nh
       )
-        corrupt(`the next block's header ${hex32(nh)} at ${hex32(nb - 4)} is corrupted`);
+        corrupt(`the next block's header ${hex32(nh)} at ${hex32(headerOf(nb))} is corrupted`);
     }
     if ((h & PREV_ALLOC) === 0) {
-      const f = this.mem.read(bp - 8);
-      const psize = f & ~7;
+      const f = this.mem.read(bp + LAYOUT.FOOTER);
+      const psize = sizeOf(f);
       const pb = bp - psize;
       if (
         (f & ALLOC) !== 0 ||
         psize < MIN_BLOCK ||
         psize % this.align !== 0 ||
-        pb < c.start + this.align ||
-        this.live.has(key(pb)) ||
-        this.mem.read(pb - 4) !== f
+        pb < r.first ||
+        this.isLive(pb) ||
+        this.mem.read(headerOf(pb)) !== f
       )
         corrupt(
-          `header ${hex32(h)} says the block before is free, but the footer ${hex32(f)} at ${hex32(bp - 8)} is not that of a free block`,
+          `header ${hex32(h)} says the block before is free, but the footer ${hex32(f)} at ${hex32(bp + LAYOUT.FOOTER)} is not that of a free block`,
         );
+    }
+    return info!;
+  }
+
+  // --------------------------------------------------------------- regions
+
+  /** kvmalloc `pages` pages with as much virtual space reserved after them as can be had. */
+  private mapRegion(pages: number): { start: number; reserve: number } | null {
+    for (let reserve = Math.max(pages, TUNING.REGION_RESERVE_PAGES); ; reserve >>= 1) {
+      if (reserve < pages) reserve = pages;
+      const start = this.kv.kvmalloc(pages, reserve);
+      if (start !== null) return { start, reserve };
+      if (reserve === pages) return null;
+    }
+  }
+
+  private addRegion(start: number, pages: number, reserve: number, first: number): Region {
+    const r: Region = { start, pages, reserve, first };
+    const mem = this.mem;
+    mem.write(start, CHUNK_MAGIC);
+    for (let va = start + 4; va < first + LAYOUT.HEADER && start !== this.control - 4; va += 4)
+      mem.write(va, 0);
+    const size = start + pages * PAGE_SIZE - first;
+    mem.write(headerOf(first), size | PREV_ALLOC);
+    mem.write(footerOf(first, size), size | PREV_ALLOC);
+    mem.write(headerOf(first + size), ALLOC); // epilogue; the block before it is free
+    const at = this.regions.findIndex((c) => c.start > start);
+    this.regions.splice(at < 0 ? this.regions.length : at, 0, r);
+    this.ownPages(start, pages, r, null);
+    this.pagesChanged(pages);
+    this.policy.insert(first, size);
+    this.setTop(r);
+    return r;
+  }
+
+  /** Put the free block bp on the free lists, or make it the wilderness if it ends `top`. */
+  private list(bp: number, size: number): void {
+    if (bp + size === this.topEnd) this.wild = bp;
+    else this.policy.insert(bp, size);
+  }
+
+  /** Take the free block bp off the free lists (or out of the wilderness). */
+  private unlist(bp: number, size: number): void {
+    if (bp === this.wild) this.wild = 0;
+    else this.policy.remove(bp, size);
+  }
+
+  /** Make `r` the region that grows: the old wilderness goes on the lists, `r`'s free tail becomes it. */
+  private setTop(r: Region): void {
+    if (this.wild !== 0) {
+      const w = this.wild;
+      this.wild = 0;
+      this.policy.insert(w, sizeOf(this.mem.read(headerOf(w))));
+    }
+    this.top = r;
+    this.topEnd = r.start + r.pages * PAGE_SIZE;
+    const epi = this.mem.read(headerOf(this.topEnd));
+    if ((epi & PREV_ALLOC) === 0) {
+      const size = sizeOf(this.mem.read(this.topEnd + LAYOUT.FOOTER));
+      this.policy.remove(this.topEnd - size, size);
+      this.wild = this.topEnd - size;
+    }
+  }
+
+  /** The blocks of one region, in address order, read through the MMU. */
+  private regionBlocks(r: Region): HeapBlock[] {
+    const out: HeapBlock[] = [];
+    for (let bp = r.first; ;) {
+      const h = this.mem.read(headerOf(bp));
+      const size = sizeOf(h);
+      if (size === 0) return out;
+      out.push({ bp, size, allocated: (h & ALLOC) !== 0, large: false });
+      bp += size;
+    }
+  }
+
+  /**
+   * A free block of at least `asize` bytes made by growing a region in place
+   * (its free tail, if any, becomes part of it), else in a new region;
+   * returns it still on the free lists, or 0.
+   */
+  private grow(asize: number): number {
+    const r = this.top;
+    const end = r.start + r.pages * PAGE_SIZE;
+    const epi = this.mem.read(headerOf(end));
+    const tail = (epi & PREV_ALLOC) === 0 ? sizeOf(this.mem.read(end + LAYOUT.FOOTER)) : 0;
+    const more = Math.max(this.chunkPages, Math.ceil((asize - tail) / PAGE_SIZE));
+    if (r.pages + more <= r.reserve && this.resizeRegion(r, r.pages + more)) {
+      const nend = end + more * PAGE_SIZE;
+      return this.mem.read(headerOf(nend)) & PREV_ALLOC
+        ? 0
+        : nend - sizeOf(this.mem.read(nend + LAYOUT.FOOTER));
+    }
+    const pages = Math.max(this.chunkPages, Math.ceil((asize + this.align) / PAGE_SIZE));
+    this.trimTop();
+    const got = this.mapRegion(pages);
+    if (got === null) return 0;
+    const nr = this.addRegion(got.start, pages, got.reserve, got.start + this.align);
+    return nr.first;
+  }
+
+  /**
+   * Grow or shrink region `r` in place to `pages` pages, keeping the free
+   * lists right: growing turns the old epilogue into the header of a new
+   * free block (merged with a free tail); shrinking cuts a free tail (the
+   * caller made sure there is one, covering the pages that go). False if
+   * kvmalloc could not.
+   */
+  private resizeRegion(r: Region, pages: number): boolean {
+    const mem = this.mem;
+    const end = r.start + r.pages * PAGE_SIZE;
+    const nend = r.start + pages * PAGE_SIZE;
+    const epi = mem.read(headerOf(end));
+    let bp = end;
+    let prev = epi & PREV_ALLOC;
+    if (prev === 0) {
+      // The free tail is merged into the new block (or cut).
+      const tsize = sizeOf(mem.read(end + LAYOUT.FOOTER));
+      bp = end - tsize;
+      this.unlist(bp, tsize);
+      prev = mem.read(headerOf(bp)) & PREV_ALLOC;
+    }
+    if (resizeKernelPages(this.kv, r.start, r.pages, pages, false) === null) {
+      // Nothing was written: the tail goes back on the lists as it was.
+      if (bp !== end) this.list(bp, end - bp);
+      return false;
+    }
+    // Shrinking keeps the pages' shadow records: the virtual pages stay the
+    // region's (reserved), only free blocks were there, and a region that
+    // shrinks and grows again would otherwise make them anew each time.
+    if (pages > r.pages) this.ownPages(end, pages - r.pages, r, null);
+    this.pagesChanged(pages - r.pages);
+    r.pages = pages;
+    if (r === this.top) this.topEnd = nend;
+    const size = nend - bp;
+    if (size === 0) {
+      mem.write(headerOf(nend), prev | ALLOC);
+      return true;
+    }
+    mem.write(headerOf(bp), size | prev);
+    mem.write(footerOf(bp, size), size | prev);
+    mem.write(headerOf(nend), ALLOC);
+    this.list(bp, size);
+    return true;
+  }
+
+  /**
+   * Take the free block bp (on the free lists) for a block of asize bytes,
+   * splitting off the rest if it can stand alone; returns the block's size.
+   */
+  private place(bp: number, asize: number): number {
+    const h = this.mem.read(headerOf(bp));
+    const csize = sizeOf(h);
+    this.unlist(bp, csize);
+    return this.split(bp, csize, asize, h & PREV_ALLOC);
+  }
+
+  /**
+   * Make `[bp, bp + csize)` an allocated block of `asize` bytes (or all of
+   * it, if the rest could not stand alone) with PREV_ALLOC `prev`, the rest
+   * a free block on the lists; returns the allocated block's size. The one
+   * place that splits a free block: malloc and realloc's growth into a free
+   * neighbour come here (realloc's shrink frees its tail as a block of its
+   * own, so that it merges like any other).
+   */
+  private split(bp: number, csize: number, asize: number, prev: number): number {
+    const mem = this.mem;
+    if (csize - asize >= MIN_BLOCK) {
+      mem.write(headerOf(bp), asize | prev | ALLOC);
+      const rb = bp + asize;
+      const rsize = csize - asize;
+      // The block after was after a free block: its PREV_ALLOC is clear already.
+      mem.write(headerOf(rb), rsize | PREV_ALLOC);
+      mem.write(footerOf(rb, rsize), rsize | PREV_ALLOC);
+      this.list(rb, rsize);
+      return asize;
+    }
+    mem.write(headerOf(bp), csize | prev | ALLOC);
+    const nb = bp + csize;
+    mem.write(headerOf(nb), mem.read(headerOf(nb)) | PREV_ALLOC);
+    return csize;
+  }
+
+  /**
+   * realloc within a region: shrink in place, grow into a free next block,
+   * or grow the region when the block is its last; returns bp, 0 if it must
+   * move.
+   */
+  private resizeInRegion(bp: number, info: PageInfo, csize: number, size: number): number {
+    const mem = this.mem;
+    const asize = this.adjust(size);
+    const prev = mem.read(headerOf(bp)) & PREV_ALLOC;
+    const i = this.slot(bp);
+    if (asize <= csize) {
+      if (csize - asize >= MIN_BLOCK) {
+        // The tail becomes an allocated block, then is freed like any other: it merges and may trim.
+        mem.write(headerOf(bp), asize | prev | ALLOC);
+        mem.write(headerOf(bp + asize), (csize - asize) | PREV_ALLOC | ALLOC);
+        info.words![i + 1] = asize;
+        this.freeInRegion(bp + asize, info.region!);
+      }
+      return bp;
+    }
+    const nb = bp + csize;
+    let nh = mem.read(headerOf(nb));
+    const r = info.region!;
+    const end = r.start + r.pages * PAGE_SIZE;
+    // The last block of its region (maybe before a free tail): grow the region under it.
+    const need = asize - csize - ((nh & ALLOC) !== 0 ? 0 : sizeOf(nh));
+    if (need > 0 && ((nh & ALLOC) !== 0 ? nb === end : nb + sizeOf(nh) === end)) {
+      const more = Math.max(this.chunkPages, Math.ceil(need / PAGE_SIZE));
+      if (r.pages + more > r.reserve || !this.resizeRegion(r, r.pages + more)) return 0;
+      nh = mem.read(headerOf(nb));
+    }
+    if ((nh & ALLOC) === 0 && csize + sizeOf(nh) >= asize) {
+      const nsize = sizeOf(nh);
+      this.unlist(nb, nsize);
+      info.words![i + 1] = this.split(bp, csize + nsize, asize, prev);
+      return bp;
     }
     return 0;
   }
 
-  private chunkOf(va: number): Chunk | null {
-    let lo = 0;
-    let hi = this.chunks.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const c = this.chunks[mid]!;
-      if (va < c.start) hi = mid - 1;
-      else if (va >= c.start + c.pages * PAGE_SIZE) lo = mid + 1;
-      else return c;
-    }
-    return null;
-  }
-
-  /** A new chunk holding one free block of at least `asize` bytes; returns that block, or 0. */
-  private grow(asize: number): number {
-    const pages = Math.max(this.chunkPages, Math.ceil((asize + this.align) / PAGE_SIZE));
-    const start = this.kv.kvmalloc(pages);
-    if (start === null) return 0;
+  /** Make the allocated region block bp free, merging with free neighbours; a free tail or a free region goes back. */
+  private freeInRegion(
+    bp: number,
+    region: Region,
+    h = this.mem.read(headerOf(bp)),
+    nh = this.mem.read(headerOf(bp + sizeOf(h))),
+  ): void {
     const mem = this.mem;
-    mem.write(start, CHUNK_MAGIC);
-    for (let i = 4; i < this.align - 4; i += 4) mem.write(start + i, 0);
-    const bp = start + this.align;
-    const size = pages * PAGE_SIZE - this.align;
-    mem.write(bp - 4, size | PREV_ALLOC);
-    mem.write(bp + size - 8, size | PREV_ALLOC);
-    mem.write(start + pages * PAGE_SIZE - 4, ALLOC); // epilogue; the block before it is free
-    const at = this.chunks.findIndex((c) => c.start > start);
-    this.chunks.splice(at < 0 ? this.chunks.length : at, 0, { start, pages });
-    this.footprint += pages;
-    this.policy.insert(bp, size);
-    return bp;
-  }
-
-  private mallocLarge(size: number): number | null {
-    const pages = Math.ceil((size + this.align) / PAGE_SIZE);
-    const start = this.kv.kvmalloc(pages);
-    if (start === null) return null;
-    this.mem.write(start, LARGE_MAGIC);
-    const bp = start + this.align;
-    this.mem.write(bp - 4, ((pages * PAGE_SIZE - this.align) | LARGE | ALLOC | PREV_ALLOC) >>> 0);
-    this.larges.set(key(bp), pages);
-    this.footprint += pages;
-    this.track(bp, size);
-    return bp;
-  }
-
-  /** Take the free block bp for a request of asize bytes, splitting off the rest if it can stand alone. */
-  private place(bp: number, asize: number): void {
-    const mem = this.mem;
-    const h = mem.read(bp - 4);
-    const csize = h & ~7;
-    const prev = h & PREV_ALLOC;
-    this.policy.remove(bp, csize);
-    if (csize - asize >= MIN_BLOCK) {
-      mem.write(bp - 4, asize | prev | ALLOC);
-      this.blockSize.set(key(bp), asize);
-      const rb = bp + asize;
-      const rsize = csize - asize;
-      mem.write(rb - 4, rsize | PREV_ALLOC);
-      mem.write(rb + rsize - 8, rsize | PREV_ALLOC);
-      this.policy.insert(rb, rsize);
-    } else {
-      mem.write(bp - 4, csize | prev | ALLOC);
-      this.blockSize.set(key(bp), csize);
-      mem.write(bp + csize - 4, mem.read(bp + csize - 4) | PREV_ALLOC);
-    }
-  }
-
-  /** Make the allocated block bp free, merging with free neighbours; a chunk that is all free goes back. */
-  private release(bp: number): void {
-    const mem = this.mem;
-    const h = mem.read(bp - 4);
-    let size = h & ~7;
+    let size = sizeOf(h);
     let prev = h & PREV_ALLOC;
-    const nh = mem.read(bp + size - 4);
     if ((nh & ALLOC) === 0) {
-      this.policy.remove(bp + size, nh & ~7);
-      size += nh & ~7;
+      this.unlist(bp + size, sizeOf(nh));
+      size += sizeOf(nh);
     }
     if (prev === 0) {
-      const psize = mem.read(bp - 8) & ~7;
+      const psize = sizeOf(mem.read(bp + LAYOUT.FOOTER));
       bp -= psize;
-      this.policy.remove(bp, psize);
+      this.unlist(bp, psize);
       size += psize;
-      prev = mem.read(bp - 4) & PREV_ALLOC;
+      prev = mem.read(headerOf(bp)) & PREV_ALLOC;
     }
-    mem.write(bp - 4, size | prev);
-    mem.write(bp + size - 8, size | prev);
-    mem.write(bp + size - 4, mem.read(bp + size - 4) & ~PREV_ALLOC);
-    const c = this.chunkOf(bp)!;
-    if (
-      bp === c.start + this.align &&
-      size === c.pages * PAGE_SIZE - this.align &&
-      this.chunks.length > 1
-    ) {
-      this.chunks.splice(this.chunks.indexOf(c), 1);
-      this.kv.kvfree(c.start, c.pages);
-      this.footprint -= c.pages;
+    mem.write(headerOf(bp), size | prev);
+    mem.write(footerOf(bp, size), size | prev);
+    const nb = bp + size;
+    const end = region.start + region.pages * PAGE_SIZE;
+    if (nb !== end) {
+      mem.write(headerOf(nb), mem.read(headerOf(nb)) & ~PREV_ALLOC);
+      this.list(bp, size);
       return;
     }
-    this.policy.insert(bp, size);
+    mem.write(headerOf(end), ALLOC);
+    this.list(bp, size);
+    if (bp === region.first && region !== this.home) {
+      // A region all free: give it back whole.
+      this.unlist(bp, size);
+      this.regions.splice(this.regions.indexOf(region), 1);
+      if (this.top === region) this.setTop(this.home);
+      this.forgetPages(region.start, region.pages);
+      this.kv.kvfree(region.start, region.pages);
+      this.pagesChanged(-region.pages);
+      return;
+    }
+    this.trim(region, bp, TUNING.TRIM_PAGES);
+  }
+
+  /**
+   * Give back the whole pages of region `r`'s free tail `bp` after its first
+   * MIN_BLOCK bytes (all of it from a page boundary), if there are at least
+   * `least` of them.
+   */
+  private trim(r: Region, bp: number, least: number): void {
+    const end = r.start + r.pages * PAGE_SIZE;
+    const keep = (bp & 0xfff) === 0 ? bp : Math.ceil((bp + MIN_BLOCK) / PAGE_SIZE) * PAGE_SIZE;
+    const pages = (end - keep) / PAGE_SIZE;
+    if (pages >= least && pages > 0) this.resizeRegion(r, r.pages - pages);
+  }
+
+  /** Before taking pages for anything but the top region: give back the wilderness's whole pages. */
+  private trimTop(): void {
+    if (this.wild !== 0) this.trim(this.top, this.wild, 1);
+  }
+
+  // ------------------------------------------------------------ large blocks
+
+  private largeHeader(pages: number): number {
+    return ((pages * PAGE_SIZE - this.align) | LARGE | ALLOC | PREV_ALLOC) >>> 0;
+  }
+
+  private mallocLarge(size: number): number {
+    const pages = Math.ceil((size + this.align) / PAGE_SIZE);
+    this.trimTop();
+    const start = this.kv.kvmalloc(pages);
+    if (start === null) return 0;
+    this.mem.write(start, LARGE_MAGIC);
+    const bp = start + this.align;
+    this.mem.write(headerOf(bp), this.largeHeader(pages));
+    this.larges.set(bp, pages);
+    this.pagesChanged(pages);
+    this.track(bp, size, -pages, null);
+    return bp;
+  }
+
+  /** realloc of a large block that stays large: its pages are resized (moved by remapping). Returns the new bp, or -1 when out of memory. */
+  private resizeLarge(bp: number, pages: number, size: number): number {
+    const want = Math.ceil((size + this.align) / PAGE_SIZE);
+    if (want === pages) return bp;
+    if (want > pages) this.trimTop();
+    const start = resizeKernelPages(this.kv, bp - this.align, pages, want, true);
+    // Shrinking in place may be beyond this kvmalloc: the block then keeps its pages.
+    if (start === null) return want < pages ? bp : -1;
+    const nbp = start + this.align;
+    const rec = this.record(bp)!;
+    this.pagesChanged(want - pages);
+    this.larges.delete(bp);
+    if (nbp !== bp) this.forgetPages(bp, 1); // the old pages are no longer the heap's
+    this.liveCount--;
+    this.larges.set(nbp, want);
+    this.mem.write(headerOf(nbp), this.largeHeader(want));
+    this.track(nbp, rec.requested, -want, null);
+    return nbp;
+  }
+
+  // ------------------------------------------------------------------ slabs
+
+  /** An object of slab class `cls`, from a slab with room or a new one; 0 when no page is left. */
+  private slabAlloc(cls: number, requested: number): number {
+    const mem = this.mem;
+    const head = this.slabHeads + 4 * cls;
+    let s = mem.read(head);
+    if (s === 0) {
+      s = this.newSlab(cls);
+      if (s === 0) return 0;
+    }
+    let obj = mem.read(s + LAYOUT.SLAB_FREE);
+    let free = 0;
+    let bump: number;
+    const size = cls * this.align;
+    if (obj !== 0) {
+      free = mem.read(obj);
+      mem.write(s + LAYOUT.SLAB_FREE, free);
+      bump = free === 0 ? mem.read(s + LAYOUT.SLAB_BUMP) : 1;
+    } else {
+      obj = mem.read(s + LAYOUT.SLAB_BUMP);
+      const slab = this.infoOf(s)!.slab!;
+      bump = obj + 2 * size <= s + slab.pages * PAGE_SIZE ? obj + size : 0;
+      mem.write(s + LAYOUT.SLAB_BUMP, bump);
+    }
+    mem.write(s + LAYOUT.SLAB_LIVE, mem.read(s + LAYOUT.SLAB_LIVE) + 1);
+    if (free === 0 && bump === 0) {
+      // Full: off the class's list (it is the head).
+      const next = mem.read(s + LAYOUT.SLAB_NEXT);
+      mem.write(head, next);
+      if (next !== 0) mem.write(next + LAYOUT.SLAB_PREV, 0);
+      mem.write(s + LAYOUT.SLAB_NEXT, 0);
+    }
+    const info = this.infoOf(obj)!;
+    this.track(obj, requested, 0, info.slab);
+    return obj;
+  }
+
+  /** A new empty slab of class `cls` at the head of its list; its address, or 0. */
+  private newSlab(cls: number): number {
+    const { pages } = this.classShape[cls]!;
+    this.trimTop();
+    const s = this.kv.kvmalloc(pages);
+    if (s === null) return 0;
+    const size = cls * this.align;
+    const mem = this.mem;
+    const head = this.slabHeads + 4 * cls;
+    const next = mem.read(head);
+    mem.write(s + LAYOUT.SLAB_MAGIC, SLAB_MAGIC);
+    mem.write(s + LAYOUT.SLAB_SIZE, size);
+    mem.write(s + LAYOUT.SLAB_FREE, 0);
+    mem.write(s + LAYOUT.SLAB_BUMP, s + LAYOUT.SLAB_HEADER);
+    mem.write(s + LAYOUT.SLAB_LIVE, 0);
+    mem.write(s + LAYOUT.SLAB_NEXT, next);
+    mem.write(s + LAYOUT.SLAB_PREV, 0);
+    mem.write(s + 28, 0);
+    if (next !== 0) mem.write(next + LAYOUT.SLAB_PREV, s);
+    mem.write(head, s);
+    const slab: Slab = { start: s, pages, cls, size };
+    this.slabs.add(slab);
+    this.ownPages(s, pages, null, slab);
+    this.pagesChanged(pages);
+    return s;
+  }
+
+  /** Put a slab object back on its slab's free list; an empty slab goes back unless it is its class's only one with room. */
+  private slabFree(obj: number, slab: Slab): void {
+    const mem = this.mem;
+    const s = slab.start;
+    const free = mem.read(s + LAYOUT.SLAB_FREE);
+    mem.write(obj, free);
+    mem.write(s + LAYOUT.SLAB_FREE, obj);
+    const live = mem.read(s + LAYOUT.SLAB_LIVE) - 1;
+    mem.write(s + LAYOUT.SLAB_LIVE, live);
+    const head = this.slabHeads + 4 * slab.cls;
+    const wasFull = free === 0 && mem.read(s + LAYOUT.SLAB_BUMP) === 0;
+    if (wasFull) {
+      const first = mem.read(head);
+      mem.write(s + LAYOUT.SLAB_NEXT, first);
+      mem.write(s + LAYOUT.SLAB_PREV, 0);
+      if (first !== 0) mem.write(first + LAYOUT.SLAB_PREV, s);
+      mem.write(head, s);
+    }
+    if (live !== 0) return;
+    const next = mem.read(s + LAYOUT.SLAB_NEXT);
+    const prev = mem.read(s + LAYOUT.SLAB_PREV);
+    // Keep one slab with room per class, so a malloc/free pair does not map and unmap pages.
+    if (prev === 0 && next === 0) return;
+    if (prev === 0) mem.write(head, next);
+    else mem.write(prev + LAYOUT.SLAB_NEXT, next);
+    if (next !== 0) mem.write(next + LAYOUT.SLAB_PREV, prev);
+    this.slabs.delete(slab);
+    this.forgetPages(s, slab.pages);
+    this.kv.kvfree(s, slab.pages);
+    this.pagesChanged(-slab.pages);
+  }
+
+  /** The objects of a slab: live ones, and how many are free or never used. Throws E_CORRUPT on a bad free list. */
+  private slabObjects(s: Slab): { live: number[]; free: number; unused: number } {
+    const bad = (va: number, what: string): never => {
+      throw new MallocError(MALLOC_ERROR.CORRUPT, `${hex32(va)}: ${what}`);
+    };
+    const base = s.start + LAYOUT.SLAB_HEADER;
+    const cap = this.classShape[s.cls]!.capacity;
+    const isObject = (va: number) =>
+      va >= base && va < base + cap * s.size && (va - base) % s.size === 0;
+    const bump = this.mem.read(s.start + LAYOUT.SLAB_BUMP);
+    if (bump !== 0 && !isObject(bump))
+      bad(s.start + LAYOUT.SLAB_BUMP, `bump ${hex32(bump)} is not an object of the slab`);
+    const limit = bump === 0 ? base + cap * s.size : bump;
+    const freeSet = new Set<number>();
+    for (let o = this.mem.read(s.start + LAYOUT.SLAB_FREE); o !== 0; o = this.mem.read(o)) {
+      if (!isObject(o) || o >= limit || freeSet.has(o))
+        bad(o, `slab ${hex32(s.start)}'s free list holds ${hex32(o)}, not a free object of it`);
+      freeSet.add(o);
+    }
+    const live: number[] = [];
+    for (let o = base; o < limit; o += s.size) if (!freeSet.has(o)) live.push(o);
+    return { live, free: freeSet.size, unused: (base + cap * s.size - limit) / s.size };
+  }
+
+  // --------------------------------------------------------- free and move
+
+  /** Give back the memory of the live block bp (its shadow record is updated by the caller). */
+  private release(bp: number, info: PageInfo, kind: number): void {
+    if (kind < 0) {
+      this.larges.delete(bp);
+      this.forgetPages(bp, 1);
+      this.kv.kvfree(bp - this.align, -kind);
+      this.pagesChanged(kind);
+      // The record lives on in a fresh page record, so a second free is a double free.
+      this.ownPages(bp, 1, null, null);
+      const words = (this.infoOf(bp)!.words = new Float64Array(1024));
+      words[this.slot(bp)] = -1;
+      words[this.slot(bp) + 1] = kind;
+    } else if (kind === 0) this.slabFree(bp, info.slab!);
+    else if (this.checkedBp === bp)
+      this.freeInRegion(bp, info.region!, this.checkedH, this.checkedNH);
+    else this.freeInRegion(bp, info.region!);
+  }
+
+  private move(bp: number, info: PageInfo, i: number, old: number, size: number): number | null {
+    const to = this.allocate(size);
+    if (to === 0) return null;
+    // Word by word through the MMU, as rep movsd would (one translation per page).
+    this.kv.paging.mmu.copyWords(to, bp, Math.ceil(Math.min(old, size) / 4), 0);
+    this.payloadChanged(size);
+    const kind = info.words![i + 1]!;
+    this.untrack(info, i);
+    this.release(bp, info, kind);
+    return to;
   }
 }

@@ -43,3 +43,10 @@ export {
   type SnapshotRun,
   type StackSnapshot,
 } from "./snapshot.js";
+export {
+  generateWorkload,
+  LOSING_PATTERNS,
+  WORKLOAD_NAMES,
+  type WorkloadName,
+  type WorkloadOptions,
+} from "./workloads.js";

@@ -1,21 +1,24 @@
 /**
  * Two placement policies. Both keep their lists in simulated memory: list
  * heads in the control words, `next` at bp and `prev` at bp + 4 of every free
- * block, 0 for "none".
+ * block ({@link LAYOUT}), 0 for "none".
  *
  * - {@link addressOrderedFirstFit}: one list sorted by address; a request
  *   takes the lowest-addressed block that fits. Good at keeping the heap
  *   compact; insertion walks the list.
- * - {@link segregatedFits}: one LIFO list per size class (powers of two from
- *   16 bytes); a request searches its own class first fit, then the classes
- *   above. Constant-time insertion, short searches.
+ * - {@link segregatedFits}: one LIFO list per size class (one class per block
+ *   size below 256 bytes, four per power of two above) and a bitmap of the
+ *   classes that have a block. A request takes a block of its own class,
+ *   looking at a few blocks at most, else the first block of the next class
+ *   that has one, which always fits. Constant time whatever the lists hold.
  *
  * @module
  */
-import type { HeapMemory, PlacementPolicy } from "./api.js";
+import { type HeapMemory, LAYOUT, type PlacementPolicy, headerOf, sizeOf } from "./api.js";
 
-function sizeOf(mem: HeapMemory, bp: number): number {
-  return mem.read(bp - 4) & ~7;
+/** The size of the free block `bp`, from its header. */
+function blockSize(mem: HeapMemory, bp: number): number {
+  return sizeOf(mem.read(headerOf(bp)));
 }
 
 /** One free list sorted by address; first fit. */
@@ -34,76 +37,121 @@ export function addressOrderedFirstFit(): PlacementPolicy {
       let cur = mem.read(head);
       while (cur !== 0 && cur < bp) {
         prev = cur;
-        cur = mem.read(cur);
+        cur = mem.read(cur + LAYOUT.NEXT);
       }
-      mem.write(bp, cur);
-      mem.write(bp + 4, prev);
-      if (cur !== 0) mem.write(cur + 4, bp);
+      mem.write(bp + LAYOUT.NEXT, cur);
+      mem.write(bp + LAYOUT.PREV, prev);
+      if (cur !== 0) mem.write(cur + LAYOUT.PREV, bp);
       if (prev === 0) mem.write(head, bp);
-      else mem.write(prev, bp);
+      else mem.write(prev + LAYOUT.NEXT, bp);
     },
     remove(bp) {
-      const next = mem.read(bp);
-      const prev = mem.read(bp + 4);
+      const next = mem.read(bp + LAYOUT.NEXT);
+      const prev = mem.read(bp + LAYOUT.PREV);
       if (prev === 0) mem.write(head, next);
-      else mem.write(prev, next);
-      if (next !== 0) mem.write(next + 4, prev);
+      else mem.write(prev + LAYOUT.NEXT, next);
+      if (next !== 0) mem.write(next + LAYOUT.PREV, prev);
     },
     find(size) {
-      for (let bp = mem.read(head); bp !== 0; bp = mem.read(bp))
-        if (sizeOf(mem, bp) >= size) return bp;
+      for (let bp = mem.read(head); bp !== 0; bp = mem.read(bp + LAYOUT.NEXT))
+        if (blockSize(mem, bp) >= size) return bp;
       return 0;
     },
     forEachFree(visit) {
-      for (let bp = mem.read(head); bp !== 0; bp = mem.read(bp)) visit(bp);
+      for (let bp = mem.read(head); bp !== 0; bp = mem.read(bp + LAYOUT.NEXT)) visit(bp);
     },
   };
 }
 
-/** Number of size classes of {@link segregatedFits}: 16-31, 32-63, ..., and 2^(4+CLASSES-1) and up. */
-const CLASSES = 20;
+/** Block sizes below this have a class each (multiples of 8: 16, 24, ..., 248). */
+const EXACT_LIMIT = 256;
+/** Classes for the exact sizes: (size >> 3) - 2. */
+const EXACT_CLASSES = EXACT_LIMIT / 8 - 2;
+/** From EXACT_LIMIT up, each power of two is split into this many classes. */
+const SPLITS_LOG2 = 2;
+/** Number of size classes of {@link segregatedFits}: exact ones, then 4 per power of two up to 2^32. */
+const CLASSES = EXACT_CLASSES + (32 - Math.log2(EXACT_LIMIT)) * (1 << SPLITS_LOG2);
+/** Words of the bitmap of non-empty classes (one bit per class). */
+const BITMAP_WORDS = Math.ceil(CLASSES / 32);
+/**
+ * Blocks of a request's own class looked at before going one class up: a
+ * class's blocks may be smaller than the request (classes above the exact
+ * ones span a range), and walking a long list of them is what made first
+ * fit within a class quadratic (20 k freed 24-byte blocks, then malloc(48)).
+ */
+const SEARCH_LIMIT = 8;
 
-function classOf(size: number): number {
-  const c = 31 - Math.clz32(size) - 4;
-  return c < 0 ? 0 : c >= CLASSES ? CLASSES - 1 : c;
+/** The size class of a block of `size` bytes (a multiple of 8, at least 16). */
+export function sizeClassOf(size: number): number {
+  if (size < EXACT_LIMIT) return (size >>> 3) - 2;
+  const log = 31 - Math.clz32(size);
+  const sub = (size >>> (log - SPLITS_LOG2)) & ((1 << SPLITS_LOG2) - 1);
+  return EXACT_CLASSES + ((log - Math.log2(EXACT_LIMIT)) << SPLITS_LOG2) + sub;
 }
 
-/** One LIFO list per power-of-two size class; first fit in the class, then the classes above. */
+/**
+ * One LIFO list per size class, a bitmap of the non-empty classes, and a
+ * search that is bounded whatever the lists hold: a few blocks of the
+ * request's own class, then the first block of the next non-empty class.
+ */
 export function segregatedFits(): PlacementPolicy {
   let mem!: HeapMemory;
+  /** The bitmap's first word; the list heads follow it. */
+  let bitmap = 0;
   let heads = 0;
   return {
     name: "segregated fits",
-    controlWords: CLASSES,
+    controlWords: BITMAP_WORDS + CLASSES,
     attach(memory, control) {
       mem = memory;
-      heads = control;
+      bitmap = control;
+      heads = control + 4 * BITMAP_WORDS;
     },
     insert(bp, size) {
-      const h = heads + 4 * classOf(size);
+      const c = sizeClassOf(size);
+      const h = heads + 4 * c;
       const first = mem.read(h);
-      mem.write(bp, first);
-      mem.write(bp + 4, 0);
-      if (first !== 0) mem.write(first + 4, bp);
+      mem.write(bp + LAYOUT.NEXT, first);
+      mem.write(bp + LAYOUT.PREV, 0);
+      if (first !== 0) mem.write(first + LAYOUT.PREV, bp);
+      else {
+        const w = bitmap + 4 * (c >>> 5);
+        mem.write(w, (mem.read(w) | (1 << (c & 31))) >>> 0);
+      }
       mem.write(h, bp);
     },
     remove(bp, size) {
-      const next = mem.read(bp);
-      const prev = mem.read(bp + 4);
-      if (prev === 0) mem.write(heads + 4 * classOf(size), next);
-      else mem.write(prev, next);
-      if (next !== 0) mem.write(next + 4, prev);
+      const next = mem.read(bp + LAYOUT.NEXT);
+      const prev = mem.read(bp + LAYOUT.PREV);
+      if (prev !== 0) mem.write(prev + LAYOUT.NEXT, next);
+      else {
+        const c = sizeClassOf(size);
+        mem.write(heads + 4 * c, next);
+        if (next === 0) {
+          const w = bitmap + 4 * (c >>> 5);
+          mem.write(w, (mem.read(w) & ~(1 << (c & 31))) >>> 0);
+        }
+      }
+      if (next !== 0) mem.write(next + LAYOUT.PREV, prev);
     },
     find(size) {
-      for (let c = classOf(size); c < CLASSES; c++) {
-        for (let bp = mem.read(heads + 4 * c); bp !== 0; bp = mem.read(bp))
-          if (sizeOf(mem, bp) >= size) return bp;
+      const c = sizeClassOf(size);
+      let bp = mem.read(heads + 4 * c);
+      // An exact class holds only blocks of the request's size.
+      if (bp !== 0 && c < EXACT_CLASSES) return bp;
+      for (let n = 0; bp !== 0 && n < SEARCH_LIMIT; n++, bp = mem.read(bp + LAYOUT.NEXT))
+        if (blockSize(mem, bp) >= size) return bp;
+      // Every block of a class above fits: the first non-empty one, from the bitmap.
+      for (let w = (c + 1) >>> 5; w < BITMAP_WORDS; w++) {
+        let bits = mem.read(bitmap + 4 * w);
+        if (w === (c + 1) >>> 5) bits &= ~((1 << ((c + 1) & 31)) - 1);
+        if (bits !== 0) return mem.read(heads + 4 * (w * 32 + 31 - Math.clz32(bits & -bits)));
       }
       return 0;
     },
     forEachFree(visit) {
       for (let c = 0; c < CLASSES; c++)
-        for (let bp = mem.read(heads + 4 * c); bp !== 0; bp = mem.read(bp)) visit(bp);
+        for (let bp = mem.read(heads + 4 * c); bp !== 0; bp = mem.read(bp + LAYOUT.NEXT)) visit(bp);
     },
   };
 }

@@ -29,7 +29,9 @@ function pagesOf(s: ReturnType<typeof stack>) {
   return {
     kvPages: s.kv.pages,
     kvAllocations: s.kv.allocations,
-    free: s.allocators.physical.freePages,
+    // Kernel page tables made on the way stay (kvmalloc documents it): count
+    // each as the frame it took, so that only pages the heap kept show up.
+    free: s.allocators.physical.freePages + s.paging.kvpd.filter((t) => t !== null).length,
   };
 }
 
@@ -104,7 +106,7 @@ describe("new Malloc with a bad policy", () => {
     expect(pagesOf(s)).toEqual(before);
   });
 
-  it("a policy whose attach throws: the control page goes back to kvmalloc", () => {
+  it("a policy whose attach throws: the first region (control words) goes back to kvmalloc", () => {
     const s = stack();
     const before = pagesOf(s);
     const boom = new Error("attach failed");
@@ -136,13 +138,17 @@ describe("new Malloc on full memory", () => {
     for (let va = s.kv.kvmalloc(1); va !== null; va = s.kv.kvmalloc(1)) held.push(va);
     expect(held.length).toBeGreaterThan(0);
     const before = pagesOf(s);
-    expectCode(() => new Malloc(s.kv), "E_OUT_OF_MEMORY", "control page");
+    expectCode(() => new Malloc(s.kv), "E_OUT_OF_MEMORY", "control words");
     expect(pagesOf(s)).toEqual(before);
-    // One page back is enough for the heap; its first malloc then finds no
-    // chunk, which is the ordinary out-of-memory result: null.
+    // One page back is enough for the heap: its control words and its first
+    // blocks share it. Once that page is full, the heap cannot grow, which is
+    // the ordinary out-of-memory result: null.
     s.kv.kvfree(held.pop()!, 1);
     const h = new Malloc(s.kv);
-    expect(h.malloc(8)).toBeNull();
+    const got: number[] = [];
+    for (let p = h.malloc(64); p !== null; p = h.malloc(64)) got.push(p);
+    expect(got.length).toBeGreaterThan(0);
+    expect(got.length * 68).toBeLessThan(4096);
     h.check();
   });
 });

@@ -102,17 +102,21 @@ describe("runTrace", () => {
       expect(r.valid, `${f}: ${r.error}`).toBe(true);
       expect(r.opsPerSec).toBeGreaterThan(0);
       expect(r.mmuAccesses).toBeGreaterThan(r.ops);
-      expect(r.walks).toBeGreaterThan(0);
+      // A small trace stays on pages the constructor touched, so only a big one must walk.
+      if (f.startsWith("gen-")) expect(r.walks).toBeGreaterThan(0);
     }
   });
 
   it("computes utilization as peak payload over peak footprint (hand-worked)", () => {
-    // One 4000-byte block: peak payload 4000; footprint = the control page + one 4-page chunk.
+    // One 4000-byte block: peak payload 4000. The first region holds the
+    // magic and the control words (130 of segregated fits, 65 slab list
+    // heads: 784 bytes), then the block (4008 bytes with its header): 4792
+    // bytes, so two pages, grown one page at a time.
     const r = runTrace(parseTrace("8000\n1\n2\n1\na 0 4000\nf 0\n"), {
       policy: POLICIES.segregated,
       minTimeMs: 1,
     });
-    expect(r.utilization).toBeCloseTo(4000 / (5 * 4096), 4);
+    expect(r.utilization).toBeCloseTo(4000 / (2 * 4096), 4);
   });
 
   it("tracks ids by use, not by the header's count: a hand-built trace with id 10^10 runs", () => {

@@ -1,0 +1,238 @@
+/**
+ * Issue 18: the heap on the patterns where a boundary-tag heap loses, each
+ * against a hand-worked expectation (page counts, pointers that must not
+ * move, an access bound that first fit within a class cannot meet), slab
+ * errors, and a random model test with sizes repeated often enough to make
+ * slabs (`MM386_DEEP=1` runs many more).
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { LAYOUT, Malloc, MallocError, type MallocOptions, createStack } from "../src/index.js";
+
+const DEEP = process.env.MM386_DEEP !== undefined;
+const hex = (n: number) => `0x${n.toString(16).padStart(8, "0")}`;
+
+function setup(options: MallocOptions = {}) {
+  const stack = createStack({ ramBytes: 32 * 1024 * 1024 });
+  const heap = new Malloc(stack.kv, options);
+  return { ...stack, heap };
+}
+
+function codeOf(f: () => unknown): string | undefined {
+  try {
+    f();
+  } catch (e) {
+    return e instanceof MallocError ? e.code : `not a MallocError: ${String(e)}`;
+  }
+  return undefined;
+}
+
+describe("footprint", () => {
+  it("a new heap holds one page, and its first small blocks share it with the control words", () => {
+    const { heap, kv } = setup();
+    const pages = () => (kv as unknown as { pages: number }).pages;
+    const stackHeap = pages() - 1; // the stack's own heap holds pages of the same kvmalloc
+    expect(heap.stats.footprintPages).toBe(1);
+    for (let i = 0; i < 20; i++) heap.malloc(100);
+    // 20 blocks of 104 bytes and the control words (under 1 KiB) fit in 4096 bytes.
+    expect(heap.stats.footprintPages).toBe(1);
+    heap.malloc(2000); // 2080 + 1000 more: one page more, not a 4-page chunk
+    expect(heap.stats.footprintPages).toBe(2);
+    expect(heap.stats.footprintPages).toBe(pages() - stackHeap);
+    heap.check();
+  });
+});
+
+describe("pattern 1: a block grown by realloc, a small block allocated after each growth", () => {
+  it("grows in place at the end of the heap: it moves once, and the heap holds what it needs", () => {
+    const { heap, mmu } = setup();
+    let p = heap.malloc(512)!;
+    let small = heap.malloc(128)!;
+    mmu.write32(p, 0xfeed);
+    const places = new Set<number>();
+    let size = 512;
+    for (let i = 0; i < 300; i++) {
+      size += 128;
+      p = heap.realloc(p, size)!;
+      places.add(p);
+      const next = heap.malloc(128)!;
+      heap.free(small);
+      small = next;
+    }
+    expect(mmu.read32(p)).toBe(0xfeed);
+    // The first growth moves it past the small block; from then on it is the last block.
+    expect(places.size).toBe(1);
+    // 38912 bytes + two small blocks + control words: 10 pages by hand; 11 with the page the wilderness keeps.
+    expect(heap.stats.peakFootprintPages).toBeLessThanOrEqual(11);
+    heap.check();
+  });
+
+  it("moves a large block by remapping its frames, not by copying its bytes", () => {
+    const { heap, mmu, paging } = setup();
+    const p = heap.malloc(100_000)!; // large: 25 pages of its own
+    for (let i = 0; i < 100_000; i += 4096) mmu.write32(p + i, i);
+    heap.malloc(100_000); // whatever sits after it now
+    const frames = Array.from({ length: 24 }, (_, k) => paging.translate(p + k * 4096).pa);
+    mmu.resetStats();
+    const q = heap.realloc(p, 300_000)!;
+    // Copying 25 pages would be 25600 reads and as many writes; remapping is page-table work.
+    expect(mmu.stats.accesses).toBeLessThan(2000);
+    for (let i = 0; i < 100_000; i += 4096) expect(mmu.read32(q + i)).toBe(i);
+    const moved = Array.from({ length: 24 }, (_, k) => paging.translate(q + k * 4096).pa);
+    expect(moved).toEqual(frames);
+    heap.check();
+  });
+});
+
+describe("pattern 3: alternating sizes, one size freed wholesale, a larger size next", () => {
+  it("gives the freed size's slabs back as whole pages, and the larger size reuses them", () => {
+    const { heap } = setup();
+    const bigs: number[] = [];
+    for (let i = 0; i < 500; i++) {
+      heap.malloc(64);
+      bigs.push(heap.malloc(448)!);
+    }
+    const before = heap.stats.footprintPages;
+    for (const b of bigs) heap.free(b);
+    // By hand: 9 448-byte objects a slab (4032 of 4064 bytes); the first 9
+    // went to the region, 491 to 55 slabs; all but one slab goes back.
+    expect(before - heap.stats.footprintPages).toBeGreaterThanOrEqual(54);
+    expect(heap.stats.slabs).toBeGreaterThan(0);
+    const after = heap.stats.footprintPages;
+    for (let i = 0; i < 500; i++) heap.malloc(512);
+    // 512-byte slabs: 4 pages of 31 objects (the fewest pages that waste at
+    // most 1/32). The first 31 go to the region (520 bytes each: 3.9 pages),
+    // the other 469 to 16 slabs: 64 pages.
+    expect(heap.stats.footprintPages - after).toBeLessThanOrEqual(64 + 4 + 1);
+    heap.check();
+  });
+});
+
+describe("pattern 4: many free blocks too small for the request in one class", () => {
+  it.each([{ sizeClasses: false }, {}])(
+    "malloc(48) after 20000 freed 24-byte blocks reads a bounded number of words (%o)",
+    (options) => {
+      const { heap, mmu } = setup(options);
+      const holes: number[] = [];
+      for (let i = 0; i < 20_000; i++) {
+        holes.push(heap.malloc(24)!);
+        heap.malloc(24);
+      }
+      for (const h of holes) heap.free(h);
+      mmu.resetStats();
+      for (let i = 0; i < 100; i++) heap.malloc(48);
+      // First fit within the class would read every one of the 20000 headers.
+      expect(mmu.stats.accesses / 100).toBeLessThan(60);
+    },
+    60_000,
+  );
+});
+
+describe("slab objects", () => {
+  /** A heap whose 32-byte objects come from a slab (more than a slab's worth live). */
+  function slabbed() {
+    const s = setup();
+    const ps = Array.from({ length: 200 }, () => s.heap.malloc(32)!);
+    expect(s.heap.stats.slabs).toBe(1);
+    const obj = ps.at(-1)!;
+    return { ...s, ps, obj, slab: (obj & ~0xfff) >>> 0 };
+  }
+
+  it("refuse a double free and a pointer inside an object, changing nothing", () => {
+    const { heap, obj } = slabbed();
+    heap.free(obj);
+    const before = heap.dump();
+    expect(codeOf(() => heap.free(obj))).toBe("E_DOUBLE_FREE");
+    expect(codeOf(() => heap.free(obj - 24))).toBe("E_NOT_ALLOCATED");
+    expect(heap.dump()).toBe(before);
+    heap.check();
+  });
+
+  it("refuse a free when the slab's header was overwritten, naming the slab, changing nothing", () => {
+    const { heap, mmu, obj, slab } = slabbed();
+    const size = mmu.read32(slab + LAYOUT.SLAB_SIZE);
+    mmu.write32(slab + LAYOUT.SLAB_SIZE, 64);
+    const live = heap.stats.allocations;
+    expect(codeOf(() => heap.free(obj))).toBe("E_CORRUPT");
+    expect(() => heap.free(obj)).toThrow(hex(slab));
+    expect(heap.stats.allocations).toBe(live);
+    expect(codeOf(() => heap.check())).toBe("E_CORRUPT");
+    mmu.write32(slab + LAYOUT.SLAB_SIZE, size);
+    heap.check();
+    heap.free(obj);
+  });
+
+  it("check() finds a free-list link that points outside the slab", () => {
+    const { heap, mmu, ps } = slabbed();
+    const victim = ps.at(-2)!;
+    heap.free(victim);
+    mmu.write32(victim, 0xc000_0000); // the freed object's link
+    expect(() => heap.check()).toThrow(/E_CORRUPT.*free list/);
+  });
+});
+
+describe("model test: regions, slabs, large blocks and the wilderness together", () => {
+  it("keeps every block's bytes and the heap's invariants on random sequences", () => {
+    const size = fc.oneof(
+      fc.constantFrom(8, 24, 64, 100, 448, 512), // repeated: slabs appear
+      fc.integer({ min: 0, max: 3000 }),
+      fc.integer({ min: 60_000, max: 140_000 }), // large
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom("m", "m", "m", "f", "r"), size, fc.nat()), {
+          minLength: 50,
+          maxLength: 400,
+        }),
+        fc.constantFrom<8 | 16>(8, 16),
+        (ops, align) => {
+          const { heap, mmu } = setup({ align });
+          const live = new Map<number, { n: number; seed: number }>();
+          let seed = 1;
+          const word = (s: number, i: number) => (Math.imul(s, 0x9e3779b1) + i) >>> 0;
+          const fill = (bp: number, n: number, s: number) => {
+            for (let i = 0; i + 4 <= Math.min(n, 64); i += 4) mmu.write32(bp + i, word(s, i));
+          };
+          const intact = (bp: number, n: number, s: number) => {
+            for (let i = 0; i + 4 <= Math.min(n, 64); i += 4)
+              if (mmu.read32(bp + i) !== word(s, i)) expect(`${hex(bp)}+${i}`).toBe("intact");
+          };
+          for (const [kind, n, pick] of ops) {
+            const keys = [...live.keys()];
+            if (kind === "m" || keys.length === 0) {
+              const bp = heap.malloc(n)!;
+              expect(bp % align).toBe(0);
+              for (const [o, b] of live)
+                if (bp < o + Math.max(b.n, 1) && o < bp + Math.max(n, 1))
+                  expect(`${hex(bp)}+${n}`).toBe(`clear of ${hex(o)}+${b.n}`);
+              live.set(bp, { n, seed });
+              fill(bp, n, seed++);
+              continue;
+            }
+            const bp = keys[pick % keys.length]!;
+            const b = live.get(bp)!;
+            intact(bp, b.n, b.seed);
+            live.delete(bp);
+            if (kind === "f") heap.free(bp);
+            else {
+              const q = heap.realloc(bp, n);
+              if (n === 0) expect(q).toBeNull();
+              else {
+                intact(q!, Math.min(b.n, n) & ~3, b.seed);
+                live.set(q!, { n, seed });
+                fill(q!, n, seed++);
+              }
+            }
+          }
+          heap.check();
+          expect(heap.stats.allocations).toBe(live.size);
+          expect(heap.stats.livePayload).toBe([...live.values()].reduce((a, b) => a + b.n, 0));
+          for (const bp of [...live.keys()]) heap.free(bp);
+          heap.check();
+          expect(heap.stats.livePayload).toBe(0);
+        },
+      ),
+      { numRuns: DEEP ? 400 : 15 },
+    );
+  }, 120_000);
+});
