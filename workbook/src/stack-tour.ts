@@ -59,7 +59,7 @@ export function runStackTour(
   );
 
   say();
-  say(s.head("12. malloc: small objects in kvmalloc'd chunks, headers in simulated memory"));
+  say(s.head("12. malloc: small objects in kvmalloc'd regions, headers in simulated memory"));
   const sizes = [24, 100, 24, 3000];
   const pointers = sizes.map((n) => heap.malloc(n)!);
   sizes.forEach((n, i) => say(`  malloc(${n}) = ${s.code(hex32(pointers[i]!))}`));
@@ -69,18 +69,17 @@ export function runStackTour(
     say("the heap, block by block (every header read through the MMU):");
     const dump = heap.dump();
     for (const line of dump.split("\n")) say(`  ${line}`);
-    // The dump shows blocks; the pages held include the control page, which has none.
+    // The dump shows regions of blocks; the heap's control words sit at the start of the first.
     const held = Number(/(\d+) page\(s\) held/.exec(dump)?.[1] ?? 0);
-    const inChunks = [...dump.matchAll(/^chunk .*\((\d+) page\(s\)\)/gm)].reduce(
+    const inRegions = [...dump.matchAll(/^region .*\((\d+) page\(s\)\)/gm)].reduce(
       (a, m) => a + Number(m[1]),
       0,
     );
-    if (held > inChunks)
-      say(
-        s.dim(
-          `${held} pages held, ${inChunks} shown: the other ${held - inChunks} is the heap's control page (the free lists' heads), taken with kvmalloc(1) when the heap was made; it holds no blocks.`,
-        ),
-      );
+    say(
+      s.dim(
+        `${held} page(s) held, ${inRegions} in the regions shown: the heap's control words (the free lists' heads) sit at the start of the first region, before its first block, so a new heap holds one page${held > inRegions ? `; the other ${held - inRegions} hold large blocks or size-class slabs` : ""}.`,
+      ),
+    );
   }
 
   say();

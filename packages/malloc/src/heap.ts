@@ -99,6 +99,18 @@ const TUNING = {
   SLAB_WASTE_SHIFT: 5,
 } as const;
 
+/** Where one part of the heap is: see {@link Malloc.extents}. */
+export interface HeapExtent {
+  /** A region of boundary-tagged blocks, a large block, or a size-class slab. */
+  readonly kind: "region" | "large" | "slab";
+  /** Its first byte (the magic word). */
+  readonly start: number;
+  /** Pages it holds now. */
+  readonly pages: number;
+  /** The first block's pointer (a region's, the large block's, the slab's first object). */
+  readonly first: number;
+}
+
 /** A run of pages of boundary-tagged blocks that grows and shrinks in place. */
 interface Region {
   readonly start: number;
@@ -464,6 +476,30 @@ export class Malloc implements HeapAllocator {
     if (kind < 0) return bp + size <= bp - this.align + -kind * PAGE_SIZE;
     if (kind === 0) return bp + size <= bp + info.slab!.size;
     return bp + size <= bp + kind + LAYOUT.HEADER;
+  }
+
+  /**
+   * Where the heap's pages are, from its shadow records alone (no MMU access,
+   * so an inspector can call it without touching the TLB): each region with
+   * its first block's pointer, each large block and each slab.
+   */
+  extents(): HeapExtent[] {
+    const out: HeapExtent[] = this.regions.map((r) => ({
+      kind: "region" as const,
+      start: r.start,
+      pages: r.pages,
+      first: r.first,
+    }));
+    for (const [bp, pages] of this.larges)
+      out.push({ kind: "large", start: bp - this.align, pages, first: bp });
+    for (const sl of this.slabs)
+      out.push({
+        kind: "slab",
+        start: sl.start,
+        pages: sl.pages,
+        first: sl.start + LAYOUT.SLAB_HEADER,
+      });
+    return out.sort((a, b) => a.start - b.start);
   }
 
   /** Every block of every region, the large blocks and the live slab objects, walking the heap through the MMU. */

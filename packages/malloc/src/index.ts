@@ -9,7 +9,7 @@
  * @packageDocumentation
  */
 export * from "./api.js";
-export { Malloc, type HeapBlock } from "./heap.js";
+export { Malloc, type HeapBlock, type HeapExtent } from "./heap.js";
 export { POLICIES, addressOrderedFirstFit, segregatedFits } from "./policies.js";
 export {
   parseTrace,

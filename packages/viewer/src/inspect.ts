@@ -31,7 +31,7 @@ import {
   type TlbEntry,
   explainWalk,
 } from "@mm386/hw-i386";
-import { ALLOC, CHUNK_MAGIC, LARGE, LARGE_MAGIC, type DesignStack } from "@mm386/malloc";
+import { ALLOC, type DesignStack, type HeapExtent } from "@mm386/malloc";
 import { UNIT_STATE } from "@mm386/allocation";
 import type { AddressSpace } from "@mm386/paging";
 
@@ -313,13 +313,18 @@ export function pageTableFrames(
 }
 
 /**
- * The heap's blocks, found in the kernel half of directory `cr3` by the chunk
- * format `@mm386/malloc` documents (a page starting with CHUNK_MAGIC or
- * LARGE_MAGIC, then headers), read physically. A heap of another format shows
- * no blocks. The alignment (8 or 16) is read off the first header.
+ * The heap's blocks in the kernel half of directory `cr3`, read physically,
+ * header by header, from where `layout` (the heap's `extents()`) says its
+ * regions and large blocks start. Without a layout (a heap that cannot say),
+ * no blocks.
  */
-export function heapBlocks(machine: Machine, cr3: number, split: number): HeapBlockView[] {
-  return scanHeap(machine, kernelPages(machine, cr3, split)).blocks;
+export function heapBlocks(
+  machine: Machine,
+  cr3: number,
+  split: number,
+  layout?: readonly HeapExtent[],
+): HeapBlockView[] {
+  return scanHeap(machine, kernelPages(machine, cr3, split), layout).blocks;
 }
 
 /** Every page directory `cr3` maps at or above `split`: kernel virtual address -> physical address. */
@@ -336,10 +341,11 @@ export function kernelPages(machine: Machine, cr3: number, split: number): Map<n
   return pages;
 }
 
-/** {@link heapBlocks} in the kernel `pages`, with the virtual extent `[start, end)` of each chunk or large block. */
+/** {@link heapBlocks} in the kernel `pages`, with the virtual extent `[start, end)` of each region, large block or slab. */
 function scanHeap(
   machine: Machine,
   pages: ReadonlyMap<number, number>,
+  layout: readonly HeapExtent[] | undefined,
 ): { blocks: HeapBlockView[]; extents: { start: number; end: number }[] } {
   const word = (va: number): number | null => {
     const pa = pages.get((va & FRAME_MASK) >>> 0);
@@ -347,34 +353,34 @@ function scanHeap(
   };
   const out: HeapBlockView[] = [];
   const extents: { start: number; end: number }[] = [];
-  const starts = [...pages.keys()].sort((a, b) => a - b);
-  for (const start of starts) {
-    const magic = word(start);
-    if (magic !== CHUNK_MAGIC && magic !== LARGE_MAGIC) continue;
-    // The first header sits just before the first aligned payload: start+4 (align 8) or start+12 (align 16).
-    const align = (word(start + 4) ?? 0) & ~7 ? 8 : 16;
-    const first = start + align;
-    if (magic === LARGE_MAGIC) {
-      const h = word(first - 4) ?? 0;
-      if ((h & LARGE) !== 0) {
-        out.push({ bp: first, size: h & ~7, allocated: (h & ALLOC) !== 0, large: true });
-        extents.push({ start, end: first - 4 + (h & ~7) });
-      }
+  // Where the heap's parts are comes from the heap's own records (Malloc.extents(), no MMU);
+  // what is in them is read physically, header by header.
+  for (const e of layout ?? []) {
+    extents.push({ start: e.start, end: e.start + e.pages * PAGE_SIZE });
+    if (e.kind === "slab") continue; // objects without headers: the slab's pages are shown whole
+    const h = word(e.first - 4) ?? 0;
+    if (e.kind === "large") {
+      out.push({ bp: e.first, size: h & ~7, allocated: (h & ALLOC) !== 0, large: true });
       continue;
     }
     // Walk headers to the epilogue (size 0); stop at anything unmapped or absurd.
-    let bp = first;
+    let bp = e.first;
     for (let guard = 0; guard < 1 << 16; guard++) {
-      const h = word(bp - 4);
-      if (h === null) break;
-      const size = h & ~7;
+      const hw = word(bp - 4);
+      if (hw === null) break;
+      const size = hw & ~7;
       if (size === 0 || size % 8 !== 0) break;
-      out.push({ bp, size, allocated: (h & ALLOC) !== 0, large: false });
+      out.push({ bp, size, allocated: (hw & ALLOC) !== 0, large: false });
       bp += size;
     }
-    extents.push({ start, end: bp });
   }
   return { blocks: out, extents };
+}
+
+/** The layout of `heap` if it can say (the default Malloc can), else none. */
+function heapLayout(heap: unknown): readonly HeapExtent[] | undefined {
+  const f = (heap as { extents?: unknown } | null)?.extents;
+  return typeof f === "function" ? (f.call(heap) as HeapExtent[]) : undefined;
 }
 
 /** How many hits the viewer counted per virtual page (kept by the session from the MMU's events). */
@@ -502,7 +508,7 @@ export function inspectStack(
   const { machine, design } = stack;
   const cr3 = machine.mmu.cr3;
   const kernelPa = kernelPages(machine, design.reference.cr3, design.split);
-  const { blocks: heap, extents } = scanHeap(machine, kernelPa);
+  const { blocks: heap, extents } = scanHeap(machine, kernelPa, heapLayout(stack.heap));
   const { runs, totals } = physicalView(
     stack,
     extras,

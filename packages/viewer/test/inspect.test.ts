@@ -4,7 +4,7 @@
  * own block walk through the MMU, the physical allocator's counters).
  */
 import { CR0, CR4, PAGE_SIZE, createMachine } from "@mm386/hw-i386";
-import { type Stack, createStack } from "@mm386/malloc";
+import { type Malloc, type Stack, createStack } from "@mm386/malloc";
 import { describe, expect, test } from "vitest";
 import {
   OWNER,
@@ -107,7 +107,7 @@ describe("the TLB view", () => {
 describe("a whole stack", () => {
   function busyStack(): Stack {
     const s = createStack({ ramBytes: 16 * 1024 * 1024 });
-    for (const n of [24, 200, 3000, 40_000]) s.heap.malloc(n);
+    for (const n of [24, 200, 3000, 70_000]) s.heap.malloc(n); // 64 KiB and up: a large block
     const a = s.paging.createAddressSpace()!;
     const f = s.paging.allocFrames(3)!;
     s.paging.map(a, 0x0804_8000, f, 3, 0x7);
@@ -116,7 +116,7 @@ describe("a whole stack", () => {
 
   test("the heap's blocks found physically are the blocks malloc walks through the MMU", () => {
     const s = busyStack();
-    const mine = heapBlocks(s.machine, s.mmu.cr3, s.paging.split);
+    const mine = heapBlocks(s.machine, s.mmu.cr3, s.paging.split, (s.heap as Malloc).extents());
     const malloc = (s.heap as unknown as { blocks(): unknown[] }).blocks();
     expect(new Set(mine.map((b) => JSON.stringify(b)))).toEqual(
       new Set(malloc.map((b) => JSON.stringify(b))),
