@@ -99,9 +99,14 @@ function loop(body: string): Loop {
  * checks, no counters, no events, no host cache, a one-slot-per-page TLB.
  * read32 reads the PDE and the PTE, tests P, and the A bits (already set, so
  * no write), fills the TLB slot and reads the word; invlpg clears the slot.
- * What the MMU's miss costs above this is overhead the goal can still win;
- * this much it cannot: three dependent loads per miss (PDE, PTE, then the
- * word), where the baseline's loads are independent and overlap.
+ * What the MMU's miss costs above this is overhead, not the walk itself.
+ * Why the gap is large: the baseline's loads are independent, so the core
+ * overlaps many cache misses; the floor is short enough (a few dozen
+ * instructions per miss) that successive misses still overlap. The MMU's miss
+ * path is several hundred instructions (checks, counters, the Tlb swap point,
+ * the host cache and their bookkeeping, invlpg), so each miss's final load
+ * waits alone: `perf annotate` on the miss loop put about a third of its time
+ * on that one load.
  */
 class FloorWalk {
   private readonly tlb = new Int32Array(1 << 20);
