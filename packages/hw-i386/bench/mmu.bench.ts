@@ -103,8 +103,9 @@ function loop(body: string): Loop {
  * Why the gap is large: the baseline's loads are independent, so the core
  * overlaps many cache misses; the floor is short enough (a few dozen
  * instructions per miss) that successive misses still overlap. The MMU's miss
- * path is several hundred instructions (checks, counters, the Tlb swap point,
- * the host cache and their bookkeeping, invlpg), so each miss's final load
+ * plus invlpg ran about 1,300 instructions (valgrind's instruction count:
+ * checks, counters, the Tlb swap point, the host cache and their bookkeeping,
+ * calls V8 did not inline), so each miss's final load
  * waits alone: `perf annotate` on the miss loop put about a third of its time
  * on that one load.
  */
