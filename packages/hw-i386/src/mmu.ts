@@ -268,7 +268,8 @@ export class Mmu {
 
   /** INVLPG: drop the TLB entry for the page of `va`, global or not (all of a 4 MiB page). */
   invlpg(va: number): void {
-    va = toU32(va, "linear address");
+    // A uint32 needs no more checking (typeof first: `>>>` would throw a TypeError on a BigInt).
+    if (typeof va !== "number" || va >>> 0 !== va) va = toU32(va, "linear address");
     this.flush("invlpg", va, this.invalidate(va >>> 12));
   }
 
@@ -288,9 +289,12 @@ export class Mmu {
   read32(va: number, cpl: Cpl = 0): number {
     // Fast path (fast-path.ts): aligned, and cached for a read at this CPL.
     // `v` is the address as an int32 (cheaper than a double for V8); the compare validates `va`.
+    // For a small integer `v === va` is known true and costs nothing; for a kernel address
+    // (a double in [2^31, 2^32)) `va - v` is exactly 2^32, one subtraction and one compare;
+    // a fraction, NaN or anything out of range leaves some other difference.
     if (typeof va !== "number") return this.access(va, 4, cpl, false, 0); // refuses it
     const v = va | 0;
-    if ((v & 3) === 0 && (v === va || v + 0x1_0000_0000 === va)) {
+    if ((v & 3) === 0 && (v === va || va - v === 0x1_0000_0000)) {
       const slot = this.fast[v >>> 12]!;
       if ((slot & (cpl === 0 ? R0 : cpl === 3 ? R3 : 0)) !== 0) {
         this.fastHits++;
@@ -320,7 +324,7 @@ export class Mmu {
     const v = va | 0;
     if (
       (v & 3) === 0 &&
-      (v === va || v + 0x1_0000_0000 === va) &&
+      (v === va || va - v === 0x1_0000_0000) &&
       (value >>> 0 === value || (value | 0) === value)
     ) {
       const slot = this.fast[v >>> 12]!;
@@ -564,14 +568,11 @@ export class Mmu {
     this.walkCount++;
     const w = this.scratch;
     walkTables(this.ram, this.cr3v, this.pse, va, w);
+    if (w.missing >= 0 || !permits(w.user, w.writable, write, cpl, this.wp)) {
+      this.walkFault(va, write, cpl);
+    }
     const { pdeAddr, pteAddr } = w;
     let pde = w.pde;
-    if (w.missing >= 0 || !permits(w.user, w.writable, write, cpl, this.wp)) {
-      // A PDE used to reach a page table is accessed even if the PTE then faults.
-      if (pteAddr >= 0) pde = this.setBits(pdeAddr, pde, PDE.A, "pde");
-      if (this.listeners !== null) this.walkEvent(va, pdeAddr, pde, pteAddr, w.pte, null);
-      this.fault(va, w.missing >= 0 ? w.missing : PF_ERROR.P, write, cpl);
-    }
     let leaf: number;
     if (w.large) {
       pde = leaf = this.setBits(pdeAddr, pde, write ? PDE.A | PDE.D : PDE.A, "pde");
@@ -593,6 +594,21 @@ export class Mmu {
     );
     this.tlbFill(va >>> 12, e);
     return e;
+  }
+
+  /**
+   * The walk in `scratch` found no translation, or one this access may not
+   * use: the A bit of a PDE that led to a page table, the event, the fault.
+   * Out of line, so that the walk that succeeds stays small enough to inline.
+   */
+  private walkFault(va: number, write: boolean, cpl: Cpl): never {
+    const w = this.scratch;
+    const { pdeAddr, pteAddr } = w;
+    let pde = w.pde;
+    // A PDE used to reach a page table is accessed even if the PTE then faults.
+    if (pteAddr >= 0) pde = this.setBits(pdeAddr, pde, PDE.A, "pde");
+    if (this.listeners !== null) this.walkEvent(va, pdeAddr, pde, pteAddr, w.pte, null);
+    this.fault(va, w.missing >= 0 ? w.missing : PF_ERROR.P, write, cpl);
   }
 
   private setBits(addr: number, old: number, bits: number, level: "pde" | "pte"): number {

@@ -314,6 +314,10 @@ export class PhysicalMemory {
 
   /** Read the little-endian 32-bit value at `pa` (any alignment; wraps at 4 GiB). */
   read32(pa: number): number {
+    // An aligned uint32 is the common case (every page walk reads two): one
+    // compare validates it, without toU32's call and error paths.
+    // (typeof first: `>>>` would throw a TypeError on a BigInt.)
+    if (typeof pa === "number" && pa >>> 0 === pa && (pa & 3) === 0) return this.word(pa);
     pa = toU32(pa);
     if ((pa & 3) === 0) return this.word(pa);
     return (
