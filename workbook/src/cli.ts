@@ -31,8 +31,10 @@ import {
   implFile,
   plantedFiles,
   plantedName,
+  WORKBOOK_DIR,
 } from "./exercises.js";
 import { type Progress, loadProgress, saveProgress } from "./progress.js";
+import { viewPlan } from "./view.js";
 import { QUIZ_KINDS, type QuizKind, type QuizParams, makeQuestion } from "./quiz.js";
 import { type CheckRun, type ExerciseResult, runChecks } from "./runner.js";
 
@@ -52,7 +54,7 @@ export interface CliIo {
 const CMD = "pnpm workbook";
 const SHORT_FORM = "(`pnpm` is short for `npx -y pnpm@12.21.0`, as in the README)";
 
-const USAGE = `usage: ${CMD} [list | check [N] | watch [N] | hint N | reset N | quiz | verify]
+const USAGE = `usage: ${CMD} [list | check [N] | watch [N] | hint N | reset N | quiz | verify | view N]
   ${SHORT_FORM}
   --reference L,L|all   use the reference layer for these exercises in the stacks
   --logs                check: show what passing checks printed too (failing ones always)
@@ -573,7 +575,28 @@ const ARITY = {
   reset: [1, 1],
   quiz: [0, 0],
   verify: [0, 0],
+  view: [1, 1],
 } as const;
+
+/**
+ * `view N`: serve exercise N's stack, with the student's layers, in the
+ * viewer; print the URL and keep serving until interrupted.
+ */
+async function view(io: CliIo, arg: string | undefined): Promise<number> {
+  const e = parseNumber(arg, "view");
+  ensureSolutions();
+  const plan = viewPlan(e, loadProgress().done, join(WORKBOOK_DIR, "src", "walk-checker.ts"));
+  const { serveViewer } = await import("@mm386/viewer/server");
+  const server = await serveViewer({
+    stackSource: plan.source,
+    designs: plan.designs,
+    title: `exercise ${e.n}, ${e.title}: ${plan.layers.length > 0 ? `your layers ${plan.layers.join(", ")}` : "the reference layers"}`,
+  });
+  io.out(`exercise ${e.n}'s stack in the viewer: ${server.url}  (Ctrl-C stops it)`);
+  await new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
+  await server.close();
+  return 0;
+}
 
 /** Run the CLI with `argv` (without node and the script); resolves to the exit code. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
@@ -621,6 +644,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         return reset(io, arg);
       case "quiz":
         return quiz(io, { ...values, solve: values.solve ?? false });
+      case "view":
+        return await view(io, arg);
       default:
         return await verify(io);
     }
