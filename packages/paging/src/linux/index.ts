@@ -3,7 +3,8 @@
  * head.S's boot tables, bootmem, `pagingInit` and
  * `kernelPhysicalMappingInit` (4 KiB or PSE pages), the direct map with
  * `__va`/`__pa`, `zapLowMappings`, the zones, `pgdAlloc`, the vmalloc area
- * with its lazy PDE sync, all behind {@link PagingDesign}.
+ * with its lazy PDE sync and `vmalloc`/`vfree`, highmem through `kmap` and
+ * `kmapAtomic`, all behind {@link PagingDesign}.
  *
  * ```ts
  * const linux = bootLinux(createMachine({ ramBytes: 64 * 1024 * 1024 }));
@@ -16,12 +17,14 @@
 export * from "./layout.js";
 export {
   checkLinuxBootOptions,
+  fixrangeInit,
   flushTlbAll,
   headS,
   kernelPhysicalMappingInit,
   memInit,
   onePageTableInit,
   pagingInit,
+  permanentKmapsInit,
   setupMemory,
   startLinuxBoot,
   zapLowMappings,
@@ -38,6 +41,12 @@ export {
   type VmRegion,
 } from "./paging.js";
 export { bootLinux } from "./start.js";
+export {
+  Highmem,
+  type HighmemContext,
+  type HighmemStats,
+  type PkmapSlot,
+} from "./highmem.js";
 export {
   PROT,
   checkFaultHandler,

@@ -47,6 +47,7 @@ import { type MappedRange, PAGING_ERROR, PagingError } from "../api.js";
 import type { AddressSpace, PagingDesign } from "../design.js";
 import { flushTlbAll, type LinuxBootContext, show } from "./boot.js";
 import { LINUX_FLAGS, type LinuxLayout } from "./layout.js";
+import { Highmem } from "./highmem.js";
 import {
   type FaultContext,
   PROT,
@@ -178,6 +179,10 @@ export interface LinuxPagingStats {
   readonly tablesMade: number;
   /** User faults the handler resolved (a frame or the zero page mapped, a zero page copied). */
   readonly minorFaults: number;
+  /** `flush_all_zero_pkmaps` runs (each a whole-TLB flush, globals included). */
+  readonly pkmapFlushes: number;
+  /** Live vmalloc areas. */
+  readonly vmallocs: number;
   /** Read faults answered with the shared zero page, read-only. */
   readonly zeroPageMaps: number;
   /** Writes to the zero page that took a frame of their own (copy on write). */
@@ -218,6 +223,10 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
   readonly boot: Readonly<LinuxBootContext>;
   /** How user-range faults are resolved (the swap point of the workbook's fault-handler exercise). */
   readonly faultHandler: UserFaultHandler;
+  /** The pkmap area and the kmap_atomic slots (kmap, kmapAtomic and friends are also methods here). */
+  readonly highmem: Highmem;
+  /** vmalloc'd areas: start -> their frames (`vm_struct.pages`). */
+  private readonly vmallocAreas = new Map<number, number[]>();
   private currentMm: MmStruct;
   private readonly spaces: MmStruct[] = [];
   private readonly owned = new WeakSet<MmStruct>();
@@ -247,6 +256,16 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
     this.bootmem = ctx.bootmem!;
     this.boot = ctx;
     this.faultHandler = ctx.faultHandler ?? linuxUserFault;
+    this.highmem = new Highmem({
+      machine: ctx.machine,
+      pageOffset: ctx.pageOffset,
+      maxLowPfn: ctx.maxLowPfn,
+      maxPfn: ctx.maxPfn,
+      layout: ctx.layout!,
+      pge: ctx.pge,
+      pkmapPageTable: ctx.pkmapPageTable,
+      fixmapPageTable: ctx.fixmapPageTable,
+    });
     const swapper = ctx.head.swapperPgDir;
     this.reference = new MmStruct(this.pageOffset + swapper, swapper);
     this.owned.add(this.reference);
@@ -266,6 +285,8 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
       flushAlls: this.flushAllCount,
       tablesMade: this.tablesMadeCount,
       minorFaults: this.minorFaultCount,
+      pkmapFlushes: this.highmem.stats.pkmapFlushes,
+      vmallocs: this.vmallocAreas.size,
       zeroPageMaps: this.zeroPageMapCount,
       zeroPageCopies: this.zeroPageCopyCount,
     };
@@ -382,6 +403,7 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
       );
     const mm = this.checkRange(space, virt, nPages, flags, phys);
     this.checkNoArea(mm, virt, nPages);
+    this.checkNoVmalloc(virt, nPages);
     return this.setPtes(mm, virt, nPages, (i) => (phys + i * PAGE_SIZE) | flags);
   }
 
@@ -389,6 +411,7 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
   unmap(space: MmStruct | null, virt: number, nPages: number): void {
     const mm = this.checkRange(space, virt, nPages, 0, 0);
     this.checkNoArea(mm, virt, nPages);
+    this.checkNoVmalloc(virt, nPages);
     this.setPtes(mm, virt, nPages, null);
   }
 
@@ -448,6 +471,109 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
         );
     }
     this.vmlist.splice(i, 1);
+  }
+
+  // ------------------------------------------------------------- vmalloc
+
+  /**
+   * `vmalloc(size)`: `size` bytes rounded up to whole pages, each page a
+   * frame from any zone (GFP_KERNEL | __GFP_HIGHMEM: highmem first), mapped
+   * PAGE_KERNEL at consecutive addresses of a new vmalloc-area region (a
+   * guard page after it). The page tables are made in swapper_pg_dir only:
+   * every other pgd, the current one included, gets the PDE on its first
+   * kernel fault there (vmallocFault). Null, with nothing taken, when the
+   * area, the frames or a page table run out.
+   */
+  vmalloc(size: number): number | null {
+    if (!Number.isSafeInteger(size) || size < 1)
+      throw new LinuxMmError(
+        LINUX_ERROR.BAD_ARGUMENT,
+        `vmalloc(${show(size)}): the size must be a positive integer`,
+      );
+    // Bigger than the whole area: no region can hold it (and the page count would be huge).
+    if (size > this.layout.vmallocEnd - this.layout.vmallocStart) return null;
+    const n = Math.ceil(size / PAGE_SIZE);
+    const addr = this.allocKernelRegion(n);
+    if (addr === null) return null;
+    const frames: number[] = [];
+    const giveBack = () => {
+      for (const f of frames) this.zones.freePages(f, 0);
+      this.vmlist.splice(
+        this.vmlist.findIndex((r) => r.start === addr),
+        1,
+      );
+      return null;
+    };
+    for (let i = 0; i < n; i++) {
+      const f = this.zones.allocPages(GFP.KERNEL | GFP.HIGHMEM, 0);
+      if (f === null) return giveBack();
+      frames.push(f);
+    }
+    const flags = LINUX_FLAGS.PAGE_KERNEL | (this.pge ? PTE.G : 0);
+    if (!this.setPtes(this.reference, addr, n, (i) => frames[i]! | flags, false))
+      return giveBack();
+    this.vmallocAreas.set(addr, frames);
+    return addr;
+  }
+
+  /**
+   * `vfree(addr)`: unmap a vmalloc area (one whole-TLB flush, globals
+   * included, as `unmap_vm_area` does), give its frames and its region back.
+   * An address vmalloc did not return: E_NOT_VMALLOC, nothing changed (the
+   * kernel's `vfree(NULL)` no-op is refused too: 0 is never a vmalloc address).
+   */
+  vfree(addr: number): void {
+    const frames = this.vmallocAreas.get(addr);
+    if (frames === undefined)
+      throw new LinuxMmError(
+        LINUX_ERROR.NOT_VMALLOC,
+        `vfree(${show(addr)}): not an address vmalloc returned`,
+      );
+    this.vmallocAreas.delete(addr);
+    this.setPtes(this.reference, addr, frames.length, null);
+    for (const f of frames) this.zones.freePages(f, 0);
+    this.vmlist.splice(
+      this.vmlist.findIndex((r) => r.start === addr),
+      1,
+    );
+  }
+
+  /** The pages of the vmalloc area at `addr`, or null when vmalloc did not return it. */
+  vmallocPages(addr: number): number | null {
+    return this.vmallocAreas.get(addr)?.length ?? null;
+  }
+
+  /** map/unmap must not touch a vmalloc'd area: its pages are vmalloc's (vfree unmaps them). */
+  private checkNoVmalloc(virt: number, nPages: number): void {
+    const end = virt + nPages * PAGE_SIZE;
+    for (const [start, frames] of this.vmallocAreas)
+      if (start < end && virt < start + frames.length * PAGE_SIZE)
+        throw new LinuxMmError(
+          LINUX_ERROR.BUSY,
+          `[${hex32(virt)}, ${hex32(end)}) overlaps the vmalloc area at ${hex32(start)}: vfree it`,
+        );
+  }
+
+  // ------------------------------------------------------------- highmem
+
+  /** `kmap(page)` ({@link Highmem.kmap}): the page's kernel address, or null when every pkmap slot has users. */
+  kmap(page: number): number | null {
+    return this.highmem.kmap(page);
+  }
+
+  /** `kunmap(page)` ({@link Highmem.kunmap}). */
+  kunmap(page: number): void {
+    this.highmem.kunmap(page);
+  }
+
+  /** `kmap_atomic(page, type)` ({@link Highmem.kmapAtomic}). */
+  kmapAtomic(page: number, type: number): number {
+    return this.highmem.kmapAtomic(page, type);
+  }
+
+  /** `kunmap_atomic(addr, type)` ({@link Highmem.kunmapAtomic}). */
+  kunmapAtomic(addr: number, type: number): void {
+    this.highmem.kunmapAtomic(addr, type);
   }
 
   // ------------------------------------------------------- the CPU's view
@@ -955,6 +1081,7 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
     virt: number,
     nPages: number,
     pte: ((i: number) => number) | null,
+    syncCurrent = true,
   ): boolean {
     const { mmu } = this;
     const first = virt >>> 22;
@@ -981,6 +1108,7 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
         // too, as the vmalloc fault of the caller's first touch would give it.
         // Every other pgd stays lazy (vmallocFault).
         if (
+          syncCurrent &&
           mm === this.reference &&
           this.currentMm !== this.reference &&
           r >= this.pageOffset >>> 22
