@@ -108,6 +108,12 @@ export class Highmem {
 
   /** `PageHighMem`: whether frame `page` is above the direct map. */
   isHighmem(page: number): boolean {
+    this.checkPage(page, "PageHighMem");
+    return this.high(page);
+  }
+
+  /** isHighmem for a checked page. */
+  private high(page: number): boolean {
     return page >= this.k.maxLowPfn * PAGE_SIZE;
   }
 
@@ -118,20 +124,26 @@ export class Highmem {
       if (this.pkmapCount[nr] !== 0)
         out.push({
           nr,
-          vaddr: this.pkmapAddr(nr),
+          vaddr: this.k.layout.pkmapBase + nr * PAGE_SIZE,
           page: this.slotPage[nr]!,
           count: this.pkmapCount[nr]!,
         });
     return out;
   }
 
-  /** `PKMAP_ADDR(nr)`. */
+  /** `PKMAP_ADDR(nr)`: slot `nr`'s address (nr in 0..LAST_PKMAP-1). */
   pkmapAddr(nr: number): number {
+    if (!Number.isSafeInteger(nr) || nr < 0 || nr >= LINUX_LAYOUT.LAST_PKMAP)
+      throw new LinuxMmError(
+        LINUX_ERROR.BAD_ARGUMENT,
+        `pkmap slot ${describeValue(nr)} is not in 0..${LINUX_LAYOUT.LAST_PKMAP - 1}`,
+      );
     return this.k.layout.pkmapBase + nr * PAGE_SIZE;
   }
 
   /** `page_address(page)` for a highmem page: its pkmap address, or null when it has none. */
   pageAddress(page: number): number | null {
+    this.checkPage(page, "page_address");
     const nr = this.pageSlot.get(page);
     return nr === undefined ? null : this.pkmapAddr(nr);
   }
@@ -144,7 +156,7 @@ export class Highmem {
    */
   kmap(page: number): number | null {
     this.checkPage(page, "kmap");
-    if (!this.isHighmem(page)) return this.k.pageOffset + page;
+    if (!this.high(page)) return this.k.pageOffset + page;
     let nr = this.pageSlot.get(page);
     if (nr === undefined) {
       const got = this.mapNewVirtual(page);
@@ -162,7 +174,7 @@ export class Highmem {
    */
   kunmap(page: number): void {
     this.checkPage(page, "kunmap");
-    if (!this.isHighmem(page)) return;
+    if (!this.high(page)) return;
     const nr = this.pageSlot.get(page);
     if (nr === undefined || this.pkmapCount[nr]! < 2)
       throw new LinuxMmError(
@@ -198,7 +210,7 @@ export class Highmem {
   kmapAtomic(page: number, type: number): number {
     this.checkPage(page, "kmap_atomic");
     this.checkType(type, "kmap_atomic");
-    if (!this.isHighmem(page)) return this.k.pageOffset + page;
+    if (!this.high(page)) return this.k.pageOffset + page;
     const held = this.atomic[type];
     if (held !== null && held !== undefined)
       throw new LinuxMmError(
