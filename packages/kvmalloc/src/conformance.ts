@@ -17,7 +17,13 @@
  *
  * @module
  */
-import { createMachine, type Machine, type MachineOptions, PAGE_SIZE, PageFault } from "@mm386/hw-i386";
+import {
+  createMachine,
+  type Machine,
+  type MachineOptions,
+  PAGE_SIZE,
+  PageFault,
+} from "@mm386/hw-i386";
 import { type Paging, PagingError, PTE_PRESENT, startPaging } from "@mm386/paging";
 import type { PagingDesign } from "@mm386/paging";
 import { bootLinux, type LinuxPaging } from "@mm386/paging/linux";
@@ -73,7 +79,9 @@ export interface KvmallocConformanceOptions {
 }
 
 /** The hobby kernel's harness: `startPaging` (or `options.start`), ppalloc/vpalloc counts, kvpd. */
-export function hobbyKvmallocHarness(options: KvmallocConformanceOptions = {}): KvmallocHarness<Paging> {
+export function hobbyKvmallocHarness(
+  options: KvmallocConformanceOptions = {},
+): KvmallocHarness<Paging> {
   const start = options.start ?? ((m: Machine) => startPaging(m));
   return {
     boot: (ramBytes) => start((options.machine ?? createMachine)({ ramBytes })),
@@ -108,7 +116,11 @@ export function hobbyKvmallocHarness(options: KvmallocConformanceOptions = {}): 
         throws: true,
       };
     },
-    state: (p) => [p.allocators.physical.freePages, p.allocators.kernel.freePages, p.formatDump(p.init)],
+    state: (p) => [
+      p.allocators.physical.freePages,
+      p.allocators.kernel.freePages,
+      p.formatDump(p.init),
+    ],
   };
 }
 
@@ -134,12 +146,17 @@ export function linuxKvmallocHarness(
 ): KvmallocHarness<LinuxPaging> {
   const takeAll = (l: LinuxPaging): number[] => {
     const got: number[] = [];
-    for (let f = l.zones.allocPages(GFP.HIGHUSER, 0); f !== null; f = l.zones.allocPages(GFP.HIGHUSER, 0))
+    for (
+      let f = l.zones.allocPages(GFP.HIGHUSER, 0);
+      f !== null;
+      f = l.zones.allocPages(GFP.HIGHUSER, 0)
+    )
       got.push(f);
     return got;
   };
   return {
-    boot: (ramBytes) => bootLinux(createMachine({ ramBytes: Math.max(ramBytes, 16 * MiB) }), options),
+    boot: (ramBytes) =>
+      bootLinux(createMachine({ ramBytes: Math.max(ramBytes, 16 * MiB) }), options),
     freeCounts: (l) => [zoneFree(l), vmallocFreePages(l)],
     kernelTables: (l) => l.stats.tablesMade,
     tableCost: [1, 0],
@@ -248,7 +265,10 @@ export function describeKernelPageAllocatorConformance<P extends PagingDesign>(
       expect(kv.kvmalloc(phys! + 1)).toBeNull();
       // Only kernel page tables made on the way may stay.
       const made = harness.kernelTables(p) - tablesBefore;
-      expect(free(p)).toEqual([phys! - made * harness.tableCost[0]!, virt! - made * harness.tableCost[1]!]);
+      expect(free(p)).toEqual([
+        phys! - made * harness.tableCost[0]!,
+        virt! - made * harness.tableCost[1]!,
+      ]);
       const va = kv.kvmalloc(2);
       expect(va).not.toBeNull();
     });

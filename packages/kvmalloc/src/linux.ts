@@ -51,6 +51,9 @@ export class LinuxVmalloc implements KernelPageAllocator<LinuxPaging> {
         KVMALLOC_ERROR.BAD_ARGUMENT,
         `page count ${describeValue(n)} must be a positive integer`,
       );
+    // More pages than the whole area holds is exhaustion (null), even where n * PAGE_SIZE is not a safe integer.
+    const { vmallocStart, vmallocEnd } = this.paging.layout;
+    if (n > (vmallocEnd - vmallocStart) / PAGE_SIZE) return null;
     return this.paging.vmalloc(n * PAGE_SIZE);
   }
 

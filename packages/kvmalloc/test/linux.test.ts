@@ -12,7 +12,11 @@ import {
 } from "../src/conformance.js";
 import { LinuxVmalloc } from "../src/linux.js";
 
-describeKernelPageAllocatorConformance("Linux vmalloc", (l) => new LinuxVmalloc(l), linuxKvmallocHarness());
+describeKernelPageAllocatorConformance(
+  "Linux vmalloc",
+  (l) => new LinuxVmalloc(l),
+  linuxKvmallocHarness(),
+);
 describeKernelPageAllocatorConformance(
   "Linux vmalloc, PSE, no PGE",
   (l) => new LinuxVmalloc(l),
@@ -24,11 +28,21 @@ describe("LinuxVmalloc", () => {
     const l = bootLinux(createMachine({ ramBytes: 1024 * 1024 * 1024 }));
     const kv = new LinuxVmalloc(l);
     const va = kv.kvmalloc(4)!;
-    for (let i = 0; i < 4; i++) expect(l.translate(va + i * PAGE_SIZE).pa! >= 896 * 1024 * 1024).toBe(true);
+    for (let i = 0; i < 4; i++)
+      expect(l.translate(va + i * PAGE_SIZE).pa! >= 896 * 1024 * 1024).toBe(true);
     kv.kvfree(va, 4);
   });
 
   it("refuses what is not a LinuxPaging", () => {
     expectCode(() => new LinuxVmalloc({} as never), "E_BAD_ARGUMENT", { message: /LinuxPaging/ });
+  });
+});
+
+describe("LinuxVmalloc exhaustion", () => {
+  it("answers null for counts beyond the area, however large", () => {
+    const kv = new LinuxVmalloc(bootLinux(createMachine({ ramBytes: 16 * 1024 * 1024 })));
+    expect(kv.kvmalloc(2 ** 52)).toBeNull();
+    expect(kv.kvmalloc(Number.MAX_SAFE_INTEGER)).toBeNull();
+    expect(kv.paging.vmRegions()).toEqual([]);
   });
 });

@@ -671,7 +671,11 @@ function highSnapshot(w: HighWorld) {
 }
 
 const highCalls: FuzzCall<HighWorld>[] = [
-  { name: "kmap(page)", call: (w, v) => w.l.kmap(v as number), accepts: (v) => pageIn(v, 0, 1024 * MiB) },
+  {
+    name: "kmap(page)",
+    call: (w, v) => w.l.kmap(v as number),
+    accepts: (v) => pageIn(v, 0, 1024 * MiB),
+  },
   {
     name: "kunmap(page)",
     call: (w, v) => w.l.kunmap(v as number),
@@ -685,7 +689,8 @@ const highCalls: FuzzCall<HighWorld>[] = [
   {
     name: "kmapAtomic(high page, type)",
     call: (w, v) => w.l.kmapAtomic(HIGH + 0x30_000, v as number),
-    accepts: (v) => Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) < 13 && v !== USER0,
+    accepts: (v) =>
+      Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) < 13 && v !== USER0,
   },
   {
     name: "kunmapAtomic(addr, KM_USER0)",
@@ -695,11 +700,27 @@ const highCalls: FuzzCall<HighWorld>[] = [
       (((v as number) >= 0xc000_0000 && (v as number) < 0xf800_0000) ||
         ((v as number) >= 0xffff_b000 && (v as number) < 0xffff_c000)),
   },
-  { name: "kunmapAtomic(KM_USER0 slot, type)", call: (w, v) => w.l.kunmapAtomic(0xffff_b000, v as number), accepts: (v) => v === USER0 },
+  {
+    name: "kunmapAtomic(KM_USER0 slot, type)",
+    call: (w, v) => w.l.kunmapAtomic(0xffff_b000, v as number),
+    accepts: (v) => v === USER0,
+  },
   { name: "vmalloc(size)", call: (w, v) => w.l.vmalloc(v as number), accepts: positive },
-  { name: "vfree(addr)", call: (w, v) => w.l.vfree(v as number), accepts: (v) => v === 0xf880_0000 },
-  { name: "highmem.isHighmem(page)", call: (w, v) => w.l.highmem.isHighmem(v as number), accepts: (v) => pageIn(v, 0, 1024 * MiB) },
-  { name: "highmem.pageAddress(page)", call: (w, v) => w.l.highmem.pageAddress(v as number), accepts: (v) => pageIn(v, 0, 1024 * MiB) },
+  {
+    name: "vfree(addr)",
+    call: (w, v) => w.l.vfree(v as number),
+    accepts: (v) => v === 0xf880_0000,
+  },
+  {
+    name: "highmem.isHighmem(page)",
+    call: (w, v) => w.l.highmem.isHighmem(v as number),
+    accepts: (v) => pageIn(v, 0, 1024 * MiB),
+  },
+  {
+    name: "highmem.pageAddress(page)",
+    call: (w, v) => w.l.highmem.pageAddress(v as number),
+    accepts: (v) => pageIn(v, 0, 1024 * MiB),
+  },
   {
     name: "highmem.pkmapAddr(nr)",
     call: (w, v) => w.l.highmem.pkmapAddr(v as number),

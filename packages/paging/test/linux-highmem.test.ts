@@ -18,7 +18,8 @@ import {
 } from "../src/linux/index.js";
 
 const MiB = 1024 * 1024;
-const boot = (mib: number, pge = true) => bootLinux(createMachine({ ramBytes: mib * MiB }), { pge });
+const boot = (mib: number, pge = true) =>
+  bootLinux(createMachine({ ramBytes: mib * MiB }), { pge });
 /** The first highmem frame with 1 GiB of RAM: 896 MiB. */
 const HIGH = 896 * MiB;
 const pdeOf = (l: LinuxPaging, pgd: number, va: number) => l.mmu.read32(pgd + 4 * (va >>> 22));
@@ -205,7 +206,10 @@ describe("kmapAtomic / kunmapAtomic", () => {
     expectCode(() => l.kunmapAtomic(v, KM_TYPE.PTE1), LINUX_ERROR.BAD_ARGUMENT, {
       message: /0xffff7000/,
     });
-    expectCode(() => l.kunmapAtomic(kmapAtomicAddr(KM_TYPE.IRQ0), KM_TYPE.IRQ0), LINUX_ERROR.NOT_MAPPED);
+    expectCode(
+      () => l.kunmapAtomic(kmapAtomicAddr(KM_TYPE.IRQ0), KM_TYPE.IRQ0),
+      LINUX_ERROR.NOT_MAPPED,
+    );
     expectCode(() => l.kmapAtomic(HIGH, LINUX_LAYOUT.KM_TYPE_NR), LINUX_ERROR.BAD_ARGUMENT);
     expectCode(() => l.kmapAtomic(HIGH, -1), LINUX_ERROR.BAD_ARGUMENT);
     expectCode(() => l.kunmapAtomic(0xff80_1000, KM_TYPE.PTE0), LINUX_ERROR.BAD_ARGUMENT, {

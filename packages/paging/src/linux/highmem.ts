@@ -311,10 +311,7 @@ export class Highmem {
         `${what}(${describeValue(page)}): a page is a frame's physical address`,
       );
     if (page % PAGE_SIZE !== 0)
-      throw new LinuxMmError(
-        LINUX_ERROR.UNALIGNED,
-        `${what}(${hex32(page)}): not page-aligned`,
-      );
+      throw new LinuxMmError(LINUX_ERROR.UNALIGNED, `${what}(${hex32(page)}): not page-aligned`);
     if (page >= this.k.maxPfn * PAGE_SIZE)
       throw new LinuxMmError(
         LINUX_ERROR.OUT_OF_RANGE,

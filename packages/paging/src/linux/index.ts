@@ -41,12 +41,7 @@ export {
   type VmRegion,
 } from "./paging.js";
 export { bootLinux } from "./start.js";
-export {
-  Highmem,
-  type HighmemContext,
-  type HighmemStats,
-  type PkmapSlot,
-} from "./highmem.js";
+export { Highmem, type HighmemContext, type HighmemStats, type PkmapSlot } from "./highmem.js";
 export {
   PROT,
   checkFaultHandler,

@@ -510,8 +510,7 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
       frames.push(f);
     }
     const flags = LINUX_FLAGS.PAGE_KERNEL | (this.pge ? PTE.G : 0);
-    if (!this.setPtes(this.reference, addr, n, (i) => frames[i]! | flags, false))
-      return giveBack();
+    if (!this.setPtes(this.reference, addr, n, (i) => frames[i]! | flags, false)) return giveBack();
     this.vmallocAreas.set(addr, frames);
     return addr;
   }
