@@ -774,6 +774,11 @@ describe("fuzz: bootLinux options", () => {
         accepts: (v) => v === undefined || typeof v === "boolean",
       },
       {
+        name: "bootLinux(m, { highpte })",
+        call: (_, v) => start({ highpte: v }),
+        accepts: (v) => v === undefined || typeof v === "boolean",
+      },
+      {
         name: "bootLinux(m, { faultHandler })",
         call: (_, v) => start({ faultHandler: v }),
         accepts: optional,

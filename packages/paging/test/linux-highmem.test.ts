@@ -222,3 +222,56 @@ describe("kmapAtomic / kunmapAtomic", () => {
     expect(() => l.mmu.read32(v)).toThrow(PageFault);
   });
 });
+
+describe("HIGHPTE", () => {
+  it("takes user page tables from highmem and edits them through KM_PTE0, leaving the slot free", () => {
+    const l = boot(1024);
+    expect(l.highpte).toBe(true);
+    const mm = l.pgdAlloc()!;
+    const frame = l.allocFrames(1)!;
+    l.map(mm, 0x0040_0000, frame, 1, PTE.P | PTE.RW | PTE.US);
+    const table = (pdeOf(l, mm.pgd, 0x0040_0000) & 0xffff_f000) >>> 0;
+    expect(table).toBeGreaterThanOrEqual(HIGH);
+    // The PTE is in the highmem frame itself (read physically, independently of the design).
+    expect(l.machine.ram.read32(table + 4 * 0) & 0xffff_f000).toBe(frame);
+    expect(l.highmem.atomicSlot(KM_TYPE.PTE0)).toBeNull();
+    expect(l.highmem.stats.atomicMaps).toBeGreaterThanOrEqual(2); // zeroed, then written
+    expect(l.explain(0x0040_0000, mm)).toMatch(
+      /highmem \(HIGHPTE\).*kmap_atomic\(KM_PTE0\) at 0xffff7000/,
+    );
+    expect(l.dump(mm)[0]).toMatchObject({ virt: 0x0040_0000, phys: frame, pages: 1 });
+    // Demand paging and teardown work on a highmem table too.
+    l.mmap(mm, 0x0100_0000, 2 * PAGE_SIZE, 3);
+    l.switchTo(mm);
+    l.write32(0x0100_1000, 42, 3);
+    expect(l.read32(0x0100_1000, 3)).toBe(42);
+    l.unmap(mm, 0x0040_0000, 1);
+    expect(l.machine.ram.read32(table)).toBe(0);
+    l.switchTo(l.reference);
+    const before = l.zones.freeCounts().HIGHMEM;
+    l.destroyAddressSpace(mm);
+    // Two highmem tables and the demand frame (highmem first) come back.
+    expect(l.zones.freeCounts().HIGHMEM).toBe(before + 3);
+  });
+
+  it("is off without highmem or when asked, and then tables are low", () => {
+    for (const l of [
+      boot(64),
+      bootLinux(createMachine({ ramBytes: 1024 * MiB }), { highpte: false }),
+    ]) {
+      expect(l.highpte).toBe(false);
+      const mm = l.pgdAlloc()!;
+      l.map(mm, 0, l.allocFrames(1)!, 1, PTE.P | PTE.US);
+      expect((pdeOf(l, mm.pgd, 0) & 0xffff_f000) >>> 0).toBeLessThan(l.maxLowPfn * PAGE_SIZE);
+      expect(l.highmem.stats.atomicMaps).toBe(0);
+    }
+  });
+
+  it("refuses a highpte option that is not a boolean", () => {
+    expectCode(
+      () => bootLinux(createMachine({ ramBytes: 16 * MiB }), { highpte: 1 as never }),
+      LINUX_ERROR.BAD_CONFIG,
+      { message: /highpte/ },
+    );
+  });
+});

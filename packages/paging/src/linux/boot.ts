@@ -46,6 +46,12 @@ export interface LinuxBootOptions {
   readonly kernelSize?: number;
   /** How user-range page faults are resolved. Default {@link linuxUserFault}. */
   readonly faultHandler?: UserFaultHandler;
+  /**
+   * CONFIG_HIGHPTE: user page tables from highmem (GFP_HIGHUSER), edited
+   * through `kmapAtomic(KM_PTE0)`. Default true; it only changes anything
+   * when there is highmem (RAM above 896 MiB with the default split).
+   */
+  readonly highpte?: boolean;
 }
 
 /** What head.S left: where its tables are. */
@@ -98,6 +104,8 @@ export interface LinuxBootContext {
   highPagesFreed: number;
   /** The user fault handler the design will use (null: the default). */
   readonly faultHandler: UserFaultHandler | null;
+  /** CONFIG_HIGHPTE as asked (in effect only with highmem). */
+  readonly highpte: boolean;
 }
 
 /** An address in hex when it is one, else the value named as what it is. */
@@ -115,7 +123,7 @@ export function checkLinuxBootOptions(
 ): Required<Omit<LinuxBootOptions, "faultHandler">> & { faultHandler: UserFaultHandler | null } {
   if (typeof options !== "object" || options === null || Array.isArray(options))
     bad(`boot options ${describeValue(options)} are not an object`);
-  const known = ["pageOffset", "pse", "pge", "kernelSize", "faultHandler"];
+  const known = ["pageOffset", "pse", "pge", "kernelSize", "faultHandler", "highpte"];
   for (const k of Object.keys(options))
     if (!known.includes(k))
       bad(`unknown boot option ${JSON.stringify(k)} (known: ${known.join(", ")})`);
@@ -124,6 +132,7 @@ export function checkLinuxBootOptions(
   const pse = options.pse === undefined ? false : options.pse;
   const pge = options.pge === undefined ? true : options.pge;
   const kernelSize = options.kernelSize === undefined ? 0x10_0000 : options.kernelSize;
+  const highpte = options.highpte === undefined ? true : options.highpte;
   if (
     !Number.isSafeInteger(pageOffset) ||
     pageOffset % FOUR_MIB !== 0 ||
@@ -133,6 +142,7 @@ export function checkLinuxBootOptions(
     bad(`PAGE_OFFSET ${show(pageOffset)} must be a multiple of 4 MiB in [0x40000000, 0xe0000000]`);
   if (typeof pse !== "boolean") bad(`pse ${describeValue(pse)} is not a boolean`);
   if (typeof pge !== "boolean") bad(`pge ${describeValue(pge)} is not a boolean`);
+  if (typeof highpte !== "boolean") bad(`highpte ${describeValue(highpte)} is not a boolean`);
   if (!Number.isSafeInteger(kernelSize) || kernelSize < 0x4000 || kernelSize > FOUR_MIB)
     bad(
       `kernel size ${show(kernelSize)} must be an integer in [0x4000, 0x400000] (head.S's tables live in it)`,
@@ -140,7 +150,7 @@ export function checkLinuxBootOptions(
   // Only undefined means the default: null is refused like any other non-handler.
   const faultHandler = options.faultHandler === undefined ? null : options.faultHandler;
   if (options.faultHandler !== undefined) checkFaultHandler(options.faultHandler);
-  return { pageOffset, pse, pge, kernelSize, faultHandler };
+  return { pageOffset, pse, pge, kernelSize, faultHandler, highpte };
 }
 
 /**
@@ -359,5 +369,6 @@ export function startLinuxBoot(machine: Machine, options: LinuxBootOptions = {})
     lowPagesFreed: 0,
     highPagesFreed: 0,
     faultHandler: o.faultHandler,
+    highpte: o.highpte,
   };
 }

@@ -46,7 +46,7 @@ import {
 import { type MappedRange, PAGING_ERROR, PagingError } from "../api.js";
 import type { AddressSpace, PagingDesign } from "../design.js";
 import { flushTlbAll, type LinuxBootContext, show } from "./boot.js";
-import { LINUX_FLAGS, type LinuxLayout } from "./layout.js";
+import { KM_TYPE, kmapAtomicAddr, LINUX_FLAGS, type LinuxLayout } from "./layout.js";
 import { Highmem } from "./highmem.js";
 import {
   type FaultContext,
@@ -223,6 +223,12 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
   readonly boot: Readonly<LinuxBootContext>;
   /** How user-range faults are resolved (the swap point of the workbook's fault-handler exercise). */
   readonly faultHandler: UserFaultHandler;
+  /**
+   * CONFIG_HIGHPTE in effect: user page tables come from highmem first and
+   * are edited through `kmapAtomic(KM_PTE0)` (asked at boot, default on, and
+   * only meaningful when there is highmem).
+   */
+  readonly highpte: boolean;
   /** The pkmap area and the kmap_atomic slots (kmap, kmapAtomic and friends are also methods here). */
   readonly highmem: Highmem;
   /** vmalloc'd areas: start -> their frames (`vm_struct.pages`). */
@@ -256,6 +262,7 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
     this.bootmem = ctx.bootmem!;
     this.boot = ctx;
     this.faultHandler = ctx.faultHandler ?? linuxUserFault;
+    this.highpte = ctx.highpte && ctx.maxPfn > ctx.maxLowPfn;
     this.highmem = new Highmem({
       machine: ctx.machine,
       pageOffset: ctx.pageOffset,
@@ -897,7 +904,9 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
     if ((pde & PDE.P) !== 0 && !large) {
       const t = (pde & 0xffff_f000) >>> 0;
       lines.push(
-        `page table at ${hex32(t)}, reached by the kernel at __va(${hex32(t)}) = ${hex32(this.pageOffset + t)}`,
+        t < this.maxLowPfn * PAGE_SIZE
+          ? `page table at ${hex32(t)}, reached by the kernel at __va(${hex32(t)}) = ${hex32(this.pageOffset + t)}`
+          : `page table at ${hex32(t)} in highmem (HIGHPTE): no __va, the kernel maps it with kmap_atomic(KM_PTE0) at ${hex32(kmapAtomicAddr(KM_TYPE.PTE0))}`,
       );
     } else if ((pde & PDE.P) !== 0) lines.push("a 4 MiB page (PSE): no page table");
     else if (va >= this.pageOffset && (this.mmu.read32(this.reference.pgd + 4 * r) & PDE.P) !== 0)
@@ -940,9 +949,11 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
         );
         continue;
       }
-      const table = this.pageOffset + ((pde & 0xffff_f000) >>> 0);
+      const ptes = this.withTable((pde & 0xffff_f000) >>> 0, (table) =>
+        Array.from({ length: 1024 }, (_, i) => this.mmu.read32(table + 4 * i)),
+      );
       for (let i = 0; i < 1024; i++) {
-        const pte = this.mmu.read32(table + 4 * i);
+        const pte = ptes[i]!;
         if ((pte & PTE.P) === 0) continue;
         add(
           (r * 1024 + i) * PAGE_SIZE,
@@ -1065,9 +1076,24 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
   private readPte(mm: MmStruct, va: number): number | null {
     const pde = this.mmu.read32(mm.pgd + 4 * (va >>> 22));
     if ((pde & PDE.P) === 0 || (pde & PDE.PS) !== 0) return null;
-    return this.mmu.read32(
-      this.pageOffset + ((pde & 0xffff_f000) >>> 0) + 4 * ((va >>> 12) & 1023),
+    return this.withTable((pde & 0xffff_f000) >>> 0, (table) =>
+      this.mmu.read32(table + 4 * ((va >>> 12) & 1023)),
     );
+  }
+
+  /**
+   * Run `fn` with a kernel address of the page table at physical `t`:
+   * `__va(t)` for a low table; for a highmem one (HIGHPTE) the KM_PTE0
+   * fixmap slot, `pte_offset_map`'s kmapAtomic, given back right after.
+   */
+  private withTable<T>(t: number, fn: (table: number) => T): T {
+    if (t < this.maxLowPfn * PAGE_SIZE) return fn(this.pageOffset + t);
+    const table = this.highmem.kmapAtomic(t, KM_TYPE.PTE0);
+    try {
+      return fn(table);
+    } finally {
+      this.highmem.kunmapAtomic(table, KM_TYPE.PTE0);
+    }
   }
 
   /**
@@ -1090,8 +1116,10 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
       for (let r = first; r <= last; r++)
         if ((mmu.read32(mm.pgd + 4 * r) & PDE.P) === 0) missing.push(r);
       const frames: number[] = [];
+      // pte_alloc_one: with HIGHPTE a user table may come from highmem.
+      const gfp = this.highpte && virt < this.pageOffset ? GFP.HIGHUSER : GFP.KERNEL;
       for (let j = 0; j < missing.length; j++) {
-        const f = this.zones.allocPages(GFP.KERNEL, 0);
+        const f = this.zones.allocPages(gfp, 0);
         if (f === null) {
           for (const g of frames) this.zones.freePages(g, 0);
           return false;
@@ -1100,8 +1128,9 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
       }
       missing.forEach((r, j) => {
         const t = frames[j]!;
-        const tva = this.pageOffset + t;
-        for (let a = tva; a < tva + PAGE_SIZE; a += 4) mmu.write32(a, 0);
+        this.withTable(t, (tva) => {
+          for (let a = tva; a < tva + PAGE_SIZE; a += 4) mmu.write32(a, 0);
+        });
         mmu.write32(mm.pgd + 4 * r, t | LINUX_FLAGS.PAGE_TABLE);
         // A kernel table goes in swapper_pg_dir; the current pgd gets the PDE
         // too, as the vmalloc fault of the caller's first touch would give it.
@@ -1119,24 +1148,31 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
     const kernel = virt >= this.pageOffset;
     const visible = kernel || mm === this.currentMm;
     let flushAll = false;
-    for (let i = 0; i < nPages; i++) {
-      const va = virt + i * PAGE_SIZE;
-      const pde = mmu.read32(mm.pgd + 4 * (va >>> 22));
-      if ((pde & PDE.P) === 0) {
-        // Unmapping: no table, nothing mapped; skip the rest of this 4 MiB.
-        i += 1023 - ((va >>> 12) & 1023);
-        continue;
+    // One 4 MiB chunk (one page table) at a time, so a highmem table is kmapped once per chunk.
+    for (let i = 0; i < nPages;) {
+      const va0 = virt + i * PAGE_SIZE;
+      const inTable = Math.min(nPages - i, 1024 - ((va0 >>> 12) & 1023));
+      const pde = mmu.read32(mm.pgd + 4 * (va0 >>> 22));
+      // Unmapping where there is no table: nothing mapped; skip the chunk.
+      if ((pde & PDE.P) !== 0) {
+        const from = i;
+        this.withTable((pde & 0xffff_f000) >>> 0, (table) => {
+          for (let j = from; j < from + inTable; j++) {
+            const va = virt + j * PAGE_SIZE;
+            const at = table + 4 * ((va >>> 12) & 1023);
+            const old = mmu.read32(at);
+            const now = pte === null ? 0 : pte(j);
+            if (old === now) continue;
+            mmu.write32(at, now);
+            if ((old & PTE.P) !== 0 && visible) {
+              // Kernel entries may be global and cached by every space: vfree's flush_tlb_all.
+              if (kernel) flushAll = true;
+              else mmu.invlpg(va);
+            }
+          }
+        });
       }
-      const at = this.pageOffset + ((pde & 0xffff_f000) >>> 0) + 4 * ((va >>> 12) & 1023);
-      const old = mmu.read32(at);
-      const now = pte === null ? 0 : pte(i);
-      if (old === now) continue;
-      mmu.write32(at, now);
-      if ((old & PTE.P) !== 0 && visible) {
-        // Kernel entries may be global and cached by every space: vfree's flush_tlb_all.
-        if (kernel) flushAll = true;
-        else mmu.invlpg(va);
-      }
+      i += inTable;
     }
     if (flushAll) {
       flushTlbAll(this.machine);
