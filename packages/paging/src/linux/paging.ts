@@ -262,6 +262,12 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
     this.bootmem = ctx.bootmem!;
     this.boot = ctx;
     this.faultHandler = ctx.faultHandler ?? linuxUserFault;
+    // kmap and kmapAtomic write these tables at their __va: without them a kmap would write at 0.
+    if (ctx.pkmapPageTable === 0 || ctx.fixmapPageTable === 0)
+      throw new LinuxMmError(
+        LINUX_ERROR.BAD_CONFIG,
+        "the boot made no fixmap or pkmap page table: run fixrangeInit and permanentKmapsInit (pagingInit does) before memInit",
+      );
     this.highpte = ctx.highpte && ctx.maxPfn > ctx.maxLowPfn;
     this.highmem = new Highmem({
       machine: ctx.machine,
