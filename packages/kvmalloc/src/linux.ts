@@ -35,6 +35,7 @@ export class LinuxVmalloc implements KernelPageAllocator<LinuxPaging> {
   /** The booted Linux it allocates from. */
   readonly paging: LinuxPaging;
 
+  /** vmalloc on `paging` (bootLinux's result); anything else is E_BAD_ARGUMENT. */
   constructor(paging: LinuxPaging) {
     if (!(paging instanceof LinuxPaging))
       throw new KvmallocError(

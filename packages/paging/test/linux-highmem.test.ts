@@ -254,6 +254,31 @@ describe("HIGHPTE", () => {
     expect(l.zones.freeCounts().HIGHMEM).toBe(before + 3);
   });
 
+  it("refuses user page-table edits while the caller holds KM_PTE0, changing nothing", () => {
+    const l = boot(1024);
+    const mm = l.pgdAlloc()!;
+    l.mmap(mm, 0x0100_0000, 2 * PAGE_SIZE, 3);
+    l.switchTo(mm);
+    l.write32(0x0100_0000, 1, 3);
+    const v = l.kmapAtomic(HIGH + 0x40_0000, KM_TYPE.PTE0);
+    const state = () => [l.zones.freeCounts(), l.vmAreas(mm), l.highmem.stats];
+    const before = state();
+    const frame = l.allocFrames(1)!;
+    const afterAlloc = state();
+    expectCode(() => l.map(mm, 0x0800_0000, frame, 1, PTE.P | PTE.US), LINUX_ERROR.BUSY, {
+      message: /KM_PTE0/,
+    });
+    expectCode(() => l.write32(0x0100_1000, 2, 3), LINUX_ERROR.BUSY);
+    expectCode(() => l.mmap(mm, 0x0200_0000, PAGE_SIZE, 3), LINUX_ERROR.BUSY);
+    expectCode(() => l.munmap(mm, 0x0100_0000, PAGE_SIZE), LINUX_ERROR.BUSY);
+    expectCode(() => l.mprotect(mm, 0x0100_0000, PAGE_SIZE, 1), LINUX_ERROR.BUSY);
+    expect(state()).toEqual(afterAlloc);
+    expect(before).not.toEqual(afterAlloc);
+    l.kunmapAtomic(v, KM_TYPE.PTE0);
+    l.write32(0x0100_1000, 2, 3);
+    expect(l.read32(0x0100_1000, 3)).toBe(2);
+  });
+
   it("is off without highmem or when asked, and then tables are low", () => {
     for (const l of [
       boot(64),

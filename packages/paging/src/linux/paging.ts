@@ -652,6 +652,7 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
    * at CPL 3; at CPL 0 the fault is left unresolved (a kernel bug).
    */
   private userFault(addr: number, errorCode: number, cpl: Cpl): boolean {
+    this.checkPte0Free(`the page fault at ${hex32(addr)}`);
     const result = this.faultHandler.handle(this.faultContext, addr, errorCode);
     if (result === true) {
       this.minorFaultCount++;
@@ -713,6 +714,7 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
   mmap(space: MmStruct, start: number, length: number, prot: number): number {
     const [mm, end] = this.checkArea(space, start, length, "mmap");
     checkProt(prot);
+    this.checkPte0Free("mmap");
     if (mm.areas.some((a) => a.start < end && start < a.end))
       throw new LinuxMmError(
         LINUX_ERROR.BUSY,
@@ -743,6 +745,7 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
    */
   munmap(space: MmStruct, start: number, length: number): void {
     const [mm, end] = this.checkArea(space, start, length, "munmap");
+    this.checkPte0Free("munmap");
     const kept: VmArea[] = [];
     for (const a of mm.areas) {
       if (a.end <= start || a.start >= end) {
@@ -767,6 +770,7 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
   mprotect(space: MmStruct, start: number, length: number, prot: number): void {
     const [mm, end] = this.checkArea(space, start, length, "mprotect");
     checkProt(prot);
+    this.checkPte0Free("mprotect");
     let covered = start;
     for (const a of mm.areas) if (a.start <= covered && a.end > covered) covered = a.end;
     if (covered < end)
@@ -1092,6 +1096,21 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
    * `__va(t)` for a low table; for a highmem one (HIGHPTE) the KM_PTE0
    * fixmap slot, `pte_offset_map`'s kmapAtomic, given back right after.
    */
+  /**
+   * With HIGHPTE the user page tables are edited through the KM_PTE0 slot:
+   * a caller holding it would make the edit fail half-way, so user-half
+   * edits check first (E_BUSY, nothing changed).
+   */
+  private checkPte0Free(what: string): void {
+    if (!this.highpte) return;
+    const held = this.highmem.atomicSlot(KM_TYPE.PTE0);
+    if (held !== null)
+      throw new LinuxMmError(
+        LINUX_ERROR.BUSY,
+        `${what}: KM_PTE0 holds ${hex32(held)}, and HIGHPTE edits user page tables through it; kunmapAtomic it first`,
+      );
+  }
+
   private withTable<T>(t: number, fn: (table: number) => T): T {
     if (t < this.maxLowPfn * PAGE_SIZE) return fn(this.pageOffset + t);
     const table = this.highmem.kmapAtomic(t, KM_TYPE.PTE0);
@@ -1115,6 +1134,7 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
     syncCurrent = true,
   ): boolean {
     const { mmu } = this;
+    if (virt < this.pageOffset) this.checkPte0Free("editing user page tables");
     const first = virt >>> 22;
     const last = (virt + (nPages - 1) * PAGE_SIZE) >>> 22;
     if (pte !== null) {
