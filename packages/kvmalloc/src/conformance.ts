@@ -65,9 +65,17 @@ export interface KvmallocHarness<P extends PagingDesign> {
    * null). Scatters the free frames first so several runs are needed. Returns the undo
    * and whether the failure is thrown (else a null).
    */
-  failAfter(p: P, k: number): { readonly undo: () => void; readonly throws: boolean };
+  failAfter(p: P, k: number): KvmallocFailure;
   /** Everything the failed call must leave as it was (free counts, the kernel mappings). */
   state(p: P): unknown;
+}
+
+/** What {@link KvmallocHarness.failAfter} planted. */
+export interface KvmallocFailure {
+  /** Put the design back as it was (the failure removed). */
+  readonly undo: () => void;
+  /** True: the failed call must throw a PagingError; false: it must return null. */
+  readonly throws: boolean;
 }
 
 /** Options of {@link describeKvmallocConformance}. */

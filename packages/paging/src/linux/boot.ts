@@ -117,10 +117,14 @@ function bad(message: string): never {
   throw new LinuxMmError(LINUX_ERROR.BAD_CONFIG, message);
 }
 
+/** {@link LinuxBootOptions} checked, with every default filled in. */
+export interface CheckedLinuxBootOptions extends Required<Omit<LinuxBootOptions, "faultHandler">> {
+  /** The user fault handler asked for, or null for the default. */
+  readonly faultHandler: UserFaultHandler | null;
+}
+
 /** Check `options` and fill in the defaults (only undefined means the default). */
-export function checkLinuxBootOptions(
-  options: LinuxBootOptions,
-): Required<Omit<LinuxBootOptions, "faultHandler">> & { faultHandler: UserFaultHandler | null } {
+export function checkLinuxBootOptions(options: LinuxBootOptions): CheckedLinuxBootOptions {
   if (typeof options !== "object" || options === null || Array.isArray(options))
     bad(`boot options ${describeValue(options)} are not an object`);
   const known = ["pageOffset", "pse", "pge", "kernelSize", "faultHandler", "highpte"];

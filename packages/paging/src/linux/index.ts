@@ -28,6 +28,7 @@ export {
   setupMemory,
   startLinuxBoot,
   zapLowMappings,
+  type CheckedLinuxBootOptions,
   type HeadInfo,
   type LinuxBootContext,
   type LinuxBootOptions,
