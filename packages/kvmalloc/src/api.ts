@@ -17,12 +17,14 @@ import type { Paging } from "@mm386/paging";
  *                       |        |        |
  *  physical:        [ f7 ]   [ f2 | f3 ]           ppalloc(1, remaining), as often as needed
  * ```
+ *
+ * @typeParam P - the paging design underneath (the hobby kernel's {@link Paging} by default).
  */
-export interface KernelPageAllocator {
+export interface KernelPageAllocator<P = Paging> {
   /** A short human-readable name. */
   readonly name: string;
-  /** The paging it maps with (its MMU is how the pages are reached). */
-  readonly paging: Paging;
+  /** The paging it maps with (its MMU is how the pages are reached): the hobby kernel's by default, `LinuxPaging` for vmalloc. */
+  readonly paging: P;
   /**
    * n pages of kernel memory, writable and supervisor-only: the first
    * virtual address, or null when out of memory. All or nothing: on null (or

@@ -1,18 +1,33 @@
 /**
  * The conformance suite of {@link KernelPageAllocator}: the shipped
- * `Kvmalloc` and every student's kvmalloc in the workbook run these.
+ * `Kvmalloc`, Linux's vmalloc (`@mm386/kvmalloc/linux`) and every student's
+ * kvmalloc in the workbook run these.
  *
  * ```ts
  * import { describeKvmallocConformance } from "@mm386/kvmalloc/conformance";
  * describeKvmallocConformance("mine", (paging) => new MyKvmalloc(paging));
  * ```
  *
+ * The tests are written against a {@link KvmallocHarness}: how to boot the
+ * design underneath and read its free counts. {@link describeKvmallocConformance}
+ * uses the hobby kernel's; {@link describeKernelPageAllocatorConformance}
+ * takes any (`linuxKvmallocHarness` for vmalloc).
+ *
  * Needs `vitest` (a peer dependency of this entry point only).
  *
  * @module
  */
-import { createMachine, type Machine, type MachineOptions, PageFault } from "@mm386/hw-i386";
+import {
+  createMachine,
+  type Machine,
+  type MachineOptions,
+  PAGE_SIZE,
+  PageFault,
+} from "@mm386/hw-i386";
 import { type Paging, PagingError, PTE_PRESENT, startPaging } from "@mm386/paging";
+import type { PagingDesign } from "@mm386/paging";
+import { bootLinux, type LinuxPaging } from "@mm386/paging/linux";
+import { GFP } from "@mm386/allocation/linux";
 import { describe, expect, it } from "vitest";
 import type { KernelPageAllocator } from "./api.js";
 
@@ -27,6 +42,42 @@ function codeOf(f: () => unknown): { code: unknown; message: string } | null {
   return null;
 }
 
+/**
+ * What the suite needs to know about the paging design under a
+ * {@link KernelPageAllocator}: how to boot it and how to read what it has free.
+ *
+ * @typeParam P - the paging design.
+ */
+export interface KvmallocHarness<P extends PagingDesign> {
+  /** Boot a fresh machine of (at least) `ramBytes` and return its paging. */
+  boot(ramBytes: number): P;
+  /** `[free frames, free kernel virtual pages]`, compared before and after. */
+  freeCounts(p: P): number[];
+  /** How many kernel page tables the design has made so far. */
+  kernelTables(p: P): number;
+  /** What one kernel page table costs in {@link KvmallocHarness.freeCounts}' terms. */
+  readonly tableCost: readonly number[];
+  /** Leave free only frames with no free neighbour (so n pages need n separate frames). */
+  leaveOnlySingleFrames(p: P): void;
+  /**
+   * Make the allocator's next call fail after `k` pages (the hobby kernel: mapMem
+   * refuses with E_PAST_RAM and the error is rethrown; Linux: the zones run dry, a
+   * null). Scatters the free frames first so several runs are needed. Returns the undo
+   * and whether the failure is thrown (else a null).
+   */
+  failAfter(p: P, k: number): KvmallocFailure;
+  /** Everything the failed call must leave as it was (free counts, the kernel mappings). */
+  state(p: P): unknown;
+}
+
+/** What {@link KvmallocHarness.failAfter} planted. */
+export interface KvmallocFailure {
+  /** Put the design back as it was (the failure removed). */
+  readonly undo: () => void;
+  /** True: the failed call must throw a PagingError; false: it must return null. */
+  readonly throws: boolean;
+}
+
 /** Options of {@link describeKvmallocConformance}. */
 export interface KvmallocConformanceOptions {
   /** Boots a machine and returns its paging (default: `startPaging(machine)`). */
@@ -35,19 +86,134 @@ export interface KvmallocConformanceOptions {
   readonly machine?: (options: MachineOptions) => Machine;
 }
 
-/** Register the conformance tests for the kvmallocs `make` builds on a booted paging. */
+/** The hobby kernel's harness: `startPaging` (or `options.start`), ppalloc/vpalloc counts, kvpd. */
+export function hobbyKvmallocHarness(
+  options: KvmallocConformanceOptions = {},
+): KvmallocHarness<Paging> {
+  const start = options.start ?? ((m: Machine) => startPaging(m));
+  return {
+    boot: (ramBytes) => start((options.machine ?? createMachine)({ ramBytes })),
+    freeCounts: (p) => [p.allocators.physical.freePages, p.allocators.kernel.freePages],
+    kernelTables: (p) => p.kvpd.filter((t) => t !== null).length,
+    tableCost: [1, 1],
+    leaveOnlySingleFrames: (p) => {
+      const run = p.allocators.ppalloc(64, 64)!;
+      for (let i = 0; i < 64; i += 2) p.allocators.ppfree(run.start + i * 4096, 1);
+      while (p.allocators.ppalloc(2, 2) !== null); // no two consecutive frames are left
+    },
+    failAfter: (p, k) => {
+      // Scatter the free frames so that kvmalloc(5) needs several runs.
+      const run = p.allocators.ppalloc(10, 10)!;
+      for (let i = 0; i < 10; i += 2) p.allocators.ppfree(run.start + i * 4096, 1);
+      // A mapMem that maps k pages, one at a time, then refuses (as E_PAST_RAM would).
+      const real = p.mapMem.bind(p);
+      let budget = k;
+      p.mapMem = (pd, phys, virt, n, flags) => {
+        if ((flags & PTE_PRESENT) === 0) return real(pd, phys, virt, n, flags);
+        for (let i = 0; i < n; i++) {
+          if (budget-- === 0)
+            throw new PagingError("E_PAST_RAM", `refused page ${(virt + i * 4096).toString(16)}`);
+          if (!real(pd, phys + i * 4096, virt + i * 4096, 1, flags)) return false;
+        }
+        return true;
+      };
+      return {
+        undo: () => {
+          delete (p as { mapMem?: unknown }).mapMem; // the real one again
+        },
+        throws: true,
+      };
+    },
+    state: (p) => [
+      p.allocators.physical.freePages,
+      p.allocators.kernel.freePages,
+      p.formatDump(p.init),
+    ],
+  };
+}
+
+/** Free virtual pages of Linux's vmalloc area: its size less every region and its guard page. */
+function vmallocFreePages(l: LinuxPaging): number {
+  const size = (l.layout.vmallocEnd - l.layout.vmallocStart) / PAGE_SIZE;
+  return l.vmRegions().reduce((n, r) => n - r.pages - 1, size);
+}
+
+/** Free frames of every zone. */
+function zoneFree(l: LinuxPaging): number {
+  const c = l.zones.freeCounts();
+  return c.DMA + c.NORMAL + c.HIGHMEM;
+}
+
+/**
+ * Linux's harness: `bootLinux` with at least 16 MiB (`options` passed on), the
+ * zones' free pages and the vmalloc area's free pages, page tables made since
+ * boot (each one low frame, no virtual page: tables live in the direct map).
+ */
+export function linuxKvmallocHarness(
+  options: Parameters<typeof bootLinux>[1] = {},
+): KvmallocHarness<LinuxPaging> {
+  const takeAll = (l: LinuxPaging): number[] => {
+    const got: number[] = [];
+    for (
+      let f = l.zones.allocPages(GFP.HIGHUSER, 0);
+      f !== null;
+      f = l.zones.allocPages(GFP.HIGHUSER, 0)
+    )
+      got.push(f);
+    return got;
+  };
+  return {
+    boot: (ramBytes) =>
+      bootLinux(createMachine({ ramBytes: Math.max(ramBytes, 16 * MiB) }), options),
+    freeCounts: (l) => [zoneFree(l), vmallocFreePages(l)],
+    kernelTables: (l) => l.stats.tablesMade,
+    tableCost: [1, 0],
+    leaveOnlySingleFrames: (l) => {
+      for (const f of takeAll(l)) if ((f / PAGE_SIZE) % 2 === 0) l.zones.freePages(f, 0);
+    },
+    failAfter: (l, k) => {
+      // Scatter: keep every other frame of the last 20 taken free, hold the rest.
+      const all = takeAll(l);
+      all.sort((a, b) => a - b);
+      for (const f of all.slice(-20)) if ((f / PAGE_SIZE) % 2 === 0) l.zones.freePages(f, 0);
+      // The zones run dry after k more order-0 pages.
+      const real = l.zones.allocPages.bind(l.zones);
+      let budget = k;
+      l.zones.allocPages = (gfp, order) => (order === 0 && budget-- <= 0 ? null : real(gfp, order));
+      return {
+        undo: () => {
+          delete (l.zones as { allocPages?: unknown }).allocPages;
+        },
+        throws: false,
+      };
+    },
+    state: (l) => [zoneFree(l), vmallocFreePages(l), l.vmRegions(), l.dump(l.reference)],
+  };
+}
+
+/** Register the conformance tests for the kvmallocs `make` builds on a booted hobby paging. */
 export function describeKvmallocConformance(
   name: string,
   make: (paging: Paging) => KernelPageAllocator,
   options: KvmallocConformanceOptions = {},
 ): void {
-  const start = options.start ?? ((m: Machine) => startPaging(m));
-  const setup = (ramBytes = 16 * MiB): { m: Machine; p: Paging; kv: KernelPageAllocator } => {
-    const m = (options.machine ?? createMachine)({ ramBytes });
-    const p = start(m);
-    return { m, p, kv: make(p) };
+  describeKernelPageAllocatorConformance(name, make, hobbyKvmallocHarness(options));
+}
+
+/**
+ * Register the conformance tests for the allocators `make` builds on any
+ * paging design, booted and read through `harness`.
+ */
+export function describeKernelPageAllocatorConformance<P extends PagingDesign>(
+  name: string,
+  make: (paging: P) => KernelPageAllocator<P>,
+  harness: KvmallocHarness<P>,
+): void {
+  const setup = (ramBytes = 16 * MiB): { m: Machine; p: P; kv: KernelPageAllocator<P> } => {
+    const p = harness.boot(ramBytes);
+    return { m: p.machine, p, kv: make(p) };
   };
-  const free = (p: Paging) => [p.allocators.physical.freePages, p.allocators.kernel.freePages];
+  const free = (p: P) => harness.freeCounts(p);
 
   describe(`kvmalloc conformance: ${name}`, () => {
     it("has a name and the paging it was given", () => {
@@ -82,9 +248,7 @@ export function describeKvmallocConformance(
 
     it("takes frames that need not be consecutive", () => {
       const { p, kv } = setup();
-      const run = p.allocators.ppalloc(64, 64)!;
-      for (let i = 0; i < 64; i += 2) p.allocators.ppfree(run.start + i * 4096, 1);
-      while (p.allocators.ppalloc(2, 2) !== null); // no two consecutive frames are left
+      harness.leaveOnlySingleFrames(p);
       const va = kv.kvmalloc(4);
       expect(va, "kvmalloc(4) with only single free frames left").not.toBeNull();
       const frames = [0, 1, 2, 3].map((i) => p.translate(va! + i * 4096).pa!);
@@ -104,49 +268,42 @@ export function describeKvmallocConformance(
 
     it("returns null when memory runs out, keeping only the kernel page tables made on the way", () => {
       const { p, kv } = setup(4 * MiB);
-      const tables = () => p.kvpd.filter((t) => t !== null).length;
       const [phys, virt] = free(p);
-      const tablesBefore = tables();
+      const tablesBefore = harness.kernelTables(p);
       expect(kv.kvmalloc(phys! + 1)).toBeNull();
-      // Only kernel page tables made on the way may stay (one frame and one kernel page each).
-      const made = tables() - tablesBefore;
-      expect(free(p)).toEqual([phys! - made, virt! - made]);
+      // Only kernel page tables made on the way may stay.
+      const made = harness.kernelTables(p) - tablesBefore;
+      expect(free(p)).toEqual([
+        phys! - made * harness.tableCost[0]!,
+        virt! - made * harness.tableCost[1]!,
+      ]);
       const va = kv.kvmalloc(2);
       expect(va).not.toBeNull();
     });
 
-    it("gives back every frame, page and mapping when mapMem refuses a page half-way, then rethrows", () => {
+    it("gives back every frame, page and mapping when a step fails half-way (a refusal is rethrown)", () => {
       for (let k = 0; k < 5; k++) {
         const { m, p, kv } = setup();
         kv.kvfree(kv.kvmalloc(8)!, 8); // the region's page tables exist from here on
-        // Scatter the free frames so that kvmalloc(5) needs several runs.
-        const run = p.allocators.ppalloc(10, 10)!;
-        for (let i = 0; i < 10; i += 2) p.allocators.ppfree(run.start + i * 4096, 1);
-        const state = () => [...free(p), p.formatDump(p.init)];
-        const before = state();
-        // A mapMem that maps k pages, one at a time, then refuses (as E_PAST_RAM would).
-        const real = p.mapMem.bind(p);
-        let budget = k;
-        p.mapMem = (pd, phys, virt, n, flags) => {
-          if ((flags & PTE_PRESENT) === 0) return real(pd, phys, virt, n, flags);
-          for (let i = 0; i < n; i++) {
-            if (budget-- === 0)
-              throw new PagingError("E_PAST_RAM", `refused page ${(virt + i * 4096).toString(16)}`);
-            if (!real(pd, phys + i * 4096, virt + i * 4096, 1, flags)) return false;
-          }
-          return true;
-        };
+        const broken = harness.failAfter(p, k);
+        const scattered = harness.state(p);
         let err: unknown;
+        let got: number | null | undefined;
         try {
-          kv.kvmalloc(5);
+          got = kv.kvmalloc(5);
         } catch (e) {
           err = e;
         }
-        delete (p as { mapMem?: unknown }).mapMem; // the real one again
-        expect(err, `refused at page ${k}: the error reaches the caller`).toBeInstanceOf(
-          PagingError,
-        );
-        expect(state(), `refused at page ${k}: everything is back`).toEqual(before);
+        broken.undo();
+        if (broken.throws) {
+          expect(err, `refused at page ${k}: the error reaches the caller`).toBeInstanceOf(
+            PagingError,
+          );
+        } else {
+          expect(err, `failed at page ${k}: no error`).toBeUndefined();
+          expect(got, `failed at page ${k}: null`).toBeNull();
+        }
+        expect(harness.state(p), `failed at page ${k}: everything is back`).toEqual(scattered);
         const va = kv.kvmalloc(5)!;
         m.mmu.write32(va + 4 * 4096, 1);
         kv.kvfree(va, 5);

@@ -9,7 +9,9 @@ import { createMachine, PDE } from "@mm386/hw-i386";
 import { describeRefusals, type FuzzCall } from "@mm386/hw-i386/testing";
 import { type Paging, startPaging } from "@mm386/paging";
 import { describe } from "vitest";
+import { bootLinux } from "@mm386/paging/linux";
 import { Kvmalloc } from "../src/index.js";
+import { LinuxVmalloc } from "../src/linux.js";
 
 /** A plain object with no key of its own: `{}`, the options that ask for every default. */
 const isEmptyObject = (v: unknown): boolean =>
@@ -92,4 +94,44 @@ describe("fuzz: new Kvmalloc", () => {
     ],
     { runs: 5 },
   );
+});
+
+// ------------------------------------------------------ Linux vmalloc
+
+interface LinuxWorld {
+  readonly kv: LinuxVmalloc;
+  readonly va: number;
+}
+
+/** 16 MiB of Linux, one 2-page vmalloc live and touched. */
+function linuxWorld(): LinuxWorld {
+  const kv = new LinuxVmalloc(bootLinux(createMachine({ ramBytes: 16 * MiB })));
+  const va = kv.kvmalloc(2)!;
+  kv.paging.read32(va, 0);
+  return { kv, va };
+}
+
+function linuxSnapshot(w: LinuxWorld) {
+  const l = w.kv.paging;
+  return {
+    zones: l.zones.freeCounts(),
+    regions: l.vmRegions(),
+    swapper: Array.from({ length: 1024 }, (_, r) => l.mmu.read32(l.reference.pgd + 4 * r)),
+    dump: l.dump(l.reference),
+    design: l.stats,
+    tlb: l.mmu.tlb.entries().map((e) => ({ ...e })),
+  };
+}
+
+describe("fuzz: LinuxVmalloc", () => {
+  describeRefusals(linuxWorld, linuxSnapshot, [
+    {
+      name: "kvmalloc(n)",
+      call: (w, v) => w.kv.kvmalloc(v as number),
+      accepts: (v) => Number.isSafeInteger(v) && (v as number) >= 1,
+    },
+    { name: "kvfree(addr, 2)", call: (w, v) => w.kv.kvfree(v as number, 2) },
+    { name: "kvfree(va, n)", call: (w, v) => w.kv.kvfree(w.va, v as number) },
+    { name: "new LinuxVmalloc(paging)", call: (_, v) => new LinuxVmalloc(v as never) },
+  ]);
 });

@@ -5,8 +5,9 @@
  * allocPages + freePages pairs by order, next to one read32 TLB hit. Medians
  * from tinybench. Goal (issue 15): a 1 GiB boot with 4 KiB pages under
  * 100 ms. Then one demand fault (issue 17: a write to a fresh page of an
- * mmap area) next to a TLB-hit read. Run with `pnpm bench` from the
- * repository root.
+ * mmap area) next to a TLB-hit read; kmap/kunmap, kmapAtomic/kunmapAtomic
+ * and vmalloc+vfree of 16 pages (issue 16) next to a TLB-hit read. Run with
+ * `pnpm bench` from the repository root.
  */
 import { GFP } from "@mm386/allocation/linux";
 import { createMachine } from "@mm386/hw-i386";
@@ -127,4 +128,46 @@ console.table([
     "x read32 hit": Math.round(perFault / hit),
   },
 ]);
+// ------------------------------------------------- highmem and vmalloc (issue 16)
+// kmap + kunmap of one page (it keeps its slot: a count up and down), of a
+// new page each time (a free slot, a PTE, and every 1023 calls the wrap's
+// whole-TLB flush), kmapAtomic + kunmapAtomic (a PTE set and cleared, two
+// invlpg), and vmalloc + vfree of 16 pages (16 highmem frames, the PTEs,
+// one whole-TLB flush), each next to a TLB-hit read in the same run.
+l.switchTo(l.reference);
+const HIGH = 896 * MiB;
+l.vfree(l.vmalloc(16 * 4096)!); // the area's page table exists from now on
+let next = 0;
+const high = new Bench({ time: 500, warmup: true });
+high.add("baseline: read32 TLB hit", () => {
+  sink += l.mmu.read32(probe, 0);
+});
+high.add("kmap + kunmap, the same highmem page", () => {
+  l.kmap(HIGH);
+  l.kunmap(HIGH);
+});
+high.add("kmap + kunmap, a new highmem page each time", () => {
+  const page = HIGH + (next++ % 20_000) * 4096;
+  l.kmap(page);
+  l.kunmap(page);
+});
+high.add("kmapAtomic + kunmapAtomic (KM_USER0)", () => {
+  l.kunmapAtomic(l.kmapAtomic(HIGH, 3), 3);
+});
+high.add("vmalloc(16 pages) + vfree", () => {
+  l.vfree(l.vmalloc(16 * 4096)!);
+});
+await high.run();
+const hb = median(high, "baseline: read32 TLB hit");
+console.table(
+  high.tasks.map((t) => {
+    const ms = median(high, t.name);
+    return {
+      task: t.name,
+      "median µs": Number((ms * 1000).toFixed(3)),
+      "x read32 hit": Number((ms / hb).toFixed(1)),
+    };
+  }),
+);
+console.log(`pkmap flushes during the run: ${l.stats.pkmapFlushes}`);
 if (sink === 0.5) console.log(sink);

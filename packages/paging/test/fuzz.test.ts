@@ -626,6 +626,117 @@ const linuxCalls: FuzzCall<LinuxWorld>[] = [
   { name: "pa(va)", call: (w, v) => w.l.pa(v as number) },
 ];
 
+// ----------------------------------------------------------- Linux highmem
+
+interface HighWorld {
+  readonly l: LinuxPaging;
+  /** A highmem page kmapped once (pkmap_count 2). */
+  readonly held: number;
+  /** A highmem page in the KM_USER0 slot. */
+  readonly atomic: number;
+  /** A vmalloc'd area of 2 pages. */
+  readonly area: number;
+}
+
+const HIGH = 896 * MiB;
+const USER0 = 3;
+
+/** 1 GiB (PSE, for a fast boot): one page kmapped, one in KM_USER0, one vmalloc area, touched. */
+function highWorld(): HighWorld {
+  const l = bootLinux(createMachine({ ramBytes: 1024 * MiB }), { pse: true });
+  const held = HIGH + 0x10_000;
+  l.read32(l.kmap(held)!, 0);
+  const atomic = HIGH + 0x20_000;
+  l.read32(l.kmapAtomic(atomic, USER0), 0);
+  const area = l.vmalloc(2 * 4096)!;
+  l.write32(area, 5, 0);
+  return { l, held, atomic, area };
+}
+
+function highSnapshot(w: HighWorld) {
+  const { l } = w;
+  const words = (va: number) => Array.from({ length: 1024 }, (_, i) => l.mmu.read32(va + 4 * i));
+  return {
+    pkmap: l.highmem.pkmapSlots(),
+    pkmapTable: words(l.boot.pkmapPageTable),
+    fixmapTable: words(l.boot.fixmapPageTable),
+    atomic: Array.from({ length: 13 }, (_, t) => l.highmem.atomicSlot(t)),
+    highmem: l.highmem.stats,
+    zones: l.zones.freeCounts(),
+    regions: l.vmRegions(),
+    swapper: words(l.reference.pgd),
+    design: l.stats,
+    tlb: l.mmu.tlb.entries().map((e) => ({ ...e })),
+  };
+}
+
+const highCalls: FuzzCall<HighWorld>[] = [
+  {
+    name: "kmap(page)",
+    call: (w, v) => w.l.kmap(v as number),
+    accepts: (v) => pageIn(v, 0, 1024 * MiB),
+  },
+  {
+    name: "kunmap(page)",
+    call: (w, v) => w.l.kunmap(v as number),
+    accepts: (v) => pageIn(v, 0, HIGH) || v === HIGH + 0x10_000,
+  },
+  {
+    name: "kmapAtomic(page, KM_USER1)",
+    call: (w, v) => w.l.kmapAtomic(v as number, USER0 + 1),
+    accepts: (v) => pageIn(v, 0, 1024 * MiB),
+  },
+  {
+    name: "kmapAtomic(high page, type)",
+    call: (w, v) => w.l.kmapAtomic(HIGH + 0x30_000, v as number),
+    accepts: (v) =>
+      Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) < 13 && v !== USER0,
+  },
+  {
+    name: "kunmapAtomic(addr, KM_USER0)",
+    call: (w, v) => w.l.kunmapAtomic(v as number, USER0),
+    accepts: (v) =>
+      Number.isSafeInteger(v) &&
+      (((v as number) >= 0xc000_0000 && (v as number) < 0xf800_0000) ||
+        ((v as number) >= 0xffff_b000 && (v as number) < 0xffff_c000)),
+  },
+  {
+    name: "kunmapAtomic(KM_USER0 slot, type)",
+    call: (w, v) => w.l.kunmapAtomic(0xffff_b000, v as number),
+    accepts: (v) => v === USER0,
+  },
+  { name: "vmalloc(size)", call: (w, v) => w.l.vmalloc(v as number), accepts: positive },
+  {
+    name: "vfree(addr)",
+    call: (w, v) => w.l.vfree(v as number),
+    accepts: (v) => v === 0xf880_0000,
+  },
+  {
+    name: "highmem.isHighmem(page)",
+    call: (w, v) => w.l.highmem.isHighmem(v as number),
+    accepts: (v) => pageIn(v, 0, 1024 * MiB),
+  },
+  {
+    name: "highmem.pageAddress(page)",
+    call: (w, v) => w.l.highmem.pageAddress(v as number),
+    accepts: (v) => pageIn(v, 0, 1024 * MiB),
+  },
+  {
+    name: "highmem.pkmapAddr(nr)",
+    call: (w, v) => w.l.highmem.pkmapAddr(v as number),
+    accepts: (v) => Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) < 1024,
+  },
+  {
+    name: "highmem.atomicSlot(type)",
+    call: (w, v) => w.l.highmem.atomicSlot(v as number),
+    accepts: (v) => Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) < 13,
+  },
+];
+
+describe("fuzz: Linux highmem and vmalloc", () => {
+  describeRefusals(highWorld, highSnapshot, highCalls, { runs: 5 });
+});
+
 describe("fuzz: Linux paging", () => {
   describeRefusals(linuxWorld, linuxSnapshot, linuxCalls);
 });
@@ -660,6 +771,11 @@ describe("fuzz: bootLinux options", () => {
       {
         name: "bootLinux(m, { pge })",
         call: (_, v) => start({ pge: v }),
+        accepts: (v) => v === undefined || typeof v === "boolean",
+      },
+      {
+        name: "bootLinux(m, { highpte })",
+        call: (_, v) => start({ highpte: v }),
         accepts: (v) => v === undefined || typeof v === "boolean",
       },
       {

@@ -9,7 +9,7 @@ describe("the --design linux story", () => {
     expect(s).toContain("PDE[768] = 0x00102067");
     expect(s).toContain("PDE[770] = 0x00001067");
     expect(s).toContain("bootmem retired (a later call: E_BOOTMEM_RETIRED)");
-    expect(s).toContain("free pages: DMA 3727, NORMAL 12288, HIGHMEM 0");
+    expect(s).toContain("free pages: DMA 3725, NORMAL 12288, HIGHMEM 0");
     expect(s).toContain("__va(0x00345678) = 0xc0345678");
     expect(s).toContain("the kernel reads 0x12345678");
     expect(s).toContain("3 minor faults, 1 zero-page map(s), 1 zero-page copy; 4 page(s) taken");

@@ -108,9 +108,10 @@ function expectedFree(mib: number, pse: boolean) {
   const low = Math.min(pfns, (896 * MiB) / PAGE);
   // Usable: pages 0..158 (0x9fc00 rounds down) and 1 MiB up. Reserved: page 0, the 1 MiB image
   // and the bootmem bitmap right after it (low/8 bytes), and the page tables of the direct map
-  // beyond pg0/pg1 (taken first fit from pages 1, 2, ...; none with PSE).
+  // beyond pg0/pg1 (taken first fit from pages 1, 2, ...; none with PSE), then the fixmap's
+  // and pkmap's page tables (fixrangeInit, permanentKmapsInit: one each).
   const bitmapPages = Math.ceil(low / 8 / PAGE);
-  const tables = pse ? 0 : Math.ceil(low / 1024) - 2;
+  const tables = (pse ? 0 : Math.ceil(low / 1024) - 2) + 2;
   const dma = 159 - 1 - tables + (4096 - 256) - 256 - bitmapPages;
   return { DMA: dma, NORMAL: low - 4096, HIGHMEM: pfns - low };
 }

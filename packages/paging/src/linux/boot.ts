@@ -8,7 +8,8 @@
  *                         usable RAM freed, page 0 / image / bitmap reserved
  *  pagingInit             pagetableInit -> kernelPhysicalMappingInit (rewrites
  *                         swapper_pg_dir in place, tables from bootmem, through
- *                         __va), loadCr3(swapper_pg_dir), __flush_tlb_all; zones
+ *                         __va), fixrangeInit, permanentKmapsInit (the fixmap's
+ *                         and pkmap's tables), loadCr3(swapper_pg_dir), __flush_tlb_all; zones
  *  memInit                freeAllBootmem (low pages -> DMA, NORMAL; bootmem
  *                         retired), setHighmemPagesInit, zapLowMappings
  * ```
@@ -45,6 +46,12 @@ export interface LinuxBootOptions {
   readonly kernelSize?: number;
   /** How user-range page faults are resolved. Default {@link linuxUserFault}. */
   readonly faultHandler?: UserFaultHandler;
+  /**
+   * CONFIG_HIGHPTE: user page tables from highmem (GFP_HIGHUSER), edited
+   * through `kmapAtomic(KM_PTE0)`. Default true; it only changes anything
+   * when there is highmem (RAM above 896 MiB with the default split).
+   */
+  readonly highpte?: boolean;
 }
 
 /** What head.S left: where its tables are. */
@@ -85,12 +92,20 @@ export interface LinuxBootContext {
   zones: Zones | null;
   /** Page tables bootmem gave kernelPhysicalMappingInit. */
   tablesFromBootmem: number;
+  /** Page tables bootmem gave fixrangeInit and permanentKmapsInit (the fixmap's and pkmap's). */
+  kmapTables: number;
+  /** `pkmap_page_table`: kernel virtual address of the pkmap area's page table (0 before permanentKmapsInit). */
+  pkmapPageTable: number;
+  /** `kmap_pte`'s table: kernel virtual address of the fixmap's page table (0 before fixrangeInit). */
+  fixmapPageTable: number;
   /** Pages freeAllBootmem handed to the zones. */
   lowPagesFreed: number;
   /** Pages setHighmemPagesInit freed into HIGHMEM. */
   highPagesFreed: number;
   /** The user fault handler the design will use (null: the default). */
   readonly faultHandler: UserFaultHandler | null;
+  /** CONFIG_HIGHPTE as asked (in effect only with highmem). */
+  readonly highpte: boolean;
 }
 
 /** An address in hex when it is one, else the value named as what it is. */
@@ -102,13 +117,17 @@ function bad(message: string): never {
   throw new LinuxMmError(LINUX_ERROR.BAD_CONFIG, message);
 }
 
+/** {@link LinuxBootOptions} checked, with every default filled in. */
+export interface CheckedLinuxBootOptions extends Required<Omit<LinuxBootOptions, "faultHandler">> {
+  /** The user fault handler asked for, or null for the default. */
+  readonly faultHandler: UserFaultHandler | null;
+}
+
 /** Check `options` and fill in the defaults (only undefined means the default). */
-export function checkLinuxBootOptions(
-  options: LinuxBootOptions,
-): Required<Omit<LinuxBootOptions, "faultHandler">> & { faultHandler: UserFaultHandler | null } {
+export function checkLinuxBootOptions(options: LinuxBootOptions): CheckedLinuxBootOptions {
   if (typeof options !== "object" || options === null || Array.isArray(options))
     bad(`boot options ${describeValue(options)} are not an object`);
-  const known = ["pageOffset", "pse", "pge", "kernelSize", "faultHandler"];
+  const known = ["pageOffset", "pse", "pge", "kernelSize", "faultHandler", "highpte"];
   for (const k of Object.keys(options))
     if (!known.includes(k))
       bad(`unknown boot option ${JSON.stringify(k)} (known: ${known.join(", ")})`);
@@ -117,6 +136,7 @@ export function checkLinuxBootOptions(
   const pse = options.pse === undefined ? false : options.pse;
   const pge = options.pge === undefined ? true : options.pge;
   const kernelSize = options.kernelSize === undefined ? 0x10_0000 : options.kernelSize;
+  const highpte = options.highpte === undefined ? true : options.highpte;
   if (
     !Number.isSafeInteger(pageOffset) ||
     pageOffset % FOUR_MIB !== 0 ||
@@ -126,6 +146,7 @@ export function checkLinuxBootOptions(
     bad(`PAGE_OFFSET ${show(pageOffset)} must be a multiple of 4 MiB in [0x40000000, 0xe0000000]`);
   if (typeof pse !== "boolean") bad(`pse ${describeValue(pse)} is not a boolean`);
   if (typeof pge !== "boolean") bad(`pge ${describeValue(pge)} is not a boolean`);
+  if (typeof highpte !== "boolean") bad(`highpte ${describeValue(highpte)} is not a boolean`);
   if (!Number.isSafeInteger(kernelSize) || kernelSize < 0x4000 || kernelSize > FOUR_MIB)
     bad(
       `kernel size ${show(kernelSize)} must be an integer in [0x4000, 0x400000] (head.S's tables live in it)`,
@@ -133,7 +154,7 @@ export function checkLinuxBootOptions(
   // Only undefined means the default: null is refused like any other non-handler.
   const faultHandler = options.faultHandler === undefined ? null : options.faultHandler;
   if (options.faultHandler !== undefined) checkFaultHandler(options.faultHandler);
-  return { pageOffset, pse, pge, kernelSize, faultHandler };
+  return { pageOffset, pse, pge, kernelSize, faultHandler, highpte };
 }
 
 /**
@@ -200,7 +221,7 @@ function va(ctx: LinuxBootContext, phys: number): number {
  * `pdeVa`, as a kernel virtual address; made from bootmem (zeroed) and
  * installed when there is none. pg0 and pg1 are reused as they are.
  */
-export function onePageTableInit(ctx: LinuxBootContext, pdeVa: number): number {
+export function onePageTableInit(ctx: LinuxBootContext, pdeVa: number, forKmap = false): number {
   const { mmu } = ctx.machine;
   const pde = mmu.read32(pdeVa);
   if ((pde & PDE.P) !== 0 && (pde & PDE.PS) === 0) return va(ctx, (pde & 0xffff_f000) >>> 0);
@@ -210,7 +231,8 @@ export function onePageTableInit(ctx: LinuxBootContext, pdeVa: number): number {
       LINUX_ERROR.BAD_CONFIG,
       "bootmem ran out of low pages for the direct map's page tables",
     );
-  ctx.tablesFromBootmem++;
+  if (forKmap) ctx.kmapTables++;
+  else ctx.tablesFromBootmem++;
   mmu.write32(pdeVa, (table - ctx.pageOffset) | LINUX_FLAGS.PAGE_TABLE);
   return table;
 }
@@ -240,6 +262,27 @@ export function kernelPhysicalMappingInit(ctx: LinuxBootContext): void {
   }
 }
 
+/**
+ * `fixrange_init` for the fixmap: the page table holding
+ * `[FIXADDR_START, FIXADDR_TOP]`, from bootmem, in swapper_pg_dir. Made at
+ * boot, before any pgd is cloned, so every address space shares it and
+ * kmap_atomic never needs a vmalloc fault.
+ */
+export function fixrangeInit(ctx: LinuxBootContext): void {
+  const pgd = va(ctx, ctx.head.swapperPgDir);
+  ctx.fixmapPageTable = onePageTableInit(ctx, pgd + 4 * (ctx.layout!.fixaddrStart >>> 22), true);
+}
+
+/**
+ * `permanent_kmaps_init`: the one page table of the pkmap area
+ * (`pkmap_page_table`, LAST_PKMAP = 1024 entries = one table without PAE),
+ * from bootmem, in swapper_pg_dir, empty: kmap fills it slot by slot.
+ */
+export function permanentKmapsInit(ctx: LinuxBootContext): void {
+  const pgd = va(ctx, ctx.head.swapperPgDir);
+  ctx.pkmapPageTable = onePageTableInit(ctx, pgd + 4 * (ctx.layout!.pkmapBase >>> 22), true);
+}
+
 /** `__flush_tlb_all`: every TLB entry, global ones too (toggle CR4.PGE), or a CR3 reload without PGE. */
 export function flushTlbAll(machine: Machine): void {
   const { mmu } = machine;
@@ -252,13 +295,15 @@ export function flushTlbAll(machine: Machine): void {
 
 /**
  * `paging_init`: `pagetable_init` (CR4.PSE and CR4.PGE on as the options
- * say, then kernelPhysicalMappingInit), `load_cr3(swapper_pg_dir)`,
+ * say, then kernelPhysicalMappingInit, fixrangeInit, permanentKmapsInit), `load_cr3(swapper_pg_dir)`,
  * `__flush_tlb_all`, and the zones' spans (`zone_sizes_init`).
  */
 export function pagingInit(ctx: LinuxBootContext): void {
   const { mmu } = ctx.machine;
   mmu.loadCr4(mmu.cr4 | (ctx.pse ? CR4.PSE : 0) | (ctx.pge ? CR4.PGE : 0));
   kernelPhysicalMappingInit(ctx);
+  fixrangeInit(ctx);
+  permanentKmapsInit(ctx);
   mmu.loadCr3(ctx.head.swapperPgDir);
   flushTlbAll(ctx.machine);
   ctx.zones = new Zones({ maxLowPfn: ctx.maxLowPfn, maxPfn: ctx.maxPfn });
@@ -322,8 +367,12 @@ export function startLinuxBoot(machine: Machine, options: LinuxBootOptions = {})
     bootmem: null,
     zones: null,
     tablesFromBootmem: 0,
+    kmapTables: 0,
+    pkmapPageTable: 0,
+    fixmapPageTable: 0,
     lowPagesFreed: 0,
     highPagesFreed: 0,
     faultHandler: o.faultHandler,
+    highpte: o.highpte,
   };
 }

@@ -3,7 +3,8 @@
  * head.S's boot tables, bootmem, `pagingInit` and
  * `kernelPhysicalMappingInit` (4 KiB or PSE pages), the direct map with
  * `__va`/`__pa`, `zapLowMappings`, the zones, `pgdAlloc`, the vmalloc area
- * with its lazy PDE sync, all behind {@link PagingDesign}.
+ * with its lazy PDE sync and `vmalloc`/`vfree`, highmem through `kmap` and
+ * `kmapAtomic`, all behind {@link PagingDesign}.
  *
  * ```ts
  * const linux = bootLinux(createMachine({ ramBytes: 64 * 1024 * 1024 }));
@@ -16,15 +17,18 @@
 export * from "./layout.js";
 export {
   checkLinuxBootOptions,
+  fixrangeInit,
   flushTlbAll,
   headS,
   kernelPhysicalMappingInit,
   memInit,
   onePageTableInit,
   pagingInit,
+  permanentKmapsInit,
   setupMemory,
   startLinuxBoot,
   zapLowMappings,
+  type CheckedLinuxBootOptions,
   type HeadInfo,
   type LinuxBootContext,
   type LinuxBootOptions,
@@ -38,6 +42,7 @@ export {
   type VmRegion,
 } from "./paging.js";
 export { bootLinux } from "./start.js";
+export { Highmem, type HighmemContext, type HighmemStats, type PkmapSlot } from "./highmem.js";
 export {
   PROT,
   checkFaultHandler,

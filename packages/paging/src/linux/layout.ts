@@ -10,6 +10,10 @@
  *  [ vmalloc areas, a guard page after each ]      [ 1024 kmap slots ]   [ fixmap ]
  * ```
  *
+ * The fixmap grows down from FIXADDR_TOP (0xFFFFF000, FIX_HOLE, never
+ * mapped): the kmap_atomic slot of type t is at FIXADDR_TOP - (1 + t) pages,
+ * KM_BOUNCE_READ at 0xFFFFE000 down to KM_SOFTIRQ1 at 0xFFFF2000.
+ *
  * With PAGE_OFFSET = 0xC0000000: MAXMEM = 896 MiB, so the direct map ends at
  * 0xF8000000 at most; with 64 MiB of RAM high_memory is 0xC4000000 and the
  * vmalloc area starts at 0xC4800000.
@@ -34,6 +38,8 @@ export const LINUX_LAYOUT = {
   LAST_PKMAP: 1024,
   /** `KM_TYPE_NR`: kmap_atomic slot types per CPU (Linux 2.6.11's list). */
   KM_TYPE_NR: 13,
+  /** `FIX_KMAP_BEGIN`: the fixmap index of the first kmap_atomic slot (index 0 is FIX_HOLE, never mapped). */
+  FIX_KMAP_BEGIN: 1,
   /** Where the boot loader puts the kernel image (1 MiB). */
   KERNEL_LOAD: 0x0010_0000,
   /** head.S's `.org 0x1000`: swapper_pg_dir is the image's second page. */
@@ -57,6 +63,59 @@ export const LINUX_FLAGS = {
   PSE: 0x080,
 } as const;
 
+/**
+ * The kmap_atomic slot types (`enum km_type`, Linux 2.6.11, i386): each
+ * context that may map a highmem page atomically has a slot of its own, so
+ * an interrupt never overwrites the slot of the code it interrupted.
+ */
+export const KM_TYPE = {
+  /** Bounce buffers on read. */
+  BOUNCE_READ: 0,
+  /** sunrpc skb data. */
+  SKB_SUNRPC_DATA: 1,
+  /** skb data in softirqs. */
+  SKB_DATA_SOFTIRQ: 2,
+  /** The first page of a user copy (copy_user_highpage's source). */
+  USER0: 3,
+  /** The second page of a user copy (its destination). */
+  USER1: 4,
+  /** bio source in interrupts. */
+  BIO_SRC_IRQ: 5,
+  /** bio destination in interrupts. */
+  BIO_DST_IRQ: 6,
+  /** A highmem page table (HIGHPTE: pte_offset_map). */
+  PTE0: 7,
+  /** A second highmem page table (pte_offset_map_nested). */
+  PTE1: 8,
+  /** Interrupt handlers. */
+  IRQ0: 9,
+  /** Interrupt handlers, a second page. */
+  IRQ1: 10,
+  /** Softirqs. */
+  SOFTIRQ0: 11,
+  /** Softirqs, a second page. */
+  SOFTIRQ1: 12,
+} as const;
+
+/** One of the {@link KM_TYPE} values. */
+export type KmType = (typeof KM_TYPE)[keyof typeof KM_TYPE];
+
+/** The name of kmap_atomic slot type `type` (`"KM_USER0"`), for messages. */
+export function kmTypeName(type: number): string {
+  const e = Object.entries(KM_TYPE).find(([, v]) => v === type);
+  return e === undefined ? String(type) : `KM_${e[0]}`;
+}
+
+/** `__fix_to_virt(idx)`: fixmap entries grow down from FIXADDR_TOP, one page each. */
+export function fixToVirt(idx: number): number {
+  return LINUX_LAYOUT.FIXADDR_TOP - idx * PAGE_SIZE;
+}
+
+/** The kmap_atomic slot address of `type` on the one CPU: `__fix_to_virt(FIX_KMAP_BEGIN + type)`. */
+export function kmapAtomicAddr(type: number): number {
+  return fixToVirt(LINUX_LAYOUT.FIX_KMAP_BEGIN + type);
+}
+
 /** The addresses that follow from PAGE_OFFSET and the end of low memory. */
 export interface LinuxLayout {
   /** PAGE_OFFSET: where the kernel half and the direct map start. */
@@ -73,6 +132,8 @@ export interface LinuxLayout {
   readonly pkmapBase: number;
   /** FIXADDR_START: the fixmap's lowest page. */
   readonly fixaddrStart: number;
+  /** `PKMAP_ADDR(LAST_PKMAP)`: one past the persistent kmap area. */
+  readonly pkmapEnd: number;
 }
 
 /** MAXMEM for a PAGE_OFFSET: everything above it but the vmalloc reserve. */
@@ -99,5 +160,6 @@ export function linuxLayout(pageOffset: number, maxLowPfn: number): LinuxLayout 
     vmallocEnd: pkmapBase - 2 * PAGE_SIZE,
     pkmapBase,
     fixaddrStart,
+    pkmapEnd: pkmapBase + L.LAST_PKMAP * PAGE_SIZE,
   };
 }

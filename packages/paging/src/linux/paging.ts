@@ -46,7 +46,8 @@ import {
 import { type MappedRange, PAGING_ERROR, PagingError } from "../api.js";
 import type { AddressSpace, PagingDesign } from "../design.js";
 import { flushTlbAll, type LinuxBootContext, show } from "./boot.js";
-import { LINUX_FLAGS, type LinuxLayout } from "./layout.js";
+import { KM_TYPE, kmapAtomicAddr, LINUX_FLAGS, type LinuxLayout } from "./layout.js";
+import { Highmem } from "./highmem.js";
 import {
   type FaultContext,
   PROT,
@@ -178,6 +179,10 @@ export interface LinuxPagingStats {
   readonly tablesMade: number;
   /** User faults the handler resolved (a frame or the zero page mapped, a zero page copied). */
   readonly minorFaults: number;
+  /** `flush_all_zero_pkmaps` runs (each a whole-TLB flush, globals included). */
+  readonly pkmapFlushes: number;
+  /** Live vmalloc areas. */
+  readonly vmallocs: number;
   /** Read faults answered with the shared zero page, read-only. */
   readonly zeroPageMaps: number;
   /** Writes to the zero page that took a frame of their own (copy on write). */
@@ -218,6 +223,16 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
   readonly boot: Readonly<LinuxBootContext>;
   /** How user-range faults are resolved (the swap point of the workbook's fault-handler exercise). */
   readonly faultHandler: UserFaultHandler;
+  /**
+   * CONFIG_HIGHPTE in effect: user page tables come from highmem first and
+   * are edited through `kmapAtomic(KM_PTE0)` (asked at boot, default on, and
+   * only meaningful when there is highmem).
+   */
+  readonly highpte: boolean;
+  /** The pkmap area and the kmap_atomic slots (kmap, kmapAtomic and friends are also methods here). */
+  readonly highmem: Highmem;
+  /** vmalloc'd areas: start -> their frames (`vm_struct.pages`). */
+  private readonly vmallocAreas = new Map<number, number[]>();
   private currentMm: MmStruct;
   private readonly spaces: MmStruct[] = [];
   private readonly owned = new WeakSet<MmStruct>();
@@ -247,6 +262,23 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
     this.bootmem = ctx.bootmem!;
     this.boot = ctx;
     this.faultHandler = ctx.faultHandler ?? linuxUserFault;
+    // kmap and kmapAtomic write these tables at their __va: without them a kmap would write at 0.
+    if (ctx.pkmapPageTable === 0 || ctx.fixmapPageTable === 0)
+      throw new LinuxMmError(
+        LINUX_ERROR.BAD_CONFIG,
+        "the boot made no fixmap or pkmap page table: run fixrangeInit and permanentKmapsInit (pagingInit does) before memInit",
+      );
+    this.highpte = ctx.highpte && ctx.maxPfn > ctx.maxLowPfn;
+    this.highmem = new Highmem({
+      machine: ctx.machine,
+      pageOffset: ctx.pageOffset,
+      maxLowPfn: ctx.maxLowPfn,
+      maxPfn: ctx.maxPfn,
+      layout: ctx.layout!,
+      pge: ctx.pge,
+      pkmapPageTable: ctx.pkmapPageTable,
+      fixmapPageTable: ctx.fixmapPageTable,
+    });
     const swapper = ctx.head.swapperPgDir;
     this.reference = new MmStruct(this.pageOffset + swapper, swapper);
     this.owned.add(this.reference);
@@ -266,6 +298,8 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
       flushAlls: this.flushAllCount,
       tablesMade: this.tablesMadeCount,
       minorFaults: this.minorFaultCount,
+      pkmapFlushes: this.highmem.stats.pkmapFlushes,
+      vmallocs: this.vmallocAreas.size,
       zeroPageMaps: this.zeroPageMapCount,
       zeroPageCopies: this.zeroPageCopyCount,
     };
@@ -382,6 +416,7 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
       );
     const mm = this.checkRange(space, virt, nPages, flags, phys);
     this.checkNoArea(mm, virt, nPages);
+    this.checkNoVmalloc(virt, nPages);
     return this.setPtes(mm, virt, nPages, (i) => (phys + i * PAGE_SIZE) | flags);
   }
 
@@ -389,6 +424,7 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
   unmap(space: MmStruct | null, virt: number, nPages: number): void {
     const mm = this.checkRange(space, virt, nPages, 0, 0);
     this.checkNoArea(mm, virt, nPages);
+    this.checkNoVmalloc(virt, nPages);
     this.setPtes(mm, virt, nPages, null);
   }
 
@@ -448,6 +484,108 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
         );
     }
     this.vmlist.splice(i, 1);
+  }
+
+  // ------------------------------------------------------------- vmalloc
+
+  /**
+   * `vmalloc(size)`: `size` bytes rounded up to whole pages, each page a
+   * frame from any zone (GFP_KERNEL | __GFP_HIGHMEM: highmem first), mapped
+   * PAGE_KERNEL at consecutive addresses of a new vmalloc-area region (a
+   * guard page after it). The page tables are made in swapper_pg_dir only:
+   * every other pgd, the current one included, gets the PDE on its first
+   * kernel fault there (vmallocFault). Null, with nothing taken, when the
+   * area, the frames or a page table run out.
+   */
+  vmalloc(size: number): number | null {
+    if (!Number.isSafeInteger(size) || size < 1)
+      throw new LinuxMmError(
+        LINUX_ERROR.BAD_ARGUMENT,
+        `vmalloc(${show(size)}): the size must be a positive integer`,
+      );
+    // Bigger than the whole area: no region can hold it (and the page count would be huge).
+    if (size > this.layout.vmallocEnd - this.layout.vmallocStart) return null;
+    const n = Math.ceil(size / PAGE_SIZE);
+    const addr = this.allocKernelRegion(n);
+    if (addr === null) return null;
+    const frames: number[] = [];
+    const giveBack = () => {
+      for (const f of frames) this.zones.freePages(f, 0);
+      this.vmlist.splice(
+        this.vmlist.findIndex((r) => r.start === addr),
+        1,
+      );
+      return null;
+    };
+    for (let i = 0; i < n; i++) {
+      const f = this.zones.allocPages(GFP.KERNEL | GFP.HIGHMEM, 0);
+      if (f === null) return giveBack();
+      frames.push(f);
+    }
+    const flags = LINUX_FLAGS.PAGE_KERNEL | (this.pge ? PTE.G : 0);
+    if (!this.setPtes(this.reference, addr, n, (i) => frames[i]! | flags, false)) return giveBack();
+    this.vmallocAreas.set(addr, frames);
+    return addr;
+  }
+
+  /**
+   * `vfree(addr)`: unmap a vmalloc area (one whole-TLB flush, globals
+   * included, as `unmap_vm_area` does), give its frames and its region back.
+   * An address vmalloc did not return: E_NOT_VMALLOC, nothing changed (the
+   * kernel's `vfree(NULL)` no-op is refused too: 0 is never a vmalloc address).
+   */
+  vfree(addr: number): void {
+    const frames = this.vmallocAreas.get(addr);
+    if (frames === undefined)
+      throw new LinuxMmError(
+        LINUX_ERROR.NOT_VMALLOC,
+        `vfree(${show(addr)}): not an address vmalloc returned`,
+      );
+    this.vmallocAreas.delete(addr);
+    this.setPtes(this.reference, addr, frames.length, null);
+    for (const f of frames) this.zones.freePages(f, 0);
+    this.vmlist.splice(
+      this.vmlist.findIndex((r) => r.start === addr),
+      1,
+    );
+  }
+
+  /** The pages of the vmalloc area at `addr`, or null when vmalloc did not return it. */
+  vmallocPages(addr: number): number | null {
+    return this.vmallocAreas.get(addr)?.length ?? null;
+  }
+
+  /** map/unmap must not touch a vmalloc'd area: its pages are vmalloc's (vfree unmaps them). */
+  private checkNoVmalloc(virt: number, nPages: number): void {
+    const end = virt + nPages * PAGE_SIZE;
+    for (const [start, frames] of this.vmallocAreas)
+      if (start < end && virt < start + frames.length * PAGE_SIZE)
+        throw new LinuxMmError(
+          LINUX_ERROR.BUSY,
+          `[${hex32(virt)}, ${hex32(end)}) overlaps the vmalloc area at ${hex32(start)}: vfree it`,
+        );
+  }
+
+  // ------------------------------------------------------------- highmem
+
+  /** `kmap(page)` ({@link Highmem.kmap}): the page's kernel address, or null when every pkmap slot has users. */
+  kmap(page: number): number | null {
+    return this.highmem.kmap(page);
+  }
+
+  /** `kunmap(page)` ({@link Highmem.kunmap}). */
+  kunmap(page: number): void {
+    this.highmem.kunmap(page);
+  }
+
+  /** `kmap_atomic(page, type)` ({@link Highmem.kmapAtomic}). */
+  kmapAtomic(page: number, type: number): number {
+    return this.highmem.kmapAtomic(page, type);
+  }
+
+  /** `kunmap_atomic(addr, type)` ({@link Highmem.kunmapAtomic}). */
+  kunmapAtomic(addr: number, type: number): void {
+    this.highmem.kunmapAtomic(addr, type);
   }
 
   // ------------------------------------------------------- the CPU's view
@@ -514,6 +652,7 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
    * at CPL 3; at CPL 0 the fault is left unresolved (a kernel bug).
    */
   private userFault(addr: number, errorCode: number, cpl: Cpl): boolean {
+    this.checkPte0Free(`the page fault at ${hex32(addr)}`);
     const result = this.faultHandler.handle(this.faultContext, addr, errorCode);
     if (result === true) {
       this.minorFaultCount++;
@@ -575,6 +714,7 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
   mmap(space: MmStruct, start: number, length: number, prot: number): number {
     const [mm, end] = this.checkArea(space, start, length, "mmap");
     checkProt(prot);
+    this.checkPte0Free("mmap");
     if (mm.areas.some((a) => a.start < end && start < a.end))
       throw new LinuxMmError(
         LINUX_ERROR.BUSY,
@@ -605,6 +745,7 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
    */
   munmap(space: MmStruct, start: number, length: number): void {
     const [mm, end] = this.checkArea(space, start, length, "munmap");
+    this.checkPte0Free("munmap");
     const kept: VmArea[] = [];
     for (const a of mm.areas) {
       if (a.end <= start || a.start >= end) {
@@ -629,6 +770,7 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
   mprotect(space: MmStruct, start: number, length: number, prot: number): void {
     const [mm, end] = this.checkArea(space, start, length, "mprotect");
     checkProt(prot);
+    this.checkPte0Free("mprotect");
     let covered = start;
     for (const a of mm.areas) if (a.start <= covered && a.end > covered) covered = a.end;
     if (covered < end)
@@ -772,7 +914,9 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
     if ((pde & PDE.P) !== 0 && !large) {
       const t = (pde & 0xffff_f000) >>> 0;
       lines.push(
-        `page table at ${hex32(t)}, reached by the kernel at __va(${hex32(t)}) = ${hex32(this.pageOffset + t)}`,
+        t < this.maxLowPfn * PAGE_SIZE
+          ? `page table at ${hex32(t)}, reached by the kernel at __va(${hex32(t)}) = ${hex32(this.pageOffset + t)}`
+          : `page table at ${hex32(t)} in highmem (HIGHPTE): no __va, the kernel maps it with kmap_atomic(KM_PTE0) at ${hex32(kmapAtomicAddr(KM_TYPE.PTE0))}`,
       );
     } else if ((pde & PDE.P) !== 0) lines.push("a 4 MiB page (PSE): no page table");
     else if (va >= this.pageOffset && (this.mmu.read32(this.reference.pgd + 4 * r) & PDE.P) !== 0)
@@ -815,9 +959,11 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
         );
         continue;
       }
-      const table = this.pageOffset + ((pde & 0xffff_f000) >>> 0);
+      const ptes = this.withTable((pde & 0xffff_f000) >>> 0, (table) =>
+        Array.from({ length: 1024 }, (_, i) => this.mmu.read32(table + 4 * i)),
+      );
       for (let i = 0; i < 1024; i++) {
-        const pte = this.mmu.read32(table + 4 * i);
+        const pte = ptes[i]!;
         if ((pte & PTE.P) === 0) continue;
         add(
           (r * 1024 + i) * PAGE_SIZE,
@@ -940,9 +1086,39 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
   private readPte(mm: MmStruct, va: number): number | null {
     const pde = this.mmu.read32(mm.pgd + 4 * (va >>> 22));
     if ((pde & PDE.P) === 0 || (pde & PDE.PS) !== 0) return null;
-    return this.mmu.read32(
-      this.pageOffset + ((pde & 0xffff_f000) >>> 0) + 4 * ((va >>> 12) & 1023),
+    return this.withTable((pde & 0xffff_f000) >>> 0, (table) =>
+      this.mmu.read32(table + 4 * ((va >>> 12) & 1023)),
     );
+  }
+
+  /**
+   * Run `fn` with a kernel address of the page table at physical `t`:
+   * `__va(t)` for a low table; for a highmem one (HIGHPTE) the KM_PTE0
+   * fixmap slot, `pte_offset_map`'s kmapAtomic, given back right after.
+   */
+  /**
+   * With HIGHPTE the user page tables are edited through the KM_PTE0 slot:
+   * a caller holding it would make the edit fail half-way, so user-half
+   * edits check first (E_BUSY, nothing changed).
+   */
+  private checkPte0Free(what: string): void {
+    if (!this.highpte) return;
+    const held = this.highmem.atomicSlot(KM_TYPE.PTE0);
+    if (held !== null)
+      throw new LinuxMmError(
+        LINUX_ERROR.BUSY,
+        `${what}: KM_PTE0 holds ${hex32(held)}, and HIGHPTE edits user page tables through it; kunmapAtomic it first`,
+      );
+  }
+
+  private withTable<T>(t: number, fn: (table: number) => T): T {
+    if (t < this.maxLowPfn * PAGE_SIZE) return fn(this.pageOffset + t);
+    const table = this.highmem.kmapAtomic(t, KM_TYPE.PTE0);
+    try {
+      return fn(table);
+    } finally {
+      this.highmem.kunmapAtomic(table, KM_TYPE.PTE0);
+    }
   }
 
   /**
@@ -955,8 +1131,10 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
     virt: number,
     nPages: number,
     pte: ((i: number) => number) | null,
+    syncCurrent = true,
   ): boolean {
     const { mmu } = this;
+    if (virt < this.pageOffset) this.checkPte0Free("editing user page tables");
     const first = virt >>> 22;
     const last = (virt + (nPages - 1) * PAGE_SIZE) >>> 22;
     if (pte !== null) {
@@ -964,8 +1142,10 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
       for (let r = first; r <= last; r++)
         if ((mmu.read32(mm.pgd + 4 * r) & PDE.P) === 0) missing.push(r);
       const frames: number[] = [];
+      // pte_alloc_one: with HIGHPTE a user table may come from highmem.
+      const gfp = this.highpte && virt < this.pageOffset ? GFP.HIGHUSER : GFP.KERNEL;
       for (let j = 0; j < missing.length; j++) {
-        const f = this.zones.allocPages(GFP.KERNEL, 0);
+        const f = this.zones.allocPages(gfp, 0);
         if (f === null) {
           for (const g of frames) this.zones.freePages(g, 0);
           return false;
@@ -974,13 +1154,15 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
       }
       missing.forEach((r, j) => {
         const t = frames[j]!;
-        const tva = this.pageOffset + t;
-        for (let a = tva; a < tva + PAGE_SIZE; a += 4) mmu.write32(a, 0);
+        this.withTable(t, (tva) => {
+          for (let a = tva; a < tva + PAGE_SIZE; a += 4) mmu.write32(a, 0);
+        });
         mmu.write32(mm.pgd + 4 * r, t | LINUX_FLAGS.PAGE_TABLE);
         // A kernel table goes in swapper_pg_dir; the current pgd gets the PDE
         // too, as the vmalloc fault of the caller's first touch would give it.
         // Every other pgd stays lazy (vmallocFault).
         if (
+          syncCurrent &&
           mm === this.reference &&
           this.currentMm !== this.reference &&
           r >= this.pageOffset >>> 22
@@ -992,24 +1174,31 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
     const kernel = virt >= this.pageOffset;
     const visible = kernel || mm === this.currentMm;
     let flushAll = false;
-    for (let i = 0; i < nPages; i++) {
-      const va = virt + i * PAGE_SIZE;
-      const pde = mmu.read32(mm.pgd + 4 * (va >>> 22));
-      if ((pde & PDE.P) === 0) {
-        // Unmapping: no table, nothing mapped; skip the rest of this 4 MiB.
-        i += 1023 - ((va >>> 12) & 1023);
-        continue;
+    // One 4 MiB chunk (one page table) at a time, so a highmem table is kmapped once per chunk.
+    for (let i = 0; i < nPages;) {
+      const va0 = virt + i * PAGE_SIZE;
+      const inTable = Math.min(nPages - i, 1024 - ((va0 >>> 12) & 1023));
+      const pde = mmu.read32(mm.pgd + 4 * (va0 >>> 22));
+      // Unmapping where there is no table: nothing mapped; skip the chunk.
+      if ((pde & PDE.P) !== 0) {
+        const from = i;
+        this.withTable((pde & 0xffff_f000) >>> 0, (table) => {
+          for (let j = from; j < from + inTable; j++) {
+            const va = virt + j * PAGE_SIZE;
+            const at = table + 4 * ((va >>> 12) & 1023);
+            const old = mmu.read32(at);
+            const now = pte === null ? 0 : pte(j);
+            if (old === now) continue;
+            mmu.write32(at, now);
+            if ((old & PTE.P) !== 0 && visible) {
+              // Kernel entries may be global and cached by every space: vfree's flush_tlb_all.
+              if (kernel) flushAll = true;
+              else mmu.invlpg(va);
+            }
+          }
+        });
       }
-      const at = this.pageOffset + ((pde & 0xffff_f000) >>> 0) + 4 * ((va >>> 12) & 1023);
-      const old = mmu.read32(at);
-      const now = pte === null ? 0 : pte(i);
-      if (old === now) continue;
-      mmu.write32(at, now);
-      if ((old & PTE.P) !== 0 && visible) {
-        // Kernel entries may be global and cached by every space: vfree's flush_tlb_all.
-        if (kernel) flushAll = true;
-        else mmu.invlpg(va);
-      }
+      i += inTable;
     }
     if (flushAll) {
       flushTlbAll(this.machine);

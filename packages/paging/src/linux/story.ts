@@ -81,6 +81,8 @@ export function linuxStory(options: LinuxStoryOptions = {}): string {
       ? "   no page table at all for the direct map"
       : `   PDE[770] = ${hex32(firstTable)}: its table is the first free low page, written at __va = ${hex32(ctx.pageOffset + (firstTable & ~0xfff))}`,
     `   every page below max_low_pfn at PAGE_OFFSET + phys with PAGE_KERNEL (0x163 with G, A and D);`,
+    `   fixrange_init and permanent_kmaps_init: ${ctx.kmapTables} more tables, for the fixmap (kmap_atomic slots)`,
+    `   and the pkmap area at ${hex32(ctx.layout!.pkmapBase)} (1024 kmap slots), made now so every pgd shares them`,
     `   then load_cr3(swapper_pg_dir) and __flush_tlb_all (CR4.PGE toggled: the globals go too)`,
     `   bootmem now has ${bm.freePages} free pages; the zones exist but hold nothing yet`,
     "",
