@@ -197,6 +197,15 @@ export const EXERCISES: readonly Exercise[] = [
     uses: [1, 2, 3, 4],
     forbidden: ["linuxUserFault"],
   },
+  {
+    n: 13,
+    slug: "13-linux-kmap",
+    title: "Linux: kmap's slots, counts and the flush on wrap",
+    replaces: "nothing (a branch: the Linux design)",
+    points: 10,
+    uses: [1, 2, 3, 4],
+    forbidden: ["Highmem"],
+  },
 ];
 
 /** The `workbook/` folder (works from `src/` under vitest and from `dist/` when built). */

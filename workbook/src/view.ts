@@ -27,7 +27,12 @@ const PLUG_SOURCE: Readonly<Record<number, (m: string) => string>> = {
 };
 
 /** The design each branch exercise's stack is (the main line and the slab use the hobby kernel). */
-const DESIGN_OF: Readonly<Record<number, string>> = { 10: "whitix", 11: "linux", 12: "linux" };
+const DESIGN_OF: Readonly<Record<number, string>> = {
+  10: "whitix",
+  11: "linux",
+  12: "linux",
+  13: "linux",
+};
 
 /** The layers of the student's that go into exercise `e`'s stack: its own, and the finished ones it uses. */
 export function viewLayers(e: Exercise, done: readonly number[]): number[] {

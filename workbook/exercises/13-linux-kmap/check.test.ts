@@ -2,22 +2,18 @@
  * The kmap exercise's checks, on the reference Linux booted with 1 GiB
  * (128 MiB of highmem): expectations are hand-worked slot numbers and
  * addresses, the pkmap table read physically, and the MMU's own TLB.
- * MM386_IMPL picks the file checked (solution by default, as in kit.ts).
  */
-import { existsSync } from "node:fs";
 import { createMachine, PageFault, PTE } from "@mm386/hw-i386";
 import { bootLinux, flushTlbAll, LINUX_FLAGS, type LinuxPaging } from "@mm386/paging/linux";
 import { describe, expect, it } from "vitest";
+import { implLabel, loadExercise } from "../../src/kit.js";
 import type { KmapKernel, Pkmap } from "./kernel.js";
 
 interface LinuxKmapExercise {
   createPkmap(k: KmapKernel): Pkmap;
 }
 
-const kind = process.env.MM386_IMPL ?? "solution";
-const file = new URL(`./${kind}.ts`, import.meta.url);
-if (!existsSync(file)) throw new Error(`${file.pathname} does not exist: copy starter.ts to it`);
-const ex = (await import(/* @vite-ignore */ file.href)) as LinuxKmapExercise;
+const ex = await loadExercise<LinuxKmapExercise>(13);
 
 const MiB = 1024 * 1024;
 const HIGH = 896 * MiB;
@@ -42,7 +38,7 @@ function setup(): { l: LinuxPaging; k: KmapKernel; p: Pkmap } {
 const ptePhys = (l: LinuxPaging, nr: number) =>
   l.machine.ram.read32(l.boot.pkmapPageTable - l.pageOffset + 4 * nr);
 
-describe(`Linux exercise, kmap (${kind})`, () => {
+describe(`exercise 13, Linux: kmap (${implLabel(13)})`, () => {
   it("gives a lowmem page its __va and uses no slot", () => {
     const { p } = setup();
     expect(p.kmap(0x0034_5000)).toBe(0xc034_5000);
