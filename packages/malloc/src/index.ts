@@ -29,6 +29,7 @@ export {
   createStack,
   designNames,
   type DesignEntry,
+  type DesignParts,
   type DesignStack,
   type DesignStackOptions,
   type Stack,
@@ -40,7 +41,11 @@ export {
   SNAPSHOT_USER_IMAGE,
   populateStack,
   snapshotStack,
+  type SnapshotCr0,
+  type SnapshotCr4,
   type SnapshotRun,
+  type SnapshotSpace,
+  type SnapshotWrite,
   type StackSnapshot,
 } from "./snapshot.js";
 export {

@@ -44,22 +44,52 @@ export interface SnapshotRun {
   readonly flags: string;
 }
 
+/** CR0 as the replay format gives it. */
+export interface SnapshotCr0 {
+  /** CR0.WP: supervisor writes honour read-only pages. */
+  readonly wp: boolean;
+}
+
+/** CR4 as the replay format gives it. */
+export interface SnapshotCr4 {
+  /** CR4.PSE: 4 MiB pages. */
+  readonly pse: boolean;
+  /** CR4.PGE: global pages. */
+  readonly pge: boolean;
+}
+
+/** One frame of page-table words, as the replay format writes it. */
+export interface SnapshotWrite {
+  /** Physical address of the frame, hex. */
+  readonly paddr: string;
+  /** Its 1024 words, hex. */
+  readonly u32: readonly string[];
+}
+
+/** One user address space of a snapshot. */
+export interface SnapshotSpace {
+  /** Its CR3, hex. */
+  readonly cr3: string;
+  /** Its present mappings in `[userStart, split)`, as runs. */
+  readonly user: readonly SnapshotRun[];
+}
+
 /** What stack-snapshot prints: an mmu-replay case plus what the design believes it mapped. */
 export interface StackSnapshot {
   /** Names the case: design, RAM and number of spaces. */
   readonly name: string;
   /** CR0 bits besides PE and PG, as in the replay format. */
-  readonly cr0: { readonly wp: boolean };
+  readonly cr0: SnapshotCr0;
   /** CR4 bits, as in the replay format. */
-  readonly cr4: { readonly pse: boolean; readonly pge: boolean };
+  readonly cr4: SnapshotCr4;
   /** CR3: the first user address space (the reference when there is none). */
   readonly cr3: string;
   /** CR3 of the design's reference directory. */
   readonly reference: string;
   /** Every directory and page-table frame of every address space, whole, by address. */
-  readonly writes: readonly { readonly paddr: string; readonly u32: readonly string[] }[];
+  readonly writes: readonly SnapshotWrite[];
   /** One entry per user address space made: its CR3 and its present mappings in `[userStart, split)`. */
-  readonly spaces: readonly { readonly cr3: string; readonly user: readonly SnapshotRun[] }[];
+  readonly spaces: readonly SnapshotSpace[];
   /** The reference directory's mappings at or above the split (no recursive window). */
   readonly kernel: readonly SnapshotRun[];
   /** No steps: add your own to replay accesses against these tables. */

@@ -45,10 +45,15 @@ export interface DesignEntry {
   /** One line for `--help`. */
   readonly summary: string;
   /** Boot `machine` into this design and build its kernel heap. */
-  boot(
-    machine: Machine,
-    options: DesignStackOptions,
-  ): { design: PagingDesign; heap: HeapAllocator };
+  boot(machine: Machine, options: DesignStackOptions): DesignParts;
+}
+
+/** What a design contributes to a stack. */
+export interface DesignParts {
+  /** Its paging, through the interface every design implements. */
+  readonly design: PagingDesign;
+  /** Its kernel heap. */
+  readonly heap: HeapAllocator;
 }
 
 /** Every design createStack knows, by name (the hobby kernel is built by createStack itself). */

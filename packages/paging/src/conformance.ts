@@ -28,7 +28,6 @@ import type { Paging } from "./paging.js";
 export {
   describeDesignConformance,
   designModelProperty,
-  type DesignModelStep,
   type DesignConformanceOptions,
   type MachineFactory,
 } from "./design-conformance.js";

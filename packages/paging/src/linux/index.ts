@@ -4,7 +4,7 @@
  * `kernelPhysicalMappingInit` (4 KiB or PSE pages), the direct map with
  * `__va`/`__pa`, `zapLowMappings`, the zones, `pgdAlloc`, the vmalloc area
  * with its lazy PDE sync and `vmalloc`/`vfree`, highmem through `kmap` and
- * `kmapAtomic`, all behind {@link PagingDesign}.
+ * `kmapAtomic`, all behind the `PagingDesign` interface.
  *
  * ```ts
  * const linux = bootLinux(createMachine({ ramBytes: 64 * 1024 * 1024 }));
