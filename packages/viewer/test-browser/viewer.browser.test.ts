@@ -153,6 +153,8 @@ describe("the viewer page", () => {
       expect(await step()).toBe(0);
       expect(query().get("design")).toBe(d);
     }
+    // The heap panel shows boundary-tag blocks: the hobby kernel's malloc (Whitix and Linux run kmalloc).
+    await page.locator("[data-testid=design]").selectOption("hobby");
     await page.locator("[data-testid=scenario]").selectOption("workload");
     await expect.poll(() => query().get("scenario")).toBe("workload");
     for (let i = 0; i < 10; i++) await page.keyboard.press("ArrowRight");
