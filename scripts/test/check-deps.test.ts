@@ -128,5 +128,5 @@ describe("check-deps", () => {
     expect(r.stderr).toContain('layer: packages/hw-i386/src/a.ts imports "@mm386/malloc"');
     const ok = spawnSync(process.execPath, [script, repo], { encoding: "utf8" });
     expect(ok.status).toBe(0);
-  });
+  }, 30_000); // two node processes: seconds on a loaded machine
 });
