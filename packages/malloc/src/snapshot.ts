@@ -125,8 +125,13 @@ export function populateStack(stack: DesignStack, spaces: number): AddressSpace[
       throw new PagingError(PAGING_ERROR.BAD_CONFIG, "out of frames for the snapshot's pages");
     return f;
   };
+  // A user page takes a user frame where the design has such a thing (Linux: highmem first).
+  const userFrame = (d as { allocUserFrame?: () => number | null }).allocUserFrame;
   const map = (space: AddressSpace | null, va: number, flags: number): void => {
-    if (!d.map(space, va, frame(), 1, flags))
+    const f = space !== null && userFrame !== undefined ? userFrame.call(d) : frame();
+    if (f === null)
+      throw new PagingError(PAGING_ERROR.BAD_CONFIG, "out of frames for the snapshot's pages");
+    if (!d.map(space, va, f, 1, flags))
       throw new PagingError(
         PAGING_ERROR.BAD_CONFIG,
         `out of memory for a page table at ${hex32(va)}`,

@@ -156,6 +156,28 @@ describe.each(designNames())("stack snapshot of every design: %s", (design) => {
   });
 });
 
+describe("stack snapshot of Linux with highmem (2 GiB)", () => {
+  it("gives user pages and user page tables frames above the direct map (HIGHPTE), and has the pkmap table", () => {
+    const stack = createStack({ design: "linux", ramBytes: 2048 * 1024 * 1024 });
+    const made = populateStack(stack, 2);
+    const snap = snapshotStack(stack, made);
+    const lowEnd = 896 * 1024 * 1024; // max_low_pfn with the default split
+    for (const s of snap.spaces) {
+      for (const r of s.user) expect(num(r.phys), r.virt).toBeGreaterThanOrEqual(lowEnd);
+      const dir = snap.writes.find((w) => w.paddr === s.cr3)!.u32.map(num);
+      const userTables = dir.slice(0, 768).filter((pde) => pde & PDE.P);
+      expect(userTables.length).toBeGreaterThan(0);
+      for (const pde of userTables)
+        expect((pde & 0xffff_f000) >>> 0).toBeGreaterThanOrEqual(lowEnd);
+    }
+    // PKMAP_BASE's table: a present kernel PDE in the top 128 MiB besides the fixmap's.
+    const ref = snap.writes.find((w) => w.paddr === snap.reference)!.u32.map(num);
+    const top = ref.slice(1024 - 32).filter((pde) => pde & PDE.P).length;
+    expect(top).toBeGreaterThanOrEqual(2);
+    expect(checkAgainstTables(snap)).toBeGreaterThan(4);
+  });
+});
+
 describe("the stack-snapshot command", () => {
   const cli = (args: string[]) => {
     let stdout = "";

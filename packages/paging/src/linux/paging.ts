@@ -428,6 +428,15 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
     this.setPtes(mm, virt, nPages, null);
   }
 
+  /**
+   * One frame for user memory (GFP_HIGHUSER: HIGHMEM, then NORMAL, then DMA),
+   * or null: what a user page gets when the caller needs no kernel address for
+   * it. Give it back with {@link LinuxPaging.freeFrames}.
+   */
+  allocUserFrame(): number | null {
+    return this.zones.allocPages(GFP.HIGHUSER, 0);
+  }
+
   /** `n` consecutive low-memory frames (GFP_KERNEL: NORMAL, then DMA), or null. */
   allocFrames(n: number): number | null {
     return this.zones.allocPagesExact(GFP.KERNEL, n);
