@@ -43,6 +43,8 @@ import {
 
 import { checkMachine, checkSplit } from "./boot.js";
 import type { PagingDesign } from "./design.js";
+import { checkMapArgs } from "./map-args.js";
+import { type RunInProgress, addRun, runFlags } from "./runs.js";
 import { hobbyMapMem } from "./map-mem.js";
 
 const SPACE = 2 ** 32;
@@ -552,25 +554,14 @@ export class Paging implements PagingDesign<Pagedir> {
   /** Every mapping of `pd` (user half) and of the kernel half, coalesced into runs. */
   dump(pd: Pagedir = this.currentPd): MappedRange[] {
     this.checkPagedir(pd);
-    const out: { virt: number; phys: number; pages: number; flags: number }[] = [];
+    const out: RunInProgress[] = [];
     for (let r = 0; r < ENTRIES_PER_TABLE; r++) {
       const kernel = r >= this.userPdes;
       if (kernel ? this.kernelTablePhys(r) === null : readVpde(pd, r) === null) continue;
       for (let i = 0; i < ENTRIES_PER_TABLE; i++) {
         const pte = kernel ? this.readKernelPte(r, i)! : this.readUserPte(pd, r, i)!;
         if ((pte & PTE.P) === 0) continue;
-        const virt = (r * 1024 + i) * PAGE_SIZE;
-        const phys = (pte & 0xffff_f000) >>> 0;
-        const flags = pte & 0xfff & ~(PTE.A | PTE.D);
-        const last = out[out.length - 1];
-        if (
-          last !== undefined &&
-          last.virt + last.pages * PAGE_SIZE === virt &&
-          last.phys + last.pages * PAGE_SIZE === phys &&
-          last.flags === flags
-        ) {
-          last.pages++;
-        } else out.push({ virt, phys, pages: 1, flags });
+        addRun(out, (r * 1024 + i) * PAGE_SIZE, (pte & 0xffff_f000) >>> 0, 1, runFlags(pte));
       }
     }
     return out;
@@ -694,63 +685,7 @@ export class Paging implements PagingDesign<Pagedir> {
   ): void {
     // null for kernel addresses (undefined is taken as null); anything else must be one of ours.
     if (pd !== null && pd !== undefined) this.checkPagedirShape(pd);
-    for (const [name, v] of [
-      ["phys", phys],
-      ["virt", virt],
-      ["flags", flags],
-    ] as const) {
-      if (!Number.isSafeInteger(v) || v < 0)
-        throw new PagingError(
-          PAGING_ERROR.BAD_ARGUMENT,
-          `${name} ${describeValue(v)} is not a non-negative integer`,
-        );
-    }
-    if (!Number.isSafeInteger(nPages) || nPages < 1)
-      throw new PagingError(
-        PAGING_ERROR.BAD_ARGUMENT,
-        `page count ${describeValue(nPages)} must be a positive integer`,
-      );
-    if (virt % PAGE_SIZE !== 0)
-      throw new PagingError(
-        PAGING_ERROR.UNALIGNED,
-        `virtual address ${hex32(virt)} is not page-aligned`,
-      );
-    if (phys % PAGE_SIZE !== 0)
-      throw new PagingError(
-        PAGING_ERROR.UNALIGNED,
-        `physical address ${hex32(phys)} is not page-aligned`,
-      );
-    if (flags > 0xfff)
-      throw new PagingError(
-        PAGING_ERROR.BAD_FLAGS,
-        `flags ${hex32(flags)} go past the low 12 bits of a PTE`,
-      );
-    const end = virt + nPages * PAGE_SIZE;
-    if (end > SPACE)
-      throw new PagingError(
-        PAGING_ERROR.WRAPS,
-        `[${hex32(virt)}, +${nPages} pages) runs past 4 GiB`,
-      );
-    if (virt < this.split && end > this.split) {
-      throw new PagingError(
-        PAGING_ERROR.CROSSES_SPLIT,
-        `[${hex32(virt)}, ${hex32(end)}) crosses the user/kernel split at ${hex32(this.split)}`,
-      );
-    }
-    const kernel = virt >= this.split;
-    const present = (flags & PTE.P) !== 0;
-    if (kernel && present && (flags & PTE.US) !== 0) {
-      throw new PagingError(
-        PAGING_ERROR.USER_ON_KERNEL,
-        `PTE_USER on kernel address ${hex32(virt)}`,
-      );
-    }
-    if (!kernel && present && (flags & PTE.G) !== 0) {
-      throw new PagingError(
-        PAGING_ERROR.GLOBAL_ON_USER,
-        `PTE_GLOBAL on user address ${hex32(virt)}: the translation would survive the switch to another address space`,
-      );
-    }
+    const { kernel, present } = checkMapArgs(this.split, phys, virt, nPages, flags);
     if (present && phys + nPages * PAGE_SIZE > this.ramEnd) {
       throw new PagingError(
         PAGING_ERROR.PAST_RAM,

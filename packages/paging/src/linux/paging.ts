@@ -45,6 +45,8 @@ import {
 } from "@mm386/hw-i386";
 import { type MappedRange, PAGING_ERROR, PagingError } from "../api.js";
 import type { AddressSpace, PagingDesign } from "../design.js";
+import { checkMapArgs } from "../map-args.js";
+import { type RunInProgress, addRun, runFlags } from "../runs.js";
 import { flushTlbAll, type LinuxBootContext, show } from "./boot.js";
 import { KM_TYPE, kmapAtomicAddr, LINUX_FLAGS, type LinuxLayout } from "./layout.js";
 import { Highmem } from "./highmem.js";
@@ -942,30 +944,16 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
    */
   dump(space: MmStruct = this.currentMm): MappedRange[] {
     this.checkSpace(space);
-    const out: { virt: number; phys: number; pages: number; flags: number }[] = [];
-    const add = (virt: number, phys: number, pages: number, flags: number) => {
-      const last = out[out.length - 1];
-      if (
-        last !== undefined &&
-        last.virt + last.pages * PAGE_SIZE === virt &&
-        last.phys + last.pages * PAGE_SIZE === phys &&
-        last.flags === flags
-      )
-        last.pages += pages;
-      else out.push({ virt, phys, pages, flags });
-    };
+    const out: RunInProgress[] = [];
+    const add = (virt: number, phys: number, pages: number, flags: number) =>
+      addRun(out, virt, phys, pages, flags);
     const userPdes = this.pageOffset >>> 22;
     for (let r = 0; r < 1024; r++) {
       const dir = r < userPdes ? space : this.reference;
       const pde = this.mmu.read32(dir.pgd + 4 * r);
       if ((pde & PDE.P) === 0) continue;
       if ((pde & PDE.PS) !== 0 && (this.mmu.cr4 & CR4.PSE) !== 0) {
-        add(
-          r * 1024 * PAGE_SIZE,
-          (pde & 0xffc0_0000) >>> 0,
-          1024,
-          pde & 0xfff & ~(PTE.A | PTE.D | PDE.PS),
-        );
+        add(r * 1024 * PAGE_SIZE, (pde & 0xffc0_0000) >>> 0, 1024, runFlags(pde, PDE.PS));
         continue;
       }
       const ptes = this.withTable((pde & 0xffff_f000) >>> 0, (table) =>
@@ -974,12 +962,7 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
       for (let i = 0; i < 1024; i++) {
         const pte = ptes[i]!;
         if ((pte & PTE.P) === 0) continue;
-        add(
-          (r * 1024 + i) * PAGE_SIZE,
-          (pte & 0xffff_f000) >>> 0,
-          1,
-          pte & 0xfff & ~(PTE.A | PTE.D),
-        );
+        add((r * 1024 + i) * PAGE_SIZE, (pte & 0xffff_f000) >>> 0, 1, runFlags(pte));
       }
     }
     return out;
@@ -1018,65 +1001,21 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
     phys: number,
   ): MmStruct {
     if (space !== null && space !== undefined) this.checkSpace(space);
-    for (const [name, v] of [
-      ["phys", phys],
-      ["virt", virt],
-    ] as const)
-      if (!Number.isSafeInteger(v) || v < 0)
-        throw new PagingError(
-          PAGING_ERROR.BAD_ARGUMENT,
-          `${name} ${describeValue(v)} is not a non-negative integer`,
-        );
-    if (!Number.isSafeInteger(nPages) || nPages < 1)
-      throw new PagingError(
-        PAGING_ERROR.BAD_ARGUMENT,
-        `page count ${describeValue(nPages)} must be a positive integer`,
-      );
-    if (virt % PAGE_SIZE !== 0)
-      throw new PagingError(
-        PAGING_ERROR.UNALIGNED,
-        `virtual address ${hex32(virt)} is not page-aligned`,
-      );
-    if (phys % PAGE_SIZE !== 0)
-      throw new PagingError(
-        PAGING_ERROR.UNALIGNED,
-        `physical address ${hex32(phys)} is not page-aligned`,
-      );
-    if (!Number.isSafeInteger(flags) || flags < 0 || flags > 0xfff)
-      throw new PagingError(
-        PAGING_ERROR.BAD_FLAGS,
-        `flags ${show(flags)} are not PTE bits (the low 12 bits)`,
-      );
-    const end = virt + nPages * PAGE_SIZE;
-    if (end > SPACE)
-      throw new PagingError(
-        PAGING_ERROR.WRAPS,
-        `[${hex32(virt)}, +${nPages} pages) runs past 4 GiB`,
-      );
-    if (virt < this.pageOffset && end > this.pageOffset)
-      throw new PagingError(
-        PAGING_ERROR.CROSSES_SPLIT,
-        `[${hex32(virt)}, ${hex32(end)}) crosses PAGE_OFFSET ${hex32(this.pageOffset)}`,
-      );
-    const kernel = virt >= this.pageOffset;
-    const present = (flags & PTE.P) !== 0;
+    const { end, kernel, present } = checkMapArgs(
+      this.pageOffset,
+      phys,
+      virt,
+      nPages,
+      flags,
+      "PAGE_OFFSET",
+    );
     if (kernel) {
       if (virt < this.layout.vmallocStart || end > this.layout.vmallocEnd)
         throw new LinuxMmError(
           LINUX_ERROR.NOT_VMALLOC,
           `kernel range [${hex32(virt)}, ${hex32(end)}) is outside the vmalloc area [${hex32(this.layout.vmallocStart)}, ${hex32(this.layout.vmallocEnd)}): the direct map is fixed`,
         );
-      if (present && (flags & PTE.US) !== 0)
-        throw new PagingError(
-          PAGING_ERROR.USER_ON_KERNEL,
-          `PTE_USER on kernel address ${hex32(virt)}`,
-        );
     } else {
-      if (present && (flags & PTE.G) !== 0)
-        throw new PagingError(
-          PAGING_ERROR.GLOBAL_ON_USER,
-          `PTE_GLOBAL on user address ${hex32(virt)}: the translation would survive the switch to another address space`,
-        );
       if (space === null || space === undefined)
         throw new PagingError(
           PAGING_ERROR.NO_PAGEDIR,

@@ -42,6 +42,7 @@ import {
 import { type MappedRange, PAGING_ERROR, PagingError } from "../api.js";
 import { checkMachine } from "../boot.js";
 import type { PagingDesign } from "../design.js";
+import { type RunInProgress, addRun, runFlags } from "../runs.js";
 import {
   show,
   WHITIX,
@@ -620,7 +621,7 @@ export class Whitix implements PagingDesign<WhitixSpace> {
    */
   dump(space: WhitixSpace = this.cur): MappedRange[] {
     this.checkSpace(space);
-    const out: { virt: number; phys: number; pages: number; flags: number }[] = [];
+    const out: RunInProgress[] = [];
     this.withDir(space, (d) => {
       for (let r = 0; r < WHITIX.SELF_PDE; r++) {
         if ((this.mmu.read32(d + 4 * r) & PDE.P) === 0) continue;
@@ -631,17 +632,7 @@ export class Whitix implements PagingDesign<WhitixSpace> {
             const virt = (r * 1024 + i) * PAGE_SIZE;
             // The temp slots are transient (this very dump may hold one), like the window not memory.
             if (virt >= WHITIX.TEMP_BASE) break;
-            const phys = (pte & FRAME) >>> 0;
-            const flags = pte & 0xfff & ~(PTE.A | PTE.D);
-            const last = out[out.length - 1];
-            if (
-              last !== undefined &&
-              last.virt + last.pages * PAGE_SIZE === virt &&
-              last.phys + last.pages * PAGE_SIZE === phys &&
-              last.flags === flags
-            )
-              last.pages++;
-            else out.push({ virt, phys, pages: 1, flags });
+            addRun(out, virt, (pte & FRAME) >>> 0, 1, runFlags(pte));
           }
         });
       }

@@ -1,0 +1,87 @@
+/**
+ * The argument rules every design's `map`/`unmap` shares, in one place: whole
+ * numbers, page alignment, PTE flags in the low 12 bits, a range that neither
+ * runs past 4 GiB nor crosses the user/kernel split, no PTE_USER on a kernel
+ * address and no PTE_GLOBAL on a user one. What only a design knows (its
+ * address spaces, where kernel mappings may go, the end of RAM) it checks
+ * around this.
+ *
+ * @module
+ */
+import { PAGE_SIZE, PTE, hex32 } from "@mm386/hw-i386";
+import { describeValue } from "@mm386/allocation";
+import { PAGING_ERROR, PagingError } from "./api.js";
+
+/** What {@link checkMapArgs} learnt about a good range. */
+export interface MapRangeFacts {
+  /** One past the last byte of the range. */
+  readonly end: number;
+  /** True for a kernel range (at or above the split). */
+  readonly kernel: boolean;
+  /** True when `flags` maps (PTE_PRESENT), false when it unmaps. */
+  readonly present: boolean;
+}
+
+/**
+ * Refuse `nPages` pages from `virt` to `phys` with `flags` unless they obey
+ * the shared rules (a {@link PagingError} naming the value); `splitName`
+ * names the split in messages ("PAGE_OFFSET" for Linux).
+ */
+export function checkMapArgs(
+  split: number,
+  phys: number,
+  virt: number,
+  nPages: number,
+  flags: number,
+  splitName = "the user/kernel split",
+): MapRangeFacts {
+  for (const [name, v] of [
+    ["phys", phys],
+    ["virt", virt],
+    ["flags", flags],
+  ] as const) {
+    if (!Number.isSafeInteger(v) || v < 0)
+      throw new PagingError(
+        PAGING_ERROR.BAD_ARGUMENT,
+        `${name} ${describeValue(v)} is not a non-negative integer`,
+      );
+  }
+  if (!Number.isSafeInteger(nPages) || nPages < 1)
+    throw new PagingError(
+      PAGING_ERROR.BAD_ARGUMENT,
+      `page count ${describeValue(nPages)} must be a positive integer`,
+    );
+  if (virt % PAGE_SIZE !== 0)
+    throw new PagingError(
+      PAGING_ERROR.UNALIGNED,
+      `virtual address ${hex32(virt)} is not page-aligned`,
+    );
+  if (phys % PAGE_SIZE !== 0)
+    throw new PagingError(
+      PAGING_ERROR.UNALIGNED,
+      `physical address ${hex32(phys)} is not page-aligned`,
+    );
+  if (flags > 0xfff)
+    throw new PagingError(
+      PAGING_ERROR.BAD_FLAGS,
+      `flags ${hex32(flags)} go past the low 12 bits of a PTE`,
+    );
+  const end = virt + nPages * PAGE_SIZE;
+  if (end > 2 ** 32)
+    throw new PagingError(PAGING_ERROR.WRAPS, `[${hex32(virt)}, +${nPages} pages) runs past 4 GiB`);
+  if (virt < split && end > split)
+    throw new PagingError(
+      PAGING_ERROR.CROSSES_SPLIT,
+      `[${hex32(virt)}, ${hex32(end)}) crosses ${splitName} at ${hex32(split)}`,
+    );
+  const kernel = virt >= split;
+  const present = (flags & PTE.P) !== 0;
+  if (kernel && present && (flags & PTE.US) !== 0)
+    throw new PagingError(PAGING_ERROR.USER_ON_KERNEL, `PTE_USER on kernel address ${hex32(virt)}`);
+  if (!kernel && present && (flags & PTE.G) !== 0)
+    throw new PagingError(
+      PAGING_ERROR.GLOBAL_ON_USER,
+      `PTE_GLOBAL on user address ${hex32(virt)}: the translation would survive the switch to another address space`,
+    );
+  return { end, kernel, present };
+}
