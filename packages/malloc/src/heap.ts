@@ -304,11 +304,12 @@ export class Malloc implements HeapAllocator {
       kv === null ||
       typeof kv.kvmalloc !== "function" ||
       typeof kv.kvfree !== "function" ||
-      typeof kv.paging?.mmu !== "object"
+      typeof kv.mmu !== "object" ||
+      kv.mmu === null
     )
       throw new MallocError(
         MALLOC_ERROR.BAD_ARGUMENT,
-        `kv ${describeValue(kv)} is not a kvmalloc (an object with kvmalloc, kvfree and paging)`,
+        `kv ${describeValue(kv)} is not a kvmalloc (an object with kvmalloc, kvfree and mmu)`,
       );
     this.kv = kv;
     // Only undefined means "the default": an explicit null is refused like
@@ -342,7 +343,7 @@ export class Malloc implements HeapAllocator {
         `sizeClasses ${describeValue(sizeClasses)} must be true or false`,
       );
     this.sizeClasses = sizeClasses;
-    const mmu = kv.paging.mmu;
+    const mmu = kv.mmu;
     this.mem = { read: (va) => mmu.read32(va, 0), write: (va, value) => mmu.write32(va, value, 0) };
     this.policy = makePolicy(options.policy === undefined ? segregatedFits : options.policy);
     this.name = `malloc (${this.policy.name})`;
@@ -1360,7 +1361,7 @@ export class Malloc implements HeapAllocator {
     const to = this.allocate(size);
     if (to === 0) return null;
     // Word by word through the MMU, as rep movsd would (one translation per page).
-    this.kv.paging.mmu.copyWords(to, bp, Math.ceil(Math.min(old, size) / 4), 0);
+    this.kv.mmu.copyWords(to, bp, Math.ceil(Math.min(old, size) / 4), 0);
     this.payloadChanged(size);
     const kind = info.words![i + 1]!;
     this.untrack(info, i);
