@@ -27,8 +27,9 @@ describe("the kvmalloc seam", () => {
     for (const [bp, n] of blocks)
       expect(machine.mmu.read32(bp + n - (n % 4 || 4), 0) >>> 0).toBe(bp >>> 0);
     // Growing a large block without kvresize goes through resizeKernelPages' copy on kv.mmu.
-    const grown = heap.realloc(blocks[3][0], 140000)!;
-    expect(machine.mmu.read32(grown + 70000 - 4, 0) >>> 0).toBe(blocks[3][0] >>> 0);
+    const [big] = blocks[3]!;
+    const grown = heap.realloc(big, 140000)!;
+    expect(machine.mmu.read32(grown + 70000 - 4, 0) >>> 0).toBe(big >>> 0);
     heap.check();
   });
 
