@@ -75,6 +75,11 @@ const MALLOC_OPTION_KEYS: readonly string[] = [
 const TUNING = {
   /** Default `largeThreshold`: requests this big or more get pages of their own. */
   LARGE_THRESHOLD: 64 * 1024,
+  /**
+   * A block that realloc must move to this many bytes or more gets pages of
+   * its own, resized from then on by remapping (see `move`).
+   */
+  REALLOC_LARGE: 4096,
   /** Default `chunkPages`: the footprint grows a page at a time. */
   CHUNK_PAGES: 1,
   /**
@@ -229,6 +234,8 @@ export class Malloc implements HeapAllocator {
   readonly align: 8 | 16;
   /** Requests of this many bytes or more get pages of their own. */
   readonly largeThreshold: number;
+  /** A block resized by realloc to this many bytes or more gets pages of its own if it must move (and keeps them while it stays this big). */
+  private readonly reallocLarge: number;
   /** Pages the heap grows by at least. */
   readonly chunkPages: number;
   /** Whether small sizes in use many times over get slabs of their own. */
@@ -351,6 +358,7 @@ export class Malloc implements HeapAllocator {
           `${name} ${describeValue(v)} must be an integer in [1, ${max}]`,
         );
     }
+    this.reallocLarge = Math.min(this.largeThreshold, TUNING.REALLOC_LARGE);
     const sizeClasses: unknown = options.sizeClasses === undefined ? true : options.sizeClasses;
     if (typeof sizeClasses !== "boolean")
       throw new MallocError(
@@ -465,7 +473,7 @@ export class Malloc implements HeapAllocator {
     const old = info.words![i]! - 1;
     const kind = info.words![i + 1]!;
     let to = 0;
-    if (kind < 0) to = size >= this.largeThreshold ? this.resizeLarge(bp, -kind, size) : 0;
+    if (kind < 0) to = size >= this.reallocLarge ? this.resizeLarge(bp, -kind, size) : 0;
     else if (kind === 0) {
       // A slab object stays if the new size is of its class.
       if (size < this.largeThreshold && this.classOf(size) === info.slab!.cls) to = bp;
@@ -1435,7 +1443,11 @@ export class Malloc implements HeapAllocator {
   }
 
   private move(bp: number, info: PageInfo, i: number, old: number, size: number): number | null {
-    const to = this.allocate(size);
+    // A block that must move and is a page or more goes to pages of its own:
+    // copied once, then resized by remapping (a buffer grown again and
+    // again, while other blocks sit after it, would otherwise be copied
+    // every time: 300 MMU accesses an operation on the realloc-many traces).
+    const to = size >= this.reallocLarge ? this.mallocLarge(size) : this.allocate(size);
     if (to === 0) return null;
     // Word by word through the MMU, as rep movsd would (one translation per page).
     this.kv.paging.mmu.copyWords(to, bp, Math.ceil(Math.min(old, size) / 4), 0);

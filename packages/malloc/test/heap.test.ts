@@ -140,6 +140,31 @@ describe("pattern 1: a block grown by realloc, a small block allocated after eac
   });
 });
 
+describe("pattern 1 with several buffers: a block that must move to a page or more gets pages of its own", () => {
+  it("copies it once, then grows it by remapping, and keeps it in pages while it stays a page or more", () => {
+    const { heap, mmu } = setup();
+    let p = heap.malloc(2000)!;
+    heap.malloc(16); // sits after it: it cannot grow in place
+    for (let i = 0; i < 2000; i += 4) mmu.write32(p + i, i);
+    p = heap.realloc(p, 8000)!;
+    // 8000 bytes and the 8-byte large header: 2 pages, the pointer 8 bytes in.
+    expect(p % 4096).toBe(8);
+    expect(heap.blocks().find((b) => b.bp === p)).toMatchObject({ large: true, size: 8192 - 8 });
+    heap.malloc(16);
+    mmu.resetStats();
+    const q = heap.realloc(p, 200_000)!;
+    // Copying 2000 bytes again would be 1000 accesses alone; growing by pages is page-table work.
+    expect(mmu.stats.accesses).toBeLessThan(1000);
+    for (let i = 0; i < 2000; i += 4) expect(mmu.read32(q + i)).toBe(i);
+    expect(heap.realloc(q, 5000)).toBe(q); // still a page or more: it shrinks in place
+    expect(heap.blocks().find((b) => b.bp === q)?.size).toBe(8192 - 8);
+    const r = heap.realloc(q, 3000)!; // under a page: back to a region block
+    expect(heap.blocks().find((b) => b.bp === r)?.large).toBe(false);
+    for (let i = 0; i < 2000; i += 4) expect(mmu.read32(r + i)).toBe(i);
+    heap.check();
+  });
+});
+
 describe("pattern 3: alternating sizes, one size freed wholesale, a larger size next", () => {
   it("gives the freed size's slabs back as whole pages, and the larger size reuses them", () => {
     const { heap } = setup();
