@@ -569,7 +569,7 @@ export class Malloc implements HeapAllocator {
         if ((h & LARGE) !== 0) bad(headerOf(bp), "LARGE bit inside a region");
         const rec = this.record(bp);
         if (bp === this.slabHeads) {
-          if ((h & ALLOC) === 0 || size < 4 * this.classLive.length + LAYOUT.HEADER)
+          if ((h & ALLOC) === 0 || size < 4 * this.classLive.length - LAYOUT.HEADER)
             bad(headerOf(bp), `the slab list heads' block header ${hex32(h)} is corrupted`);
         } else if ((h & ALLOC) === 0) {
           if (prevFree) bad(headerOf(bp), "two free blocks in a row (not coalesced)");
@@ -730,7 +730,9 @@ export class Malloc implements HeapAllocator {
       // among the others' (the pattern slabs are for: all of one size
       // freed, then a larger size).
       const n = ++this.classLive[cls]!;
-      let slab = this.slabHeads !== 0 && this.mem.read(this.slabHeads + 4 * cls) !== 0;
+      // The class's first slab with room (0: none), read once: slabAlloc takes it.
+      const room = this.slabHeads === 0 ? 0 : this.mem.read(this.slabHeads + 4 * cls);
+      let slab = room !== 0;
       if (!slab && n > this.slabFrom[cls]!) {
         found = this.policy.find(asize);
         const w = this.wild;
@@ -741,7 +743,7 @@ export class Malloc implements HeapAllocator {
             sizeOf(this.mem.read(headerOf(w))) < asize);
       }
       if (slab) {
-        const bp = this.slabAlloc(cls, size);
+        const bp = this.slabAlloc(cls, size, room);
         if (bp !== 0) return bp;
         found = -1;
       }
@@ -1277,8 +1279,8 @@ export class Malloc implements HeapAllocator {
 
   // ------------------------------------------------------------------ slabs
 
-  /** An object of slab class `cls`, from a slab with room or a new one; 0 when no page is left. */
-  private slabAlloc(cls: number, requested: number): number {
+  /** An object of slab class `cls`, from `room` (the class's first slab with room, as its list head says) or a new slab if 0; 0 when no page is left. */
+  private slabAlloc(cls: number, requested: number, room: number): number {
     const mem = this.mem;
     if (this.slabHeads === 0) {
       // The first slab: its class needs a list head, so the heads are made now.
@@ -1289,7 +1291,7 @@ export class Malloc implements HeapAllocator {
       this.slabHeads = bp;
     }
     const head = this.slabHeads + 4 * cls;
-    let s = mem.read(head);
+    let s = room;
     if (s === 0) {
       s = this.newSlab(cls);
       if (s === 0) return 0;

@@ -60,7 +60,7 @@ describe("footprint", () => {
   });
 
   it("makes the slab list heads as a block of its own that free and realloc refuse", () => {
-    const { heap } = setup();
+    const { heap, mmu } = setup();
     const ptrs = new Set<number>();
     // 8-byte objects (16-byte region blocks): 508 a 1-page slab. Past a
     // slab's worth live, a new slab is made only when the region has no
@@ -78,6 +78,8 @@ describe("footprint", () => {
     expect(codeOf(() => heap.free(heads))).toBe("E_NOT_ALLOCATED");
     expect(codeOf(() => heap.realloc(heads, 8))).toBe("E_NOT_ALLOCATED");
     heap.check();
+    mmu.write32(heads - 4, 256 | 3); // a plausible allocated header, too small for 65 words
+    expect(() => heap.check()).toThrow(/slab list heads' block header 0x00000103 is corrupted/);
   });
 
   it("keeps a class's last slab when it empties, and gives it back before taking any page", () => {
