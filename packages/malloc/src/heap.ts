@@ -9,18 +9,19 @@
  *   a kvmalloc run with virtual pages reserved after it, so it grows and
  *   shrinks in place a page at a time (`kvresize`): a block at its end grows
  *   with it, and a free tail goes back. The first region also holds the
- *   control words (the policy's list heads, then the slab list heads), so a
- *   heap with a few KiB of payload holds a page or two, not a control page
- *   plus a 16 KiB chunk.
+ *   control words (the policy's list heads; the slab list heads are a block
+ *   of it made with the first slab), so a heap with a few KiB of payload
+ *   holds a page or two, not a control page plus a 16 KiB chunk.
  * - **Slabs** (size-class pages): once a small size is live many times over
  *   (a slab's worth), further blocks of that size come from pages holding
  *   only that size, without a header each. When every block of one size is
  *   freed, its slabs are whole free pages again and go back, so a larger
  *   size asked for next gets them (boundary tags could only offer holes the
  *   size of the old blocks).
- * - **Large blocks** (`largeThreshold` bytes or more) on pages of their own;
- *   realloc resizes them with `kvresize`, which moves frames rather than
- *   bytes (as mremap does).
+ * - **Large blocks** (`largeThreshold` bytes or more, or a page or more
+ *   once realloc had to move them) on pages of their own; realloc resizes
+ *   them with `kvresize`, which moves frames rather than bytes (as mremap
+ *   does).
  *
  * Which free block of a region a request gets is the placement policy's
  * business (the swap point).

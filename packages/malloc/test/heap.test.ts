@@ -42,15 +42,16 @@ describe("footprint", () => {
     heap.check();
   });
 
-  it("the control words leave 3.6 KiB of the first page to blocks, and the slab list heads come with the first slab", () => {
+  it("the control words leave 3.8 KiB of the first page to blocks, and the slab list heads come with the first slab", () => {
     const { heap } = setup();
-    // By hand: the magic word, segregated fits' 82 control words (79 classes
-    // and a 3-word bitmap), the first block at 336 (8-aligned, after its
-    // header at 332), the epilogue's word at the end: 4092 - 332 = 3760
-    // bytes of blocks: 3 blocks of 1248 bytes (1244-byte requests) and one
-    // of 16 (an 8-byte request).
-    for (let i = 0; i < 3; i++) heap.malloc(1244);
-    heap.malloc(8);
+    // By hand: the magic word, segregated fits' 37 control words (6 exact
+    // classes, 2 per power of two from 64 to 2^20, a catch-all class: 35,
+    // and a 2-word bitmap), the first block at 160 (8-aligned, after its
+    // header at 156), the epilogue's word at the end: 4092 - 156 = 3936
+    // bytes of blocks: 3 blocks of 1304 bytes (1300-byte requests) and one
+    // of 24 (a 20-byte request).
+    for (let i = 0; i < 3; i++) heap.malloc(1300);
+    heap.malloc(20);
     expect(heap.stats.footprintPages).toBe(1);
     heap.malloc(8); // 16 bytes more
     expect(heap.stats.footprintPages).toBe(2);
@@ -64,9 +65,9 @@ describe("footprint", () => {
     const ptrs = new Set<number>();
     // 8-byte objects (16-byte region blocks): 508 a 1-page slab. Past a
     // slab's worth live, a new slab is made only when the region has no
-    // room without a page more: its first page holds 235 blocks (3760
-    // bytes), three pages 747; the 748th is the first slab object.
-    for (let i = 0; i < 747; i++) ptrs.add(heap.malloc(8)!);
+    // room without a page more: its first page holds 246 blocks (3936
+    // bytes, above), three pages 758; the 759th is the first slab object.
+    for (let i = 0; i < 758; i++) ptrs.add(heap.malloc(8)!);
     expect(heap.stats).toMatchObject({ slabs: 0, footprintPages: 3 });
     ptrs.add(heap.malloc(8)!);
     expect(heap.stats.slabs).toBe(1);
@@ -85,7 +86,7 @@ describe("footprint", () => {
   it("keeps a class's last slab when it empties, and gives it back before taking any page", () => {
     const { heap } = setup();
     const objs: number[] = [];
-    for (let i = 0; i < 748; i++) objs.push(heap.malloc(8)!); // the last in a slab (above)
+    for (let i = 0; i < 759; i++) objs.push(heap.malloc(8)!); // the last in a slab (above)
     const withSlab = heap.stats.footprintPages;
     heap.free(objs.pop()!); // the slab's only object
     expect(heap.stats.footprintPages).toBe(withSlab); // kept: a malloc/free pair maps nothing
@@ -217,10 +218,14 @@ describe("pattern 4: many free blocks too small for the request in one class", (
 });
 
 describe("slab objects", () => {
-  /** A heap whose 32-byte objects come from a slab (more than a slab's worth live). */
+  /**
+   * A heap whose 32-byte objects come from a slab: past a slab's worth (127)
+   * live, once the region's two pages are full (3936 + 4096 bytes: 200
+   * blocks of 40 bytes), the 201st on are slab objects.
+   */
   function slabbed() {
     const s = setup();
-    const ps = Array.from({ length: 200 }, () => s.heap.malloc(32)!);
+    const ps = Array.from({ length: 210 }, () => s.heap.malloc(32)!);
     expect(s.heap.stats.slabs).toBe(1);
     const obj = ps.at(-1)!;
     return { ...s, ps, obj, slab: (obj & ~0xfff) >>> 0 };
