@@ -1,19 +1,12 @@
 import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 import { defaultClientConditions, defaultServerConditions } from "vite";
+import { LAYER_NAMES, layerDir } from "./layers.mjs";
 
 // One run for the whole monorepo. The "source" export condition makes every
 // workspace package resolve to its TypeScript sources, so no build is needed.
-const layers = [
-  "hw-i386",
-  "buddy",
-  "allocation",
-  "paging",
-  "kvmalloc",
-  "malloc",
-  "viewer",
-  "experiments",
-];
+// A project per package, in layer order (the list is layers.mjs's).
+const layers = LAYER_NAMES.filter((name) => name !== "workbook");
 
 export default defineConfig({
   resolve: { conditions: ["source", ...defaultClientConditions] },
@@ -25,7 +18,7 @@ export default defineConfig({
     projects: [
       ...layers.map((name) => ({
         extends: true as const,
-        test: { name, root: `packages/${name}`, include: ["test/**/*.test.ts"] },
+        test: { name, root: layerDir(name), include: ["test/**/*.test.ts"] },
       })),
       {
         extends: true,
