@@ -22,7 +22,8 @@ import {
   type Tlb,
   UnboundedTlb,
 } from "../src/index.js";
-import { HOST_AFTER } from "../src/fast-path.js";
+import { FLAT_AFTER } from "../src/fast-path.js";
+
 
 const PD = 0x1000;
 const PT = [0x2000, 0x3000];
@@ -126,8 +127,8 @@ function boot(tlb: Tlb): Mmu {
   PAGES.forEach((va, i) => ram.write32(PT[va >>> 22]! + 4 * ((va >>> 12) & 0x3ff), FRAMES[i]! | 7));
   mmu.loadCr3(PD);
   mmu.loadCr0(CR0.PE | CR0.PG);
-  // Enough accesses for the MMU to make its host cache (it waits for HOST_AFTER).
-  for (let i = 0; i < 2 * HOST_AFTER; i++) mmu.read32(PAGES[i % PAGES.length]!);
+  // Enough accesses for the MMU to ask a built-in TLB for the flat slots that the fast path reads.
+  for (let i = 0; i < 2 * FLAT_AFTER; i++) mmu.read32(PAGES[i % PAGES.length]!);
   return mmu;
 }
 
