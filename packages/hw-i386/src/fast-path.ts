@@ -39,6 +39,11 @@
  */
 import { ENTRY } from "./packed.js";
 
+// Entry bits as this module's own constants (V8 folds these into the hot path).
+const US = ENTRY.US;
+const RW = ENTRY.RW;
+const D = ENTRY.D;
+
 /** Hint bits of a packed TLB entry (see the module comment). */
 export const HINT = {
   /** A read at CPL 0 may use the slot. */
@@ -72,12 +77,19 @@ export const EMPTY_SLOTS = new Int32Array(1 << 20);
  * always go to a frame of flat RAM; writes need `written` (the frame has
  * storage) and a dirty entry, and then follow the SDM's write rule at each CPL.
  */
+// The hint bits as plain constants for the same reason.
+const H_R0 = HINT.R0;
+const H_R3 = HINT.R3;
+const H_W0 = HINT.W0;
+const H_W3 = HINT.W3;
+const H_WN = HINT.WN;
+
 export function hintsFor(entry: number, written: boolean): number {
-  const user = (entry & ENTRY.US) !== 0;
-  let hints = HINT.R0 | (user ? HINT.R3 : 0);
-  if (written && (entry & ENTRY.D) !== 0) {
-    hints |= HINT.WN; // CPL 0 with WP clear writes anything
-    if ((entry & ENTRY.RW) !== 0) hints |= HINT.W0 | (user ? HINT.W3 : 0);
+  const user = (entry & US) !== 0;
+  let hints = H_R0 | (user ? H_R3 : 0);
+  if (written && (entry & D) !== 0) {
+    hints |= H_WN; // CPL 0 with WP clear writes anything
+    if ((entry & RW) !== 0) hints |= H_W0 | (user ? H_W3 : 0);
   }
   return hints;
 }

@@ -59,6 +59,14 @@ import { newWalkState, permits, walkTables } from "./walk.js";
 const R0 = HINT.R0;
 const R3 = HINT.R3;
 const W3 = HINT.W3;
+const NO_HINTS = ~HINTS;
+// The same for the bits the miss path tests.
+const E_US = ENTRY.US;
+const E_RW = ENTRY.RW;
+const E_D = ENTRY.D;
+const A = PTE.A;
+const AD = PTE.A | PTE.D;
+const G = PTE.G;
 
 /** Options for {@link Mmu}. */
 export interface MmuOptions {
@@ -512,7 +520,7 @@ export class Mmu {
       if (slots === null) return; // a TLB of its own kind: every access asks it
       this.fast = fast = slots;
     }
-    fast[vpn] = (e & ~HINTS) | hintsFor(e, this.ram.flatWritten(pfn));
+    fast[vpn] = (e & NO_HINTS) | hintsFor(e, this.ram.flatWritten(pfn));
   }
 
   /** The TLB entry (packed) that lets this access happen, walking if needed; raises #PF. */
@@ -525,11 +533,11 @@ export class Mmu {
     }
     this.hits++;
     if (this.listeners !== null) this.emit({ type: "tlb-hit", va, write, cpl });
-    if (!permits((e & ENTRY.US) !== 0, (e & ENTRY.RW) !== 0, write, cpl, this.wp)) {
+    if (!permits((e & E_US) !== 0, (e & E_RW) !== 0, write, cpl, this.wp)) {
       this.fault(va, PF_ERROR.P, write, cpl);
     }
     // The processor sets D itself: a write through a clean entry walks again.
-    if (write && (e & ENTRY.D) === 0) return this.walk(va, write, cpl);
+    if (write && (e & E_D) === 0) return this.walk(va, write, cpl);
     return e;
   }
 
@@ -544,25 +552,29 @@ export class Mmu {
     if (w.missing >= 0 || !permits(w.user, w.writable, write, cpl, this.wp)) {
       this.walkFault(va, write, cpl);
     }
-    const { pdeAddr, pteAddr } = w;
+    // A on every entry used, and D on the leaf for a write (PDE.A/D sit where PTE.A/D do);
+    // RAM is written only when a bit is still clear.
+    const leafBits = write ? AD : A;
     let pde = w.pde;
     let leaf: number;
     if (w.large) {
-      pde = leaf = this.setBits(pdeAddr, pde, write ? PDE.A | PDE.D : PDE.A, "pde");
+      if ((pde & leafBits) !== leafBits) pde = this.setBits(w.pdeAddr, pde, leafBits, "pde");
+      leaf = pde;
     } else {
-      pde = this.setBits(pdeAddr, pde, PDE.A, "pde");
-      leaf = this.setBits(pteAddr, w.pte, write ? PTE.A | PTE.D : PTE.A, "pte");
+      if ((pde & A) === 0) pde = this.setBits(w.pdeAddr, pde, A, "pde");
+      leaf = w.pte;
+      if ((leaf & leafBits) !== leafBits) leaf = this.setBits(w.pteAddr, leaf, leafBits, "pte");
     }
     if (this.listeners !== null) {
       const pa = ((w.pfn << 12) | (va & 0xfff)) >>> 0;
-      this.walkEvent(va, pdeAddr, pde, pteAddr, w.large ? -1 : leaf, pa);
+      this.walkEvent(va, w.pdeAddr, pde, w.pteAddr, w.large ? -1 : leaf, pa);
     }
     const e = packEntry(
       w.pfn,
       w.writable,
       w.user,
-      (leaf & PTE.D) !== 0,
-      this.pge && (leaf & PTE.G) !== 0,
+      (leaf & E_D) !== 0,
+      this.pge && (leaf & G) !== 0,
       w.large,
     );
     this.packed.fill(va >>> 12, e);

@@ -21,6 +21,11 @@ import type { Tlb, TlbEntry } from "./api.js";
 import { HW_ERROR, HwError, showValue } from "./errors.js";
 import { ENTRY, PACKED_BRAND, type PackedTlb, packTlbEntry, unpackEntry } from "./packed.js";
 
+// Entry bits as this module's own constants (V8 folds these; an imported
+// binding costs a load and checks at every use on the MMU's miss path).
+const LARGE = ENTRY.LARGE;
+const G = ENTRY.G;
+
 /** Marks a listed vpn during {@link UnboundedTlb}'s compaction (a bit no entry uses). */
 const MARK = 0x800;
 
@@ -97,14 +102,17 @@ export class UnboundedTlb implements Tlb {
 
   /** @internal */
   fill(vpn: number, entry: number): number {
-    const old = this.probe(vpn);
+    const flat = this.flat;
+    // The flat case written out: it is the MMU's miss path.
+    const old = flat !== null ? flat[vpn]! : this.probe(vpn);
     if (old === 0) {
       this.count++;
       if (this.listedCount === this.listed.length) this.compact();
       this.listed[this.listedCount++] = vpn;
-    } else if ((old & ENTRY.LARGE) !== 0) this.largeCount[vpn >>> 10]!--;
-    if ((entry & ENTRY.LARGE) !== 0) this.largeCount[vpn >>> 10]!++;
-    this.put(vpn, entry);
+    } else if ((old & LARGE) !== 0) this.largeCount[vpn >>> 10]!--;
+    if ((entry & LARGE) !== 0) this.largeCount[vpn >>> 10]!++;
+    if (flat !== null) flat[vpn] = entry;
+    else this.put(vpn, entry);
     return -1;
   }
 
@@ -113,11 +121,19 @@ export class UnboundedTlb implements Tlb {
 
   invalidatePage(vpn: number): number {
     if (vpn >>> 0 !== vpn || vpn >= 1 << 20) return 0; // no such page: nothing held
-    let dropped = 0;
+    const flat = this.flat;
     const r = vpn >>> 10;
+    if (flat !== null && this.largeCount[r] === 0) {
+      // The common case written out (invlpg on the flat slots).
+      if (flat[vpn] === 0) return 0;
+      flat[vpn] = 0;
+      this.count--;
+      return 1;
+    }
+    let dropped = 0;
     if (this.largeCount[r]! > 0) {
       for (let v = r << 10; v < (r + 1) << 10; v++) {
-        if ((this.probe(v) & ENTRY.LARGE) !== 0) {
+        if ((this.probe(v) & LARGE) !== 0) {
           this.put(v, 0);
           dropped++;
         }
@@ -134,7 +150,7 @@ export class UnboundedTlb implements Tlb {
   }
 
   flushNonGlobal(): number {
-    return this.drop(ENTRY.G);
+    return this.drop(G);
   }
 
   flushAll(): number {
@@ -176,7 +192,7 @@ export class UnboundedTlb implements Tlb {
       const e = this.probe(vpn);
       if (e === 0 || (e & MARK) !== 0) continue; // dropped before, or already kept
       if ((e & keep) === 0) {
-        if ((e & ENTRY.LARGE) !== 0) this.largeCount[vpn >>> 10]!--;
+        if ((e & LARGE) !== 0) this.largeCount[vpn >>> 10]!--;
         this.put(vpn, 0);
         dropped++;
       } else {
@@ -385,10 +401,10 @@ export class SetAssociativeTlb implements Tlb {
     }
     const old = this.tags[slot]!;
     if (old !== -1) {
-      if ((this.info[slot]! & ENTRY.LARGE) !== 0) this.largeHeld--;
+      if ((this.info[slot]! & LARGE) !== 0) this.largeHeld--;
       if (this.flat !== null) this.flat[old] = 0;
     }
-    if ((entry & ENTRY.LARGE) !== 0) this.largeHeld++;
+    if ((entry & LARGE) !== 0) this.largeHeld++;
     this.tags[slot] = vpn;
     this.info[slot] = entry;
     if (this.flat !== null) this.flat[vpn] = entry;
@@ -412,11 +428,11 @@ export class SetAssociativeTlb implements Tlb {
       return 1;
     }
     const region = vpn >>> 10;
-    return this.drop((v, e) => v === vpn || ((e & ENTRY.LARGE) !== 0 && v >>> 10 === region));
+    return this.drop((v, e) => v === vpn || ((e & LARGE) !== 0 && v >>> 10 === region));
   }
 
   flushNonGlobal(): number {
-    return this.drop((_v, e) => (e & ENTRY.G) === 0);
+    return this.drop((_v, e) => (e & G) === 0);
   }
 
   flushAll(): number {
@@ -476,7 +492,7 @@ export class SetAssociativeTlb implements Tlb {
     for (let i = 0; i < this.tags.length; i++) {
       const vpn = this.tags[i]!;
       if (vpn !== -1 && test(vpn, this.info[i]!)) {
-        if ((this.info[i]! & ENTRY.LARGE) !== 0) this.largeHeld--;
+        if ((this.info[i]! & LARGE) !== 0) this.largeHeld--;
         this.tags[i] = -1;
         this.info[i] = 0;
         if (this.flat !== null) this.flat[vpn] = 0;
