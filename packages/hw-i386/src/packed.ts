@@ -120,7 +120,7 @@ export interface PackedTlb {
   makeFlat(): Int32Array | null;
   /** True if the TLB must hear of every hit (LRU). */
   readonly recordsHits: boolean;
-  /** An access was served by the host cache from this TLB's entry for `vpn`. */
+  /** An access was served by the fast path (fast-path.ts) from this TLB's entry for `vpn`. */
   hit(vpn: number): void;
 }
 

@@ -378,7 +378,7 @@ export class SetAssociativeTlb implements Tlb {
 
   /** @internal */
   hit(vpn: number): void {
-    // Only for pages held (the MMU's host cache holds nothing else).
+    // Only for pages held (the MMU hints nothing else).
     this.lastUse[vpn >>> 10]![vpn & 1023] = ++this.clock;
   }
 

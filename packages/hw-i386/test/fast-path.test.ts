@@ -1,13 +1,13 @@
 /**
  * The MMU's fast path (fast-path.ts) must change speed, never behaviour. Two
- * identical machines run the same random programs; on one the host cache is
+ * identical machines run the same random programs; on one the fast path is
  * off (an event listener forces every access down the general path). Every
  * result, fault, register, counter, TLB entry and memory word must agree.
  *
  * The programs reach everything the fast path does: frames in the flat part
  * of RAM (cached) and in the sparse part (not cached), RAM becoming flat in the
  * middle of a run, 4 MiB pages, copyWords, WP and PGE changes, and every
- * shipped TLB, LRU included (whose recency the host cache must report).
+ * shipped TLB, LRU included (whose recency the fast path must report).
  */
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
@@ -203,7 +203,7 @@ describe.each([
     "4-entry fully associative random TLB",
     () => new SetAssociativeTlb({ entries: 4, ways: 4, replacement: "random", seed: 3 }),
   ],
-])("host cache on vs off, %s", (_name, makeTlb) => {
+])("fast path on vs off, %s", (_name, makeTlb) => {
   it("agrees on every result, fault, counter, TLB entry and memory word", () => {
     fc.assert(
       fc.property(fc.array(op, { minLength: 30, maxLength: 120, size: "max" }), (ops) => {
@@ -231,7 +231,7 @@ describe.each([
   }, 60_000);
 });
 
-describe("the host cache is in use", () => {
+describe("the fast path is in use", () => {
   it("serves repeated accesses without asking the TLB, and stops when someone listens", () => {
     let lookups = 0;
     const inner = new UnboundedTlb();
@@ -253,7 +253,7 @@ describe("the host cache is in use", () => {
     const before = lookups;
     for (let i = 0; i < 100; i++) other.read32(PAGES[0]!);
     expect(lookups - before).toBe(100);
-    // A built-in TLB: the host cache serves them (the TLB is not probed), and the
+    // A built-in TLB: the fast path serves them (the TLB is not probed), and the
     // counters still count every access as a hit.
     const tlb = new UnboundedTlb();
     const mmu = boot(tlb);
