@@ -24,7 +24,6 @@ import {
 } from "../src/index.js";
 import { FLAT_AFTER } from "../src/fast-path.js";
 
-
 const PD = 0x1000;
 const PT = [0x2000, 0x3000];
 // Four pages in each of two 4 MiB regions, eight candidate frames: six in the
