@@ -2,123 +2,99 @@
  * The host-side fast path: how the simulation goes fast without changing what
  * it simulates. Nothing here is part of the machine; mmu.ts is.
  *
- * {@link HostCache} is an emulator's flat TLB (as in QEMU's softmmu or v86):
- * one 32-bit slot per linear page, holding where the page's frame lives in the
- * host's RAM array with the kinds of access that may go straight there folded
- * into the low bits:
+ * The built-in TLBs keep their entries in one `Int32Array` indexed by virtual
+ * page number (`slots`, see packed.ts), as an emulator's flat TLB does (QEMU's
+ * softmmu, v86). The MMU reads that array directly: there is no second cache
+ * beside the TLB to keep coherent, so whatever drops a TLB entry (invlpg, a
+ * flush, a fault, an eviction) drops its fast path with it.
+ *
+ * What a slot may serve without the general path is folded into bits of the
+ * packed entry that the entry itself leaves free, the *hints*:
  *
  * ```
- *  31 30 29                          10 9      4  3   2   1   0
- * +-----+------------------------------+--------+---+---+---+---+
- * |  0  |  pfn (word index of frame)   |   0    |W3 |W0 |R3 |R0 |
- * +-----+------------------------------+--------+---+---+---+---+
- *   R0/R3: a read at CPL 0/3 may use it; W0/W3: a write at CPL 0/3 may.
- *   0 as a whole: nothing cached for the page.
+ *  31                       12 11 10  9   8  7  6  5   4   3   2  1  0
+ * +---------------------------+--+--+---+--+--+--+---+---+---+--+--+-+
+ * |  pfn                      | -|WN|W3 |G |PS|D |W0 |R3 |R0 |US|RW|P|
+ * +---------------------------+--+--+---+--+--+--+---+---+---+--+--+-+
+ *   R0/R3: a read at CPL 0/3 may go straight to the frame in flat RAM;
+ *   W0: a write at CPL 0 may while CR0.WP=1; WN: while CR0.WP=0; W3: at CPL 3.
  * ```
  *
- * A hit is one load and one bit test. The cache only ever holds a subset of
- * what the simulated TLB holds, with no more rights than the TLB entry gives:
- * the MMU drops a page here whenever the TLB drops it (invlpg, flushes, a
- * fault, an eviction reported by the TLB, a re-walk), and a write right is
- * given only once the TLB entry is dirty, so a write through a clean entry
- * still walks and sets D. For an LRU TLB every hit is reported to it. It thus
- * changes how fast the simulation runs, never what it does; the twin-machine
- * test (test/fast-path.test.ts) checks exactly that.
+ * A hint is set (by {@link hintsFor}) only when the MMU has just used the entry
+ * on the general path, only while paging is on and nobody listens for events,
+ * and only with no more rights than the entry gives: a write hint needs the
+ * entry's dirty bit (so a write through a clean entry still walks and sets D)
+ * and a frame of flat RAM that was already written (so RAM's count of touched
+ * frames stays exact). What a hint depends on never changes while the entry is
+ * held: the entry's own bits are rewritten only by a new fill, frames of RAM
+ * only ever become flat and written, and CR0.WP picks W0 or WN at the access.
+ * While someone listens or paging is off the MMU reads {@link EMPTY_SLOTS}
+ * instead, so every access takes the general path and is reported. For an LRU
+ * TLB each hint-served access is reported to it as a use.
+ *
+ * So the hints change how fast the simulation runs, never what it does; the
+ * twin-machine test (test/fast-path.test.ts) checks exactly that.
  *
  * @module
  */
 import { ENTRY } from "./packed.js";
 
-/** Access-right bits of a host-cache slot. */
-export const HOST = {
+// Entry bits as this module's own constants (V8 folds these into the hot path).
+const US = ENTRY.US;
+const RW = ENTRY.RW;
+const D = ENTRY.D;
+
+/** Hint bits of a packed TLB entry (see the module comment). */
+export const HINT = {
   /** A read at CPL 0 may use the slot. */
-  R0: 1,
+  R0: 0x008,
   /** A read at CPL 3 may use the slot. */
-  R3: 2,
-  /** A write at CPL 0 may use the slot. */
-  W0: 4,
+  R3: 0x010,
+  /** A write at CPL 0 may use the slot while CR0.WP = 1. */
+  W0: 0x020,
   /** A write at CPL 3 may use the slot. */
-  W3: 8,
+  W3: 0x200,
+  /** A write at CPL 0 may use the slot while CR0.WP = 0. */
+  WN: 0x400,
 } as const;
 
-/** Installs an MMU makes before it gets a cache of its own (4 MiB): short-lived machines never do. */
-export const HOST_AFTER = 64;
+/** Every hint bit: what a TLB entry without hints is masked with. */
+export const HINTS = HINT.R0 | HINT.R3 | HINT.W0 | HINT.W3 | HINT.WN;
 
-/** The slots an MMU reads before it has a cache: always empty, never written. */
+/**
+ * Accesses on the general path after which the MMU asks a built-in TLB to keep
+ * its entries in flat slots by vpn (4 MiB, which the fast path reads): a
+ * machine that a test builds for a handful of accesses never pays for them
+ * (making them costs milliseconds).
+ */
+export const FLAT_AFTER = 64;
+
+/** Slots that the MMU reads while the fast path is off: always empty, never written. */
 export const EMPTY_SLOTS = new Int32Array(1 << 20);
 
-/** Marks a listed slot during compaction. */
-const MARK = 0x200;
-/** The frame part of a slot. */
-export const HOST_FRAME = ~0x3ff;
+/**
+ * The hints for the packed TLB entry `entry` (hint bits ignored): reads may
+ * always go to a frame of flat RAM; writes need `written` (the frame has
+ * storage) and a dirty entry, and then follow the SDM's write rule at each CPL.
+ */
+// The hint bits as plain constants for the same reason.
+const H_R0 = HINT.R0;
+const H_R3 = HINT.R3;
+const H_W0 = HINT.W0;
+const H_W3 = HINT.W3;
+const H_WN = HINT.WN;
 
-/** The flat per-page cache (see the module comment). */
-export class HostCache {
-  /** One slot per linear page. */
-  readonly slots = new Int32Array(1 << 20);
-  /** Pages that may hold a slot (a page may be listed twice, or listed and empty). */
-  private listed = new Int32Array(256);
-  private count = 0;
-
-  /**
-   * Cache the TLB entry `entry` (packed) for `vpn`. `wp` is CR0.WP;
-   * `writable` says the frame may be written from here (it has storage).
-   */
-  install(vpn: number, entry: number, wp: boolean, writable: boolean): void {
-    const slots = this.slots;
-    const user = (entry & ENTRY.US) !== 0;
-    let rights = HOST.R0 | (user ? HOST.R3 : 0);
-    if (writable && (entry & ENTRY.D) !== 0) {
-      const rw = (entry & ENTRY.RW) !== 0;
-      if (rw || !wp) rights |= HOST.W0;
-      if (rw && user) rights |= HOST.W3;
-    }
-    if (slots[vpn] === 0) this.list(vpn);
-    slots[vpn] = ((entry >>> 12) << 10) | rights;
+export function hintsFor(entry: number, written: boolean): number {
+  const user = (entry & US) !== 0;
+  let hints = H_R0 | (user ? H_R3 : 0);
+  if (written && (entry & D) !== 0) {
+    hints |= H_WN; // CPL 0 with WP clear writes anything
+    if ((entry & RW) !== 0) hints |= H_W0 | (user ? H_W3 : 0);
   }
+  return hints;
+}
 
-  /** Forget `vpn`. */
-  drop(vpn: number): void {
-    this.slots[vpn] = 0;
-  }
-
-  /** Forget every page of the 4 MiB region `region`. */
-  dropRegion(region: number): void {
-    this.slots.fill(0, region << 10, (region + 1) << 10);
-  }
-
-  /** Forget everything. */
-  clear(): void {
-    const slots = this.slots;
-    const listed = this.listed;
-    for (let i = 0; i < this.count; i++) slots[listed[i]!] = 0;
-    this.count = 0;
-  }
-
-  private list(vpn: number): void {
-    if (this.count === this.listed.length) this.compact();
-    this.listed[this.count++] = vpn;
-  }
-
-  /** Keep each page that still holds a slot once; grow if that is still most of the list. */
-  private compact(): void {
-    const slots = this.slots;
-    const listed = this.listed;
-    let kept = 0;
-    for (let i = 0; i < this.count; i++) {
-      const vpn = listed[i]!;
-      const s = slots[vpn]!;
-      if (s !== 0 && (s & MARK) === 0) {
-        slots[vpn] = s | MARK;
-        listed[kept++] = vpn;
-      }
-    }
-    for (let i = 0; i < kept; i++) slots[listed[i]!] = slots[listed[i]!]! & ~MARK;
-    this.count = kept;
-    if (kept * 2 > listed.length) {
-      const bigger = new Int32Array(listed.length * 2);
-      bigger.set(listed);
-      this.listed = bigger;
-    }
-  }
+/** The word index in flat RAM of byte `offset` (in its page) of the frame of packed entry `slot`. */
+export function wordIndex(slot: number, offset: number): number {
+  return ((slot & ~0xfff) | offset) >>> 2;
 }

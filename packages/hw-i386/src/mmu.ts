@@ -24,10 +24,11 @@
  * - A page-crossing access translates both pages first; if the second faults,
  *   CR2 is the first address of the second page.
  *
- * Speed lives in fast-path.ts: the built-in TLBs keep entries packed in
- * typed arrays (no object per walk), and an emulator-style flat host cache
- * in front of them lets a repeated aligned word access skip the TLB. The
- * methods below check that cache first and otherwise follow the SDM.
+ * Speed lives in fast-path.ts: the built-in TLBs keep entries packed in one
+ * typed-array slot per page (no object per walk), as an emulator's flat TLB
+ * does, and an aligned word access whose slot carries a fast-path hint goes
+ * straight to RAM. The methods below check that hint first and otherwise
+ * follow the SDM.
  *
  * @module
  */
@@ -47,20 +48,25 @@ import {
   type Tlb,
 } from "./api.js";
 import { HW_ERROR, HwError, PageFault, hex32, showValue } from "./errors.js";
-import { EMPTY_SLOTS, HOST, HOST_AFTER, HOST_FRAME, HostCache } from "./fast-path.js";
+import { EMPTY_SLOTS, FLAT_AFTER, HINT, HINTS, hintsFor } from "./fast-path.js";
 import { ENTRY, type PackedTlb, packEntry, packedView } from "./packed.js";
 import { PhysicalMemory, checkValue, toU32 } from "./ram.js";
 import { UnboundedTlb } from "./tlb.js";
 import { newWalkState, permits, walkTables } from "./walk.js";
 
-// The host cache's right bits and frame mask as this module's own constants:
-// V8 folds these into the hot path; an imported binding or a helper call
-// measured slower there.
-const R0 = HOST.R0;
-const R3 = HOST.R3;
-const W0 = HOST.W0;
-const W3 = HOST.W3;
-const FRAME = HOST_FRAME;
+// The fast-path hint bits as this module's own constants: V8 folds these into
+// the hot path; an imported binding or a helper call measured slower there.
+const R0 = HINT.R0;
+const R3 = HINT.R3;
+const W3 = HINT.W3;
+const NO_HINTS = ~HINTS;
+// The same for the bits the miss path tests.
+const E_US = ENTRY.US;
+const E_RW = ENTRY.RW;
+const E_D = ENTRY.D;
+const A = PTE.A;
+const AD = PTE.A | PTE.D;
+const G = PTE.G;
 
 /** Options for {@link Mmu}. */
 export interface MmuOptions {
@@ -112,7 +118,7 @@ export class Mmu {
   private flushCount = 0;
   private accessCount = 0;
 
-  /** Hits served by the host cache. */
+  /** Hits served by the fast path. */
   private fastHits = 0;
 
   private listeners: MmuListener[] | null = null;
@@ -121,20 +127,22 @@ export class Mmu {
   private readonly packed: PackedTlb;
   /** The TLB again when it must hear of every hit (LRU), else null. */
   private readonly recorder: PackedTlb | null;
-  /** The flat host cache in front of the TLB (fast-path.ts); made on first need. */
-  private host: HostCache | null = null;
-  /** `host.slots`, kept here for the hot path; EMPTY_SLOTS until the cache exists. */
-  private fast: Int32Array;
+  /**
+   * The TLB's flat slots while the fast path is on and the TLB has them (a
+   * built-in TLB, after its first fills), else EMPTY_SLOTS, so that every
+   * access misses it.
+   */
+  private fast: Int32Array = EMPTY_SLOTS;
+  /** The fast path is on: paging is on and nobody listens for events. */
+  private hintsOn = false;
+  /** Accesses that could have been hinted before the TLB had flat slots. */
+  private untilFlat = 0;
+  /** The hint bit that lets a CPL 0 write through: W0 while CR0.WP is set, else WN. */
+  private w0: number = HINT.WN;
   /** RAM's flat words, kept here for the hot path (refreshed when RAM grows). */
   private mem: Uint32Array;
-  /** Frames in `mem`: only those may be cached. */
+  /** Frames in `mem`: only those may be hinted. */
   private memFrames: number;
-  /** Host-cache slots installed so far; the cache gets its own array after a few (see constructor). */
-  private installs = 0;
-  /** Paging is on, nobody listens, and the TLB allows it; else the host cache stays empty. */
-  private hostOn = false;
-  /** Some host-cache slot came from a 4 MiB page (invlpg must then clear its region). */
-  private hostLarge = false;
   /** The walk's result, reused so that a walk allocates nothing. */
   private readonly scratch = newWalkState();
 
@@ -156,9 +164,6 @@ export class Mmu {
     this.tlb = tlb ?? new UnboundedTlb();
     this.packed = packedView(this.tlb);
     this.recorder = this.packed.recordsHits ? this.packed : null;
-    // A machine that a test builds for a few accesses never pays for the 4 MiB
-    // cache: until HOST_AFTER installs, lookups read a shared array that stays empty.
-    this.fast = EMPTY_SLOTS;
     const storage = ram.flatStorage();
     this.mem = storage.words;
     this.memFrames = storage.frames;
@@ -169,14 +174,10 @@ export class Mmu {
     });
   }
 
-  private updateHostOn(): void {
-    this.hostOn = this.paging && this.listeners === null && this.packed.hostCacheable;
-    if (!this.hostOn) this.hostClear();
-  }
-
-  private hostClear(): void {
-    this.host?.clear();
-    this.hostLarge = false;
+  /** Turn the fast path on or off after paging or the listeners changed. */
+  private updateFast(): void {
+    this.hintsOn = this.paging && this.listeners === null;
+    this.fast = (this.hintsOn ? this.packed.slots : null) ?? EMPTY_SLOTS;
   }
 
   // ---------------------------------------------------------------- registers
@@ -224,9 +225,8 @@ export class Mmu {
     this.cr0v = value >>> 0;
     this.paging = (value & CR0.PG) !== 0;
     this.wp = (value & CR0.WP) !== 0;
-    // The host cache's write rights depend on WP: rebuild it from the TLB.
-    this.hostClear();
-    this.updateHostOn();
+    this.w0 = this.wp ? HINT.W0 : HINT.WN;
+    this.updateFast();
     if (pagingBefore !== this.paging) this.flush("cr0", null, this.packed.flushAll());
   }
 
@@ -240,7 +240,6 @@ export class Mmu {
   loadCr3(value: number): void {
     value = toU32(value, "CR3 value");
     this.cr3v = value;
-    this.hostClear();
     this.flush("cr3", null, this.packed.flushNonGlobal());
   }
 
@@ -260,17 +259,14 @@ export class Mmu {
     this.cr4v = value;
     this.pse = (value & CR4.PSE) !== 0;
     this.pge = (value & CR4.PGE) !== 0;
-    if (changed !== 0) {
-      this.hostClear();
-      this.flush("cr4", null, this.packed.flushAll());
-    }
+    if (changed !== 0) this.flush("cr4", null, this.packed.flushAll());
   }
 
   /** INVLPG: drop the TLB entry for the page of `va`, global or not (all of a 4 MiB page). */
   invlpg(va: number): void {
     // A uint32 needs no more checking (typeof first: `>>>` would throw a TypeError on a BigInt).
     if (typeof va !== "number" || va >>> 0 !== va) va = toU32(va, "linear address");
-    this.flush("invlpg", va, this.invalidate(va >>> 12));
+    this.flush("invlpg", va, this.packed.invalidatePage(va >>> 12));
   }
 
   // ----------------------------------------------------------------- accesses
@@ -299,7 +295,7 @@ export class Mmu {
       if ((slot & (cpl === 0 ? R0 : cpl === 3 ? R3 : 0)) !== 0) {
         this.fastHits++;
         if (this.recorder !== null) this.recorder.hit(v >>> 12);
-        return this.mem[(slot & FRAME) | ((v & 0xfff) >>> 2)]!;
+        return this.mem[((slot & ~0xfff) | (v & 0xfff)) >>> 2]!;
       }
     }
     return this.word32(va, cpl, false, 0);
@@ -328,10 +324,10 @@ export class Mmu {
       (value >>> 0 === value || (value | 0) === value)
     ) {
       const slot = this.fast[v >>> 12]!;
-      if ((slot & (cpl === 0 ? W0 : cpl === 3 ? W3 : 0)) !== 0) {
+      if ((slot & (cpl === 0 ? this.w0 : cpl === 3 ? W3 : 0)) !== 0) {
         this.fastHits++;
         if (this.recorder !== null) this.recorder.hit(v >>> 12);
-        this.mem[(slot & FRAME) | ((v & 0xfff) >>> 2)] = value;
+        this.mem[((slot & ~0xfff) | (v & 0xfff)) >>> 2] = value;
         return;
       }
     }
@@ -358,7 +354,7 @@ export class Mmu {
     src = toU32(src, "linear address");
     checkCpl(cpl);
     const readBit = cpl === 0 ? R0 : R3;
-    const writeBit = cpl === 0 ? W0 : W3;
+    const writeBit = cpl === 0 ? this.w0 : W3;
     let i = 0;
     while (i < words) {
       const s = (src + 4 * i) >>> 0;
@@ -370,14 +366,14 @@ export class Mmu {
       // Words left on both pages after this one, and still to copy.
       const n = Math.min(words - i, (0xffc - (s & 0xfff)) >>> 2, (0xffc - (d & 0xfff)) >>> 2);
       if (n <= 0) continue;
-      // Both pages in the host cache: the TLB holds them and nothing is filled until the
+      // Both pages hinted: the TLB holds them and nothing is filled until the
       // stretch ends, so every one of these accesses would be a hit. (Else: word by word.)
       const from = this.fast[s >>> 12]!;
       const to = this.fast[d >>> 12]!;
       if ((from & readBit) === 0 || (to & writeBit) === 0) continue;
       const mem = this.mem;
-      const f = (from & FRAME) + ((s & 0xfff) >>> 2) + 1;
-      const t = (to & FRAME) + ((d & 0xfff) >>> 2) + 1;
+      const f = (((from & ~0xfff) | (s & 0xfff)) >>> 2) + 1;
+      const t = (((to & ~0xfff) | (d & 0xfff)) >>> 2) + 1;
       // Ascending, word by word, as rep movsd does when the ranges overlap.
       for (let j = 0; j < n; j++) mem[t + j] = mem[f + j]!;
       // LRU order after the stretch is what its last read and write leave.
@@ -429,11 +425,11 @@ export class Mmu {
       throw new HwError(HW_ERROR.BAD_VALUE, `listener ${showValue(listener)} is not a function`);
     }
     this.listeners = [...(this.listeners ?? []), listener];
-    this.updateHostOn();
+    this.updateFast();
     return () => {
       const rest = (this.listeners ?? []).filter((l) => l !== listener);
       this.listeners = rest.length === 0 ? null : rest;
-      this.updateHostOn();
+      this.updateFast();
     };
   }
 
@@ -448,7 +444,7 @@ export class Mmu {
     if (this.listeners !== null) this.emit({ type: "flush", reason, va, dropped });
   }
 
-  /** An aligned 32-bit access that missed the host cache: the common slow case, kept lean. */
+  /** An aligned 32-bit access that the fast path did not serve: the common slow case, kept lean. */
   private word32(va: number, cpl: Cpl, write: boolean, value: number): number {
     if (!this.paging || (va & 3) !== 0 || va >>> 0 !== va || (cpl !== 0 && cpl !== 3)) {
       return this.access(va, 4, cpl, write, value);
@@ -459,7 +455,7 @@ export class Mmu {
     const e = this.translate(va, write, cpl);
     const pa = (((e >>> 12) << 12) | (va & 0xfff)) >>> 0;
     if (write) this.ram.setWord(pa, value >>> 0);
-    if (this.hostOn) this.hostInstall(va >>> 12, e);
+    if (this.hintsOn) this.hint(va >>> 12, e);
     return write ? 0 : this.ram.word(pa);
   }
 
@@ -489,7 +485,7 @@ export class Mmu {
         else if (size === 2) ram.write16(pa, value & 0xffff);
         else ram.write32(pa, value >>> 0);
       }
-      if (this.hostOn) this.hostInstall(va >>> 12, first);
+      if (this.hintsOn) this.hint(va >>> 12, first);
       if (write) return 0;
       return size === 1 ? ram.read8(pa) : size === 2 ? ram.read16(pa) : ram.read32(pa);
     }
@@ -509,37 +505,22 @@ export class Mmu {
     return result >>> 0;
   }
 
-  /** Put the TLB entry `e` (packed) for `vpn` in the host cache, if its frame is in flat RAM. */
-  private hostInstall(vpn: number, e: number): void {
+  /**
+   * The TLB holds `e` (packed) for `vpn` and an access just went through it:
+   * add the fast-path hints (fast-path.ts), if its frame is in flat RAM.
+   */
+  private hint(vpn: number, e: number): void {
     const pfn = e >>> 12;
     if (pfn >= this.memFrames) return; // not in the flat array (yet): the general path
-    let host = this.host;
-    if (host === null) {
-      if (++this.installs < HOST_AFTER) return;
-      host = this.host = new HostCache();
-      this.fast = host.slots;
+    let fast = this.fast;
+    if (fast === EMPTY_SLOTS) {
+      // The TLB's flat slots, made once this machine has shown it lives long (fast-path.ts).
+      if (++this.untilFlat < FLAT_AFTER) return;
+      const slots = this.packed.makeFlat();
+      if (slots === null) return; // a TLB of its own kind: every access asks it
+      this.fast = fast = slots;
     }
-    if ((e & ENTRY.LARGE) !== 0) this.hostLarge = true;
-    host.install(vpn, e, this.wp, this.ram.flatWritten(pfn));
-  }
-
-  /** Drop `vpn` (and any 4 MiB page around it) from the TLB and the host cache. */
-  private invalidate(vpn: number): number {
-    const dropped = this.packed.invalidatePage(vpn);
-    if (this.host !== null) {
-      if (this.hostLarge) this.host.dropRegion(vpn >>> 10);
-      else this.host.drop(vpn);
-    }
-    return dropped;
-  }
-
-  /** Fill the TLB; whatever it evicts leaves the host cache too, as does the page's old copy. */
-  private tlbFill(vpn: number, e: number): void {
-    const evicted = this.packed.fill(vpn, e);
-    if (this.host !== null) {
-      if (evicted >= 0) this.host.drop(evicted);
-      this.host.drop(vpn);
-    }
+    fast[vpn] = (e & NO_HINTS) | hintsFor(e, this.ram.flatWritten(pfn));
   }
 
   /** The TLB entry (packed) that lets this access happen, walking if needed; raises #PF. */
@@ -552,11 +533,11 @@ export class Mmu {
     }
     this.hits++;
     if (this.listeners !== null) this.emit({ type: "tlb-hit", va, write, cpl });
-    if (!permits((e & ENTRY.US) !== 0, (e & ENTRY.RW) !== 0, write, cpl, this.wp)) {
+    if (!permits((e & E_US) !== 0, (e & E_RW) !== 0, write, cpl, this.wp)) {
       this.fault(va, PF_ERROR.P, write, cpl);
     }
     // The processor sets D itself: a write through a clean entry walks again.
-    if (write && (e & ENTRY.D) === 0) return this.walk(va, write, cpl);
+    if (write && (e & E_D) === 0) return this.walk(va, write, cpl);
     return e;
   }
 
@@ -571,28 +552,32 @@ export class Mmu {
     if (w.missing >= 0 || !permits(w.user, w.writable, write, cpl, this.wp)) {
       this.walkFault(va, write, cpl);
     }
-    const { pdeAddr, pteAddr } = w;
+    // A on every entry used, and D on the leaf for a write (PDE.A/D sit where PTE.A/D do);
+    // RAM is written only when a bit is still clear.
+    const leafBits = write ? AD : A;
     let pde = w.pde;
     let leaf: number;
     if (w.large) {
-      pde = leaf = this.setBits(pdeAddr, pde, write ? PDE.A | PDE.D : PDE.A, "pde");
+      if ((pde & leafBits) !== leafBits) pde = this.setBits(w.pdeAddr, pde, leafBits, "pde");
+      leaf = pde;
     } else {
-      pde = this.setBits(pdeAddr, pde, PDE.A, "pde");
-      leaf = this.setBits(pteAddr, w.pte, write ? PTE.A | PTE.D : PTE.A, "pte");
+      if ((pde & A) === 0) pde = this.setBits(w.pdeAddr, pde, A, "pde");
+      leaf = w.pte;
+      if ((leaf & leafBits) !== leafBits) leaf = this.setBits(w.pteAddr, leaf, leafBits, "pte");
     }
     if (this.listeners !== null) {
       const pa = ((w.pfn << 12) | (va & 0xfff)) >>> 0;
-      this.walkEvent(va, pdeAddr, pde, pteAddr, w.large ? -1 : leaf, pa);
+      this.walkEvent(va, w.pdeAddr, pde, w.pteAddr, w.large ? -1 : leaf, pa);
     }
     const e = packEntry(
       w.pfn,
       w.writable,
       w.user,
-      (leaf & PTE.D) !== 0,
-      this.pge && (leaf & PTE.G) !== 0,
+      (leaf & E_D) !== 0,
+      this.pge && (leaf & G) !== 0,
       w.large,
     );
-    this.tlbFill(va >>> 12, e);
+    this.packed.fill(va >>> 12, e);
     return e;
   }
 
@@ -643,7 +628,7 @@ export class Mmu {
     const errorCode = bits | (write ? PF_ERROR.W : 0) | (cpl === 3 ? PF_ERROR.U : 0);
     this.faultCount++;
     this.cr2v = va;
-    this.flush("fault", va, this.invalidate(va >>> 12));
+    this.flush("fault", va, this.packed.invalidatePage(va >>> 12));
     if (this.listeners !== null) this.emit({ type: "fault", va, errorCode, cr2: va });
     throw new PageFault(va, errorCode);
   }

@@ -12,6 +12,9 @@
  *   PS = a piece of a 4 MiB page; G = global (G=1 and CR4.PGE=1)
  * ```
  *
+ * Bits 3-5 and 9-11 are free: the MMU keeps its fast-path hints there
+ * (fast-path.ts), and every reader of an entry ignores them.
+ *
  * The bits sit where a PTE has them. The TLBs that ship with mm386 store
  * entries this way and implement {@link PackedTlb} directly; any other
  * {@link Tlb} (a student's, say) is wrapped by {@link packedView}, which
@@ -106,14 +109,18 @@ export interface PackedTlb {
   /** Drop every entry; the number dropped. */
   flushAll(): number;
   /**
-   * True if the MMU may serve repeated accesses from its host-side cache: the
-   * TLB reports every eviction through `fill` and, if `recordsHits`, is told
-   * of each such access through `hit`.
+   * The TLB's entries by vpn (2^20 slots, 0 = none), or null while it has none
+   * (yet). A built-in TLB keeps its entries there once {@link makeFlat} was
+   * called, so that the MMU's fast path (fast-path.ts) can read them directly;
+   * it stores an entry exactly as filled, hint bits included, and lets the MMU
+   * add hint bits to an entry it holds.
    */
-  readonly hostCacheable: boolean;
+  readonly slots: Int32Array | null;
+  /** Make {@link slots} now (4 MiB) and return them; null if this TLB cannot. */
+  makeFlat(): Int32Array | null;
   /** True if the TLB must hear of every hit (LRU). */
   readonly recordsHits: boolean;
-  /** An access was served by the host cache from this TLB's entry for `vpn`. */
+  /** An access was served by the fast path (fast-path.ts) from this TLB's entry for `vpn`. */
   hit(vpn: number): void;
 }
 
@@ -127,8 +134,11 @@ export const PACKED_BRAND = new WeakSet<object>();
 
 /** Wraps any {@link Tlb}: every access reaches its `lookup`, and no host-side cache is used. */
 class ObjectTlbAdapter implements PackedTlb {
-  readonly hostCacheable = false;
+  readonly slots = null;
   readonly recordsHits = false;
+  makeFlat(): null {
+    return null;
+  }
   constructor(private readonly tlb: Tlb) {}
   probe(vpn: number): number {
     const e = this.tlb.lookup(vpn);

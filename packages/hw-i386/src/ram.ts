@@ -255,7 +255,13 @@ export class PhysicalMemory {
    * @internal For the MMU; `pa` must be a uint32 multiple of 4.
    */
   word(pa: number): number {
+    // Small enough for V8 to inline into every caller; the rest is out of line.
     if (pa < this.flatBytes) return this.flat[pa >>> 2]!;
+    return this.farWord(pa);
+  }
+
+  /** {@link word} beyond the flat storage. */
+  private farWord(pa: number): number {
     if (pa >>> 12 < this.ramFrames && ++this.farTouches > FAR_TOUCH_LIMIT) {
       this.flatten();
       return this.flat[pa >>> 2]!;
@@ -269,6 +275,17 @@ export class PhysicalMemory {
    * @internal
    */
   setWord(pa: number, value: number): void {
+    // A frame of flat RAM already written: the common case, small enough to inline.
+    const pfn = pa >>> 12;
+    if (pfn < this.flatFrames && this.written[pfn] === 1) {
+      this.flat[pa >>> 2] = value;
+      return;
+    }
+    this.setFarWord(pa, value);
+  }
+
+  /** {@link setWord} for a first write to a frame, or beyond the flat storage. */
+  private setFarWord(pa: number, value: number): void {
     const pfn = pa >>> 12;
     if (pfn < this.flatFrames) {
       if (this.written[pfn] === 0) {

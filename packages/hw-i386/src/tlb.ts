@@ -3,16 +3,17 @@
  *
  * - {@link UnboundedTlb}: one entry per linear page, never evicts. Stale
  *   entries live until invalidated, which makes missing-invlpg bugs
- *   reproducible. Stored like the page tables themselves, two levels deep:
- *   `regions[vpn >>> 10][vpn & 1023]`.
+ *   reproducible.
  * - {@link SetAssociativeTlb}: `entries` slots in `entries / ways` sets, a set
  *   chosen by `vpn mod sets`, with LRU, FIFO or (seeded) random replacement,
  *   like a real processor's data TLB.
  *
- * Both keep entries packed in typed arrays (packed.ts) and also speak the
- * MMU's allocation-free internal protocol (`probe`/`fill`/`hit`, hidden from
- * the published types); `lookup`, `insert` and `entries` convert to and from
- * {@link TlbEntry} objects for everyone else.
+ * Both keep entries packed (packed.ts) in one `Int32Array` slot per linear
+ * page, as an emulator's flat TLB does, which the MMU's fast path reads
+ * directly (fast-path.ts), and speak the MMU's allocation-free internal
+ * protocol (`probe`/`fill`/`hit`, hidden from the published types); `lookup`,
+ * `insert` and `entries` convert to and from {@link TlbEntry} objects for
+ * everyone else.
  *
  * @module
  */
@@ -20,23 +21,39 @@ import type { Tlb, TlbEntry } from "./api.js";
 import { HW_ERROR, HwError, showValue } from "./errors.js";
 import { ENTRY, PACKED_BRAND, type PackedTlb, packTlbEntry, unpackEntry } from "./packed.js";
 
+// Entry bits as this module's own constants (V8 folds these; an imported
+// binding costs a load and checks at every use on the MMU's miss path).
+const LARGE = ENTRY.LARGE;
+const G = ENTRY.G;
+
+/** Marks a listed vpn during {@link UnboundedTlb}'s compaction (a bit no entry uses). */
+const MARK = 0x800;
+
 /** A TLB with one slot for every linear page: nothing is ever evicted. */
 export class UnboundedTlb implements Tlb {
   readonly name = "unbounded";
   readonly capacity = Infinity;
   /** @internal */
-  readonly hostCacheable = true;
-  /** @internal */
   readonly recordsHits = false;
   /**
-   * Per 4 MiB region, created on first use: words 0-1023 hold the packed entry
-   * of each page (0 = none), words 1024-2047 its place in `held` plus one.
+   * The packed entry of every page (0 = none), by vpn, once the MMU asked for
+   * it (`makeFlat`): one 4 MiB array that the MMU's fast path reads directly.
+   * Until then (a machine built for a few accesses) entries live in
+   * `regions`, per 4 MiB region, created on first use.
    */
-  private readonly regions = new Array<Int32Array | undefined>(1024).fill(undefined);
+  private flat: Int32Array | null = null;
+  private regions: (Int32Array | undefined)[] = new Array<Int32Array | undefined>(1024);
   /** Per 4 MiB region: how many held entries came from a large page. */
   private readonly largeCount = new Uint16Array(1024);
-  /** Every vpn held, in no order, so that flushes cost what the TLB holds. */
-  private held = new Int32Array(64);
+  /**
+   * The vpns that may hold an entry, so that flushes cost what the TLB holds.
+   * Invalidation leaves its vpn here (a store, no search); a page dropped and
+   * filled again is listed twice. {@link compact} sorts that out when the list
+   * is full.
+   */
+  private listed = new Int32Array(64);
+  private listedCount = 0;
+  /** Entries held. */
   private count = 0;
 
   constructor() {
@@ -48,7 +65,13 @@ export class UnboundedTlb implements Tlb {
     return this.count;
   }
 
+  /** @internal The flat slots by vpn (see `flat`), or null while there are none yet. */
+  get slots(): Int32Array | null {
+    return this.flat;
+  }
+
   lookup(vpn: number): TlbEntry | undefined {
+    if (vpn >>> 0 !== vpn || vpn >= 1 << 20) return undefined; // no such page
     const e = this.probe(vpn);
     return e === 0 ? undefined : unpackEntry(vpn, e);
   }
@@ -60,31 +83,36 @@ export class UnboundedTlb implements Tlb {
 
   /** @internal */
   probe(vpn: number): number {
+    const flat = this.flat;
+    if (flat !== null) return flat[vpn]!;
     const region = this.regions[vpn >>> 10];
     return region === undefined ? 0 : region[vpn & 1023]!;
   }
 
+  private put(vpn: number, entry: number): void {
+    const flat = this.flat;
+    if (flat !== null) {
+      flat[vpn] = entry;
+      return;
+    }
+    let region = this.regions[vpn >>> 10];
+    if (region === undefined) region = this.regions[vpn >>> 10] = new Int32Array(1024);
+    region[vpn & 1023] = entry;
+  }
+
   /** @internal */
   fill(vpn: number, entry: number): number {
-    const r = vpn >>> 10;
-    let region = this.regions[r];
-    if (region === undefined) {
-      region = new Int32Array(2048);
-      this.regions[r] = region;
-    }
-    const i = vpn & 1023;
-    const old = region[i]!;
+    const flat = this.flat;
+    // The flat case written out: it is the MMU's miss path.
+    const old = flat !== null ? flat[vpn]! : this.probe(vpn);
     if (old === 0) {
-      if (this.count === this.held.length) {
-        const bigger = new Int32Array(this.held.length * 2);
-        bigger.set(this.held);
-        this.held = bigger;
-      }
-      this.held[this.count] = vpn;
-      region[1024 + i] = ++this.count;
-    } else if ((old & ENTRY.LARGE) !== 0) this.largeCount[r]!--;
-    if ((entry & ENTRY.LARGE) !== 0) this.largeCount[r]!++;
-    region[i] = entry;
+      this.count++;
+      if (this.listedCount === this.listed.length) this.compact();
+      this.listed[this.listedCount++] = vpn;
+    } else if ((old & LARGE) !== 0) this.largeCount[vpn >>> 10]!--;
+    if ((entry & LARGE) !== 0) this.largeCount[vpn >>> 10]!++;
+    if (flat !== null) flat[vpn] = entry;
+    else this.put(vpn, entry);
     return -1;
   }
 
@@ -92,66 +120,100 @@ export class UnboundedTlb implements Tlb {
   hit(): void {}
 
   invalidatePage(vpn: number): number {
+    if (vpn >>> 0 !== vpn || vpn >= 1 << 20) return 0; // no such page: nothing held
+    const flat = this.flat;
     const r = vpn >>> 10;
-    const region = this.regions[r];
-    if (region === undefined) return 0;
+    if (flat !== null && this.largeCount[r] === 0) {
+      // The common case written out (invlpg on the flat slots).
+      if (flat[vpn] === 0) return 0;
+      flat[vpn] = 0;
+      this.count--;
+      return 1;
+    }
     let dropped = 0;
     if (this.largeCount[r]! > 0) {
-      for (let i = 0; i < 1024; i++) {
-        if ((region[i]! & ENTRY.LARGE) !== 0) {
-          this.remove(region, (r << 10) | i);
+      for (let v = r << 10; v < (r + 1) << 10; v++) {
+        if ((this.probe(v) & LARGE) !== 0) {
+          this.put(v, 0);
           dropped++;
         }
       }
+      this.largeCount[r] = 0;
+      this.count -= dropped;
     }
-    if (region[vpn & 1023] !== 0) {
-      this.remove(region, vpn);
+    if (this.probe(vpn) !== 0) {
+      this.put(vpn, 0);
+      this.count--;
       dropped++;
     }
     return dropped;
   }
 
   flushNonGlobal(): number {
-    return this.drop(false);
+    return this.drop(G);
   }
 
   flushAll(): number {
-    return this.drop(true);
+    return this.drop(0);
   }
 
   entries(): TlbEntry[] {
+    this.compact();
     const out: TlbEntry[] = [];
-    for (let k = 0; k < this.count; k++) {
-      const vpn = this.held[k]!;
+    for (let k = 0; k < this.listedCount; k++) {
+      const vpn = this.listed[k]!;
       out.push(unpackEntry(vpn, this.probe(vpn)));
     }
     return out;
   }
 
-  /** Drop the entry for `vpn` (held), moving the last held vpn into its place. */
-  private remove(region: Int32Array, vpn: number): void {
-    const i = vpn & 1023;
-    if ((region[i]! & ENTRY.LARGE) !== 0) this.largeCount[vpn >>> 10]!--;
-    const at = region[1024 + i]! - 1;
-    const last = this.held[--this.count]!;
-    this.held[at] = last;
-    this.regions[last >>> 10]![1024 + (last & 1023)] = at + 1;
-    region[i] = 0;
-    region[1024 + i] = 0;
+  /** @internal Move every entry into flat slots (once); returns them. */
+  makeFlat(): Int32Array {
+    if (this.flat !== null) return this.flat;
+    const flat = new Int32Array(1 << 20);
+    this.regions.forEach((region, r) => {
+      if (region !== undefined) flat.set(region, r << 10);
+    });
+    this.flat = flat;
+    this.regions = [];
+    return flat;
   }
 
-  private drop(all: boolean): number {
+  /**
+   * Drop every entry that has none of the bits `keep` (0: drop all); keep the
+   * others listed once each. Returns the number dropped.
+   */
+  private drop(keep: number): number {
+    const listed = this.listed;
+    let kept = 0;
     let dropped = 0;
-    // Backwards: remove() moves the last held entry, which this loop has already seen.
-    for (let k = this.count - 1; k >= 0; k--) {
-      const vpn = this.held[k]!;
-      const region = this.regions[vpn >>> 10]!;
-      if (all || (region[vpn & 1023]! & ENTRY.G) === 0) {
-        this.remove(region, vpn);
+    for (let k = 0; k < this.listedCount; k++) {
+      const vpn = listed[k]!;
+      const e = this.probe(vpn);
+      if (e === 0 || (e & MARK) !== 0) continue; // dropped before, or already kept
+      if ((e & keep) === 0) {
+        if ((e & LARGE) !== 0) this.largeCount[vpn >>> 10]!--;
+        this.put(vpn, 0);
         dropped++;
+      } else {
+        this.put(vpn, e | MARK);
+        listed[kept++] = vpn;
       }
     }
+    for (let k = 0; k < kept; k++) this.put(listed[k]!, this.probe(listed[k]!) & ~MARK);
+    this.listedCount = kept;
+    this.count -= dropped;
     return dropped;
+  }
+
+  /** List each held vpn once, in first-listed order; grow the list if it stays more than half full. */
+  private compact(): void {
+    this.drop(~0);
+    if (this.listedCount * 2 > this.listed.length) {
+      const bigger = new Int32Array(this.listed.length * 2);
+      bigger.set(this.listed);
+      this.listed = bigger;
+    }
   }
 }
 
@@ -190,8 +252,6 @@ export class SetAssociativeTlb implements Tlb {
   readonly sets: number;
   /** Replacement policy. */
   readonly replacement: TlbReplacement;
-  /** @internal */
-  readonly hostCacheable = true;
   /** @internal LRU must hear of every use. */
   readonly recordsHits: boolean;
   /**
@@ -202,6 +262,12 @@ export class SetAssociativeTlb implements Tlb {
   private readonly tags: Int32Array;
   /** The packed entry in each slot. */
   private readonly info: Int32Array;
+  /**
+   * Once the MMU asked for it (`makeFlat`): the packed entry of every page held
+   * (0 = none), by vpn, kept with `info` (for the MMU's fast path, and an O(1)
+   * probe); the MMU's hint bits live only here.
+   */
+  private flat: Int32Array | null = null;
   /** Insertion time of each slot (FIFO). */
   private readonly stamps: Float64Array;
   /**
@@ -260,14 +326,20 @@ export class SetAssociativeTlb implements Tlb {
     this.observesHits = this.lru;
     this.rng = seed >>> 0;
     this.tags = new Int32Array(entries).fill(-1);
-    this.info = new Int32Array(entries);
     this.stamps = new Float64Array(entries);
+    this.info = new Int32Array(entries);
     const shape = ways === entries ? "fully associative" : `${ways}-way`;
     this.name = `${entries}-entry ${shape} ${replacement.toUpperCase()}`;
     PACKED_BRAND.add(this);
   }
 
+  /** @internal The flat entries by vpn (see `flat`), or null while there are none yet. */
+  get slots(): Int32Array | null {
+    return this.flat;
+  }
+
   lookup(vpn: number): TlbEntry | undefined {
+    if (vpn >>> 0 !== vpn || vpn >= 1 << 20) return undefined; // no such page
     const e = this.probe(vpn);
     return e === 0 ? undefined : unpackEntry(vpn, e);
   }
@@ -293,15 +365,20 @@ export class SetAssociativeTlb implements Tlb {
 
   /** @internal */
   probe(vpn: number): number {
-    const i = this.find(vpn);
-    if (i < 0) return 0;
-    if (this.lru) this.lastUse[vpn >>> 10]![vpn & 1023] = ++this.clock;
-    return this.info[i]!;
+    const flat = this.flat;
+    let e: number;
+    if (flat !== null) e = flat[vpn]!;
+    else {
+      const i = this.find(vpn);
+      e = i < 0 ? 0 : this.info[i]!;
+    }
+    if (e !== 0 && this.lru) this.lastUse[vpn >>> 10]![vpn & 1023] = ++this.clock;
+    return e;
   }
 
   /** @internal */
   hit(vpn: number): void {
-    // Only for pages held (the MMU's host cache holds nothing else).
+    // Only for pages held (the MMU hints nothing else).
     this.lastUse[vpn >>> 10]![vpn & 1023] = ++this.clock;
   }
 
@@ -322,10 +399,15 @@ export class SetAssociativeTlb implements Tlb {
       evicted = this.tags[slot]!;
       this.evictedEntry = this.info[slot]!;
     }
-    if (this.tags[slot] !== -1 && (this.info[slot]! & ENTRY.LARGE) !== 0) this.largeHeld--;
-    if ((entry & ENTRY.LARGE) !== 0) this.largeHeld++;
+    const old = this.tags[slot]!;
+    if (old !== -1) {
+      if ((this.info[slot]! & LARGE) !== 0) this.largeHeld--;
+      if (this.flat !== null) this.flat[old] = 0;
+    }
+    if ((entry & LARGE) !== 0) this.largeHeld++;
     this.tags[slot] = vpn;
     this.info[slot] = entry;
+    if (this.flat !== null) this.flat[vpn] = entry;
     this.stamps[slot] = ++this.clock;
     if (this.lru) {
       const r = vpn >>> 10;
@@ -335,19 +417,22 @@ export class SetAssociativeTlb implements Tlb {
   }
 
   invalidatePage(vpn: number): number {
+    if (vpn >>> 0 !== vpn || vpn >= 1 << 20) return 0; // no such page: nothing held
     if (this.largeHeld === 0) {
+      if (this.flat !== null && this.flat[vpn] === 0) return 0;
       const i = this.find(vpn);
       if (i < 0) return 0;
       this.tags[i] = -1;
       this.info[i] = 0;
+      if (this.flat !== null) this.flat[vpn] = 0;
       return 1;
     }
     const region = vpn >>> 10;
-    return this.drop((v, e) => v === vpn || ((e & ENTRY.LARGE) !== 0 && v >>> 10 === region));
+    return this.drop((v, e) => v === vpn || ((e & LARGE) !== 0 && v >>> 10 === region));
   }
 
   flushNonGlobal(): number {
-    return this.drop((_v, e) => (e & ENTRY.G) === 0);
+    return this.drop((_v, e) => (e & G) === 0);
   }
 
   flushAll(): number {
@@ -357,9 +442,21 @@ export class SetAssociativeTlb implements Tlb {
   entries(): TlbEntry[] {
     const out: TlbEntry[] = [];
     for (let i = 0; i < this.tags.length; i++) {
-      if (this.tags[i] !== -1) out.push(unpackEntry(this.tags[i]!, this.info[i]!));
+      const vpn = this.tags[i]!;
+      if (vpn !== -1) out.push(unpackEntry(vpn, this.info[i]!));
     }
     return out;
+  }
+
+  /** @internal Start keeping the flat entries by vpn (once); returns them. */
+  makeFlat(): Int32Array {
+    if (this.flat !== null) return this.flat;
+    const flat = new Int32Array(1 << 20);
+    for (let i = 0; i < this.tags.length; i++) {
+      if (this.tags[i] !== -1) flat[this.tags[i]!] = this.info[i]!;
+    }
+    this.flat = flat;
+    return flat;
   }
 
   private victim(base: number): number {
@@ -395,9 +492,10 @@ export class SetAssociativeTlb implements Tlb {
     for (let i = 0; i < this.tags.length; i++) {
       const vpn = this.tags[i]!;
       if (vpn !== -1 && test(vpn, this.info[i]!)) {
-        if ((this.info[i]! & ENTRY.LARGE) !== 0) this.largeHeld--;
+        if ((this.info[i]! & LARGE) !== 0) this.largeHeld--;
         this.tags[i] = -1;
         this.info[i] = 0;
+        if (this.flat !== null) this.flat[vpn] = 0;
         dropped++;
       }
     }
