@@ -17,10 +17,13 @@ describe("the range allocator model property", () => {
         return super.allocRun(min, max) ?? (min > 1 ? super.allocRun(1, max) : null);
       }
     }
-    const out = fc.check(rangeAllocatorModelProperty((b, n) => new Short(b, n)), {
-      numRuns: 200,
-      seed: 1,
-    });
+    const out = fc.check(
+      rangeAllocatorModelProperty((b, n) => new Short(b, n)),
+      {
+        numRuns: 200,
+        seed: 1,
+      },
+    );
     expect(out.failed).toBe(true);
     expect(out.counterexample![2].length).toBeLessThanOrEqual(5);
   });
@@ -41,10 +44,13 @@ describe("the range allocator model property", () => {
         } else super.free(start, count);
       }
     }
-    const out = fc.check(rangeAllocatorModelProperty((b, n) => new Whole(b, n)), {
-      numRuns: 200,
-      seed: 2,
-    });
+    const out = fc.check(
+      rangeAllocatorModelProperty((b, n) => new Whole(b, n)),
+      {
+        numRuns: 200,
+        seed: 2,
+      },
+    );
     expect(out.failed).toBe(true);
     expect(out.counterexample![2].length).toBeLessThanOrEqual(5);
   });

@@ -16,10 +16,13 @@ describe("the TLB model property", () => {
         return this.flushAll();
       }
     }
-    const out = fc.check(tlbModelProperty(() => new Forgetful(), { unbounded: true }), {
-      numRuns: 100,
-      seed: 1,
-    });
+    const out = fc.check(
+      tlbModelProperty(() => new Forgetful(), { unbounded: true }),
+      {
+        numRuns: 100,
+        seed: 1,
+      },
+    );
     expect(out.failed).toBe(true);
     // Smallest story: insert a global page, flush non-global, (look it up).
     expect(out.counterexample![0].length).toBeLessThanOrEqual(5);

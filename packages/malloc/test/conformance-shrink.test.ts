@@ -47,7 +47,10 @@ describe("the conformance properties shrink a planted bug to a few steps", () =>
         return nb;
       }
     }
-    const out = fc.check(heapModelProperty((kv) => new NoCopy(kv)), { numRuns: 100, seed: 1 });
+    const out = fc.check(
+      heapModelProperty((kv) => new NoCopy(kv)),
+      { numRuns: 100, seed: 1 },
+    );
     expect(out.failed).toBe(true);
     expect(out.counterexample![0].length).toBeLessThanOrEqual(5);
   }, 60_000);
