@@ -265,6 +265,8 @@ export function scoreTable(io: CliIo, results: readonly ExerciseResult[]): void 
   let max = 0;
   io.out("");
   io.out(c.bold("score"));
+  // The widest title sets the column, so the points line up for every exercise.
+  const width = Math.max(40, ...results.map((r) => r.exercise.title.length));
   for (const r of results) {
     const e = r.exercise;
     const all = r.passed + r.failed;
@@ -287,10 +289,10 @@ export function scoreTable(io: CliIo, results: readonly ExerciseResult[]): void 
             ? "not started"
             : `${r.passed}/${all} checks`;
     io.out(
-      `  ${String(e.n).padStart(2)}. ${e.title.padEnd(44)} ${String(points).padStart(3)}/${String(e.points).padEnd(3)} ${c.dim(state)}`,
+      `  ${String(e.n).padStart(2)}. ${e.title.padEnd(width)} ${String(points).padStart(3)}/${String(e.points).padEnd(3)} ${c.dim(state)}`,
     );
   }
-  io.out(`  ${"total".padEnd(48)} ${String(total).padStart(3)}/${max}`);
+  io.out(`  ${"total".padEnd(width + 4)} ${String(total).padStart(3)}/${max}`);
 }
 
 async function check(

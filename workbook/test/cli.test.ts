@@ -235,6 +235,31 @@ describe("bad input", () => {
   });
 });
 
+describe("the score table", () => {
+  it("lines up the points of every exercise, long titles too, and totals them", async () => {
+    const { scoreTable } = await import("../src/cli.js");
+    const out: string[] = [];
+    scoreTable(
+      { out: (l) => out.push(l), err: () => {}, color: false },
+      EXERCISES.map((exercise) => ({
+        run: { id: `t-${exercise.n}`, exercise, impl: "reference", layers: [] },
+        exercise,
+        passed: 3,
+        failed: 0,
+        failures: [],
+        timedOut: false,
+        printed: [],
+      })),
+    );
+    const rows = out.filter((l) => /\d+\/\d+/.test(l));
+    expect(rows).toHaveLength(EXERCISES.length + 1);
+    const columns = new Set(rows.map((l) => l.search(/\d\/\d+(\s|$)/)));
+    expect(columns.size, rows.join("\n")).toBe(1);
+    const points = EXERCISES.reduce((a, e) => a + e.points, 0);
+    expect(rows.at(-1)).toMatch(new RegExp(`total\\s+${points}/${points}$`));
+  });
+});
+
 describe("the score of check", () => {
   it("exercise 8: n/a for an invalid run, else utilisation, cost and the malloc lab's index", async () => {
     const { scoreLine } = await import("../src/cli.js");
