@@ -3,7 +3,7 @@
  * adding one (a design that branches off the main line) is one entry and a
  * folder.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as allocation from "@mm386/allocation";
 import * as buddy from "@mm386/buddy";
@@ -46,6 +46,22 @@ describe("EXERCISES", () => {
     for (const e of EXERCISES)
       for (const f of ["README.md", "hints.md", "starter.ts", "reference.ts", "check.test.ts"])
         expect(existsSync(join(exerciseDir(e), f)), `${e.slug}/${f}`).toBe(true);
+  });
+
+  it("each README lists the interface it implements and what the checks require beyond the lesson", () => {
+    for (const e of EXERCISES) {
+      const readme = readFileSync(join(exerciseDir(e), "README.md"), "utf8");
+      expect(readme, e.slug).toMatch(/^## The interface you implement$/m);
+      expect(readme, e.slug).toMatch(/^## What the checks require that the lesson does not say$/m);
+      // Every relative link and every packages/... path it names exists.
+      for (const [, link] of readme.matchAll(/\]\((?!https?:)([^)#]+)\)/g))
+        expect(existsSync(join(exerciseDir(e), link!)), `${e.slug}: ${link}`).toBe(true);
+      for (const [, path] of readme.matchAll(/`(packages\/[\w./-]+\.ts)`/g))
+        expect(
+          existsSync(join(exerciseDir(e), "..", "..", "..", path!)),
+          `${e.slug}: ${path}`,
+        ).toBe(true);
+    }
   });
 
   it("refuses only names the library packages really export", () => {
