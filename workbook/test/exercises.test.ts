@@ -64,6 +64,20 @@ describe("EXERCISES", () => {
     }
   });
 
+  it("hints go from the idea to the code: titled, and the first one names things but writes no code", () => {
+    for (const e of EXERCISES) {
+      const hints = readFileSync(join(exerciseDir(e), "hints.md"), "utf8")
+        .split(/^## /m)
+        .slice(1);
+      expect(hints.length, e.slug).toBeGreaterThanOrEqual(2);
+      for (const h of hints) expect(h, e.slug).toMatch(/^Hint \d+: \S/);
+      const first = hints[0]!;
+      expect(first, `${e.slug}: a code block in hint 1`).not.toContain("```");
+      for (const [, span] of first.matchAll(/`([^`]+)`/g))
+        expect(span, `${e.slug}: code in hint 1`).not.toMatch(/[=;{]/);
+    }
+  });
+
   it("refuses only names the library packages really export", () => {
     for (const e of EXERCISES) {
       expect(e.forbidden.length, e.slug).toBeGreaterThan(0);
