@@ -52,8 +52,8 @@ function entryKey(e: TlbEntry): string {
   return [e.vpn, e.pfn, e.writable, e.user, e.dirty, e.global, e.large].join(",");
 }
 
-/** One step of {@link tlbModelProperty}'s random sequences. */
-export type TlbOp =
+/** One step of the model property's random sequences. */
+type TlbOp =
   | { kind: "insert"; vpn: number; global: boolean; large: boolean }
   | { kind: "lookup"; vpn: number }
   | { kind: "invalidate"; vpn: number }
@@ -71,7 +71,7 @@ type Op = TlbOp;
 export function tlbModelProperty(
   factory: () => Tlb,
   options: TlbConformanceOptions = {},
-): fc.IPropertyWithHooks<[Op[]]> {
+): fc.IPropertyWithHooks<[unknown[]]> {
   const unbounded = options.unbounded ?? false;
   // Small page numbers in few regions make collisions, large pages and replacements common.
   const vpn = fc.oneof(

@@ -26,7 +26,8 @@ describe("the TLB model property", () => {
     expect(out.failed).toBe(true);
     // Smallest story: insert a global page, flush non-global, (look it up).
     expect(out.counterexample![0].length).toBeLessThanOrEqual(5);
-    expect(out.counterexample![0].some((o) => o.kind === "flushNonGlobal")).toBe(true);
+    const steps = out.counterexample![0] as { kind: string }[];
+    expect(steps.some((o) => o.kind === "flushNonGlobal")).toBe(true);
   });
 
   it("catches an invlpg that ignores large pages, in <= 5 steps", () => {

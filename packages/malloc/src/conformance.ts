@@ -43,8 +43,8 @@ function codeOf(f: () => unknown): string | undefined {
   return undefined;
 }
 
-/** One step of {@link policyModelProperty}'s random sequences. */
-export type PolicyOp =
+/** One step of the model property's random sequences. */
+type PolicyOp =
   | { kind: "malloc"; size: number }
   | { kind: "realloc"; pick: number; size: number }
   | { kind: "free"; pick: number };
@@ -58,7 +58,7 @@ export type PolicyOp =
  */
 export function policyModelProperty(
   factory: PolicyFactory,
-): fc.IPropertyWithHooks<[8 | 16, PolicyOp[]]> {
+): fc.IPropertyWithHooks<[8 | 16, unknown[]]> {
   type Op = PolicyOp;
   const heap = (options: MallocOptions = {}) => freshHeap({ ...options, policy: factory });
   const mem = (h: Malloc) => h.kv.paging.mmu;
