@@ -364,44 +364,50 @@ export function describePageRangesConformance(name: string, make: PageRangesFact
       expect(p.freePages).toBe(64);
     });
 
-    it("agrees with a model of held pages on long random sequences", () => {
-      fc.assert(
-        fc.property(
-          // No minimum length, so a failure shrinks to its few steps; "max" size keeps most runs long.
-          fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 9 }), fc.nat()), {
-            maxLength: 200,
-            size: "max",
-          }),
-          (ops) => {
-            const p = fresh();
-            const held: { start: number; pages: number }[] = [];
-            const owner = new Map<number, number>();
-            for (const [alloc, n, pick] of ops) {
-              if (alloc || held.length === 0) {
-                const r = p.alloc(1, n);
-                if (r === null) {
-                  expect(p.freePages).toBe(64 - owner.size);
-                  continue;
+    it(
+      "agrees with a model of held pages on long random sequences",
+      () => {
+        fc.assert(
+          fc.property(
+            // No minimum length, so a failure shrinks to its few steps; "max" size keeps most runs long.
+            fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 9 }), fc.nat()), {
+              maxLength: 200,
+              size: "max",
+            }),
+            (ops) => {
+              const p = fresh();
+              const held: { start: number; pages: number }[] = [];
+              const owner = new Map<number, number>();
+              for (const [alloc, n, pick] of ops) {
+                if (alloc || held.length === 0) {
+                  const r = p.alloc(1, n);
+                  if (r === null) {
+                    expect(p.freePages).toBe(64 - owner.size);
+                    continue;
+                  }
+                  expect(r.pages >= 1 && r.pages <= n).toBe(true);
+                  for (let i = 0; i < r.pages; i++) {
+                    const page = r.start + i * PAGE;
+                    expect(owner.has(page), `page ${page.toString(16)} handed out twice`).toBe(
+                      false,
+                    );
+                    expect(p.contains(page)).toBe(true);
+                    owner.set(page, 1);
+                  }
+                  held.push(r);
+                } else {
+                  const [r] = held.splice(pick % held.length, 1);
+                  p.free(r!.start, r!.pages);
+                  for (let i = 0; i < r!.pages; i++) owner.delete(r!.start + i * PAGE);
                 }
-                expect(r.pages >= 1 && r.pages <= n).toBe(true);
-                for (let i = 0; i < r.pages; i++) {
-                  const page = r.start + i * PAGE;
-                  expect(owner.has(page), `page ${page.toString(16)} handed out twice`).toBe(false);
-                  expect(p.contains(page)).toBe(true);
-                  owner.set(page, 1);
-                }
-                held.push(r);
-              } else {
-                const [r] = held.splice(pick % held.length, 1);
-                p.free(r!.start, r!.pages);
-                for (let i = 0; i < r!.pages; i++) owner.delete(r!.start + i * PAGE);
+                expect(p.freePages).toBe(64 - owner.size);
               }
-              expect(p.freePages).toBe(64 - owner.size);
-            }
-          },
-        ),
-        { numRuns: 30 },
-      );
-    });
+            },
+          ),
+          { numRuns: 30 },
+        );
+      },
+      DEEP_TIMEOUT,
+    );
   });
 }
