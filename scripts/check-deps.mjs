@@ -24,34 +24,14 @@ import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { builtinModules, createRequire } from "node:module";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { LAYERS, layerDir } from "../layers.mjs";
 
 const require = createRequire(import.meta.url);
 const ts = require("typescript");
 
-/**
- * The layers, bottom first, and what each may import. buddy sits above
- * hw-i386 in the list but needs nothing at all.
- */
-export const LAYERS = {
-  "hw-i386": [],
-  buddy: [],
-  allocation: ["hw-i386", "buddy"],
-  paging: ["hw-i386", "buddy", "allocation"],
-  kvmalloc: ["hw-i386", "buddy", "allocation", "paging"],
-  malloc: ["hw-i386", "buddy", "allocation", "paging", "kvmalloc"],
-  viewer: ["hw-i386", "buddy", "allocation", "paging", "kvmalloc", "malloc"],
-  experiments: ["hw-i386", "buddy", "allocation", "paging", "kvmalloc", "malloc"],
-  workbook: [
-    "hw-i386",
-    "buddy",
-    "allocation",
-    "paging",
-    "kvmalloc",
-    "malloc",
-    "viewer",
-    "experiments",
-  ],
-};
+// The layers and what each may import are written once, in layers.mjs at the root;
+// re-exported here for the callers that know this module.
+export { LAYERS };
 
 const SCOPE = "@mm386/";
 /** The one entry point that test code of any layer may import (see above). */
@@ -59,9 +39,7 @@ export const TEST_HELPERS = "@mm386/hw-i386/testing";
 const FOLDERS = ["src", "test", "bench", "exercises", "test-browser", "web"];
 
 function packageDirs(root) {
-  const dirs = Object.keys(LAYERS).map((name) =>
-    name === "workbook" ? join(root, "workbook") : join(root, "packages", name),
-  );
+  const dirs = Object.keys(LAYERS).map((name) => join(root, layerDir(name)));
   return dirs.filter((d) => existsSync(join(d, "package.json")));
 }
 

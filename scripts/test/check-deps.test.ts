@@ -8,16 +8,20 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { layerDir } from "../../layers.mjs";
 import { LAYERS, TEST_HELPERS, checkDependencies } from "../check-deps.mjs";
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
 const script = fileURLToPath(new URL("../check-deps.mjs", import.meta.url));
 
 /** A minimal monorepo: every layer with a package.json declaring what it may use. */
-function tree(files: Record<string, string>, deps: Record<string, string[]> = LAYERS): string {
+function tree(
+  files: Record<string, string>,
+  deps: Readonly<Record<string, readonly string[]>> = LAYERS,
+): string {
   const root = mkdtempSync(join(tmpdir(), "deps-"));
   for (const layer of Object.keys(LAYERS)) {
-    const dir = layer === "workbook" ? join(root, "workbook") : join(root, "packages", layer);
+    const dir = join(root, layerDir(layer));
     mkdirSync(join(dir, "src"), { recursive: true });
     const dependencies = Object.fromEntries(
       (deps[layer] ?? []).map((d) => [`@mm386/${d}`, "workspace:*"]),

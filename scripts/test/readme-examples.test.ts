@@ -8,21 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { LAYER_NAMES, layerDir } from "../../layers.mjs";
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
-const readmes = [
-  "hw-i386",
-  "buddy",
-  "allocation",
-  "paging",
-  "kvmalloc",
-  "malloc",
-  "viewer",
-  "experiments",
-]
-  .map((p) => `packages/${p}`)
-  .concat("workbook")
-  .filter((dir) => existsSync(join(repo, dir, "README.md")));
+// Every layer's README, the workbook's included (the list is layers.mjs's).
+const readmes = LAYER_NAMES.map(layerDir).filter((dir) => existsSync(join(repo, dir, "README.md")));
 
 function example(dir: string): string | undefined {
   const text = readFileSync(join(repo, dir, "README.md"), "utf8");
@@ -30,9 +20,7 @@ function example(dir: string): string | undefined {
 }
 
 function sourceOf(pkg: string): string {
-  return pkg === "workbook"
-    ? join(repo, "workbook/src/index.ts")
-    : join(repo, "packages", pkg, "src/index.ts");
+  return join(repo, layerDir(pkg), "src/index.ts");
 }
 
 afterEach(() => {

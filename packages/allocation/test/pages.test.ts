@@ -167,7 +167,8 @@ describe.each([
           }
         },
       ),
-      { numRuns: 60 },
+      // A few cases by default (this runs for each allocator); many under MM386_DEEP=1.
+      { numRuns: process.env.MM386_DEEP ? 1000 : 25 },
     );
   });
 });

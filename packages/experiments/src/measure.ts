@@ -12,7 +12,15 @@
  *
  * @module
  */
-import { CR4, type MmuStats, PDE, type Tlb, UnboundedTlb, SetAssociativeTlb } from "@mm386/hw-i386";
+import {
+  CR4,
+  ENTRIES_PER_TABLE,
+  type MmuStats,
+  PDE,
+  type Tlb,
+  UnboundedTlb,
+  SetAssociativeTlb,
+} from "@mm386/hw-i386";
 import type { DesignStack } from "@mm386/malloc";
 import type { Counters, FlushCounts } from "./api.js";
 import type { DesignHooks } from "./hooks.js";
@@ -158,7 +166,7 @@ export function countPageTablePages(stack: DesignStack): number {
   const dirs = new Set(stack.design.addressSpaces().map((s) => (s.cr3 & ~0xfff) >>> 0));
   const tables = new Set<number>();
   for (const dir of dirs) {
-    for (let i = 0; i < 1024; i++) {
+    for (let i = 0; i < ENTRIES_PER_TABLE; i++) {
       const pde = ram.read32(dir + 4 * i);
       if ((pde & PDE.P) === 0 || (pse && (pde & PDE.PS) !== 0)) continue;
       const frame = (pde & ~0xfff) >>> 0;

@@ -8,14 +8,12 @@
  *
  * @module
  */
-import { PTE } from "@mm386/hw-i386";
+import { PAGE_SIZE as PAGE, PTE } from "@mm386/hw-i386";
 import type { DesignStack } from "@mm386/malloc";
 import { parseTrace } from "@mm386/malloc";
 import type { Combination, WorkloadName } from "./api.js";
 import type { DesignHooks, KernelPages } from "./hooks.js";
 import type { Meter } from "./measure.js";
-
-const PAGE = 4096;
 
 /** A workload ran out of memory: where, in words. */
 export class OutOfMemory extends Error {

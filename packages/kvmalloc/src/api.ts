@@ -5,7 +5,7 @@
  * @module
  */
 import { PAGE_SIZE } from "@mm386/hw-i386";
-import type { Paging } from "@mm386/paging";
+import type { Mmu } from "@mm386/hw-i386";
 
 /**
  * The kernel's page-granular allocator: `kvmalloc(n)` takes n frames (any
@@ -18,13 +18,19 @@ import type { Paging } from "@mm386/paging";
  *  physical:        [ f7 ]   [ f2 | f3 ]           ppalloc(1, remaining), as often as needed
  * ```
  *
- * @typeParam P - the paging design underneath (the hobby kernel's {@link Paging} by default).
+ * The seam hands over pages and the MMU that reaches them, nothing more: a
+ * heap built on it cannot reach around it into the paging design (its
+ * allocators, its page tables) underneath.
  */
-export interface KernelPageAllocator<P = Paging> {
+export interface KernelPageAllocator {
   /** A short human-readable name. */
   readonly name: string;
-  /** The paging it maps with (its MMU is how the pages are reached): the hobby kernel's by default, `LinuxPaging` for vmalloc. */
-  readonly paging: P;
+  /**
+   * The MMU through which the pages it hands out are read and written (at
+   * CPL 0, with their virtual addresses): the machine's MMU of the paging
+   * design it maps with.
+   */
+  readonly mmu: Mmu;
   /**
    * n pages of kernel memory, writable and supervisor-only: the first
    * virtual address, or null when out of memory. All or nothing: on null (or
@@ -85,7 +91,7 @@ export function resizeKernelPages(
   if (m < n || !mayMove) return null;
   const to = kv.kvmalloc(m);
   if (to === null) return null;
-  kv.paging.mmu.copyWords(to, addr, (n * PAGE_SIZE) / 4, 0);
+  kv.mmu.copyWords(to, addr, (n * PAGE_SIZE) / 4, 0);
   kv.kvfree(addr, n);
   return to;
 }

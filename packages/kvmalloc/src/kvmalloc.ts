@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { PAGE_SIZE, hex32 } from "@mm386/hw-i386";
+import { PAGE_SIZE, hex32, type Mmu } from "@mm386/hw-i386";
 import type { PageSource } from "@mm386/paging";
 import { Paging, PTE_PRESENT, PTE_WRITE, describeValue } from "@mm386/paging";
 import type { KernelPageAllocator } from "./api.js";
@@ -64,8 +64,10 @@ const KVMALLOC_OPTION_KEYS: readonly string[] = ["guardPages"] satisfies (keyof 
 export class Kvmalloc implements KernelPageAllocator {
   /** Always `"kvmalloc"`. */
   readonly name = "kvmalloc";
-  /** The paging it maps with. */
+  /** The paging it maps with (the hobby kernel's own; not part of the {@link KernelPageAllocator} seam). */
   readonly paging: Paging;
+  /** The MMU its pages are reached through: `paging.mmu`. */
+  readonly mmu: Mmu;
   /** Whether every allocation is followed by an unmapped guard page. */
   readonly guardPages: boolean;
   private readonly live = new Map<number, number>();
@@ -100,6 +102,7 @@ export class Kvmalloc implements KernelPageAllocator {
         `guardPages ${describeValue(guard)} must be true or false`,
       );
     this.paging = paging;
+    this.mmu = paging.mmu;
     this.guardPages = guard ?? false;
   }
 

@@ -12,7 +12,7 @@
  *
  * @packageDocumentation
  */
-import { hex32, PAGE_SIZE } from "@mm386/hw-i386";
+import { hex32, PAGE_SIZE, type Mmu } from "@mm386/hw-i386";
 import { describeValue } from "@mm386/paging";
 import { LinuxPaging } from "@mm386/paging/linux";
 import type { KernelPageAllocator } from "./api.js";
@@ -29,11 +29,13 @@ function show(v: unknown): string {
  * any zone (highmem first) and need not be consecutive; the area is first fit
  * with a guard page after each region.
  */
-export class LinuxVmalloc implements KernelPageAllocator<LinuxPaging> {
+export class LinuxVmalloc implements KernelPageAllocator {
   /** Always `"vmalloc"`. */
   readonly name = "vmalloc";
   /** The booted Linux it allocates from. */
   readonly paging: LinuxPaging;
+  /** The MMU its pages are reached through: `paging.mmu`. */
+  readonly mmu: Mmu;
 
   /** vmalloc on `paging` (bootLinux's result); anything else is E_BAD_ARGUMENT. */
   constructor(paging: LinuxPaging) {
@@ -43,6 +45,7 @@ export class LinuxVmalloc implements KernelPageAllocator<LinuxPaging> {
         `${describeValue(paging)} is not a LinuxPaging (bootLinux's result)`,
       );
     this.paging = paging;
+    this.mmu = paging.mmu;
   }
 
   /** `vmalloc(n * PAGE_SIZE)`: the first address, or null when the area, the frames or a page table run out. */

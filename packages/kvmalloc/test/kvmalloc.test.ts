@@ -291,7 +291,7 @@ describe("resizeKernelPages on an allocator without kvresize", () => {
     const inner = new Kvmalloc(p);
     const plain = {
       name: "plain",
-      paging: p,
+      mmu: m.mmu,
       kvmalloc: (n: number) => inner.kvmalloc(n),
       kvfree: (a: number, n: number) => inner.kvfree(a, n),
     };

@@ -46,8 +46,8 @@ function boot(
 ): HeapAllocator & { readonly mmu: Kvmalloc["paging"]["mmu"] } {
   const kv = new Kvmalloc(startPaging(createMachine({ ramBytes: 256 * 1024 * 1024 })));
   const heap: HeapAllocator =
-    kind === "malloc" ? new Malloc(kv) : new Kmalloc(kvPageSource(kv), kv.paging.mmu);
-  return Object.assign(heap, { mmu: kv.paging.mmu });
+    kind === "malloc" ? new Malloc(kv) : new Kmalloc(kvPageSource(kv), kv.mmu);
+  return Object.assign(heap, { mmu: kv.mmu });
 }
 
 /** One pass of STEPS free+malloc pairs on a heap holding LIVE blocks of `size`. */

@@ -145,7 +145,12 @@ export interface MallocOptions {
   readonly policy?: PolicyFactory;
   /** Alignment of every returned pointer: 8 (default) or 16. */
   readonly align?: 8 | 16;
-  /** Requests of this many bytes or more go straight to kvmalloc. Default 16 KiB. */
+  /**
+   * Requests of this many bytes or more go straight to kvmalloc. Default 64
+   * KiB. A block that realloc must move to 4 KiB or more (or to this
+   * threshold, if lower) gets pages of its own too, resized from then on by
+   * remapping.
+   */
   readonly largeThreshold?: number;
   /** Pages the heap grows by at least. Default 1: the footprint grows a page at a time. */
   readonly chunkPages?: number;

@@ -61,7 +61,7 @@ export function policyModelProperty(
 ): fc.IPropertyWithHooks<[8 | 16, unknown[]]> {
   type Op = PolicyOp;
   const heap = (options: MallocOptions = {}) => freshHeap({ ...options, policy: factory });
-  const mem = (h: Malloc) => h.kv.paging.mmu;
+  const mem = (h: Malloc) => h.kv.mmu;
   const size = fc.oneof(
     fc.integer({ min: 0, max: 64 }),
     fc.integer({ min: 1, max: 600 }),
@@ -140,7 +140,7 @@ export function policyModelProperty(
 export function describePolicyConformance(name: string, factory: PolicyFactory): void {
   describe(`malloc conformance: ${name}`, () => {
     const heap = (options: MallocOptions = {}) => freshHeap({ ...options, policy: factory });
-    const mem = (h: Malloc) => h.kv.paging.mmu;
+    const mem = (h: Malloc) => h.kv.mmu;
 
     it("returns aligned, disjoint blocks that keep what is written to them", () => {
       for (const align of [8, 16] as const) {
@@ -261,7 +261,7 @@ function heapFixture(factory: HeapAllocatorFactory, options: HeapConformanceOpti
     const machine = (options.machine ?? createMachine)({ ramBytes: 32 * 1024 * 1024 });
     const paging = (options.start ?? ((m: Machine) => startPaging(m)))(machine);
     const kv = options.kvmalloc ? options.kvmalloc(paging) : new Kvmalloc(paging);
-    return { h: factory(kv), mmu: machine.mmu, kv };
+    return { h: factory(kv), mmu: machine.mmu, kv, paging };
   };
 }
 /**
@@ -369,8 +369,8 @@ export function describeHeapConformance(
     });
 
     it("reuses freed memory: a malloc/free loop does not grow the heap", () => {
-      const { h, kv } = fresh();
-      const p = kv.paging.allocators.physical;
+      const { h, paging } = fresh();
+      const p = paging.allocators.physical;
       // Warm up with the sizes the loop uses: a heap with per-size caches (the
       // slab's kmalloc) keeps a slab per size class it has seen, once.
       for (let i = 0; i < 300; i++) h.free(h.malloc(8 + i)!);

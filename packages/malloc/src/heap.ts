@@ -9,18 +9,19 @@
  *   a kvmalloc run with virtual pages reserved after it, so it grows and
  *   shrinks in place a page at a time (`kvresize`): a block at its end grows
  *   with it, and a free tail goes back. The first region also holds the
- *   control words (the policy's list heads, then the slab list heads), so a
- *   heap with a few KiB of payload holds a page or two, not a control page
- *   plus a 16 KiB chunk.
+ *   control words (the policy's list heads; the slab list heads are a block
+ *   of it made with the first slab), so a heap with a few KiB of payload
+ *   holds a page or two, not a control page plus a 16 KiB chunk.
  * - **Slabs** (size-class pages): once a small size is live many times over
  *   (a slab's worth), further blocks of that size come from pages holding
  *   only that size, without a header each. When every block of one size is
  *   freed, its slabs are whole free pages again and go back, so a larger
  *   size asked for next gets them (boundary tags could only offer holes the
  *   size of the old blocks).
- * - **Large blocks** (`largeThreshold` bytes or more) on pages of their own;
- *   realloc resizes them with `kvresize`, which moves frames rather than
- *   bytes (as mremap does).
+ * - **Large blocks** (`largeThreshold` bytes or more, or a page or more
+ *   once realloc had to move them) on pages of their own; realloc resizes
+ *   them with `kvresize`, which moves frames rather than bytes (as mremap
+ *   does).
  *
  * Which free block of a region a request gets is the placement policy's
  * business (the swap point).
@@ -75,6 +76,11 @@ const MALLOC_OPTION_KEYS: readonly string[] = [
 const TUNING = {
   /** Default `largeThreshold`: requests this big or more get pages of their own. */
   LARGE_THRESHOLD: 64 * 1024,
+  /**
+   * A block that realloc must move to this many bytes or more gets pages of
+   * its own, resized from then on by remapping (see `move`).
+   */
+  REALLOC_LARGE: 4096,
   /** Default `chunkPages`: the footprint grows a page at a time. */
   CHUNK_PAGES: 1,
   /**
@@ -93,6 +99,13 @@ const TUNING = {
   TRIM_PAGES: 16,
   /** Largest object size served by slabs. */
   SLAB_MAX: 512,
+  /**
+   * Live blocks of a size, in slabs' worth, from which a new slab is made
+   * even though the wilderness could hold the block (see allocate). 4 did
+   * best on the lab fixtures (2 and 4 within 0.1%; without the rule the
+   * program-like traces lost 3-6 points).
+   */
+  SLAB_BULK: 4,
   /** Most pages in one slab. */
   SLAB_PAGES_MAX: 8,
   /** A slab may waste at most this fraction of its bytes (header and tail): 1/32. */
@@ -222,6 +235,8 @@ export class Malloc implements HeapAllocator {
   readonly align: 8 | 16;
   /** Requests of this many bytes or more get pages of their own. */
   readonly largeThreshold: number;
+  /** A block resized by realloc to this many bytes or more gets pages of its own if it must move (and keeps them while it stays this big). */
+  private readonly reallocLarge: number;
   /** Pages the heap grows by at least. */
   readonly chunkPages: number;
   /** Whether small sizes in use many times over get slabs of their own. */
@@ -229,8 +244,13 @@ export class Malloc implements HeapAllocator {
   private readonly mem: HeapMemory;
   /** The first control word (in the first region). */
   private readonly control: number;
-  /** The first slab list head (one word per slab class). */
-  private readonly slabHeads: number;
+  /**
+   * The first slab list head (one word per slab class), 0 until the first
+   * slab: the heads are a block of the first region made then (a heap that
+   * never uses slabs does not carry 65 words of them), never freed, and
+   * never handed out (it has no shadow record, so free and realloc refuse it).
+   */
+  private slabHeads = 0;
   /** Regions by address; `regions[0]`'s place is fixed for the heap's life. */
   private readonly regions: Region[] = [];
   /** The first region, which holds the control words and never goes back. */
@@ -254,6 +274,8 @@ export class Malloc implements HeapAllocator {
   private checkedNH = 0;
   private readonly larges = new Map<number, number>();
   private readonly slabs = new Set<Slab>();
+  /** Empty slabs kept for reuse, each its class's only slab (see slabFree). */
+  private readonly idle = new Set<Slab>();
   /**
    * Shadow records by page: a directory of 1024-page tables made on first
    * use (a flat array over the kernel's 262144 pages cost more to make than
@@ -272,6 +294,8 @@ export class Malloc implements HeapAllocator {
    * binary ones gained.) A class that has a slab with room uses it.
    */
   private readonly slabFrom: Int32Array;
+  /** The size of the block regionAlloc placed last. */
+  private placed = 0;
   private liveCount = 0;
   private livePayload = 0;
   private peakPayload = 0;
@@ -304,11 +328,12 @@ export class Malloc implements HeapAllocator {
       kv === null ||
       typeof kv.kvmalloc !== "function" ||
       typeof kv.kvfree !== "function" ||
-      typeof kv.paging?.mmu !== "object"
+      typeof kv.mmu !== "object" ||
+      kv.mmu === null
     )
       throw new MallocError(
         MALLOC_ERROR.BAD_ARGUMENT,
-        `kv ${describeValue(kv)} is not a kvmalloc (an object with kvmalloc, kvfree and paging)`,
+        `kv ${describeValue(kv)} is not a kvmalloc (an object with kvmalloc, kvfree and mmu)`,
       );
     this.kv = kv;
     // Only undefined means "the default": an explicit null is refused like
@@ -335,6 +360,7 @@ export class Malloc implements HeapAllocator {
           `${name} ${describeValue(v)} must be an integer in [1, ${max}]`,
         );
     }
+    this.reallocLarge = Math.min(this.largeThreshold, TUNING.REALLOC_LARGE);
     const sizeClasses: unknown = options.sizeClasses === undefined ? true : options.sizeClasses;
     if (typeof sizeClasses !== "boolean")
       throw new MallocError(
@@ -342,7 +368,7 @@ export class Malloc implements HeapAllocator {
         `sizeClasses ${describeValue(sizeClasses)} must be true or false`,
       );
     this.sizeClasses = sizeClasses;
-    const mmu = kv.paging.mmu;
+    const mmu = kv.mmu;
     this.mem = { read: (va) => mmu.read32(va, 0), write: (va, value) => mmu.write32(va, value, 0) };
     this.policy = makePolicy(options.policy === undefined ? segregatedFits : options.policy);
     this.name = `malloc (${this.policy.name})`;
@@ -353,8 +379,7 @@ export class Malloc implements HeapAllocator {
     );
     this.slabFrom = Int32Array.from(this.classShape, ({ capacity }) => capacity);
     // The first region: magic, the control words, then the first block.
-    // One slab list head per class, indexed by class from 1 (word 0 unused: simpler than an offset).
-    const words = this.policy.controlWords + (classes === 0 ? 0 : classes + 1);
+    const words = this.policy.controlWords;
     const first = this.alignUp(4 + 4 * words + 4);
     const pages = Math.max(this.chunkPages, Math.ceil((first + MIN_BLOCK) / PAGE_SIZE));
     const start = this.mapRegion(pages);
@@ -365,7 +390,6 @@ export class Malloc implements HeapAllocator {
         `no free page for the heap's first region, which holds its control words (kvmalloc(${pages}) returned null)`,
       );
     this.control = start.start + 4;
-    this.slabHeads = this.control + 4 * this.policy.controlWords;
     try {
       for (let va = this.control; va < start.start + first - 4; va += 4) this.mem.write(va, 0);
       this.policy.attach(this.mem, this.control);
@@ -451,7 +475,7 @@ export class Malloc implements HeapAllocator {
     const old = info.words![i]! - 1;
     const kind = info.words![i + 1]!;
     let to = 0;
-    if (kind < 0) to = size >= this.largeThreshold ? this.resizeLarge(bp, -kind, size) : 0;
+    if (kind < 0) to = size >= this.reallocLarge ? this.resizeLarge(bp, -kind, size) : 0;
     else if (kind === 0) {
       // A slab object stays if the new size is of its class.
       if (size < this.largeThreshold && this.classOf(size) === info.slab!.cls) to = bp;
@@ -546,7 +570,10 @@ export class Malloc implements HeapAllocator {
           bad(headerOf(bp), `block size ${size} is impossible here`);
         if ((h & LARGE) !== 0) bad(headerOf(bp), "LARGE bit inside a region");
         const rec = this.record(bp);
-        if ((h & ALLOC) === 0) {
+        if (bp === this.slabHeads) {
+          if ((h & ALLOC) === 0 || size < 4 * this.classLive.length - LAYOUT.HEADER)
+            bad(headerOf(bp), `the slab list heads' block header ${hex32(h)} is corrupted`);
+        } else if ((h & ALLOC) === 0) {
           if (prevFree) bad(headerOf(bp), "two free blocks in a row (not coalesced)");
           if (this.mem.read(footerOf(bp, size)) !== h)
             bad(
@@ -581,7 +608,7 @@ export class Malloc implements HeapAllocator {
       live++;
     }
     const partial = new Set<Slab>();
-    for (let c = 1; c < this.classLive.length; c++) {
+    for (let c = 1; c < (this.slabHeads === 0 ? 0 : this.classLive.length); c++) {
       let prev = 0;
       for (let s = this.mem.read(this.slabHeads + 4 * c); s !== 0;) {
         const slab = this.infoOf(s)?.slab;
@@ -644,9 +671,13 @@ export class Malloc implements HeapAllocator {
     for (const r of this.regions) {
       lines.push(`region ${hex32(r.start)} (${r.pages} page(s))`);
       for (const b of this.regionBlocks(r)) {
-        lines.push(
-          `  ${hex32(b.bp)} ${String(b.size).padStart(6)} B  ${b.allocated ? `allocated (${this.record(b.bp)?.requested} requested)` : "free"}`,
-        );
+        const what =
+          b.bp === this.slabHeads
+            ? "slab list heads"
+            : b.allocated
+              ? `allocated (${this.record(b.bp)?.requested} requested)`
+              : "free";
+        lines.push(`  ${hex32(b.bp)} ${String(b.size).padStart(6)} B  ${what}`);
       }
     }
     for (const [bp, pages] of this.larges)
@@ -689,26 +720,57 @@ export class Malloc implements HeapAllocator {
   private allocate(size: number): number {
     if (size >= this.largeThreshold) return this.mallocLarge(size);
     const cls = this.classOf(size);
+    const asize = this.adjust(size);
+    let found = -1;
     if (cls !== 0) {
-      // A slab once the size is live a slab's worth of times, or while its class has a slab with room.
+      // A slab with room of the class first. A new slab once the size is
+      // live a slab's worth of times, but only when no free block of the
+      // regions fits: a new slab is a page with one object in it, and a
+      // heap's peak is often the moment one is made, while a hole or the
+      // wilderness costs no page. A size live in bulk (SLAB_BULK slabs'
+      // worth) skips the wilderness, so that its blocks are not strewn
+      // among the others' (the pattern slabs are for: all of one size
+      // freed, then a larger size).
       const n = ++this.classLive[cls]!;
-      if (n > this.slabFrom[cls]! || this.mem.read(this.slabHeads + 4 * cls) !== 0) {
-        const bp = this.slabAlloc(cls, size);
+      // The class's first slab with room (0: none), read once: slabAlloc takes it.
+      const room = this.slabHeads === 0 ? 0 : this.mem.read(this.slabHeads + 4 * cls);
+      let slab = room !== 0;
+      if (!slab && n > this.slabFrom[cls]!) {
+        found = this.policy.find(asize);
+        const w = this.wild;
+        slab =
+          found === 0 &&
+          (n > TUNING.SLAB_BULK * this.slabFrom[cls]! ||
+            w === 0 ||
+            sizeOf(this.mem.read(headerOf(w))) < asize);
+      }
+      if (slab) {
+        const bp = this.slabAlloc(cls, size, room);
         if (bp !== 0) return bp;
+        found = -1;
       }
     }
-    const asize = this.adjust(size);
-    let bp = this.policy.find(asize);
-    if (bp === 0) {
-      const w = this.wild;
-      bp = w !== 0 && sizeOf(this.mem.read(headerOf(w))) >= asize ? w : this.grow(asize);
-    }
+    const bp = this.regionAlloc(asize, found);
     if (bp === 0) {
       if (cls !== 0) this.classLive[cls]!--;
       return 0;
     }
-    const bsize = this.place(bp, asize);
-    this.track(bp, size, bsize, null);
+    this.track(bp, size, this.placed, null);
+    return bp;
+  }
+
+  /**
+   * An allocated region block of at least `asize` bytes (not tracked; its
+   * size in `placed`), 0 when out of memory. `found`: what the policy's
+   * find answered for `asize` just before, if the caller asked it (-1: not).
+   */
+  private regionAlloc(asize: number, found = -1): number {
+    let bp = found === -1 ? this.policy.find(asize) : found;
+    if (bp === 0) {
+      const w = this.wild;
+      bp = w !== 0 && sizeOf(this.mem.read(headerOf(w))) >= asize ? w : this.grow(asize);
+    }
+    if (bp !== 0) this.placed = this.place(bp, asize);
     return bp;
   }
 
@@ -1012,6 +1074,7 @@ export class Malloc implements HeapAllocator {
       this.unlist(bp, tsize);
       prev = mem.read(headerOf(bp)) & PREV_ALLOC;
     }
+    if (pages > r.pages && this.idle.size !== 0) this.releaseIdle();
     if (resizeKernelPages(this.kv, r.start, r.pages, pages, false) === null) {
       // Nothing was written: the tail goes back on the lists as it was.
       if (bp !== end) this.list(bp, end - bp);
@@ -1172,6 +1235,7 @@ export class Malloc implements HeapAllocator {
 
   /** Before taking pages for anything but the top region: give back the wilderness's whole pages. */
   private trimTop(): void {
+    if (this.idle.size !== 0) this.releaseIdle();
     if (this.wild !== 0) this.trim(this.top, this.wild, 1);
   }
 
@@ -1217,11 +1281,19 @@ export class Malloc implements HeapAllocator {
 
   // ------------------------------------------------------------------ slabs
 
-  /** An object of slab class `cls`, from a slab with room or a new one; 0 when no page is left. */
-  private slabAlloc(cls: number, requested: number): number {
+  /** An object of slab class `cls`, from `room` (the class's first slab with room, as its list head says) or a new slab if 0; 0 when no page is left. */
+  private slabAlloc(cls: number, requested: number, room: number): number {
     const mem = this.mem;
+    if (this.slabHeads === 0) {
+      // The first slab: its class needs a list head, so the heads are made now.
+      const words = this.classLive.length;
+      const bp = this.regionAlloc(this.adjust(4 * words));
+      if (bp === 0) return 0;
+      for (let w = 0; w < words; w++) mem.write(bp + 4 * w, 0);
+      this.slabHeads = bp;
+    }
     const head = this.slabHeads + 4 * cls;
-    let s = mem.read(head);
+    let s = room;
     if (s === 0) {
       s = this.newSlab(cls);
       if (s === 0) return 0;
@@ -1240,7 +1312,9 @@ export class Malloc implements HeapAllocator {
       bump = obj + 2 * size <= s + slab.pages * PAGE_SIZE ? obj + size : 0;
       mem.write(s + LAYOUT.SLAB_BUMP, bump);
     }
-    mem.write(s + LAYOUT.SLAB_LIVE, mem.read(s + LAYOUT.SLAB_LIVE) + 1);
+    const live = mem.read(s + LAYOUT.SLAB_LIVE);
+    mem.write(s + LAYOUT.SLAB_LIVE, live + 1);
+    if (live === 0 && this.idle.size !== 0) this.idle.delete(this.infoOf(s)!.slab!);
     if (free === 0 && bump === 0) {
       // Full: off the class's list (it is the head).
       const next = mem.read(s + LAYOUT.SLAB_NEXT);
@@ -1299,11 +1373,27 @@ export class Malloc implements HeapAllocator {
       mem.write(head, s);
     }
     if (live !== 0) return;
+    // Keep the only slab of a class while it is empty, so that a malloc/free
+    // pair does not map and unmap pages; it goes back as soon as the heap
+    // takes a page for anything (releaseIdle), so it never adds to a peak.
+    if (mem.read(s + LAYOUT.SLAB_PREV) === 0 && mem.read(s + LAYOUT.SLAB_NEXT) === 0)
+      this.idle.add(slab);
+    else this.dropSlab(slab);
+  }
+
+  /** Give back the empty slabs kept for reuse (before the heap takes pages). */
+  private releaseIdle(): void {
+    for (const slab of this.idle) this.dropSlab(slab);
+    this.idle.clear();
+  }
+
+  /** Take the empty slab off its class's list and give its pages back. */
+  private dropSlab(slab: Slab): void {
+    const mem = this.mem;
+    const s = slab.start;
     const next = mem.read(s + LAYOUT.SLAB_NEXT);
     const prev = mem.read(s + LAYOUT.SLAB_PREV);
-    // Keep one slab with room per class, so a malloc/free pair does not map and unmap pages.
-    if (prev === 0 && next === 0) return;
-    if (prev === 0) mem.write(head, next);
+    if (prev === 0) mem.write(this.slabHeads + 4 * slab.cls, next);
     else mem.write(prev + LAYOUT.SLAB_NEXT, next);
     if (next !== 0) mem.write(next + LAYOUT.SLAB_PREV, prev);
     this.slabs.delete(slab);
@@ -1357,10 +1447,14 @@ export class Malloc implements HeapAllocator {
   }
 
   private move(bp: number, info: PageInfo, i: number, old: number, size: number): number | null {
-    const to = this.allocate(size);
+    // A block that must move and is a page or more goes to pages of its own:
+    // copied once, then resized by remapping (a buffer grown again and
+    // again, while other blocks sit after it, would otherwise be copied
+    // every time: 300 MMU accesses an operation on the realloc-many traces).
+    const to = size >= this.reallocLarge ? this.mallocLarge(size) : this.allocate(size);
     if (to === 0) return null;
     // Word by word through the MMU, as rep movsd would (one translation per page).
-    this.kv.paging.mmu.copyWords(to, bp, Math.ceil(Math.min(old, size) / 4), 0);
+    this.kv.mmu.copyWords(to, bp, Math.ceil(Math.min(old, size) / 4), 0);
     this.payloadChanged(size);
     const kind = info.words![i + 1]!;
     this.untrack(info, i);

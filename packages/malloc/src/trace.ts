@@ -25,7 +25,7 @@
  */
 import { type KernelPageAllocator, Kvmalloc } from "@mm386/kvmalloc";
 import type { Paging } from "@mm386/paging";
-import { PAGE_SIZE } from "@mm386/hw-i386";
+import { PAGE_SIZE, type Mmu } from "@mm386/hw-i386";
 import type { HeapAllocator, HeapAllocatorFactory, PolicyFactory } from "./api.js";
 import { Malloc } from "./heap.js";
 import { type StackOptions, createStack } from "./stack.js";
@@ -202,14 +202,14 @@ export interface TraceResult {
  */
 class CountingPages implements KernelPageAllocator {
   readonly name: string;
-  readonly paging: Paging;
+  readonly mmu: Mmu;
   held = 0;
   peak = 0;
   /** Live allocations: address to pages, so that a run's pages can be reclaimed. */
   private readonly live = new Map<number, number>();
   constructor(private readonly inner: KernelPageAllocator) {
     this.name = inner.name;
-    this.paging = inner.paging;
+    this.mmu = inner.mmu;
     // Only when the inner allocator has one: without it, resizeKernelPages
     // falls back to kvmalloc + copy + kvfree on this wrapper, which counts
     // the moment both copies are held.
@@ -363,7 +363,7 @@ function checks(
   alignTo: number,
   onLive: (payload: number) => void,
 ): string | null {
-  const mmu = kv.paging.mmu;
+  const mmu = kv.mmu;
   let live = 0;
   // Indexed by slot; the pattern and the messages use the trace's own ids.
   const ptr = new Float64Array(slots.ids.length);
@@ -497,7 +497,7 @@ export function runTrace(trace: Trace, options: TraceOptions): TraceResult {
     const minTime = options.minTimeMs ?? 100;
     const machine = bootHeap(trace, options, timedRamFor(trace, footprint));
     const { pages } = machine;
-    const mmu = pages.paging.mmu;
+    const mmu = pages.mmu;
     plainRun(trace, slots, machine.heap); // warm-up: let the JIT compile the heap's code first
     do {
       pages.reclaim();

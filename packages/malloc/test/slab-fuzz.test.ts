@@ -23,7 +23,7 @@ interface World {
 /** kmalloc with a live small object, a freed one, a live large block; and a cache of its own. */
 function world(): World {
   const kv = new Kvmalloc(startPaging(createMachine({ ramBytes: 16 * 1024 * 1024 })));
-  const k = new Kmalloc(kvPageSource(kv), kv.paging.mmu);
+  const k = new Kmalloc(kvPageSource(kv), kv.mmu);
   const small = k.kmalloc(100)!;
   k.kfree(k.kmalloc(100)!);
   const large = k.kmalloc(3 * PAGE_SIZE)!;
@@ -33,7 +33,7 @@ function world(): World {
 }
 
 function snapshot(w: World) {
-  const mmu = w.kv.paging.mmu;
+  const mmu = w.kv.mmu;
   const words: number[] = [];
   for (const c of w.k.slab.allCaches)
     for (const s of c.checkSlabs())
@@ -74,11 +74,11 @@ const calls: FuzzCall<World>[] = [
   { name: "createCache(options)", call: (w, v) => w.k.slab.createCache(v as never) },
   {
     name: "new SlabAllocator(pages, mmu)",
-    call: (w, v) => new SlabAllocator(v as never, w.kv.paging.mmu),
+    call: (w, v) => new SlabAllocator(v as never, w.kv.mmu),
   },
   {
     name: "new Kmalloc(pages, mmu, options)",
-    call: (w, v) => new Kmalloc(kvPageSource(w.kv), w.kv.paging.mmu, v as never),
+    call: (w, v) => new Kmalloc(kvPageSource(w.kv), w.kv.mmu, v as never),
     // undefined and {} ask for every default
     accepts: (v) =>
       v === undefined ||
@@ -86,7 +86,7 @@ const calls: FuzzCall<World>[] = [
   },
   {
     name: "new Kmalloc(pages, mmu, { reserve })",
-    call: (w, v) => new Kmalloc(kvPageSource(w.kv), w.kv.paging.mmu, { reserve: v as number }),
+    call: (w, v) => new Kmalloc(kvPageSource(w.kv), w.kv.mmu, { reserve: v as number }),
     accepts: (v) => v === undefined,
   },
   { name: "kvPageSource(kv)", call: (_w, v) => kvPageSource(v as never) },

@@ -27,7 +27,8 @@ describe("kmalloc on the trace fixtures", () => {
     });
 });
 
-describe("malloc-trace --heap", () => {
+// Each test spawns node on the built CLI: seconds on a loaded 2-core machine.
+describe("malloc-trace --heap", { timeout: 30_000 }, () => {
   beforeAll(() => {
     execFileSync(process.execPath, [join(pkg, "../../node_modules/typescript/bin/tsc"), "-b", pkg]);
   }, 120_000);

@@ -53,8 +53,8 @@ describeHeapConformance("kmalloc (slab)", slabHeap);
 
 function boot(ramBytes = 16 * 1024 * 1024) {
   const kv = new Kvmalloc(startPaging(createMachine({ ramBytes })));
-  const slab = new SlabAllocator(kvPageSource(kv), kv.paging.mmu);
-  return { kv, slab, mmu: kv.paging.mmu };
+  const slab = new SlabAllocator(kvPageSource(kv), kv.mmu);
+  return { kv, slab, mmu: kv.mmu };
 }
 
 /** Every word of every slab page, the cache stats and the pages held: what a refused call must not change. */
@@ -335,7 +335,7 @@ describe("the checker walks every slab through the MMU", () => {
 describe("kmalloc", () => {
   const km = () => {
     const { kv } = boot(32 * 1024 * 1024);
-    return { k: new Kmalloc(kvPageSource(kv), kv.paging.mmu), kv };
+    return { k: new Kmalloc(kvPageSource(kv), kv.mmu), kv };
   };
 
   it("rounds requests up to power-of-two classes from 32 bytes to a page, larger ones to pages", () => {
@@ -362,7 +362,7 @@ describe("kmalloc", () => {
 
   it("krealloc stays in place within a class, moves across classes with the contents", () => {
     const { k, kv } = km();
-    const mmu = kv.paging.mmu;
+    const mmu = kv.mmu;
     const a = k.kmalloc(40)!;
     for (let i = 0; i < 40; i += 4) mmu.write32(a + i, i + 7);
     expect(k.krealloc(a, 60)).toBe(a); // still the 64-byte class
@@ -406,7 +406,7 @@ describe("kmalloc", () => {
 
   it("answers null when memory runs out, and serves again after frees", () => {
     const { kv } = boot(8 * 1024 * 1024);
-    const k = new Kmalloc(kvPageSource(kv), kv.paging.mmu);
+    const k = new Kmalloc(kvPageSource(kv), kv.mmu);
     const got: number[] = [];
     for (let p = k.kmalloc(64 * 1024); p !== null; p = k.kmalloc(64 * 1024)) got.push(p);
     expect(got.length).toBeGreaterThan(10);

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { createMachine, type Machine, type MmuEvent } from "@mm386/hw-i386";
+import { createMachine, hex32, type Machine, type MmuEvent } from "@mm386/hw-i386";
 import { expectHex, faultOf as fault, showWord as hex } from "@mm386/hw-i386/testing";
 import { describe, expect, it } from "vitest";
 import { PTE_PRESENT as P, PTE_USER as U, PTE_WRITE as W } from "./api.js";
@@ -91,8 +91,16 @@ export function describePagingConformance(
       it("maps 256 MiB of kernel space in 4 KiB pieces from a fresh boot (the recursion ends)", () => {
         const { m, p } = fresh(64 * MiB);
         const frame = p.allocators.ppalloc(1, 1)!;
-        for (let i = 0; i < 65536; i++)
-          expect(p.mapMem(null, frame.start, 0xe000_0000 + i * 4096, 1, P | W)).toBe(true);
+        // One expect for the whole loop, naming the first page refused: an expect() per
+        // call cost ten times the 65536 mapMem calls themselves (measured: 1.2 s against 0.1 s).
+        let refused: number | null = null;
+        for (let i = 0; i < 65536 && refused === null; i++) {
+          const va = 0xe000_0000 + i * 4096;
+          if (!p.mapMem(null, frame.start, va, 1, P | W)) refused = va;
+        }
+        expect(refused === null ? null : hex32(refused), "first kernel page mapMem refused").toBe(
+          null,
+        );
         m.ram.write32(frame.start, 77);
         for (const va of [0xe000_0000, 0xe123_4000, 0xefff_f000])
           expectHex(m.mmu.read32(va), 77, `read of ${hex(va)}`);

@@ -10,7 +10,7 @@
  */
 import { PAGE_SIZE, PTE, hex32 } from "@mm386/hw-i386";
 import { describeValue } from "@mm386/allocation";
-import { PAGING_ERROR, PagingError } from "./api.js";
+import { PAGING_ERROR, PagingError, type PagingErrorCode } from "./api.js";
 
 /** What {@link checkMapArgs} learnt about a good range. */
 export interface MapRangeFacts {
@@ -22,10 +22,22 @@ export interface MapRangeFacts {
   readonly present: boolean;
 }
 
+/** How {@link checkMapArgs} names things in its messages. */
+export interface MapArgsNames {
+  /** The split ("PAGE_OFFSET" for Linux; default "the user/kernel split"). */
+  readonly split?: string;
+  /**
+   * The function the caller exports (Whitix's "VirtMemMapPage"): every
+   * message then starts with it and a colon, so a refusal says which call it was.
+   */
+  readonly caller?: string;
+}
+
 /**
  * Refuse `nPages` pages from `virt` to `phys` with `flags` unless they obey
- * the shared rules (a {@link PagingError} naming the value); `splitName`
- * names the split in messages ("PAGE_OFFSET" for Linux).
+ * the shared rules (a {@link PagingError} naming the value). `names` names
+ * the split in messages (a plain string is the split's name) and, if given,
+ * the calling function every message starts with.
  */
 export function checkMapArgs(
   split: number,
@@ -33,53 +45,49 @@ export function checkMapArgs(
   virt: number,
   nPages: number,
   flags: number,
-  splitName = "the user/kernel split",
+  names: string | MapArgsNames = {},
 ): MapRangeFacts {
+  const { split: splitName = "the user/kernel split", caller } =
+    typeof names === "string" ? { split: names } : names;
+  const refuse = (code: PagingErrorCode, message: string): never => {
+    throw new PagingError(code, caller === undefined ? message : `${caller}: ${message}`);
+  };
   for (const [name, v] of [
     ["phys", phys],
     ["virt", virt],
     ["flags", flags],
   ] as const) {
     if (!Number.isSafeInteger(v) || v < 0)
-      throw new PagingError(
+      refuse(
         PAGING_ERROR.BAD_ARGUMENT,
         `${name} ${describeValue(v)} is not a non-negative integer`,
       );
   }
   if (!Number.isSafeInteger(nPages) || nPages < 1)
-    throw new PagingError(
+    refuse(
       PAGING_ERROR.BAD_ARGUMENT,
       `page count ${describeValue(nPages)} must be a positive integer`,
     );
   if (virt % PAGE_SIZE !== 0)
-    throw new PagingError(
-      PAGING_ERROR.UNALIGNED,
-      `virtual address ${hex32(virt)} is not page-aligned`,
-    );
+    refuse(PAGING_ERROR.UNALIGNED, `virtual address ${hex32(virt)} is not page-aligned`);
   if (phys % PAGE_SIZE !== 0)
-    throw new PagingError(
-      PAGING_ERROR.UNALIGNED,
-      `physical address ${hex32(phys)} is not page-aligned`,
-    );
+    refuse(PAGING_ERROR.UNALIGNED, `physical address ${hex32(phys)} is not page-aligned`);
   if (flags > 0xfff)
-    throw new PagingError(
-      PAGING_ERROR.BAD_FLAGS,
-      `flags ${hex32(flags)} go past the low 12 bits of a PTE`,
-    );
+    refuse(PAGING_ERROR.BAD_FLAGS, `flags ${hex32(flags)} go past the low 12 bits of a PTE`);
   const end = virt + nPages * PAGE_SIZE;
   if (end > 2 ** 32)
-    throw new PagingError(PAGING_ERROR.WRAPS, `[${hex32(virt)}, +${nPages} pages) runs past 4 GiB`);
+    refuse(PAGING_ERROR.WRAPS, `[${hex32(virt)}, +${nPages} pages) runs past 4 GiB`);
   if (virt < split && end > split)
-    throw new PagingError(
+    refuse(
       PAGING_ERROR.CROSSES_SPLIT,
       `[${hex32(virt)}, ${hex32(end)}) crosses ${splitName} at ${hex32(split)}`,
     );
   const kernel = virt >= split;
   const present = (flags & PTE.P) !== 0;
   if (kernel && present && (flags & PTE.US) !== 0)
-    throw new PagingError(PAGING_ERROR.USER_ON_KERNEL, `PTE_USER on kernel address ${hex32(virt)}`);
+    refuse(PAGING_ERROR.USER_ON_KERNEL, `PTE_USER on kernel address ${hex32(virt)}`);
   if (!kernel && present && (flags & PTE.G) !== 0)
-    throw new PagingError(
+    refuse(
       PAGING_ERROR.GLOBAL_ON_USER,
       `PTE_GLOBAL on user address ${hex32(virt)}: the translation would survive the switch to another address space`,
     );

@@ -1,7 +1,7 @@
 /**
  * Exercise 7: kvmalloc / kvfree. Read README.md first.
  */
-import { PAGE_SIZE as PAGE, hex32 } from "@mm386/hw-i386";
+import { PAGE_SIZE as PAGE, hex32, type Mmu } from "@mm386/hw-i386";
 import type { KernelPageAllocator } from "@mm386/kvmalloc";
 import { PTE_PRESENT, PTE_WRITE, type Paging } from "@mm386/paging";
 import type { KvmallocExercise } from "../../src/exercise-api.js";
@@ -21,7 +21,12 @@ class StudentKvmalloc implements KernelPageAllocator {
   /** Live allocations: address -> pages. */
   private readonly live = new Map<number, number>();
 
-  constructor(readonly paging: Paging) {}
+  /** The MMU the heap above reaches your pages through. */
+  readonly mmu: Mmu;
+
+  constructor(readonly paging: Paging) {
+    this.mmu = paging.mmu;
+  }
 
   kvmalloc(n: number): number | null {
     // TODO: validate n; vpalloc n pages; take frames with ppalloc(1, remaining) and map them;

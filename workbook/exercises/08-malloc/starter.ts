@@ -24,12 +24,12 @@ class StudentMalloc implements HeapAllocator {
 
   /** The word at kernel virtual address va. */
   private read(va: number): number {
-    return this.kv.paging.mmu.read32(va, 0);
+    return this.kv.mmu.read32(va, 0);
   }
 
   /** Write the word at kernel virtual address va. */
   private write(va: number, value: number): void {
-    this.kv.paging.mmu.write32(va, value, 0);
+    this.kv.mmu.write32(va, value, 0);
   }
 
   malloc(size: number): number | null {

@@ -43,7 +43,7 @@ export type PageSourceFactory = (ramBytes: number) => PageSourceFixture;
 /** The hobby kernel's fixture: kvmalloc on a freshly booted default stack. */
 export const hobbyPageSource: PageSourceFactory = (ramBytes) => {
   const kv = new Kvmalloc(startPaging(createMachine({ ramBytes })));
-  return { source: kvPageSource(kv), mmu: kv.paging.mmu };
+  return { source: kvPageSource(kv), mmu: kv.mmu };
 };
 
 /** Runs of the random tests: few by default, many under `MM386_DEEP=1`. */

@@ -9,7 +9,7 @@
  *
  * ```ts
  * const kv = new Kvmalloc(startPaging(createMachine()));
- * const slab = new SlabAllocator(kvPageSource(kv), kv.paging.mmu);
+ * const slab = new SlabAllocator(kvPageSource(kv), kv.mmu);
  * const inodes = slab.createCache({ size: 96, align: 16 });
  * const a = inodes.alloc()!;
  * inodes.free(a);

@@ -231,4 +231,4 @@ function usable(size: number): number {
  * the trace driver and `malloc-trace --heap slab` use.
  */
 export const slabHeap: HeapAllocatorFactory = (kv: KernelPageAllocator) =>
-  new Kmalloc(kvPageSource(kv), kv.paging.mmu);
+  new Kmalloc(kvPageSource(kv), kv.mmu);

@@ -40,6 +40,7 @@ import {
   type WalkExplanation,
 } from "@mm386/hw-i386";
 import { type MappedRange, PAGING_ERROR, PagingError } from "../api.js";
+import { checkMapArgs } from "../map-args.js";
 import { checkMachine } from "../boot.js";
 import type { PagingDesign } from "../design.js";
 import { type RunInProgress, addRun, runFlags } from "../runs.js";
@@ -795,30 +796,18 @@ export class Whitix implements PagingDesign<WhitixSpace> {
       );
   }
 
-  /** `[virt, virt + n pages)`: aligned, inside 4 GiB, on one side of the split, outside what Whitix keeps. */
+  /**
+   * `[virt, virt + n pages)`: the rules every design shares (map-args.ts:
+   * aligned, inside 4 GiB, on one side of the split), then outside what
+   * Whitix keeps. Every message starts with `what`, the call refused.
+   */
   private checkVirt(virt: number, n: number, what: string): void {
-    if (!Number.isSafeInteger(virt) || virt < 0)
-      throw new PagingError(
-        PAGING_ERROR.BAD_ARGUMENT,
-        `${what}: virt ${describeValue(virt)} is not a non-negative integer`,
-      );
-    this.checkCount(n, what);
-    if (virt % PAGE_SIZE !== 0)
-      throw new PagingError(
-        PAGING_ERROR.UNALIGNED,
-        `${what}: virtual address ${hex32(virt)} is not page-aligned`,
-      );
-    const end = virt + n * PAGE_SIZE;
-    if (end > SPACE)
-      throw new PagingError(
-        PAGING_ERROR.WRAPS,
-        `${what}: [${hex32(virt)}, +${n} pages) runs past 4 GiB`,
-      );
-    if (virt < SPLIT && end > SPLIT)
-      throw new PagingError(
-        PAGING_ERROR.CROSSES_SPLIT,
-        `${what}: [${hex32(virt)}, ${hex32(end)}) crosses the user/kernel split at ${hex32(SPLIT)}`,
-      );
+    const { end } = checkMapArgs(SPLIT, 0, virt, n, 0, { caller: what });
+    this.checkReserved(virt, end, what);
+  }
+
+  /** Whitix's own part of a range's rules: the identity map below, the temp slots and the window above. */
+  private checkReserved(virt: number, end: number, what: string): void {
     if (virt < WHITIX.IDENTITY_END)
       throw new WhitixError(
         WHITIX_ERROR.RESERVED_VA,
@@ -831,47 +820,20 @@ export class Whitix implements PagingDesign<WhitixSpace> {
       );
   }
 
-  private checkFlags(virt: number, flags: number, what: string): void {
-    if (!Number.isSafeInteger(flags) || flags < 0)
-      throw new PagingError(
-        PAGING_ERROR.BAD_ARGUMENT,
-        `${what}: flags ${describeValue(flags)} is not a non-negative integer`,
-      );
-    if (flags > 0xfff)
-      throw new PagingError(
-        PAGING_ERROR.BAD_FLAGS,
-        `${what}: flags ${hex32(flags)} go past the low 12 bits of a PTE`,
-      );
+  /** Whitix maps only: flags without PTE_PRESENT are refused, not taken as an unmap. */
+  private checkPresent(flags: number, what: string): void {
     if ((flags & PTE.P) === 0)
       throw new PagingError(
         PAGING_ERROR.BAD_FLAGS,
         `${what}: flags ${hex32(flags)} lack PTE_PRESENT: use unmap to remove mappings`,
       );
-    if (virt >= SPLIT && (flags & PTE.US) !== 0)
-      throw new PagingError(
-        PAGING_ERROR.USER_ON_KERNEL,
-        `${what}: PTE_USER on kernel address ${hex32(virt)}`,
-      );
-    if (virt < SPLIT && (flags & PTE.G) !== 0)
-      throw new PagingError(
-        PAGING_ERROR.GLOBAL_ON_USER,
-        `${what}: PTE_GLOBAL on user address ${hex32(virt)}: the translation would survive the switch to another address space`,
-      );
   }
 
+  /** A mapping of `n` pages: the shared rules with `what` in the messages, then Whitix's own. */
   private checkMap(virt: number, phys: number, n: number, flags: number, what: string): void {
-    if (!Number.isSafeInteger(phys) || phys < 0)
-      throw new PagingError(
-        PAGING_ERROR.BAD_ARGUMENT,
-        `${what}: phys ${describeValue(phys)} is not a non-negative integer`,
-      );
-    this.checkVirt(virt, n, what);
-    if (phys % PAGE_SIZE !== 0)
-      throw new PagingError(
-        PAGING_ERROR.UNALIGNED,
-        `${what}: physical address ${hex32(phys)} is not page-aligned`,
-      );
-    this.checkFlags(virt, flags, what);
+    const { end } = checkMapArgs(SPLIT, phys, virt, n, flags, { caller: what });
+    this.checkReserved(virt, end, what);
+    this.checkPresent(flags, what);
     if (phys + n * PAGE_SIZE > this.ramEnd)
       throw new PagingError(
         PAGING_ERROR.PAST_RAM,
@@ -894,14 +856,16 @@ export class Whitix implements PagingDesign<WhitixSpace> {
         PAGING_ERROR.BAD_ARGUMENT,
         `${what}: [${hex32(start)}, ${hex32(end)}) is empty`,
       );
-    this.checkVirt(start, (end - start) / PAGE_SIZE, what);
+    // The range and the flags by the shared rules (PTE_USER/PTE_GLOBAL judged at `start`).
+    checkMapArgs(SPLIT, 0, start, (end - start) / PAGE_SIZE, flags, { caller: what });
+    this.checkReserved(start, end, what);
     this.checkCount(n, what);
     if (n > (end - start) / PAGE_SIZE)
       throw new PagingError(
         PAGING_ERROR.BAD_ARGUMENT,
         `${what}: ${n} pages do not fit in [${hex32(start)}, ${hex32(end)})`,
       );
-    this.checkFlags(start, flags, what);
+    this.checkPresent(flags, what);
   }
 }
 
