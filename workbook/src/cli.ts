@@ -10,6 +10,7 @@
  *  pnpm workbook hint N               the next hint of exercise N
  *  pnpm workbook reset N              start exercise N again from the starter
  *  pnpm workbook quiz [--seed S] [--kind K] [--ops N] [--sizes a,b] [--solve]
+ *                     [--entries E --ways W] [--window R] [--ram MIB --page-offset HEX]
  *  pnpm workbook verify               curriculum CI: reference passes, starter
  *                                     and planted wrong versions fail
  *  --reference 3,5 | all              use the reference for these layers in the stacks
@@ -35,7 +36,7 @@ import {
 } from "./exercises.js";
 import { type Progress, loadProgress, saveProgress } from "./progress.js";
 import { viewPlan } from "./view.js";
-import { QUIZ_KINDS, type QuizKind, type QuizParams, makeQuestion } from "./quiz.js";
+import { PAGE_OFFSETS, QUIZ_KINDS, type QuizKind, type QuizParams, makeQuestion } from "./quiz.js";
 import { type CheckRun, type ExerciseResult, runChecks } from "./runner.js";
 
 /** Where the CLI writes, and whether it may use colour. */
@@ -61,7 +62,10 @@ const USAGE = `usage: ${CMD} [list | check [N] | watch [N] | hint N | reset N | 
   --poll                watch: poll files instead of using OS file events
   --seed S --kind K     quiz: which question (K: ${QUIZ_KINDS.join(", ")}); --solve prints the answer
   --ops N --sizes a,b   quiz: how many calls (buddy, malloc, tlb) and which request sizes (malloc)
-  --entries E --ways W  quiz tlb: the TLB's shape`;
+  --entries E --ways W  quiz tlb: the TLB's shape
+  --window R            quiz window: the PDE index that maps the directory into itself (0..1023)
+  --ram MIB             quiz directmap: MiB of RAM (16..3840)
+  --page-offset HEX     quiz directmap: PAGE_OFFSET (${PAGE_OFFSETS.map((o) => `0x${o.toString(16)}`).join(", ")})`;
 
 /** A mistake on the command line: exit 2 with the message and the usage. */
 class UsageError extends Error {}
@@ -261,6 +265,8 @@ export function scoreTable(io: CliIo, results: readonly ExerciseResult[]): void 
   let max = 0;
   io.out("");
   io.out(c.bold("score"));
+  // The widest title sets the column, so the points line up for every exercise.
+  const width = Math.max(40, ...results.map((r) => r.exercise.title.length));
   for (const r of results) {
     const e = r.exercise;
     const all = r.passed + r.failed;
@@ -283,10 +289,10 @@ export function scoreTable(io: CliIo, results: readonly ExerciseResult[]): void 
             ? "not started"
             : `${r.passed}/${all} checks`;
     io.out(
-      `  ${String(e.n).padStart(2)}. ${e.title.padEnd(44)} ${String(points).padStart(3)}/${String(e.points).padEnd(3)} ${c.dim(state)}`,
+      `  ${String(e.n).padStart(2)}. ${e.title.padEnd(width)} ${String(points).padStart(3)}/${String(e.points).padEnd(3)} ${c.dim(state)}`,
     );
   }
-  io.out(`  ${"total".padEnd(48)} ${String(total).padStart(3)}/${max}`);
+  io.out(`  ${"total".padEnd(width + 4)} ${String(total).padStart(3)}/${max}`);
 }
 
 async function check(
@@ -380,6 +386,9 @@ interface QuizArgs {
   readonly sizes?: string;
   readonly entries?: string;
   readonly ways?: string;
+  readonly window?: string;
+  readonly ram?: string;
+  readonly "page-offset"?: string;
   readonly solve: boolean;
 }
 
@@ -403,11 +412,29 @@ function quiz(io: CliIo, a: QuizArgs): number {
     );
   const entries = positiveInt(a.entries, "--entries");
   const ways = positiveInt(a.ways, "--ways");
+  // The window may be PDE 0, so it is a non-negative integer, not a positive one.
+  const window = a.window === undefined ? undefined : Number(a.window);
+  if (a.window !== undefined && (!/^\d+$/.test(a.window) || window! > 1023))
+    throw new UsageError(`quiz: --window must be a PDE index 0..1023, got "${a.window}"`);
+  const ramMiB = positiveInt(a.ram, "--ram");
+  const pageOffset =
+    a["page-offset"] === undefined ? undefined : Number.parseInt(a["page-offset"], 16);
+  if (
+    a["page-offset"] !== undefined &&
+    (!/^(0x)?[0-9a-f]+$/i.test(a["page-offset"]) ||
+      !(PAGE_OFFSETS as readonly number[]).includes(pageOffset!))
+  )
+    throw new UsageError(
+      `quiz: --page-offset must be one of ${PAGE_OFFSETS.map((o) => `0x${o.toString(16)}`).join(", ")}, got "${a["page-offset"]}"`,
+    );
   const params: QuizParams = {
     ...(ops !== undefined ? { ops } : {}),
     ...(sizes !== undefined ? { sizes } : {}),
     ...(entries !== undefined ? { entries } : {}),
     ...(ways !== undefined ? { ways } : {}),
+    ...(window !== undefined ? { window } : {}),
+    ...(ramMiB !== undefined ? { ramMiB } : {}),
+    ...(pageOffset !== undefined ? { pageOffset } : {}),
   };
   let q;
   try {
@@ -432,6 +459,9 @@ function quiz(io: CliIo, a: QuizArgs): number {
       ...(sizes !== undefined ? [`--sizes ${sizes.join(",")}`] : []),
       ...(entries !== undefined ? [`--entries ${entries}`] : []),
       ...(ways !== undefined ? [`--ways ${ways}`] : []),
+      ...(window !== undefined ? [`--window ${window}`] : []),
+      ...(ramMiB !== undefined ? [`--ram ${ramMiB}`] : []),
+      ...(pageOffset !== undefined ? [`--page-offset 0x${pageOffset.toString(16)}`] : []),
     ];
     io.out(c.dim(`answer: ${CMD} quiz ${flags.join(" ")} --solve`));
   }
@@ -614,6 +644,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         sizes: { type: "string" },
         entries: { type: "string" },
         ways: { type: "string" },
+        window: { type: "string" },
+        ram: { type: "string" },
+        "page-offset": { type: "string" },
         solve: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },

@@ -16,6 +16,7 @@ export { main, verify, type CliIo } from "./cli.js";
 export {
   makeQuestion,
   seededRandom,
+  PAGE_OFFSETS,
   QUIZ_KINDS,
   QuizParamsError,
   type Question,

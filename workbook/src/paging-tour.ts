@@ -52,7 +52,7 @@ export function runPagingTour(
   const { machine: m, paging, allocators } = stack;
   say(
     s.dim(
-      `This chapter and the next run on a new machine: ${ramBytes / 1024 / 1024} MiB of RAM (the first chapter's had 16), the whole default stack (createStack), split at ${hex32(paging.split)}.`,
+      `Chapters 8 to 12 run on a new machine: ${ramBytes / 1024 / 1024} MiB of RAM (chapters 1 to 7 had 16), the whole default stack (createStack), split at ${hex32(paging.split)}.`,
     ),
   );
 

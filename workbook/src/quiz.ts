@@ -8,11 +8,17 @@
  * - `pde`: which PDEs a new kernel page table changes;
  * - `tlb`: hits and misses of a sequence of accesses on a TLB of a given
  *   shape (entries, ways, LRU), with an invlpg or a CR3 load in between;
- * - `malloc`: the heap's blocks and free list after a few calls.
+ * - `malloc`: the heap's blocks and free list after a few calls;
+ * - `window`: the recursive page directory (Whitix's design): with the
+ *   directory mapped into itself at PDE index R, where the PTE and the PDE
+ *   of an address appear, and the reverse (which entry a window address is);
+ * - `directmap`: Linux's `__va`/`__pa` arithmetic: PAGE_OFFSET, the 896 MiB
+ *   low-memory limit, `high_memory`, and which addresses have no `__va` or
+ *   `__pa` at all (highmem frames, vmalloc and user addresses).
  *
  * Like OSTEP's homework simulators, the questions take parameters beside the
- * seed (`--ops`, `--sizes`, `--entries`, `--ways`): the same seed and
- * parameters, the same question.
+ * seed (`--ops`, `--sizes`, `--entries`, `--ways`, `--window`, `--ram`,
+ * `--page-offset`): the same seed and parameters, the same question.
  *
  * @module
  */
@@ -31,9 +37,11 @@ import {
 } from "@mm386/hw-i386";
 import { Malloc, addressOrderedFirstFit, createStack } from "@mm386/malloc";
 import { PTE_PRESENT, PTE_WRITE } from "@mm386/paging";
+import { LINUX_LAYOUT, linuxLayout, maxmemFor } from "@mm386/paging/linux";
+import { WHITIX, windowPdeVa, windowPteVa } from "@mm386/paging/whitix";
 
 /** The kinds of question. */
-export const QUIZ_KINDS = ["walk", "buddy", "pde", "tlb", "malloc"] as const;
+export const QUIZ_KINDS = ["walk", "buddy", "pde", "tlb", "malloc", "window", "directmap"] as const;
 
 /** One of {@link QUIZ_KINDS}. */
 export type QuizKind = (typeof QUIZ_KINDS)[number];
@@ -60,7 +68,16 @@ export interface QuizParams {
   readonly entries?: number;
   /** TLB ways (entries per set). */
   readonly ways?: number;
+  /** window: the PDE index (0..1023) that points at the directory itself (Whitix: 1023). */
+  readonly window?: number;
+  /** directmap: MiB of RAM, 16..3840. */
+  readonly ramMiB?: number;
+  /** directmap: PAGE_OFFSET, one of {@link PAGE_OFFSETS} (default 0xC0000000, the 3 GiB/1 GiB split). */
+  readonly pageOffset?: number;
 }
+
+/** The PAGE_OFFSETs the directmap question takes: Linux's VMSPLIT_1G, 2G and 3G (the default). */
+export const PAGE_OFFSETS = [0x4000_0000, 0x8000_0000, LINUX_LAYOUT.PAGE_OFFSET] as const;
 
 /** Bad parameters for a question (`code` E_QUIZ_PARAMS), named in the message. */
 export class QuizParamsError extends Error {
@@ -93,6 +110,8 @@ export function makeQuestion(seed: number, kind?: QuizKind, params: QuizParams =
   if (k === "buddy") return buddyQuestion(seed, rand, params);
   if (k === "tlb") return tlbQuestion(seed, rand, params);
   if (k === "malloc") return mallocQuestion(seed, rand, params);
+  if (k === "window") return windowQuestion(seed, rand, params);
+  if (k === "directmap") return directMapQuestion(seed, rand, params);
   return pdeQuestion(seed, rand);
 }
 
@@ -394,4 +413,177 @@ function mallocQuestion(seed: number, rand: (n: number) => number, params: QuizP
     }`,
   ];
   return { kind: "malloc", seed, text, answer };
+}
+
+const MiB = 1024 * 1024;
+const FOUR_MIB = 4 * MiB;
+
+/** An address range in hex, half-open. */
+const span = (start: number, end: number) => `[${hex32(start)}, ${hex32(end)})`;
+
+function windowQuestion(seed: number, rand: (n: number) => number, params: QuizParams): Question {
+  // Whitix's own index one time in three, so its constants show up; any index otherwise.
+  const drawn = rand(3) === 0 ? WHITIX.SELF_PDE : rand(1024);
+  const r = params.window ?? drawn;
+  if (!Number.isSafeInteger(r) || r < 0 || r > 1023)
+    throw new QuizParamsError(`window ${r} must be a PDE index in 0..1023`);
+  const base = (r * FOUR_MIB) >>> 0;
+  const dirVa = (base + r * 4096) >>> 0;
+  const reverse = rand(2) === 1;
+  const setup = [
+    `The page directory's PDE ${r} points at the directory itself (present, writable, supervisor):`,
+    `the recursive window. The MMU then walks the directory as if it were the page table of the`,
+    `4 MiB region ${span(base, base + FOUR_MIB)}, so every page table of the current address space`,
+    "shows up in that region, and so does the directory.",
+  ];
+  const steps = [
+    `the window is the region of PDE ${r}: it starts at ${r} * 4 MiB = ${r} << 22 = ${hex32(base)}`,
+    `page i of the window is what PDE i points at: page table i at ${hex32(base)} + i * 4096;`,
+    `page ${r} is the directory itself (PDE ${r} points at it), at ${hex32(base)} + ${r} * 4096 = ${hex32(dirVa)}`,
+  ];
+  if (!reverse) {
+    // An address outside the window, so that its PTE is a PTE (not a PDE seen as one).
+    let d: number;
+    do d = rand(1024);
+    while (d === r);
+    const va = ((d << 22) | (rand(1024) << 12) | (rand(1024) * 4)) >>> 0;
+    const t = (va >>> 12) & 0x3ff;
+    const pteVa = (base + (va >>> 12) * 4) >>> 0;
+    const pdeVa = (dirVa + d * 4) >>> 0;
+    const answer = [
+      ...steps,
+      `${hex32(va)}: directory index ${hex32(va)} >> 22 = ${d}, table index (${hex32(va)} >> 12) & 0x3ff = ${t}`,
+      `its PTE is entry ${t} of page table ${d}: ${hex32(base)} + ${d} * 4096 + ${t} * 4`,
+      `  = ${hex32(base)} + (${hex32(va)} >> 12) * 4 = ${hex32(pteVa)}`,
+      `its PDE is entry ${d} of the directory: ${hex32(dirVa)} + ${d} * 4 = ${hex32(pdeVa)}`,
+      `(a read of the PTE's address faults if PDE ${d} is not present: there is no page table ${d} to show)`,
+    ];
+    if (r === WHITIX.SELF_PDE)
+      answer.push(
+        `Whitix's own window (PDE ${WHITIX.SELF_PDE}): windowPteVa(${hex32(va)}) = ${hex32(windowPteVa(va))}, windowPdeVa(${hex32(va)}) = ${hex32(windowPdeVa(va))}`,
+      );
+    answer.push(`answer: PTE at ${hex32(pteVa)}, PDE at ${hex32(pdeVa)}`);
+    return {
+      kind: "window",
+      seed,
+      text: [
+        ...setup,
+        `At what virtual address does the kernel read the PTE that maps ${hex32(va)}? And its PDE?`,
+      ],
+      answer,
+    };
+  }
+  // The reverse: a word in the window; one time in four it is in the directory's own page.
+  const i = rand(4) === 0 ? r : rand(1024);
+  const j = rand(1024);
+  const addr = (base + i * 4096 + j * 4) >>> 0;
+  const off = (addr - base) >>> 0;
+  const answer = [
+    ...steps,
+    `${hex32(addr)} - ${hex32(base)} = ${hex32(off)}: page ${hex32(off)} >> 12 = ${i} of the window, entry (${hex32(off)} & 0xfff) / 4 = ${j}`,
+  ];
+  if (i === r) {
+    const from = (j * FOUR_MIB) >>> 0;
+    answer.push(
+      `page ${i} is the directory, so this is PDE ${j}: it maps the 4 MiB region ${span(from, from + FOUR_MIB)}`,
+      `(seen as a PTE it maps page ${i} of the window, ${hex32(base + j * 4096)}: page table ${j} itself)`,
+      `answer: the PDE of ${hex32(from)} (directory entry ${j})`,
+    );
+  } else {
+    const va = ((i << 22) | (j << 12)) >>> 0;
+    answer.push(
+      `page ${i} is page table ${i}, so this is its entry ${j}: the PTE of the page (${i} << 22) | (${j} << 12) = ${hex32(va)}`,
+      `  (the same as (${hex32(addr)} - ${hex32(base)}) / 4 * 4096: the window is the PTEs of all pages in order)`,
+      `answer: the PTE of ${hex32(va)} (page table ${i}, entry ${j})`,
+    );
+  }
+  return {
+    kind: "window",
+    seed,
+    text: [
+      ...setup,
+      `The kernel reads the word at ${hex32(addr)}. Which entry is it: the PTE of which page, or the PDE of which region?`,
+    ],
+    answer,
+  };
+}
+
+function directMapQuestion(
+  seed: number,
+  rand: (n: number) => number,
+  params: QuizParams,
+): Question {
+  const ramMiB = params.ramMiB ?? [32, 64, 128, 512, 1024, 2048, 3072][rand(7)]!;
+  if (!Number.isSafeInteger(ramMiB) || ramMiB < 16 || ramMiB > 3840)
+    throw new QuizParamsError(`ram ${ramMiB} MiB must be 16..3840`);
+  const pageOffset = params.pageOffset ?? LINUX_LAYOUT.PAGE_OFFSET;
+  if (!(PAGE_OFFSETS as readonly number[]).includes(pageOffset))
+    throw new QuizParamsError(
+      `page offset ${hex32(pageOffset)} must be one of ${PAGE_OFFSETS.map(hex32).join(", ")}`,
+    );
+  const ram = ramMiB * MiB;
+  const maxmem = maxmemFor(pageOffset);
+  const low = Math.min(ram, maxmem);
+  const layout = linuxLayout(pageOffset, low / 4096);
+  const page = (n: number) => n * 4096 + rand(1024) * 4;
+  // __va of a physical address: a low one, or a highmem one when there is highmem.
+  const highmem = ram > low;
+  const phys =
+    highmem && rand(2) === 0 ? low + page(rand((ram - low) / 4096)) : page(rand(low / 4096));
+  // __pa of a virtual address: in the direct map, in the vmalloc area, or a user address.
+  const which = rand(3);
+  const virt =
+    which === 0
+      ? pageOffset + page(rand(low / 4096))
+      : which === 1
+        ? layout.vmallocStart + page(rand((layout.vmallocEnd - layout.vmallocStart) / 4096))
+        : page(rand(pageOffset / 4096));
+  const mib = (n: number) => `${n / MiB} MiB`;
+  const text = [
+    `Linux on i386 (no PAE) boots with ${ramMiB} MiB of RAM; PAGE_OFFSET is ${hex32(pageOffset)}.`,
+    "The direct map maps low memory at PAGE_OFFSET: __va(p) = p + PAGE_OFFSET and __pa(v) = v - PAGE_OFFSET,",
+    `and the top ${mib(LINUX_LAYOUT.VMALLOC_RESERVE)} of the kernel half are kept for vmalloc, kmap and the fixmap.`,
+    "1. How much RAM does the direct map cover, and what is high_memory? Where does the vmalloc area start?",
+    `2. What is __va(${hex32(phys)})?`,
+    `3. What is __pa(${hex32(virt)})?`,
+  ];
+  const answer = [
+    `1. MAXMEM = 4 GiB - PAGE_OFFSET - ${mib(LINUX_LAYOUT.VMALLOC_RESERVE)} = ${mib(maxmem)}: the most RAM the direct map can cover`,
+    `   low memory = min(RAM, MAXMEM) = min(${ramMiB} MiB, ${mib(maxmem)}) = ${mib(low)} (max_low_pfn = ${low / 4096})${highmem ? `; the other ${mib(ram - low)} are highmem` : ""}`,
+    `   high_memory = PAGE_OFFSET + ${mib(low)} = ${hex32(pageOffset)} + ${hex32(low)} = ${hex32(layout.highMemory)}`,
+    `   VMALLOC_START = high_memory + ${mib(LINUX_LAYOUT.VMALLOC_OFFSET)} (a gap that catches overruns), rounded up to ${mib(LINUX_LAYOUT.VMALLOC_OFFSET)} = ${hex32(layout.vmallocStart)}`,
+    `answer 1: ${mib(low)}; high_memory = ${hex32(layout.highMemory)}; VMALLOC_START = ${hex32(layout.vmallocStart)}`,
+  ];
+  if (phys < low)
+    answer.push(
+      `2. ${hex32(phys)} < ${hex32(low)}: low memory, so it is in the direct map`,
+      `answer 2: __va(${hex32(phys)}) = ${hex32(phys)} + ${hex32(pageOffset)} = ${hex32(pageOffset + phys)}`,
+    );
+  else
+    answer.push(
+      `2. ${hex32(phys)} >= ${hex32(low)}: a highmem frame (ZONE_HIGHMEM). It has no permanent kernel address:`,
+      phys + pageOffset >= 2 ** 32
+        ? `   the sum ${hex32(phys)} + PAGE_OFFSET wraps past 4 GiB to ${hex32((phys + pageOffset) >>> 0)}, a user address, not a mapping of it.`
+        : `   the sum ${hex32(phys)} + PAGE_OFFSET = ${hex32(phys + pageOffset)} is past high_memory (vmalloc, kmap or fixmap space), not a mapping of it.`,
+      "   The kernel maps such a frame for a moment with kmap() or kmap_atomic().",
+      `answer 2: __va(${hex32(phys)}) is not valid (highmem)`,
+    );
+  if (virt >= pageOffset && virt < layout.highMemory)
+    answer.push(
+      `3. ${hex32(virt)} is in the direct map ${span(pageOffset, layout.highMemory)}`,
+      `answer 3: __pa(${hex32(virt)}) = ${hex32(virt)} - ${hex32(pageOffset)} = ${hex32(virt - pageOffset)}`,
+    );
+  else if (virt >= pageOffset)
+    answer.push(
+      `3. ${hex32(virt)} is at or above high_memory (${hex32(layout.highMemory)}): a vmalloc address ${span(layout.vmallocStart, layout.vmallocEnd)}.`,
+      `   __pa only subtracts; ${hex32(virt - pageOffset)} is not the frame behind it: vmalloc maps any frames, page by page.`,
+      "   The frame is found by walking the page tables (vmalloc_to_page).",
+      `answer 3: __pa(${hex32(virt)}) is not valid (vmalloc)`,
+    );
+  else
+    answer.push(
+      `3. ${hex32(virt)} < PAGE_OFFSET: a user address. Its frame, if any, depends on the process's page tables.`,
+      `answer 3: __pa(${hex32(virt)}) is not valid (user)`,
+    );
+  return { kind: "directmap", seed, text, answer };
 }

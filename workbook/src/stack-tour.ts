@@ -32,6 +32,10 @@ export function runStackTour(
   const { paging, kv, heap, mmu } = stack;
   say();
   say(s.title("mm386 · kernel memory (@mm386/kvmalloc, @mm386/malloc)"));
+  // The machine is the one chapters 8-10 booted: say so, as every part does.
+  say(
+    `The same machine as chapters 8 to 10: ${mmu.ram.installedBytes / 1024 / 1024} MiB of RAM, the default stack, split at ${hex32(paging.split)}.`,
+  );
 
   say();
   say(s.head("11. kvmalloc: consecutive kernel pages, any frames"));

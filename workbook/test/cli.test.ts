@@ -158,6 +158,49 @@ describe("pnpm workbook quiz", () => {
     expect(t.out).toContain("--seed 1 --kind tlb --entries 8 --ways 2 --solve");
     expect(t.out).toContain("A TLB of 8 entries, 2-way");
   });
+
+  it("window and directmap: the answer command repeats --window, --ram and --page-offset", async () => {
+    const w = await run("quiz", "--kind", "window", "--seed", "9", "--window", "0");
+    const wcmd = /answer: pnpm workbook quiz (.*)/.exec(w.out)![1]!;
+    expect(wcmd).toBe("--seed 9 --kind window --window 0 --solve");
+    expect(w.out).toContain("PDE 0 points at the directory itself");
+    const ws = await run("quiz", ...wcmd.split(" "));
+    expect(ws.out.startsWith(w.out.split("\n\n")[0]!)).toBe(true);
+    expect(ws.out).toMatch(/^answer: (the (PTE|PDE) of|PTE at) 0x[0-9a-f]{8}/m);
+    const d = await run(
+      "quiz",
+      "--kind",
+      "directmap",
+      "--seed",
+      "2",
+      "--ram",
+      "1024",
+      "--page-offset",
+      "0x80000000",
+    );
+    const dcmd = /answer: pnpm workbook quiz (.*)/.exec(d.out)![1]!;
+    expect(dcmd).toBe("--seed 2 --kind directmap --ram 1024 --page-offset 0x80000000 --solve");
+    expect(d.out).toContain("boots with 1024 MiB of RAM; PAGE_OFFSET is 0x80000000");
+    const ds = await run("quiz", ...dcmd.split(" "));
+    // PAGE_OFFSET 2 GiB: MAXMEM is 1920 MiB, so all 1024 MiB are low memory.
+    expect(ds.out).toContain("answer 1: 1024 MiB; high_memory = 0xc0000000;");
+  });
+
+  it("refuses a bad --window, --ram or --page-offset, naming the value", async () => {
+    for (const [argv, message] of [
+      [
+        ["--kind", "window", "--window", "1024"],
+        '--window must be a PDE index 0..1023, got "1024"',
+      ],
+      [["--kind", "directmap", "--ram", "8"], "ram 8 MiB must be 16..3840"],
+      [["--kind", "directmap", "--page-offset", "0xc0400000"], 'got "0xc0400000"'],
+    ] as const) {
+      const r = await run("quiz", ...argv);
+      expect(r.code, argv.join(" ")).toBe(2);
+      expect(r.err).toContain(message);
+      expect(r.out).toBe("");
+    }
+  });
 });
 
 describe("bad input", () => {
@@ -189,6 +232,31 @@ describe("bad input", () => {
       expect(r.err).toContain(message);
       expect(r.err).toContain("usage: pnpm workbook");
     }
+  });
+});
+
+describe("the score table", () => {
+  it("lines up the points of every exercise, long titles too, and totals them", async () => {
+    const { scoreTable } = await import("../src/cli.js");
+    const out: string[] = [];
+    scoreTable(
+      { out: (l) => out.push(l), err: () => {}, color: false },
+      EXERCISES.map((exercise) => ({
+        run: { id: `t-${exercise.n}`, exercise, impl: "reference", layers: [] },
+        exercise,
+        passed: 3,
+        failed: 0,
+        failures: [],
+        timedOut: false,
+        printed: [],
+      })),
+    );
+    const rows = out.filter((l) => /\d+\/\d+/.test(l));
+    expect(rows).toHaveLength(EXERCISES.length + 1);
+    const columns = new Set(rows.map((l) => l.search(/\d\/\d+(\s|$)/)));
+    expect(columns.size, rows.join("\n")).toBe(1);
+    const points = EXERCISES.reduce((a, e) => a + e.points, 0);
+    expect(rows.at(-1)).toMatch(new RegExp(`total\\s+${points}/${points}$`));
   });
 });
 

@@ -3,7 +3,7 @@
  * adding one (a design that branches off the main line) is one entry and a
  * folder.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as allocation from "@mm386/allocation";
 import * as buddy from "@mm386/buddy";
@@ -48,6 +48,36 @@ describe("EXERCISES", () => {
         expect(existsSync(join(exerciseDir(e), f)), `${e.slug}/${f}`).toBe(true);
   });
 
+  it("each README lists the interface it implements and what the checks require beyond the lesson", () => {
+    for (const e of EXERCISES) {
+      const readme = readFileSync(join(exerciseDir(e), "README.md"), "utf8");
+      expect(readme, e.slug).toMatch(/^## The interface you implement$/m);
+      expect(readme, e.slug).toMatch(/^## What the checks require that the lesson does not say$/m);
+      // Every relative link and every packages/... path it names exists.
+      for (const [, link] of readme.matchAll(/\]\((?!https?:)([^)#]+)\)/g))
+        expect(existsSync(join(exerciseDir(e), link!)), `${e.slug}: ${link}`).toBe(true);
+      for (const [, path] of readme.matchAll(/`(packages\/[\w./-]+\.ts)`/g))
+        expect(
+          existsSync(join(exerciseDir(e), "..", "..", "..", path!)),
+          `${e.slug}: ${path}`,
+        ).toBe(true);
+    }
+  });
+
+  it("hints go from the idea to the code: titled, and the first one names things but writes no code", () => {
+    for (const e of EXERCISES) {
+      const hints = readFileSync(join(exerciseDir(e), "hints.md"), "utf8")
+        .split(/^## /m)
+        .slice(1);
+      expect(hints.length, e.slug).toBeGreaterThanOrEqual(2);
+      for (const h of hints) expect(h, e.slug).toMatch(/^Hint \d+: \S/);
+      const first = hints[0]!;
+      expect(first, `${e.slug}: a code block in hint 1`).not.toContain("```");
+      for (const [, span] of first.matchAll(/`([^`]+)`/g))
+        expect(span, `${e.slug}: code in hint 1`).not.toMatch(/[=;{]/);
+    }
+  });
+
   it("refuses only names the library packages really export", () => {
     for (const e of EXERCISES) {
       expect(e.forbidden.length, e.slug).toBeGreaterThan(0);
@@ -56,8 +86,7 @@ describe("EXERCISES", () => {
     }
   });
 
-  it("plants at least one typical wrong version for every layer but the boot (being redesigned)", () => {
-    for (const e of EXERCISES)
-      if (e.slug !== "05-boot") expect(plantedFiles(e).length, e.slug).toBeGreaterThan(0);
+  it("plants at least one typical wrong version for every layer", () => {
+    for (const e of EXERCISES) expect(plantedFiles(e).length, e.slug).toBeGreaterThan(0);
   });
 });

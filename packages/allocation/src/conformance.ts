@@ -45,11 +45,132 @@ function longestFreeRun(states: Uint8Array): number {
   return best;
 }
 
-type Op =
+/** One step of the model property's random sequences. */
+type RangeOp =
   | { kind: "alloc"; min: number; extra: number }
   | { kind: "free"; pick: number; from: number; len: number }
   | { kind: "reserve"; at: number; len: number }
   | { kind: "badFree"; at: number; len: number };
+type Op = RangeOp;
+
+/**
+ * The range allocator's model property: random allocRun, free (of whole
+ * runs or parts), reserve and bad frees against a plain array of unit
+ * states. Sequences may be as short as one step (and are mostly long: "max"
+ * size), so that a failure shrinks to the few steps that show it.
+ * {@link describeRangeAllocatorConformance} runs it; a test can run it with
+ * `fc.check` on an allocator with a planted bug and read the counterexample.
+ */
+export function rangeAllocatorModelProperty(
+  factory: RangeAllocatorFactory,
+  options: RangeAllocatorConformanceOptions = {},
+): fc.IPropertyWithHooks<[number, number, unknown[]]> {
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    {
+      weight: 5,
+      arbitrary: fc.record({
+        kind: fc.constant("alloc" as const),
+        min: fc.integer({ min: 1, max: 12 }),
+        extra: fc.integer({ min: 0, max: 20 }),
+      }),
+    },
+    {
+      weight: 5,
+      arbitrary: fc.record({
+        kind: fc.constant("free" as const),
+        pick: fc.nat(),
+        from: fc.nat(),
+        len: fc.nat(),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        kind: fc.constant("reserve" as const),
+        at: fc.nat({ max: 200 }),
+        len: fc.integer({ min: 1, max: 10 }),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        kind: fc.constant("badFree" as const),
+        at: fc.nat({ max: 200 }),
+        len: fc.integer({ min: 1, max: 6 }),
+      }),
+    },
+  );
+  return fc.property(
+    fc.integer({ min: 1, max: 200 }),
+    fc.integer({ min: 0, max: 5000 }),
+    fc.array(op, { maxLength: options.operations ?? 150, size: "max" }),
+    (count, base, ops) => {
+      const a: RangeAllocator = factory(base, count);
+      const model = new Uint8Array(count);
+      const ever = new Uint8Array(count);
+      const live: [number, number][] = [];
+      for (const o of ops) {
+        if (o.kind === "alloc") {
+          const max = o.min + o.extra;
+          const run = a.allocRun(o.min, max);
+          if (run === null) {
+            const longest = longestFreeRun(model);
+            if (o.min === 1) expect(longest).toBe(0); // a single free unit is always found
+            if (a.complete) expect(longest).toBeLessThan(o.min);
+          } else {
+            expect(run.count).toBeGreaterThanOrEqual(o.min);
+            expect(run.count).toBeLessThanOrEqual(max);
+            const at = run.start - base;
+            for (let i = at; i < at + run.count; i++) expect(model[i]).toBe(FREE);
+            model.fill(ALLOCATED, at, at + run.count);
+            ever.fill(1, at, at + run.count);
+            live.push([at, run.count]);
+          }
+        } else if (o.kind === "free") {
+          if (live.length === 0) continue;
+          const idx = o.pick % live.length;
+          const [at, n] = live[idx]!;
+          const from = o.from % n;
+          const len = 1 + (o.len % (n - from));
+          a.free(base + at + from, len);
+          model.fill(FREE, at + from, at + from + len);
+          const rest: [number, number][] = [];
+          if (from > 0) rest.push([at, from]);
+          if (from + len < n) rest.push([at + from + len, n - from - len]);
+          live.splice(idx, 1, ...rest);
+        } else if (o.kind === "reserve") {
+          const at = Math.min(o.at, count - 1);
+          const len = Math.min(o.len, count - at);
+          const clash = model.subarray(at, at + len).includes(ALLOCATED);
+          if (clash) expect(codeOf(() => a.reserve(base + at, len))).toBe("E_OVERLAPS_ALLOCATION");
+          else {
+            a.reserve(base + at, len);
+            model.fill(RESERVED, at, at + len);
+          }
+        } else {
+          const at = Math.min(o.at, count - 1);
+          const len = Math.min(o.len, count - at);
+          const bad = model.subarray(at, at + len).findIndex((s) => s !== ALLOCATED);
+          if (bad < 0) continue;
+          const u = at + bad;
+          const want =
+            model[u] === RESERVED
+              ? "E_NOT_ALLOCATED"
+              : ever[u]
+                ? "E_DOUBLE_FREE"
+                : "E_NOT_ALLOCATED";
+          expect(codeOf(() => a.free(base + at, len))).toBe(want);
+        }
+        // A plain loop finds a difference; toEqual (slow on every step) only reports it.
+        const states = a.states();
+        if (states.length !== model.length || states.some((s, i) => s !== model[i]))
+          expect(Array.from(states)).toEqual(Array.from(model));
+        expect(a.freeUnits).toBe(model.reduce((n, s) => n + (s === FREE ? 1 : 0), 0));
+        a.check();
+      }
+    },
+  );
+}
 
 /** Register the conformance tests for the range allocators that `factory` makes. */
 export function describeRangeAllocatorConformance(
@@ -132,115 +253,9 @@ export function describeRangeAllocatorConformance(
     it(
       "agrees with a model on long random sequences",
       () => {
-        const op: fc.Arbitrary<Op> = fc.oneof(
-          {
-            weight: 5,
-            arbitrary: fc.record({
-              kind: fc.constant("alloc" as const),
-              min: fc.integer({ min: 1, max: 12 }),
-              extra: fc.integer({ min: 0, max: 20 }),
-            }),
-          },
-          {
-            weight: 5,
-            arbitrary: fc.record({
-              kind: fc.constant("free" as const),
-              pick: fc.nat(),
-              from: fc.nat(),
-              len: fc.nat(),
-            }),
-          },
-          {
-            weight: 1,
-            arbitrary: fc.record({
-              kind: fc.constant("reserve" as const),
-              at: fc.nat({ max: 200 }),
-              len: fc.integer({ min: 1, max: 10 }),
-            }),
-          },
-          {
-            weight: 1,
-            arbitrary: fc.record({
-              kind: fc.constant("badFree" as const),
-              at: fc.nat({ max: 200 }),
-              len: fc.integer({ min: 1, max: 6 }),
-            }),
-          },
-        );
-        fc.assert(
-          fc.property(
-            fc.integer({ min: 1, max: 200 }),
-            fc.integer({ min: 0, max: 5000 }),
-            fc.array(op, { minLength: 20, maxLength: options.operations ?? 150, size: "max" }),
-            (count, base, ops) => {
-              const a: RangeAllocator = factory(base, count);
-              const model = new Uint8Array(count);
-              const ever = new Uint8Array(count);
-              const live: [number, number][] = [];
-              for (const o of ops) {
-                if (o.kind === "alloc") {
-                  const max = o.min + o.extra;
-                  const run = a.allocRun(o.min, max);
-                  if (run === null) {
-                    const longest = longestFreeRun(model);
-                    if (o.min === 1) expect(longest).toBe(0); // a single free unit is always found
-                    if (a.complete) expect(longest).toBeLessThan(o.min);
-                  } else {
-                    expect(run.count).toBeGreaterThanOrEqual(o.min);
-                    expect(run.count).toBeLessThanOrEqual(max);
-                    const at = run.start - base;
-                    for (let i = at; i < at + run.count; i++) expect(model[i]).toBe(FREE);
-                    model.fill(ALLOCATED, at, at + run.count);
-                    ever.fill(1, at, at + run.count);
-                    live.push([at, run.count]);
-                  }
-                } else if (o.kind === "free") {
-                  if (live.length === 0) continue;
-                  const idx = o.pick % live.length;
-                  const [at, n] = live[idx]!;
-                  const from = o.from % n;
-                  const len = 1 + (o.len % (n - from));
-                  a.free(base + at + from, len);
-                  model.fill(FREE, at + from, at + from + len);
-                  const rest: [number, number][] = [];
-                  if (from > 0) rest.push([at, from]);
-                  if (from + len < n) rest.push([at + from + len, n - from - len]);
-                  live.splice(idx, 1, ...rest);
-                } else if (o.kind === "reserve") {
-                  const at = Math.min(o.at, count - 1);
-                  const len = Math.min(o.len, count - at);
-                  const clash = model.subarray(at, at + len).includes(ALLOCATED);
-                  if (clash)
-                    expect(codeOf(() => a.reserve(base + at, len))).toBe("E_OVERLAPS_ALLOCATION");
-                  else {
-                    a.reserve(base + at, len);
-                    model.fill(RESERVED, at, at + len);
-                  }
-                } else {
-                  const at = Math.min(o.at, count - 1);
-                  const len = Math.min(o.len, count - at);
-                  const bad = model.subarray(at, at + len).findIndex((s) => s !== ALLOCATED);
-                  if (bad < 0) continue;
-                  const u = at + bad;
-                  const want =
-                    model[u] === RESERVED
-                      ? "E_NOT_ALLOCATED"
-                      : ever[u]
-                        ? "E_DOUBLE_FREE"
-                        : "E_NOT_ALLOCATED";
-                  expect(codeOf(() => a.free(base + at, len))).toBe(want);
-                }
-                // A plain loop finds a difference; toEqual (slow on every step) only reports it.
-                const states = a.states();
-                if (states.length !== model.length || states.some((s, i) => s !== model[i]))
-                  expect(Array.from(states)).toEqual(Array.from(model));
-                expect(a.freeUnits).toBe(model.reduce((n, s) => n + (s === FREE ? 1 : 0), 0));
-                a.check();
-              }
-            },
-          ),
-          { numRuns: process.env.MM386_DEEP ? 1000 : 40 },
-        );
+        fc.assert(rangeAllocatorModelProperty(factory, options), {
+          numRuns: process.env.MM386_DEEP ? 1000 : 40,
+        });
       },
       DEEP_TIMEOUT,
     );
@@ -349,44 +364,50 @@ export function describePageRangesConformance(name: string, make: PageRangesFact
       expect(p.freePages).toBe(64);
     });
 
-    it("agrees with a model of held pages on long random sequences", () => {
-      fc.assert(
-        fc.property(
-          fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 9 }), fc.nat()), {
-            minLength: 50,
-            maxLength: 200,
-            size: "max",
-          }),
-          (ops) => {
-            const p = fresh();
-            const held: { start: number; pages: number }[] = [];
-            const owner = new Map<number, number>();
-            for (const [alloc, n, pick] of ops) {
-              if (alloc || held.length === 0) {
-                const r = p.alloc(1, n);
-                if (r === null) {
-                  expect(p.freePages).toBe(64 - owner.size);
-                  continue;
+    it(
+      "agrees with a model of held pages on long random sequences",
+      () => {
+        fc.assert(
+          fc.property(
+            // No minimum length, so a failure shrinks to its few steps; "max" size keeps most runs long.
+            fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 9 }), fc.nat()), {
+              maxLength: 200,
+              size: "max",
+            }),
+            (ops) => {
+              const p = fresh();
+              const held: { start: number; pages: number }[] = [];
+              const owner = new Map<number, number>();
+              for (const [alloc, n, pick] of ops) {
+                if (alloc || held.length === 0) {
+                  const r = p.alloc(1, n);
+                  if (r === null) {
+                    expect(p.freePages).toBe(64 - owner.size);
+                    continue;
+                  }
+                  expect(r.pages >= 1 && r.pages <= n).toBe(true);
+                  for (let i = 0; i < r.pages; i++) {
+                    const page = r.start + i * PAGE;
+                    expect(owner.has(page), `page ${page.toString(16)} handed out twice`).toBe(
+                      false,
+                    );
+                    expect(p.contains(page)).toBe(true);
+                    owner.set(page, 1);
+                  }
+                  held.push(r);
+                } else {
+                  const [r] = held.splice(pick % held.length, 1);
+                  p.free(r!.start, r!.pages);
+                  for (let i = 0; i < r!.pages; i++) owner.delete(r!.start + i * PAGE);
                 }
-                expect(r.pages >= 1 && r.pages <= n).toBe(true);
-                for (let i = 0; i < r.pages; i++) {
-                  const page = r.start + i * PAGE;
-                  expect(owner.has(page), `page ${page.toString(16)} handed out twice`).toBe(false);
-                  expect(p.contains(page)).toBe(true);
-                  owner.set(page, 1);
-                }
-                held.push(r);
-              } else {
-                const [r] = held.splice(pick % held.length, 1);
-                p.free(r!.start, r!.pages);
-                for (let i = 0; i < r!.pages; i++) owner.delete(r!.start + i * PAGE);
+                expect(p.freePages).toBe(64 - owner.size);
               }
-              expect(p.freePages).toBe(64 - owner.size);
-            }
-          },
-        ),
-        { numRuns: 30 },
-      );
-    });
+            },
+          ),
+          { numRuns: 30 },
+        );
+      },
+      DEEP_TIMEOUT,
+    );
   });
 }

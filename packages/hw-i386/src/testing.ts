@@ -17,7 +17,7 @@
  * @module
  */
 import fc from "fast-check";
-import { expect, it } from "vitest";
+import { assert, expect, it } from "vitest";
 import { PageFault, showValue as showErrorValue } from "./errors.js";
 
 /** What `f` threw; fails the test when it returned instead. */
@@ -98,9 +98,31 @@ export interface ExpectedFault {
 /** Assert that `f` raises a page fault, with this CR2 and error code if given. */
 export function expectFault(f: () => unknown, expected: ExpectedFault = {}): PageFault {
   const pf = faultOf(f);
-  if (expected.cr2 !== undefined) expect(pf.cr2).toBe(expected.cr2);
-  if (expected.errorCode !== undefined) expect(pf.errorCode).toBe(expected.errorCode);
+  if (expected.cr2 !== undefined) expectHex(pf.cr2, expected.cr2, "CR2");
+  if (expected.errorCode !== undefined)
+    expect(pf.errorCode, `#PF error code at ${showWord(pf.cr2)}`).toBe(expected.errorCode);
   return pf;
+}
+
+/**
+ * An address or a table entry the way failure messages show it: 8 hex
+ * digits (`0x00201003`); anything else (a "fault" marker, null) as it is.
+ */
+export function showWord(v: unknown): string {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0 && v < 2 ** 32
+    ? `0x${v.toString(16).padStart(8, "0")}`
+    : String(v);
+}
+
+/**
+ * Assert that an address or entry `got` is `want`; on a mismatch the
+ * message is labelled and in hex, as a person reads page tables:
+ * `PDE 0: expected 0x00201003, got 0x00000000` (vitest would print the
+ * decimals 2101251 and 0).
+ */
+export function expectHex(got: unknown, want: unknown, label: string): void {
+  if (!Object.is(got, want))
+    assert.fail(`${label}: expected ${showWord(want)}, got ${showWord(got)}`);
 }
 
 // ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import {
   codeOf,
   expectCode,
   expectFault,
+  expectHex,
   faultOf,
   refusalProblem,
   showValue,
@@ -47,10 +48,25 @@ describe("faultOf, expectFault", () => {
   it("return the fault, check CR2 and the error code, re-throw other errors", () => {
     expect(faultOf(fault).cr2).toBe(0x1000);
     expect(expectFault(fault, { cr2: 0x1000, errorCode: 6 }).errorCode).toBe(6);
-    expect(() => expectFault(fault, { cr2: 0x2000 })).toThrow();
+    expect(() => expectFault(fault, { cr2: 0x2000 })).toThrow(
+      "CR2: expected 0x00002000, got 0x00001000",
+    );
     expect(() => expectFault(fault, { errorCode: 4 })).toThrow();
     expect(() => faultOf(refuse)).toThrow(HwError);
     expect(() => faultOf(() => 1)).toThrow(/expected a page fault/);
+  });
+});
+
+describe("expectHex", () => {
+  it("passes on equal values and fails with a label and both words in hex", () => {
+    expectHex(0x0020_1003, 0x0020_1003, "PDE 0");
+    expectHex("fault", "fault", "read");
+    expect(() => expectHex(0, 0x0020_1003, "PDE 0")).toThrow(
+      "PDE 0: expected 0x00201003, got 0x00000000",
+    );
+    expect(() => expectHex("fault", 0xabc0, "read of 0xc0001000")).toThrow(
+      "read of 0xc0001000: expected 0x0000abc0, got fault",
+    );
   });
 });
 

@@ -24,6 +24,7 @@ import {
   PAGE_SIZE,
   PageFault,
 } from "@mm386/hw-i386";
+import { expectHex, showWord } from "@mm386/hw-i386/testing";
 import { type Paging, PagingError, PTE_PRESENT, startPaging } from "@mm386/paging";
 import type { PagingDesign } from "@mm386/paging";
 import { bootLinux, type LinuxPaging } from "@mm386/paging/linux";
@@ -245,10 +246,11 @@ export function describeKernelPageAllocatorConformance<P extends PagingDesign>(
       expect(frames.size).toBe(3);
       expect(free(p)[0]).toBeLessThanOrEqual(phys! - 3);
       m.mmu.write32(va + 3 * 4096 - 4, 7);
-      expect(m.mmu.read32(va + 3 * 4096 - 4)).toBe(7);
+      expectHex(m.mmu.read32(va + 3 * 4096 - 4), 7, `read of ${showWord(va + 3 * 4096 - 4)}`);
       expect(() => m.mmu.read32(va, 3)).toThrow(PageFault);
       const other = kv.kvmalloc(1)!;
-      expect(other >= va + 3 * 4096 || other + 4096 <= va).toBe(true);
+      if (!(other >= va + 3 * 4096 || other + 4096 <= va))
+        expect.fail(`kvmalloc(1) = ${showWord(other)} overlaps ${showWord(va)} + 3 pages`);
     });
 
     it("takes frames that need not be consecutive", () => {
@@ -343,15 +345,24 @@ export function describeKernelPageAllocatorConformance<P extends PagingDesign>(
       // Kernel page tables made on the way stay (one frame each), as for kvmalloc.
       const tables = () => harness.kernelTables(p);
       const tablesBefore = tables();
-      expect(kv.kvresize(va, 3, 2, false)).toBe(va); // shrink in place: one frame back
+      expectHex(kv.kvresize(va, 3, 2, false), va, "kvresize 3 -> 2 pages (in place)"); // one frame back
       expect(free(p)[0]).toBe(phys + 1);
       expect(() => m.mmu.read32(va + 2 * 4096)).toThrow(PageFault);
-      expect(kv.kvresize(va, 2, 5, false)).toBe(va); // within the reserve: in place
+      expectHex(
+        kv.kvresize(va, 2, 5, false),
+        va,
+        "kvresize 2 -> 5 pages (within the reserve: in place)",
+      );
       expect(free(p)[0]).toBe(phys - 2);
       m.mmu.write32(va + 5 * 4096 - 4, 1);
       const to = kv.kvresize(va, 5, 9, true)!; // beyond the reserve: moved (or grown, if it can)
       expect(to).not.toBeNull();
-      for (let i = 0; i < 2; i++) expect(m.mmu.read32(to + i * 4096)).toBe(0x100 + i);
+      for (let i = 0; i < 2; i++)
+        expectHex(
+          m.mmu.read32(to + i * 4096),
+          0x100 + i,
+          `page ${i} of the moved run at ${showWord(to)}`,
+        );
       m.mmu.write32(to + 9 * 4096 - 4, 1);
       expect(() => kv.kvresize!(to, 5, 6, true)).toThrow(); // the wrong size: refused
       kv.kvfree(to, 9);
@@ -369,14 +380,22 @@ export function describeKernelPageAllocatorConformance<P extends PagingDesign>(
           const keys = [...live.keys()];
           const va = keys[rand(keys.length)]!;
           const n = live.get(va)!;
-          for (let i = 0; i < n; i++) expect(m.mmu.read32(va + i * 4096)).toBe(va + i);
+          for (let i = 0; i < n; i++)
+            expectHex(
+              m.mmu.read32(va + i * 4096),
+              va + i,
+              `page ${i} of ${showWord(va)} (${n} pages)`,
+            );
           kv.kvfree(va, n);
           live.delete(va);
         } else {
           const n = 1 + rand(6);
           const va = kv.kvmalloc(n)!;
           for (const [other, k] of live)
-            expect(va + n * 4096 <= other || other + k * 4096 <= va).toBe(true);
+            if (!(va + n * 4096 <= other || other + k * 4096 <= va))
+              expect.fail(
+                `kvmalloc(${n}) = ${showWord(va)} overlaps ${showWord(other)} + ${k} pages`,
+              );
           for (let i = 0; i < n; i++) m.mmu.write32(va + i * 4096, va + i);
           live.set(va, n);
         }

@@ -43,6 +43,99 @@ function codeOf(f: () => unknown): string | undefined {
   return undefined;
 }
 
+/** One step of the model property's random sequences. */
+type PolicyOp =
+  | { kind: "malloc"; size: number }
+  | { kind: "realloc"; pick: number; size: number }
+  | { kind: "free"; pick: number };
+/**
+ * malloc's model property on a placement policy: random malloc, realloc and
+ * free against a map of live blocks and the words written into each, with
+ * `check()` after every step. Sequences may be as short as one step (and
+ * are mostly long: "max" size), so that a failure shrinks to the few steps
+ * that show it. {@link describePolicyConformance} runs it; a test can run
+ * it with `fc.check` on a policy with a planted bug.
+ */
+export function policyModelProperty(
+  factory: PolicyFactory,
+): fc.IPropertyWithHooks<[8 | 16, unknown[]]> {
+  type Op = PolicyOp;
+  const heap = (options: MallocOptions = {}) => freshHeap({ ...options, policy: factory });
+  const mem = (h: Malloc) => h.kv.mmu;
+  const size = fc.oneof(
+    fc.integer({ min: 0, max: 64 }),
+    fc.integer({ min: 1, max: 600 }),
+    fc.integer({ min: 1, max: 10000 }),
+  );
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    { weight: 5, arbitrary: fc.record({ kind: fc.constant("malloc" as const), size }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({ kind: fc.constant("realloc" as const), pick: fc.nat(), size }),
+    },
+    { weight: 4, arbitrary: fc.record({ kind: fc.constant("free" as const), pick: fc.nat() }) },
+  );
+  return fc.property(
+    fc.constantFrom<8 | 16>(8, 16),
+    fc.array(op, { maxLength: 120, size: "max" }),
+    (align, ops) => {
+      const h = heap({ align, largeThreshold: 4096, chunkPages: 1 });
+      const mmu = mem(h);
+      const live = new Map<number, { size: number; seed: number }>();
+      let seed = 1;
+      const fill = (bp: number, n: number, s: number) => {
+        for (let i = 0; i + 4 <= n; i += 4) mmu.write32(bp + i, (s * 2654435761 + i) >>> 0);
+      };
+      // Plain loops find a problem; expect() (slow per word) only reports it.
+      const intact = (bp: number, n: number, s: number) => {
+        for (let i = 0; i + 4 <= n; i += 4) {
+          const got = mmu.read32(bp + i);
+          if (got !== (s * 2654435761 + i) >>> 0)
+            expect(got, `word ${i} of ${hex(bp)}`).toBe((s * 2654435761 + i) >>> 0);
+        }
+      };
+      const noOverlap = (bp: number, n: number) => {
+        expect(bp % align).toBe(0);
+        expect(h.contains(bp, n)).toBe(true);
+        for (const [other, o] of live)
+          if (other !== bp && !(bp + Math.max(n, 1) <= other || other + Math.max(o.size, 1) <= bp))
+            expect(`${hex(bp)}+${n}`).toBe(`clear of ${hex(other)}+${o.size}`);
+      };
+      for (const o of ops) {
+        const keys = [...live.keys()];
+        if (o.kind === "malloc") {
+          const bp = h.malloc(o.size)!;
+          expect(bp).not.toBeNull();
+          noOverlap(bp, o.size);
+          live.set(bp, { size: o.size, seed });
+          fill(bp, o.size, seed++);
+        } else if (keys.length > 0) {
+          const bp = keys[o.pick % keys.length]!;
+          const b = live.get(bp)!;
+          intact(bp, b.size, b.seed);
+          live.delete(bp);
+          if (o.kind === "free") h.free(bp);
+          else {
+            const nb = h.realloc(bp, o.size);
+            if (o.size === 0) expect(nb).toBeNull();
+            else {
+              expect(nb).not.toBeNull();
+              intact(nb!, Math.min(b.size, o.size) & ~3, b.seed);
+              noOverlap(nb!, o.size);
+              live.set(nb!, { size: o.size, seed });
+              fill(nb!, o.size, seed++);
+            }
+          }
+        }
+        h.check();
+        expect(h.stats.allocations).toBe(live.size);
+        expect(h.stats.livePayload).toBe([...live.values()].reduce((a, b) => a + b.size, 0));
+      }
+      for (const [bp, b] of live) intact(bp, b.size, b.seed);
+    },
+  );
+}
+
 /** Register the conformance tests for malloc running on the policy `factory` makes. */
 export function describePolicyConformance(name: string, factory: PolicyFactory): void {
   describe(`malloc conformance: ${name}`, () => {
@@ -147,88 +240,7 @@ export function describePolicyConformance(name: string, factory: PolicyFactory):
     });
 
     it("agrees with a model of live blocks on random malloc/realloc/free sequences", () => {
-      type Op =
-        | { kind: "malloc"; size: number }
-        | { kind: "realloc"; pick: number; size: number }
-        | { kind: "free"; pick: number };
-      const size = fc.oneof(
-        fc.integer({ min: 0, max: 64 }),
-        fc.integer({ min: 1, max: 600 }),
-        fc.integer({ min: 1, max: 10000 }),
-      );
-      const op: fc.Arbitrary<Op> = fc.oneof(
-        { weight: 5, arbitrary: fc.record({ kind: fc.constant("malloc" as const), size }) },
-        {
-          weight: 2,
-          arbitrary: fc.record({ kind: fc.constant("realloc" as const), pick: fc.nat(), size }),
-        },
-        { weight: 4, arbitrary: fc.record({ kind: fc.constant("free" as const), pick: fc.nat() }) },
-      );
-      fc.assert(
-        fc.property(
-          fc.constantFrom<8 | 16>(8, 16),
-          fc.array(op, { minLength: 20, maxLength: 120, size: "max" }),
-          (align, ops) => {
-            const h = heap({ align, largeThreshold: 4096, chunkPages: 1 });
-            const mmu = mem(h);
-            const live = new Map<number, { size: number; seed: number }>();
-            let seed = 1;
-            const fill = (bp: number, n: number, s: number) => {
-              for (let i = 0; i + 4 <= n; i += 4) mmu.write32(bp + i, (s * 2654435761 + i) >>> 0);
-            };
-            // Plain loops find a problem; expect() (slow per word) only reports it.
-            const intact = (bp: number, n: number, s: number) => {
-              for (let i = 0; i + 4 <= n; i += 4) {
-                const got = mmu.read32(bp + i);
-                if (got !== (s * 2654435761 + i) >>> 0)
-                  expect(got, `word ${i} of ${hex(bp)}`).toBe((s * 2654435761 + i) >>> 0);
-              }
-            };
-            const noOverlap = (bp: number, n: number) => {
-              expect(bp % align).toBe(0);
-              expect(h.contains(bp, n)).toBe(true);
-              for (const [other, o] of live)
-                if (
-                  other !== bp &&
-                  !(bp + Math.max(n, 1) <= other || other + Math.max(o.size, 1) <= bp)
-                )
-                  expect(`${hex(bp)}+${n}`).toBe(`clear of ${hex(other)}+${o.size}`);
-            };
-            for (const o of ops) {
-              const keys = [...live.keys()];
-              if (o.kind === "malloc") {
-                const bp = h.malloc(o.size)!;
-                expect(bp).not.toBeNull();
-                noOverlap(bp, o.size);
-                live.set(bp, { size: o.size, seed });
-                fill(bp, o.size, seed++);
-              } else if (keys.length > 0) {
-                const bp = keys[o.pick % keys.length]!;
-                const b = live.get(bp)!;
-                intact(bp, b.size, b.seed);
-                live.delete(bp);
-                if (o.kind === "free") h.free(bp);
-                else {
-                  const nb = h.realloc(bp, o.size);
-                  if (o.size === 0) expect(nb).toBeNull();
-                  else {
-                    expect(nb).not.toBeNull();
-                    intact(nb!, Math.min(b.size, o.size) & ~3, b.seed);
-                    noOverlap(nb!, o.size);
-                    live.set(nb!, { size: o.size, seed });
-                    fill(nb!, o.size, seed++);
-                  }
-                }
-              }
-              h.check();
-              expect(h.stats.allocations).toBe(live.size);
-              expect(h.stats.livePayload).toBe([...live.values()].reduce((a, b) => a + b.size, 0));
-            }
-            for (const [bp, b] of live) intact(bp, b.size, b.seed);
-          },
-        ),
-        { numRuns: 30 },
-      );
+      fc.assert(policyModelProperty(factory), { numRuns: 30 });
     }, 60_000);
   });
 }
@@ -243,6 +255,81 @@ export interface HeapConformanceOptions {
   readonly machine?: (options: MachineOptions) => Machine;
 }
 
+/** Makes a heap from `factory` on a freshly booted machine with the layers `options` names. */
+function heapFixture(factory: HeapAllocatorFactory, options: HeapConformanceOptions) {
+  return () => {
+    const machine = (options.machine ?? createMachine)({ ramBytes: 32 * 1024 * 1024 });
+    const paging = (options.start ?? ((m: Machine) => startPaging(m)))(machine);
+    const kv = options.kvmalloc ? options.kvmalloc(paging) : new Kvmalloc(paging);
+    return { h: factory(kv), mmu: machine.mmu, kv, paging };
+  };
+}
+/**
+ * The heap's model property: random malloc, free and realloc against a map
+ * of live blocks and the words written into each. Sequences may be as short
+ * as one step (and are mostly long: "max" size), so that a failure shrinks
+ * to the few steps that show it. {@link describeHeapConformance} runs it; a
+ * test can run it with `fc.check` on a heap with a planted bug.
+ */
+export function heapModelProperty(
+  factory: HeapAllocatorFactory,
+  options: HeapConformanceOptions = {},
+): fc.IPropertyWithHooks<[[string, number, number][]]> {
+  const fresh = heapFixture(factory, options);
+  return fc.property(
+    fc.array(
+      fc.tuple(fc.constantFrom("m", "m", "f", "r"), fc.integer({ min: 0, max: 6000 }), fc.nat()),
+      { maxLength: 150, size: "max" },
+    ),
+    (ops) => {
+      const { h, mmu } = fresh();
+      const live = new Map<number, { size: number; seed: number }>();
+      let seed = 1;
+      const word = (s: number, i: number) => (Math.imul(s, 2654435761) + i) >>> 0;
+      const fill = (bp: number, n: number, s: number) => {
+        for (let i = 0; i + 4 <= n; i += 4) mmu.write32(bp + i, word(s, i));
+      };
+      const intact = (bp: number, n: number, s: number) => {
+        for (let i = 0; i + 4 <= n; i += 4) {
+          const got = mmu.read32(bp + i);
+          if (got !== word(s, i)) expect(got, `word ${i} of ${hex(bp)}`).toBe(word(s, i));
+        }
+      };
+      const place = (bp: number, n: number) => {
+        expect(bp % 8).toBe(0);
+        for (const [other, o] of live)
+          if (!(bp + Math.max(n, 1) <= other || other + Math.max(o.size, 1) <= bp))
+            expect(`${hex(bp)}+${n}`).toBe(`clear of ${hex(other)}+${o.size}`);
+        live.set(bp, { size: n, seed });
+        fill(bp, n, seed++);
+      };
+      for (const [kind, size, pick] of ops) {
+        const keys = [...live.keys()];
+        if (kind === "m" || keys.length === 0) {
+          const bp = h.malloc(size);
+          expect(bp, `malloc(${size})`).not.toBeNull();
+          place(bp!, size);
+          continue;
+        }
+        const bp = keys[pick % keys.length]!;
+        const b = live.get(bp)!;
+        intact(bp, b.size, b.seed);
+        live.delete(bp);
+        if (kind === "f") h.free(bp);
+        else if (size === 0) expect(h.realloc(bp, 0)).toBeNull();
+        else {
+          const nb = h.realloc(bp, size);
+          expect(nb, `realloc(${size})`).not.toBeNull();
+          intact(nb!, Math.min(b.size, size) & ~3, b.seed);
+          place(nb!, size);
+        }
+      }
+      for (const [bp, b] of live) intact(bp, b.size, b.seed);
+      h.check?.();
+    },
+  );
+}
+
 /**
  * Register the conformance tests for any `HeapAllocator` (a whole
  * malloc, not a policy): workbook exercise 8 and the shipped `Malloc`
@@ -255,12 +342,7 @@ export function describeHeapConformance(
   factory: HeapAllocatorFactory,
   options: HeapConformanceOptions = {},
 ): void {
-  const fresh = () => {
-    const machine = (options.machine ?? createMachine)({ ramBytes: 32 * 1024 * 1024 });
-    const paging = (options.start ?? ((m: Machine) => startPaging(m)))(machine);
-    const kv = options.kvmalloc ? options.kvmalloc(paging) : new Kvmalloc(paging);
-    return { h: factory(kv), mmu: machine.mmu, kv, paging };
-  };
+  const fresh = heapFixture(factory, options);
   const anyCode = (f: () => unknown): unknown => {
     try {
       f();
@@ -323,65 +405,7 @@ export function describeHeapConformance(
     });
 
     it("agrees with a model of live blocks on random malloc/free/realloc sequences", () => {
-      fc.assert(
-        fc.property(
-          fc.array(
-            fc.tuple(
-              fc.constantFrom("m", "m", "f", "r"),
-              fc.integer({ min: 0, max: 6000 }),
-              fc.nat(),
-            ),
-            { minLength: 20, maxLength: 150, size: "max" },
-          ),
-          (ops) => {
-            const { h, mmu } = fresh();
-            const live = new Map<number, { size: number; seed: number }>();
-            let seed = 1;
-            const word = (s: number, i: number) => (Math.imul(s, 2654435761) + i) >>> 0;
-            const fill = (bp: number, n: number, s: number) => {
-              for (let i = 0; i + 4 <= n; i += 4) mmu.write32(bp + i, word(s, i));
-            };
-            const intact = (bp: number, n: number, s: number) => {
-              for (let i = 0; i + 4 <= n; i += 4) {
-                const got = mmu.read32(bp + i);
-                if (got !== word(s, i)) expect(got, `word ${i} of ${hex(bp)}`).toBe(word(s, i));
-              }
-            };
-            const place = (bp: number, n: number) => {
-              expect(bp % 8).toBe(0);
-              for (const [other, o] of live)
-                if (!(bp + Math.max(n, 1) <= other || other + Math.max(o.size, 1) <= bp))
-                  expect(`${hex(bp)}+${n}`).toBe(`clear of ${hex(other)}+${o.size}`);
-              live.set(bp, { size: n, seed });
-              fill(bp, n, seed++);
-            };
-            for (const [kind, size, pick] of ops) {
-              const keys = [...live.keys()];
-              if (kind === "m" || keys.length === 0) {
-                const bp = h.malloc(size);
-                expect(bp, `malloc(${size})`).not.toBeNull();
-                place(bp!, size);
-                continue;
-              }
-              const bp = keys[pick % keys.length]!;
-              const b = live.get(bp)!;
-              intact(bp, b.size, b.seed);
-              live.delete(bp);
-              if (kind === "f") h.free(bp);
-              else if (size === 0) expect(h.realloc(bp, 0)).toBeNull();
-              else {
-                const nb = h.realloc(bp, size);
-                expect(nb, `realloc(${size})`).not.toBeNull();
-                intact(nb!, Math.min(b.size, size) & ~3, b.seed);
-                place(nb!, size);
-              }
-            }
-            for (const [bp, b] of live) intact(bp, b.size, b.seed);
-            h.check?.();
-          },
-        ),
-        { numRuns: 25 },
-      );
+      fc.assert(heapModelProperty(factory, options), { numRuns: 25 });
     }, 60_000);
   });
 }

@@ -19,7 +19,7 @@
  * @module
  */
 import { createMachine, hex32, type Machine, type MmuEvent } from "@mm386/hw-i386";
-import { faultOf as fault } from "@mm386/hw-i386/testing";
+import { expectHex, faultOf as fault, showWord as hex } from "@mm386/hw-i386/testing";
 import { describe, expect, it } from "vitest";
 import { PTE_PRESENT as P, PTE_USER as U, PTE_WRITE as W } from "./api.js";
 import { type MachineFactory, describeDesignConformance } from "./design-conformance.js";
@@ -34,12 +34,12 @@ export {
 
 const MiB = 1024 * 1024;
 
-/** Count invlpg and CR3-load flushes while `f` runs. */
-function flushes(m: Machine, f: () => void): { invlpg: number[]; cr3: number } {
-  const invlpg: number[] = [];
+/** Count invlpg and CR3-load flushes while `f` runs (the invlpg addresses in hex, for messages). */
+function flushes(m: Machine, f: () => void): { invlpg: string[]; cr3: number } {
+  const invlpg: string[] = [];
   let cr3 = 0;
   const stop = m.mmu.subscribe((e: MmuEvent) => {
-    if (e.type === "flush" && e.reason === "invlpg") invlpg.push(e.va!);
+    if (e.type === "flush" && e.reason === "invlpg") invlpg.push(hex(e.va!));
     if (e.type === "flush" && e.reason === "cr3") cr3++;
   });
   try {
@@ -84,7 +84,7 @@ export function describePagingConformance(
         expect(p.mapMem(null, frame.start, 0xd000_0000, 1, P | W)).toBe(true);
         for (const as of [...spaces, p.init]) {
           p.switchTo(as);
-          expect(m.mmu.read32(0xd000_0008, 0)).toBe(0xabcd);
+          expectHex(m.mmu.read32(0xd000_0008, 0), 0xabcd, `read of 0xd0000008 in ${hex(as.phys)}`);
         }
       });
 
@@ -102,7 +102,8 @@ export function describePagingConformance(
           null,
         );
         m.ram.write32(frame.start, 77);
-        for (const va of [0xe000_0000, 0xe123_4000, 0xefff_f000]) expect(m.mmu.read32(va)).toBe(77);
+        for (const va of [0xe000_0000, 0xe123_4000, 0xefff_f000])
+          expectHex(m.mmu.read32(va), 77, `read of ${hex(va)}`);
         expect(
           p.kvpd
             .slice((0xe000_0000 >>> 22) - 768, (0xf000_0000 >>> 22) - 768)
@@ -120,7 +121,11 @@ export function describePagingConformance(
         expect(as.vpde[1]).not.toBeNull();
         p.switchTo(as);
         m.mmu.write32(0x0040_3ffc, 9, 3);
-        expect(m.ram.read32(f.start + 0x3ffc)).toBe(9);
+        expectHex(
+          m.ram.read32(f.start + 0x3ffc),
+          9,
+          `frame ${hex(f.start)} + 0x3ffc after a user write`,
+        );
         expect(p.mapMem(as, 0, 0x0040_0000, 4, 0)).toBe(true);
         expect(fault(() => m.mmu.read32(0x0040_3ffc, 3)).errorCode).toBe(4);
       });
@@ -134,9 +139,9 @@ export function describePagingConformance(
           p.mapMem(as, f.start, 0x0080_0000, 1, P | U);
         });
         expect(counted.cr3).toBe(0);
-        expect(m.mmu.cr3).toBe(p.init.phys);
+        expectHex(m.mmu.cr3, p.init.phys, "CR3 after mapping in a space that is not current");
         p.switchTo(as);
-        expect(m.mmu.read32(0x0080_0000, 3)).toBe(31);
+        expectHex(m.mmu.read32(0x0080_0000, 3), 31, "user read of 0x00800000");
       });
 
       it("invalidates exactly the TLB entries it must", () => {
@@ -154,15 +159,15 @@ export function describePagingConformance(
         // Replacing present PTEs of the current address space: one invlpg per page.
         expect(
           flushes(m, () => p.mapMem(a, f.start + 0x4000, 0x0040_0000, 4, P | W)).invlpg,
-        ).toEqual([0x0040_0000, 0x0040_1000, 0x0040_2000, 0x0040_3000]);
+        ).toEqual([0x0040_0000, 0x0040_1000, 0x0040_2000, 0x0040_3000].map(hex));
         // Another address space: its translations cannot be cached now; none.
         expect(flushes(m, () => p.mapMem(b, f.start + 0x4000, 0x0040_0000, 4, 0)).invlpg).toEqual(
           [],
         );
         // Kernel pages are seen by every address space: always invalidated.
-        expect(flushes(m, () => p.mapMem(null, 0, 0xd000_0000, 2, 0)).invlpg).toEqual([
-          0xd000_0000, 0xd000_1000,
-        ]);
+        expect(flushes(m, () => p.mapMem(null, 0, 0xd000_0000, 2, 0)).invlpg).toEqual(
+          [0xd000_0000, 0xd000_1000].map(hex),
+        );
       });
 
       it("leaves no stale translation behind when it remaps the current address space", () => {
@@ -171,9 +176,9 @@ export function describePagingConformance(
         m.ram.write32(f.start, 1);
         m.ram.write32(f.start + 4096, 2);
         p.mapMem(null, f.start, 0xd000_0000, 1, P | W);
-        expect(m.mmu.read32(0xd000_0000)).toBe(1); // now cached
+        expectHex(m.mmu.read32(0xd000_0000), 1, "read of 0xd0000000"); // now cached
         p.mapMem(null, f.start + 4096, 0xd000_0000, 1, P | W);
-        expect(m.mmu.read32(0xd000_0000)).toBe(2);
+        expectHex(m.mmu.read32(0xd000_0000), 2, "read of 0xd0000000 after the remap");
       });
 
       it("returns false and maps nothing when memory for a page table runs out", () => {

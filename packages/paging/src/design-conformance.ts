@@ -34,6 +34,7 @@ import {
   PageFault,
   PF_ERROR,
 } from "@mm386/hw-i386";
+import { expectHex, showWord as hex } from "@mm386/hw-i386/testing";
 import { describe, expect, it } from "vitest";
 import { PTE_PRESENT as P, PTE_USER as U, PTE_WRITE as W } from "./api.js";
 import type { AddressSpace, PagingDesign } from "./design.js";
@@ -147,7 +148,7 @@ export function describeDesignConformance<S extends AddressSpace>(
         const d = fresh();
         expect(d.machine.mmu.pagingEnabled).toBe(true);
         expect(d.current).toBe(d.reference);
-        expect(d.machine.mmu.cr3).toBe(d.reference.cr3);
+        expectHex(d.machine.mmu.cr3, d.reference.cr3, "CR3 after boot (the reference space)");
         expect(d.addressSpaces()).toEqual([d.reference]);
         expect(d.split % FOUR_MIB).toBe(0);
         expect(d.userStart % PAGE_SIZE).toBe(0);
@@ -160,7 +161,7 @@ export function describeDesignConformance<S extends AddressSpace>(
         expect(d.dump(as).filter((r) => r.virt < d.split && r.virt >= d.userStart)).toEqual([]);
         d.switchTo(as);
         for (const va of [userPage(d, 0), userPage(d, 1, 5), d.split - PAGE_SIZE])
-          expect(raw(d.machine, va, 3)).toBe("fault");
+          expectHex(raw(d.machine, va, 3), "fault", `raw read of ${hex(va)} at CPL 3`);
       });
     });
 
@@ -173,19 +174,19 @@ export function describeDesignConformance<S extends AddressSpace>(
         const va = d.allocKernelRegion(1)!;
         expect(va).toBeGreaterThanOrEqual(d.split);
         expect(d.map(null, va, frame!, 1, P | W)).toBe(true);
-        expect(raw(d.machine, va)).toBe(0xabc0); // the space that made it
+        expectHex(raw(d.machine, va), 0xabc0, `raw read of ${hex(va)}`); // the space that made it
         d.switchTo(d.reference);
-        expect(raw(d.machine, va)).toBe(0xabc0);
+        expectHex(raw(d.machine, va), 0xabc0, `raw read of ${hex(va)}`);
         for (const as of spaces) {
           d.switchTo(as);
-          expect(access(d, va)).toBe(0xabc0);
+          expectHex(access(d, va), 0xabc0, `read of kernel ${hex(va)} through the access entry`);
           // Supervisor-only: a user access faults with P=1, U/S=1.
           expect(faultCode(() => d.machine.mmu.read32(va, 3))).toBe(PF_ERROR.P | PF_ERROR.U);
         }
         // A space made afterwards sees it too.
         const later = d.createAddressSpace()!;
         d.switchTo(later);
-        expect(access(d, va)).toBe(0xabc0);
+        expectHex(access(d, va), 0xabc0, `read of kernel ${hex(va)} through the access entry`);
       });
 
       it("maps 16 MiB of kernel space in 4 KiB pieces (page tables on demand, across regions)", () => {
@@ -198,10 +199,18 @@ export function describeDesignConformance<S extends AddressSpace>(
           if (!d.map(null, start! + i * PAGE_SIZE, frame!, 1, P | W))
             expect.fail(`kernel page ${i} of ${pages} could not be mapped`);
         for (const i of [0, 1023, 1024, 2047, 3000, pages - 1])
-          expect(raw(d.machine, start! + i * PAGE_SIZE)).toBe(77);
+          expectHex(
+            raw(d.machine, start! + i * PAGE_SIZE),
+            77,
+            `raw read of ${hex(start! + i * PAGE_SIZE)}`,
+          );
         d.unmap(null, start!, pages);
         for (const i of [0, 1024, pages - 1])
-          expect(raw(d.machine, start! + i * PAGE_SIZE)).toBe("fault");
+          expectHex(
+            raw(d.machine, start! + i * PAGE_SIZE),
+            "fault",
+            `raw read of ${hex(start! + i * PAGE_SIZE)}`,
+          );
       });
 
       it("leaves no stale translation when a kernel page is remapped or unmapped", () => {
@@ -209,15 +218,15 @@ export function describeDesignConformance<S extends AddressSpace>(
         const [f1, f2] = markedFrames(d, 2, 1);
         const va = d.allocKernelRegion(1)!;
         d.map(null, va, f1!, 1, P | W);
-        expect(raw(d.machine, va)).toBe(1); // cached now
+        expectHex(raw(d.machine, va), 1, `raw read of ${hex(va)}`); // cached now
         d.map(null, va, f2!, 1, P | W);
-        expect(raw(d.machine, va)).toBe(2);
+        expectHex(raw(d.machine, va), 2, `raw read of ${hex(va)}`);
         d.map(null, va, f2!, 1, P); // read-only now
         // A supervisor write to a read-only page faults only with CR0.WP set.
         if ((d.machine.mmu.cr0 & CR0.WP) !== 0)
           expect(faultCode(() => d.machine.mmu.write32(va, 5, 0))).toBe(PF_ERROR.P | PF_ERROR.W);
         d.unmap(null, va, 1);
-        expect(raw(d.machine, va)).toBe("fault");
+        expectHex(raw(d.machine, va), "fault", `raw read of ${hex(va)}`);
       });
     });
 
@@ -230,12 +239,24 @@ export function describeDesignConformance<S extends AddressSpace>(
         const cr3 = d.machine.mmu.cr3;
         for (let i = 0; i < 4; i++)
           expect(d.map(as, va + i * PAGE_SIZE, frames[i]!, 1, P | W | U)).toBe(true);
-        expect(d.machine.mmu.cr3).toBe(cr3);
-        expect(d.translate(va + 3 * PAGE_SIZE, as).pa).toBe(frames[3]);
+        expectHex(d.machine.mmu.cr3, cr3, "CR3 after mapping in a space that is not current");
+        expectHex(
+          d.translate(va + 3 * PAGE_SIZE, as).pa,
+          frames[3],
+          `translate(${hex(va + 3 * PAGE_SIZE)}).pa`,
+        );
         d.switchTo(as);
-        expect(raw(d.machine, va + 2 * PAGE_SIZE, 3)).toBe(0x102);
+        expectHex(
+          raw(d.machine, va + 2 * PAGE_SIZE, 3),
+          0x102,
+          `raw read of ${hex(va + 2 * PAGE_SIZE)} at CPL 3`,
+        );
         d.machine.mmu.write32(va + 3 * PAGE_SIZE + 8, 9, 3);
-        expect(d.machine.ram.read32(frames[3]! + 8)).toBe(9);
+        expectHex(
+          d.machine.ram.read32(frames[3]! + 8),
+          9,
+          `frame ${hex(frames[3])} + 8 after a user write`,
+        );
         d.unmap(as, va, 4);
         expect(faultCode(() => d.machine.mmu.read32(va + 3 * PAGE_SIZE, 3))).toBe(PF_ERROR.U);
       });
@@ -250,12 +271,16 @@ export function describeDesignConformance<S extends AddressSpace>(
         d.map(b, va, fb!, 1, P | U);
         for (let round = 0; round < 3; round++) {
           d.switchTo(a);
-          expect(raw(d.machine, va, 3)).toBe(0xa0);
+          expectHex(raw(d.machine, va, 3), 0xa0, `raw read of ${hex(va)} at CPL 3`);
           d.switchTo(b);
-          expect(raw(d.machine, va, 3)).toBe(0xa1);
+          expectHex(raw(d.machine, va, 3), 0xa1, `raw read of ${hex(va)} at CPL 3`);
         }
         d.switchTo(a);
-        expect(raw(d.machine, va + PAGE_SIZE, 3)).toBe("fault");
+        expectHex(
+          raw(d.machine, va + PAGE_SIZE, 3),
+          "fault",
+          `raw read of ${hex(va + PAGE_SIZE)} at CPL 3`,
+        );
       });
 
       it("leaves no stale translation when a page of the current space is remapped, made read-only or unmapped", () => {
@@ -265,10 +290,10 @@ export function describeDesignConformance<S extends AddressSpace>(
         const [f1, f2] = markedFrames(d, 2, 10);
         const va = userPage(d, 0, 3);
         d.map(as, va, f1!, 1, P | W | U);
-        expect(raw(d.machine, va, 3)).toBe(10);
+        expectHex(raw(d.machine, va, 3), 10, `raw read of ${hex(va)} at CPL 3`);
         d.machine.mmu.write32(va, 10, 3); // a writable entry in the TLB
         d.map(as, va, f2!, 1, P | W | U);
-        expect(raw(d.machine, va, 3)).toBe(11);
+        expectHex(raw(d.machine, va, 3), 11, `raw read of ${hex(va)} at CPL 3`);
         d.map(as, va, f2!, 1, P | U);
         expect(faultCode(() => d.machine.mmu.write32(va, 1, 3))).toBe(
           PF_ERROR.P | PF_ERROR.W | PF_ERROR.U,
@@ -276,7 +301,7 @@ export function describeDesignConformance<S extends AddressSpace>(
         d.map(as, va, f2!, 1, P | W);
         expect(faultCode(() => d.machine.mmu.read32(va, 3))).toBe(PF_ERROR.P | PF_ERROR.U);
         d.unmap(as, va, 1);
-        expect(raw(d.machine, va, 0)).toBe("fault");
+        expectHex(raw(d.machine, va, 0), "fault", `raw read of ${hex(va)} at CPL 0`);
       });
 
       it("a destroyed address space gives back every page table and its directory", () => {
@@ -480,7 +505,7 @@ export function designModelProperty<S extends AddressSpace>(
           }
           const frame = Math.min(o.frame, FRAMES - n);
           if (!d.map(space, va, frames[frame]!, n, o.flags))
-            expect.fail(`map ${va.toString(16)} ran out of memory`);
+            expect.fail(`map ${hex(va)} ran out of memory`);
           for (let i = 0; i < n; i++)
             mine.set(va + i * PAGE_SIZE, { frame: frames[frame + i]!, flags: o.flags });
           break;
@@ -488,13 +513,10 @@ export function designModelProperty<S extends AddressSpace>(
         case "kmap": {
           const va = kernelPages[o.page]!;
           if (!d.map(null, va, frames[o.frame]!, 1, o.flags))
-            expect.fail(`kernel map ${va.toString(16)} ran out of memory`);
+            expect.fail(`kernel map ${hex(va)} ran out of memory`);
           kernel.set(va, { frame: frames[o.frame]!, flags: o.flags });
           const got = raw(m, va);
-          if (got !== marker(kernel.get(va)))
-            expect(got, `raw read of ${va.toString(16)} after mapping it`).toBe(
-              marker(kernel.get(va)),
-            );
+          expectHex(got, marker(kernel.get(va)), `raw read of ${hex(va)} after mapping it`);
           break;
         }
         case "kunmap": {
@@ -502,8 +524,7 @@ export function designModelProperty<S extends AddressSpace>(
           d.unmap(null, va, 1);
           kernel.delete(va);
           const got = raw(m, va);
-          if (got !== "fault")
-            expect(got, `raw read of ${va.toString(16)} after unmapping it`).toBe("fault");
+          expectHex(got, "fault", `raw read of ${hex(va)} after unmapping it`);
           break;
         }
         case "create": {
@@ -541,7 +562,7 @@ export function designModelProperty<S extends AddressSpace>(
           if (seen.some((x, i) => x !== meant[i]))
             expect(
               seen,
-              `pa, user, writable of ${va.toString(16)} in ${space.cr3.toString(16)}`,
+              `pa, user, writable of ${hex(va)} in the space with CR3 ${hex(space.cr3)}`,
             ).toEqual(meant);
         }
       }
@@ -550,19 +571,19 @@ export function designModelProperty<S extends AddressSpace>(
         const want = kernel.get(va);
         const pa = d.translate(va, d.reference).pa;
         const meant = want === undefined ? null : want.frame;
-        if (pa !== meant) expect(pa, `kernel ${va.toString(16)} in the reference`).toBe(meant);
+        if (pa !== meant) expectHex(pa, meant, `translate(${hex(va)}).pa in the reference`);
       }
       // ...and the current space through the MMU and its TLB.
       const mine = model.get(d.current)!;
       for (const va of userPages) {
         const got = raw(m, va);
         const want = marker(mine.get(va));
-        if (got !== want) expect(got, `raw read of user ${va.toString(16)}`).toBe(want);
+        if (got !== want) expectHex(got, want, `raw read of user ${hex(va)}`);
       }
       for (const va of kernelPages) {
         const got = access(d, va);
         const want = marker(kernel.get(va));
-        if (got !== want) expect(got, `read of kernel ${va.toString(16)}`).toBe(want);
+        if (got !== want) expectHex(got, want, `read of kernel ${hex(va)}`);
       }
     }
   });

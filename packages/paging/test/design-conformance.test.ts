@@ -20,6 +20,10 @@ describe("the design model property", () => {
     expect(out.failed).toBe(true);
     expect(out.counterexample![0].length).toBeLessThanOrEqual(6);
     expect(String(out.errorInstance)).toMatch(/raw read|read of kernel/);
+    // Labelled and in hex, as a person reads page tables (not vitest's decimals).
+    expect(String(out.errorInstance)).toMatch(
+      /read of [a-z ]*0x[0-9a-f]{8}[a-z ]*: expected (0x[0-9a-f]{8}|fault), got (0x[0-9a-f]{8}|fault)/,
+    );
   });
 
   it("catches a design whose switch does not reload CR3", () => {

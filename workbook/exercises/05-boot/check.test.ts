@@ -5,6 +5,7 @@
 import { CR0, PageFault, createMachine } from "@mm386/hw-i386";
 import { createStack } from "@mm386/malloc";
 import { describePagingConformance } from "@mm386/paging/conformance";
+import { expectHex } from "@mm386/hw-i386/testing";
 import { describe, expect, it } from "vitest";
 import type { BootExercise } from "../../src/exercise-api.js";
 import { bootWith, earlierLayers, implLabel, loadExercise, machineWith } from "../../src/kit.js";
@@ -19,20 +20,18 @@ describe(`exercise 5, the boot page table (${implLabel(5)})`, () => {
     m.ram.write32(0x0020_1000 + 4 * 1023, 0xdead_beef); // garbage where the kernel table will go
     const info = boot(m, {});
     expect(info.split).toBe(0xc000_0000);
-    expect(info.pageDirectory).toBe(0x0020_0000); // right after a 1 MiB image at 1 MiB
-    expect(info.pageTable).toBe(0x0020_1000);
-    expect(info.identityTable).toBe(0x0020_2000);
-    expect(info.mappedBytes).toBe(0x0020_3000);
-    expect(info.windowVa).toBe(0xc000_0000 + 1023 * 4096);
+    expectHex(info.pageDirectory, 0x0020_0000, "pageDirectory"); // right after a 1 MiB image at 1 MiB
+    expectHex(info.pageTable, 0x0020_1000, "pageTable");
+    expectHex(info.identityTable, 0x0020_2000, "identityTable");
+    expectHex(info.mappedBytes, 0x0020_3000, "mappedBytes");
+    expectHex(info.windowVa, 0xc000_0000 + 1023 * 4096, "windowVa");
     const { ram, mmu } = m;
     expect((mmu.cr3 & 0xffff_f000) >>> 0).toBe(info.pageDirectory);
     expect(mmu.pagingEnabled).toBe(true);
     expect((mmu.cr0 & CR0.PG) >>> 0 === CR0.PG >>> 0).toBe(true);
-    const hex = (v: number) => `0x${(v >>> 0).toString(16).padStart(8, "0")}`;
-    const entry = (pa: number, what: string, want: number) => {
-      const got = ram.read32(pa);
-      if (got !== want) expect(`${what}: ${hex(got)}`).toBe(`${what}: ${hex(want)}`);
-    };
+    // "PDE 0: expected 0x00202003, got 0x00000000": labelled, in hex.
+    const entry = (pa: number, what: string, want: number) =>
+      expectHex(ram.read32(pa), want >>> 0, what);
     entry(info.pageDirectory, "PDE 0", (0x0020_2000 | 3) >>> 0);
     entry(info.pageDirectory + 4 * 768, "PDE 768", (0x0020_1000 | 3) >>> 0);
     for (let r = 0; r < 1024; r++)
@@ -72,8 +71,8 @@ describe(`exercise 5, the boot page table (${implLabel(5)})`, () => {
     expect([info.split, info.kernelLoad, info.kernelSize]).toEqual([
       0x8000_0000, 0x0020_0000, 0x1_2345,
     ]);
-    expect(info.pageDirectory).toBe(0x0021_3000);
-    expect(info.windowVa).toBe(0x8000_0000 + 1023 * 4096);
+    expectHex(info.pageDirectory, 0x0021_3000, "pageDirectory (image 0x12345 bytes at 0x00200000)");
+    expectHex(info.windowVa, 0x8000_0000 + 1023 * 4096, "windowVa (split 0x80000000)");
   });
 
   it("refuses bad configurations with E_BAD_CONFIG and writes nothing", () => {

@@ -16,6 +16,7 @@ import {
   setupMemory,
   startLinuxBoot,
 } from "@mm386/paging/linux";
+import { expectHex } from "@mm386/hw-i386/testing";
 import { describe, expect, it } from "vitest";
 import { implLabel, loadExercise } from "../../src/kit.js";
 
@@ -69,19 +70,23 @@ describe(`exercise 11, Linux: the direct map (${implLabel(11)})`, () => {
     const m = createMachine({ ramBytes: 18 * MiB });
     const ctx = upToPagingInit(m);
     const { ram } = m;
-    expect(ram.read32(SWAPPER + 4 * 768)).toBe(0x0010_2067); // pg0 kept
-    expect(ram.read32(SWAPPER + 4 * 769)).toBe(0x0010_3067); // pg1 kept
+    expectHex(ram.read32(SWAPPER + 4 * 768), 0x0010_2067, "PDE 768"); // pg0 kept
+    expectHex(ram.read32(SWAPPER + 4 * 769), 0x0010_3067, "PDE 769"); // pg1 kept
     // Bootmem's first free page is page 1 (page 0 is reserved): PDE 770's table.
-    expect(ram.read32(SWAPPER + 4 * 770)).toBe(0x0000_1067);
-    expect(ram.read32(SWAPPER + 4 * 771)).toBe(0x0000_2067);
-    expect(ram.read32(SWAPPER + 4 * 772)).toBe(0x0000_3067);
-    expect(ram.read32(SWAPPER + 4 * 773)).toBe(0);
+    expectHex(ram.read32(SWAPPER + 4 * 770), 0x0000_1067, "PDE 770");
+    expectHex(ram.read32(SWAPPER + 4 * 771), 0x0000_2067, "PDE 771");
+    expectHex(ram.read32(SWAPPER + 4 * 772), 0x0000_3067, "PDE 772");
+    expectHex(ram.read32(SWAPPER + 4 * 773), 0, "PDE 773");
     for (let pfn = 0; pfn < 5 * 1024; pfn++) {
       const table = ram.read32(SWAPPER + 4 * (768 + (pfn >>> 10))) & ~0xfff;
       const pte = ram.read32(table + 4 * (pfn & 1023));
       const want = pfn < ctx.maxLowPfn ? (pfn * 4096) | 0x163 : 0;
       if ((pte & ~(PTE.A | PTE.D)) !== (want & ~(PTE.A | PTE.D)))
-        expect(pte.toString(16), `PTE of page ${pfn}`).toBe(want.toString(16));
+        expectHex(
+          (pte & ~(PTE.A | PTE.D)) >>> 0,
+          (want & ~(PTE.A | PTE.D)) >>> 0,
+          `PTE of page ${pfn} (A and D aside)`,
+        );
     }
     ram.write32(0x011f_f008, 0x5a5a);
     expect(m.mmu.read32(0xc11f_f008)).toBe(0x5a5a); // the last page of 18 MiB, through the MMU
@@ -91,7 +96,11 @@ describe(`exercise 11, Linux: the direct map (${implLabel(11)})`, () => {
     const m = createMachine({ ramBytes: 64 * MiB });
     const ctx = upToPagingInit(m, true);
     for (let r = 0; r < 16; r++)
-      expect(m.ram.read32(SWAPPER + 4 * (768 + r)), `PDE ${768 + r}`).toBe((r * 4 * MiB) | 0x1e3);
+      expectHex(
+        m.ram.read32(SWAPPER + 4 * (768 + r)),
+        ((r * 4 * MiB) | 0x1e3) >>> 0,
+        `PDE ${768 + r}`,
+      );
     expect(ctx.bootmem!.freePages).toBe(16027); // less the fixmap's and pkmap's tables
     expect((m.ram.read32(SWAPPER + 4 * 784) & PDE.P) >>> 0).toBe(0);
   });

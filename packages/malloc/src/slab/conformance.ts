@@ -152,20 +152,70 @@ function counting(inner: SlabPageSource): SlabPageSource & { held: number } {
   return c;
 }
 
+/** A fresh cache of `size`-byte objects on its own machine, with the page source counting its pages. */
+function cacheFixture(factory: ObjectCacheFactory, options: CacheConformanceOptions) {
+  const fixture = options.pages ?? hobbyPageSource;
+  return (size: number, ram = 16 * 1024 * 1024) => {
+    const { source, mmu } = fixture(ram);
+    const pages = counting(source);
+    return { cache: factory(pages, mmu, size), pages, mmu };
+  };
+}
+
+/**
+ * The object cache's model property: random alloc/free sequences on a cache
+ * of one of `options.sizes`, against a map of live objects and the word
+ * written into each. Sequences may be as short as one step (and are mostly
+ * long: "max" size), so that a failure shrinks to the few steps that show
+ * it. {@link describeCacheConformance} runs it; a test can run it with
+ * `fc.check` on a cache with a planted bug and read the counterexample.
+ */
+export function cacheModelProperty(
+  factory: ObjectCacheFactory,
+  options: CacheConformanceOptions = {},
+): fc.IPropertyWithHooks<[number, [boolean, number][]]> {
+  const sizes = options.sizes ?? [16, 40, 200];
+  return fc.property(
+    fc.constantFrom(...sizes),
+    fc.array(fc.tuple(fc.boolean(), fc.nat()), { maxLength: 400, size: "max" }),
+    (size, ops) => {
+      const { cache, mmu } = cacheFixture(factory, options)(size);
+      const live = new Map<number, number>();
+      let seed = 1;
+      for (const [alloc, pick] of ops) {
+        if (alloc || live.size === 0) {
+          const va = cache.alloc()!;
+          expect(va).not.toBeNull();
+          expect(live.has(va), `${hex32(va)} handed out twice`).toBe(false);
+          for (const other of live.keys())
+            if (va < other + size && other < va + size)
+              expect(hex32(va)).toBe(`clear of ${hex32(other)}`);
+          live.set(va, seed);
+          for (let i = 0; i + 4 <= size; i += 4) mmu.write32(va + i, word(seed, i), 0);
+          seed++;
+        } else {
+          const va = [...live.keys()][pick % live.size]!;
+          const s = live.get(va)!;
+          for (let i = 0; i + 4 <= size; i += 4)
+            if (mmu.read32(va + i, 0) !== word(s, i))
+              expect(mmu.read32(va + i, 0), hex32(va + i)).toBe(word(s, i));
+          cache.free(va);
+          live.delete(va);
+        }
+      }
+    },
+  );
+}
+
 /** Register the conformance tests of an `ObjectCache`, made by `factory`. */
 export function describeCacheConformance(
   name: string,
   factory: ObjectCacheFactory,
   options: CacheConformanceOptions = {},
 ): void {
-  const fixture = options.pages ?? hobbyPageSource;
   const sizes = options.sizes ?? [16, 40, 200];
   const align = options.align ?? 8;
-  const fresh = (size: number, ram = 16 * 1024 * 1024) => {
-    const { source, mmu } = fixture(ram);
-    const pages = counting(source);
-    return { cache: factory(pages, mmu, size), pages, mmu };
-  };
+  const fresh = cacheFixture(factory, options);
   describe(`slab cache conformance: ${name}`, () => {
     for (const size of sizes) {
       it(`${size}-byte objects: aligned, disjoint, in the source's pages, keeping their bytes`, () => {
@@ -257,39 +307,7 @@ export function describeCacheConformance(
     });
 
     it("agrees with a model of live objects on random alloc/free sequences", () => {
-      fc.assert(
-        fc.property(
-          fc.constantFrom(...sizes),
-          fc.array(fc.tuple(fc.boolean(), fc.nat()), { minLength: 20, maxLength: 400 }),
-          (size, ops) => {
-            const { cache, mmu } = fresh(size);
-            const live = new Map<number, number>();
-            let seed = 1;
-            for (const [alloc, pick] of ops) {
-              if (alloc || live.size === 0) {
-                const va = cache.alloc()!;
-                expect(va).not.toBeNull();
-                expect(live.has(va), `${hex32(va)} handed out twice`).toBe(false);
-                for (const other of live.keys())
-                  if (va < other + size && other < va + size)
-                    expect(hex32(va)).toBe(`clear of ${hex32(other)}`);
-                live.set(va, seed);
-                for (let i = 0; i + 4 <= size; i += 4) mmu.write32(va + i, word(seed, i), 0);
-                seed++;
-              } else {
-                const va = [...live.keys()][pick % live.size]!;
-                const s = live.get(va)!;
-                for (let i = 0; i + 4 <= size; i += 4)
-                  if (mmu.read32(va + i, 0) !== word(s, i))
-                    expect(mmu.read32(va + i, 0), hex32(va + i)).toBe(word(s, i));
-                cache.free(va);
-                live.delete(va);
-              }
-            }
-          },
-        ),
-        { numRuns: runs(15) },
-      );
+      fc.assert(cacheModelProperty(factory, options), { numRuns: runs(15) });
     }, 120_000);
   });
 }
