@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { defineConfig } from "vitest/config";
 import { defaultClientConditions, defaultServerConditions } from "vite";
 
@@ -6,5 +7,10 @@ import { defaultClientConditions, defaultServerConditions } from "vite";
 export default defineConfig({
   resolve: { conditions: ["source", ...defaultClientConditions] },
   ssr: { resolve: { conditions: ["source", ...defaultServerConditions] } },
-  test: { include: ["test/**/*.test.ts"], passWithNoTests: true },
+  test: {
+    include: ["test/**/*.test.ts"],
+    passWithNoTests: true,
+    // Run from the package's folder: a package whose tests spawn its built CLI builds it once.
+    globalSetup: existsSync("test/global-setup.ts") ? ["test/global-setup.ts"] : [],
+  },
 });

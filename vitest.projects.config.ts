@@ -1,4 +1,7 @@
+import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 import { defaultClientConditions, defaultServerConditions } from "vite";
 import { LAYER_NAMES, layerDir } from "./layers.mjs";
@@ -6,6 +9,7 @@ import { LAYER_NAMES, layerDir } from "./layers.mjs";
 // One run for the whole monorepo. The "source" export condition makes every
 // workspace package resolve to its TypeScript sources, so no build is needed.
 // A project per package, in layer order (the list is layers.mjs's).
+const here = fileURLToPath(new URL(".", import.meta.url));
 const layers = LAYER_NAMES.filter((name) => name !== "workbook");
 
 export default defineConfig({
@@ -25,6 +29,10 @@ export default defineConfig({
           name,
           root: layerDir(name),
           include: ["test/**/*.test.ts"],
+          // A package whose tests spawn its built CLI builds it once here (see its file).
+          globalSetup: existsSync(join(here, layerDir(name), "test/global-setup.ts"))
+            ? ["test/global-setup.ts"]
+            : [],
           // A worker runs many of a package's files in one module graph instead of a fresh
           // process and graph per file: the packages are loaded once, not 70 times. Their
           // tests build their own machines and keep no global state (spies are restored).

@@ -3,11 +3,11 @@
  * trace driver validates kmalloc on the fixtures (overlap and payload checked
  * on every operation).
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseTrace, runTrace } from "../src/index.js";
 import { slabHeap } from "../src/slab/index.js";
 
@@ -29,9 +29,7 @@ describe("kmalloc on the trace fixtures", () => {
 
 // Each test spawns node on the built CLI: seconds on a loaded 2-core machine.
 describe("malloc-trace --heap", { timeout: 30_000 }, () => {
-  beforeAll(() => {
-    execFileSync(process.execPath, [join(pkg, "../../node_modules/typescript/bin/tsc"), "-b", pkg]);
-  }, 120_000);
+  // dist/ is built once by test/global-setup.ts.
   const cli = (args: string[]) =>
     spawnSync(process.execPath, [join(pkg, "dist/bin/malloc-trace.js"), ...args], {
       encoding: "utf8",

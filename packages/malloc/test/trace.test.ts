@@ -1,9 +1,9 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Malloc, POLICIES, TraceError, generateTrace, parseTrace, runTrace } from "../src/index.js";
 
 const fixtures = fileURLToPath(new URL("./fixtures/", import.meta.url));
@@ -172,9 +172,7 @@ describe("runTrace", () => {
 });
 
 describe("the malloc-trace command", () => {
-  beforeAll(() => {
-    execFileSync(process.execPath, [join(pkg, "../../node_modules/typescript/bin/tsc"), "-b", pkg]);
-  }, 120_000);
+  // dist/ is built once by test/global-setup.ts.
   const cli = (args: string[]) =>
     spawnSync(process.execPath, [join(pkg, "dist/bin/malloc-trace.js"), ...args], {
       encoding: "utf8",
