@@ -451,3 +451,30 @@ it("PageFault is what a CPL 3 read of a kernel page raises (sanity check of the 
   const { m } = fresh();
   expect(() => m.mmu.read32(0xc000_0000, 3)).toThrow(PageFault);
 });
+
+describe("from the second measurement (map-mem.ts, start.ts)", () => {
+  it("startPaging refuses null options and a boot that is not a function, before paging is on", () => {
+    const m = createMachine({ ramBytes: 16 * MiB });
+    refused(() => startPaging(m, null as never), "E_BAD_CONFIG", /startPaging options null/);
+    refused(() => startPaging(m, { boot: 5 as never }), "E_BAD_CONFIG", /boot 5 is not a function/);
+    expect(m.mmu.pagingEnabled).toBe(false);
+  });
+
+  it("a new page table starts empty even in a frame full of old data", () => {
+    const { m, p } = fresh();
+    const as = p.createAddressSpace()!;
+    // Dirty every free frame, then give them back: the next tables are made in them.
+    const frames = hogFrames(p);
+    for (const f of frames) for (let i = 0; i < 1024; i++) m.ram.write32(f + 4 * i, 0xffff_ffff);
+    for (const f of frames) p.allocators.ppfree(f, 1);
+    const f = frames[0]!;
+    expect(p.mapMem(as, f, 0x0040_0000, 1, P | U)).toBe(true); // a user table
+    expect(p.mapMem(null, f, 0xd000_0000, 1, P | W)).toBe(true); // a kernel table
+    expect(p.dump(as).filter((r) => r.virt < 0xc000_0000)).toEqual([
+      { virt: 0x0040_0000, phys: f, pages: 1, flags: P | U },
+    ]);
+    expect(p.dump(as).filter((r) => r.virt >= 0xd000_0000)).toEqual([
+      { virt: 0xd000_0000, phys: f, pages: 1, flags: P | W },
+    ]);
+  });
+});
