@@ -14,6 +14,7 @@ import {
   BuddyRangeAllocator,
   createPageAllocators,
   FirstFitBitmapAllocator,
+  SparseRangeAllocator,
   firstFitRanges,
   type PageAllocators,
   type PageRangeAllocator,
@@ -313,21 +314,19 @@ describe("createPageAllocators: the memory map, hand-worked", () => {
   });
 });
 
-/**
- * A fresh first-fit bitmap of `count` units from `base` with `reserved`
- * ([from, to) offsets) taken out.
- */
-function bitmap(
-  count: number,
-  reserved: [number, number][],
-  base = 0x100,
-): FirstFitBitmapAllocator {
-  const b = new FirstFitBitmapAllocator(base, count);
-  for (const [from, to] of reserved) b.reserve(base + from, to - from);
-  return b;
-}
+/** The two complete first-fit allocators: the same choices, the same messages. */
+const COMPLETE = [
+  ["first-fit bitmap", FirstFitBitmapAllocator],
+  ["sparse first-fit", SparseRangeAllocator],
+] as const;
 
-describe("first-fit bitmap: which run allocRun takes (hand-worked bitmaps, base 0x100)", () => {
+describe.each(COMPLETE)("%s: which run allocRun takes (hand-worked, base 0x100)", (_name, Kind) => {
+  /** A fresh allocator of `count` units from 0x100 with `reserved` ([from, to) offsets) taken out. */
+  const bitmap = (count: number, reserved: [number, number][], base = 0x100) => {
+    const b = new Kind(base, count);
+    for (const [from, to] of reserved) b.reserve(base + from, to - from);
+    return b;
+  };
   it("the first run of max free units, also inside a partly used word", () => {
     // Free: [1, 10) (9 units) and [11, 96) (85). allocRun(1, 4) and (1, 9): the first run.
     expect(
@@ -446,14 +445,9 @@ describe("first-fit bitmap: which run allocRun takes (hand-worked bitmaps, base 
   });
 
   it("constructor and argument refusals, and messages naming units in hex", () => {
-    refused(
-      () => new FirstFitBitmapAllocator(0, 0),
-      "E_BAD_ARGUMENT",
-      /range 0 \+ 0 is not a valid unit range/,
-    );
-    refused(() => new FirstFitBitmapAllocator(0, 2 ** 28 + 1), "E_BAD_ARGUMENT", /268435457/);
-    refused(() => new FirstFitBitmapAllocator(0.5, 8), "E_BAD_ARGUMENT", /range 0\.5 \+ 8/);
-    refused(() => new FirstFitBitmapAllocator(0, 8.5), "E_BAD_ARGUMENT", /range 0 \+ 8\.5/);
+    refused(() => new Kind(0, 0), "E_BAD_ARGUMENT", /range 0 \+ 0 is not a valid unit range/);
+    refused(() => new Kind(0.5, 8), "E_BAD_ARGUMENT", /range 0\.5 \+ 8/);
+    refused(() => new Kind(0, 8.5), "E_BAD_ARGUMENT", /range 0 \+ 8\.5/);
     const b = bitmap(64, []);
     const run = b.allocRun(4, 4)!;
     expect(run).toEqual({ start: 0x100, count: 4 });
@@ -489,6 +483,52 @@ describe("first-fit bitmap: which run allocRun takes (hand-worked bitmaps, base 
     b.check();
   });
 
+  it("free and reserve name the first bad unit of a range", () => {
+    const b = bitmap(64, []);
+    expect(b.allocRun(64, 64)).toEqual({ start: 0x100, count: 64 });
+    b.free(0x110, 1); // free again (was allocated)
+    b.free(0x118, 1);
+    b.reserve(0x118, 1); // reserved
+    // [0x10f, 0x11b): 0x110 (free) comes before 0x118 (reserved).
+    refused(
+      () => b.free(0x10f, 12),
+      "E_DOUBLE_FREE",
+      /cannot free \[0x10f, 0x11b\): unit 0x110 is already free/,
+    );
+    // [0x111, 0x11b): the reserved unit is the first bad one.
+    refused(
+      () => b.free(0x111, 10),
+      "E_NOT_ALLOCATED",
+      /cannot free \[0x111, 0x11b\): unit 0x118 is reserved/,
+    );
+    // Reserving [0x110, 0x119): 0x110 free, 0x111 allocated.
+    refused(
+      () => b.reserve(0x110, 9),
+      "E_OVERLAPS_ALLOCATION",
+      /cannot reserve \[0x110, 0x119\): unit 0x111 is allocated/,
+    );
+    expect(b.freeUnits).toBe(1);
+    // Reserving over free and already reserved units: only the free ones leave the count.
+    b.free(0x111, 7); // 0x110-0x117 free, 0x118 reserved
+    b.reserve(0x114, 5); // [0x114, 0x119): 4 free + 1 reserved
+    expect(b.freeUnits).toBe(8 - 4);
+    const s = b.states();
+    expect(Array.from(s.subarray(0x10, 0x1a))).toEqual([0, 0, 0, 0, 2, 2, 2, 2, 2, 1]);
+    b.check();
+  });
+});
+
+describe("first-fit bitmap only", () => {
+  const bitmap = (count: number, reserved: [number, number][]) => {
+    const b = new FirstFitBitmapAllocator(0x100, count);
+    for (const [from, to] of reserved) b.reserve(0x100 + from, to - from);
+    return b;
+  };
+
+  it("refuses more than 2^28 units (its bitmaps would take 96 MiB and more)", () => {
+    refused(() => new FirstFitBitmapAllocator(0, 2 ** 28 + 1), "E_BAD_ARGUMENT", /268435457/);
+  });
+
   it("check() catches each kind of damage", () => {
     const reservedNotUsed = bitmap(64, [[8, 9]]);
     // Through a cast: clear unit 8's "in use" bit, leaving its "reserved" bit.
@@ -498,6 +538,87 @@ describe("first-fit bitmap: which run allocRun takes (hand-worked bitmaps, base 
     badCount.allocRun(3, 3);
     (badCount as unknown as { free_: number }).free_ = 64;
     refused(() => badCount.check(), "E_INVARIANT", /3 units in use \+ 64 free != 64/);
+  });
+});
+
+describe("sparse first-fit only", () => {
+  it("takes up to 2^32 units, not more, and not past 2^53", () => {
+    expect(new SparseRangeAllocator(0, 2 ** 32).allocRun(1, 2 ** 32)).toEqual({
+      start: 0,
+      count: 2 ** 32,
+    });
+    refused(
+      () => new SparseRangeAllocator(0, 2 ** 32 + 1),
+      "E_BAD_ARGUMENT",
+      /range 0 \+ 4294967297/,
+    );
+    refused(
+      () => new SparseRangeAllocator(2 ** 53 - 2, 4),
+      "E_BAD_ARGUMENT",
+      /is not a valid unit range/,
+    );
+  });
+
+  it("merges touching intervals again when runs come back in any order", () => {
+    const a = new SparseRangeAllocator(0x100, 64);
+    for (const start of [0x100, 0x101, 0x102])
+      expect(a.allocRun(1, 1)).toEqual({ start, count: 1 });
+    // free [0x103, 0x140) and ever-allocated [0x100, 0x103): 2 intervals.
+    expect(a.intervals).toBe(2);
+    a.free(0x101, 1); // free [0x101, 0x102) and [0x103, 0x140)
+    expect(a.intervals).toBe(3);
+    a.free(0x100, 1); // touches [0x101, 0x102): [0x100, 0x102)
+    expect(a.intervals).toBe(3);
+    a.free(0x102, 1); // joins both sides: [0x100, 0x140)
+    expect(a.intervals).toBe(2);
+    expect(a.allocRun(64, 64)).toEqual({ start: 0x100, count: 64 });
+    // Reserving the middle of a free run splits it; freeing a run next to a reserved one does not join them.
+    const b = new SparseRangeAllocator(0, 16);
+    b.reserve(4, 2);
+    expect(Array.from(b.states())).toEqual([0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(b.allocRun(10, 10)).toEqual({ start: 6, count: 10 });
+    expect(b.allocRun(1, 16)).toEqual({ start: 0, count: 4 });
+    b.free(0, 4);
+    expect(b.allocRun(5, 16)).toBeNull();
+    b.check();
+  });
+
+  it("check() catches each kind of damage", () => {
+    type Sets = { freeSet: { starts: number[]; ends: number[] }; free_: number };
+    const overlapping = new SparseRangeAllocator(0x100, 64);
+    overlapping.reserve(0x110, 4);
+    // Through a cast: make the free set cover the reserved units too.
+    const o = overlapping as unknown as Sets;
+    o.freeSet.starts.splice(0, 2, 0x100);
+    o.freeSet.ends.splice(0, 2, 0x140);
+    o.free_ = 64;
+    refused(() => overlapping.check(), "E_INVARIANT", /unit 0x110 is both free and reserved/);
+    const empty = new SparseRangeAllocator(0x100, 64);
+    (empty as unknown as Sets).freeSet.ends[0] = 0x100;
+    refused(
+      () => empty.check(),
+      "E_INVARIANT",
+      /free interval 0 \[0x100, 0x100\) is empty, outside \[0x100, 0x140\), or not before the next/,
+    );
+    const outside = new SparseRangeAllocator(0x100, 64);
+    (outside as unknown as Sets).freeSet.ends[0] = 0x141;
+    refused(() => outside.check(), "E_INVARIANT", /free interval 0 \[0x100, 0x141\)/);
+    const below = new SparseRangeAllocator(0x100, 64);
+    (below as unknown as Sets).freeSet.starts[0] = 0xff;
+    refused(() => below.check(), "E_INVARIANT", /free interval 0 \[0xff, 0x140\)/);
+    const touching = new SparseRangeAllocator(0x100, 64);
+    const t = touching as unknown as Sets;
+    t.freeSet.starts.splice(0, 1, 0x100, 0x110);
+    t.freeSet.ends.splice(0, 1, 0x110, 0x140);
+    refused(() => touching.check(), "E_INVARIANT", /free interval 0 \[0x100, 0x110\)/);
+    const counted = new SparseRangeAllocator(0x100, 64);
+    counted.allocRun(3, 3);
+    (counted as unknown as Sets).free_ = 64;
+    refused(
+      () => counted.check(),
+      "E_INVARIANT",
+      /the free intervals hold 61 units, the counter says 64/,
+    );
   });
 });
 
