@@ -641,3 +641,87 @@ describe("buddy range allocator", () => {
     expect(b.allocRun(1, 1)).toBeNull();
   });
 });
+
+describe("from the second measurement (pages.ts)", () => {
+  const map = [usable(0, 16 * MiB)];
+
+  it("a range allocator factory of the wrong shape is E_BAD_CONFIG naming what is missing", () => {
+    refused(
+      () => createPageAllocators({ memoryMap: map, rangeAllocator: (() => 4096) as never }),
+      "E_BAD_CONFIG",
+      /physical: the range allocator factory made 4096, which is not an object/,
+    );
+    refused(
+      () => createPageAllocators({ memoryMap: map, rangeAllocator: (() => null) as never }),
+      "E_BAD_CONFIG",
+      /made null, which is not an object/,
+    );
+    const noFree = (base: number, count: number) => {
+      const inner = firstFitRanges(base, count);
+      return {
+        allocRun: inner.allocRun.bind(inner),
+        reserve: inner.reserve.bind(inner),
+        states: inner.states.bind(inner),
+        check: inner.check.bind(inner),
+      };
+    };
+    refused(
+      () => createPageAllocators({ memoryMap: map, rangeAllocator: noFree as never }),
+      "E_BAD_CONFIG",
+      /which has no free\(\)/,
+    );
+  });
+
+  it("vpalloc and vpfree want a vpa with both alloc and free", () => {
+    const pa = createPageAllocators({ memoryMap: map });
+    const vpa = pa.vpcreate(0x40_0000, 0x40_0000);
+    const allocOnly = { alloc: vpa.alloc.bind(vpa) };
+    const freeOnly = { free: vpa.free.bind(vpa) };
+    refused(
+      () => pa.vpalloc(allocOnly as never, 1, 1),
+      "E_BAD_ARGUMENT",
+      /vpalloc: an object is neither a page count nor a vpa/,
+    );
+    refused(
+      () => pa.vpfree(freeOnly as never, 0x40_0000, 1),
+      "E_BAD_ARGUMENT",
+      /vpfree: an object is neither/,
+    );
+    expect(pa.vpalloc(vpa, 1, 1)).toEqual({ start: 0x40_0000, pages: 1 });
+  });
+
+  it("an unsorted memory map gives the same frames as the sorted one", () => {
+    // [8 MiB, 16 MiB) listed before [0, 4 MiB): the hole [4, 8) MiB is still reserved.
+    const pa = createPageAllocators({
+      memoryMap: [usable(8 * MiB, 8 * MiB), usable(0, 4 * MiB)],
+      rangeAllocator: firstFitRanges,
+    });
+    expect(pa.physical.size).toBe(16 * MiB);
+    expect(pa.usablePages).toBe(4096 - 512 - 1024);
+    const s = statesOf(pa);
+    expect([s[1023], s[1024], s[2047], s[2048]]).toEqual([
+      UNIT_STATE.FREE,
+      UNIT_STATE.RESERVED,
+      UNIT_STATE.RESERVED,
+      UNIT_STATE.FREE,
+    ]);
+  });
+
+  it("null where a region is expected is E_BAD_CONFIG, not the default", () => {
+    refused(
+      () => createPageAllocators({ memoryMap: map, kernelImage: null as never }),
+      "E_BAD_CONFIG",
+      /kernelImage null is not usable/,
+    );
+    refused(
+      () => createPageAllocators({ memoryMap: map, kernelVirtual: null as never }),
+      "E_BAD_CONFIG",
+      /kernelVirtual null is not usable/,
+    );
+    refused(
+      () => createPageAllocators({ memoryMap: [null as never] }),
+      "E_BAD_CONFIG",
+      /memory map entry 0 is null, not a region/,
+    );
+  });
+});
