@@ -49,10 +49,14 @@ function summary(pkg) {
   const report = JSON.parse(readFileSync(file, "utf8"));
   const count = {};
   const survivors = [];
+  const byFile = [];
   for (const [path, f] of Object.entries(report.files)) {
     const lines = f.source.split("\n");
+    const fileCount = { detected: 0, undetected: 0 };
     for (const m of f.mutants) {
       count[m.status] = (count[m.status] ?? 0) + 1;
+      if (m.status === "Killed" || m.status === "Timeout") fileCount.detected++;
+      if (m.status === "Survived" || m.status === "NoCoverage") fileCount.undetected++;
       if (m.status !== "Survived" && m.status !== "NoCoverage") continue;
       const { line, column } = m.location.start;
       const code = (lines[line - 1] ?? "").trim().slice(0, 90);
@@ -61,6 +65,9 @@ function summary(pkg) {
         `- ${path}:${line}:${column} ${m.mutatorName}${m.status === "NoCoverage" ? " (no coverage)" : ""}: \`${code}\` → \`${replacement}\``,
       );
     }
+    const scored = fileCount.detected + fileCount.undetected;
+    if (scored > 0)
+      byFile.push(`${path} ${((100 * fileCount.detected) / scored).toFixed(2)}% (${scored})`);
   }
   const n = (k) => count[k] ?? 0;
   const detected = n("Killed") + n("Timeout");
@@ -70,6 +77,8 @@ function summary(pkg) {
     `### @mm386/${pkg}: ${score}%`,
     "",
     `killed ${n("Killed")}, timeout ${n("Timeout")}, survived ${n("Survived")}, no coverage ${n("NoCoverage")}, errors ${n("CompileError") + n("RuntimeError")}`,
+    "",
+    `By file (score, mutants scored): ${byFile.join("; ")}`,
     "",
     ...survivors,
     "",
