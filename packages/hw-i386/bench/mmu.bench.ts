@@ -103,8 +103,9 @@ function loop(body: string): Loop {
  * Why the gap is large: the baseline's loads are independent, so the core
  * overlaps many cache misses; the floor is short enough (a few dozen
  * instructions per miss) that successive misses still overlap. The MMU's miss
- * plus invlpg ran about 1,300 instructions, and about 1,050 once the TLB's own
- * flat array became the fast path (valgrind's instruction count:
+ * plus invlpg ran about 1,300 instructions, about 1,050 once the TLB's own
+ * flat array became the fast path, and 530-600 once fast-path.ts's flatWalk
+ * took the misses with nothing to set (valgrind's instruction count:
  * checks, counters, the Tlb swap point, the fast path and their bookkeeping,
  * calls V8 did not inline), so each miss's final load
  * waits alone: `perf annotate` on the miss loop put about a third of its time

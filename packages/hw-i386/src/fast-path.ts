@@ -37,12 +37,21 @@
  *
  * @module
  */
+import { PDE_LARGE_RESERVED } from "./api.js";
 import { ENTRY } from "./packed.js";
 
 // Entry bits as this module's own constants (V8 folds these into the hot path).
+const P = ENTRY.P;
 const US = ENTRY.US;
 const RW = ENTRY.RW;
 const D = ENTRY.D;
+const LARGE = ENTRY.LARGE;
+// PTE.A and PDE.A/PS sit where these bits do in a PDE or PTE.
+const A = 0x020;
+const AD = A | D;
+// The bits a 4 KiB leaf gives the entry as they are (G only while CR4.PGE is set).
+const KEEP = 0xfffff000 | D;
+const LARGE_RESERVED = PDE_LARGE_RESERVED;
 
 /** Hint bits of a packed TLB entry (see the module comment). */
 export const HINT = {
@@ -97,4 +106,59 @@ export function hintsFor(entry: number, written: boolean): number {
 /** The word index in flat RAM of byte `offset` (in its page) of the frame of packed entry `slot`. */
 export function wordIndex(slot: number, offset: number): number {
   return ((slot & ~0xfff) | offset) >>> 2;
+}
+
+/**
+ * The miss that needs nothing but the walk itself, done on RAM's flat words:
+ * the packed TLB entry (without hints) for int32 linear address `v`, or 0 when
+ * this access needs the general path (mmu.ts) for anything: a table or the
+ * frame outside `frames` (the flat words), a not-present or reserved entry, an
+ * A bit still clear (or D, for a write), a permission fault. So whenever it
+ * returns an entry, the general walk would have read the same two words,
+ * written nothing, raised nothing and made the same entry; the MMU then
+ * fills the TLB and counts the miss as the general path does.
+ *
+ * Small integer code with no call on the 4 KiB path, under V8's size limit for
+ * inlining (460 bytes of bytecode): `v` is the address as an int32 (a kernel
+ * address would be a double to V8 as a uint32), `g` is G while CR4.PGE is set
+ * (else 0), `w0` is RW while CR0.WP is set (else 0).
+ */
+export function flatWalk(
+  mem: Uint32Array,
+  frames: number,
+  cr3: number,
+  pse: boolean,
+  g: number,
+  w0: number,
+  v: number,
+  write: boolean,
+  cpl: number,
+): number {
+  const pd = cr3 >>> 12;
+  if (pd >= frames) return 0;
+  const pde = mem[(pd << 10) | (v >>> 22)]!;
+  const need = write ? P | AD : P | A;
+  let e: number;
+  if ((pde & LARGE) !== 0 && pse) {
+    e = largeEntry(pde, v, need, g);
+  } else {
+    const pt = pde >>> 12;
+    if ((pde & (P | A)) !== (P | A) || pt >= frames) return 0;
+    const pte = mem[(pt << 10) | ((v >>> 12) & 0x3ff)]!;
+    if ((pte & need) !== need) return 0;
+    e = (pte & (KEEP | g)) | (pde & pte & (US | RW)) | P;
+  }
+  // The leaf frame in flat RAM, and the permission rule of walk.ts's `permits`
+  // on the combined bits: CPL 3 needs US, and RW to write; CPL 0 needs RW to
+  // write while CR0.WP is set.
+  if (e >>> 12 >= frames) return 0;
+  const rights = cpl === 3 ? (write ? US | RW : US) : write ? w0 : 0;
+  return (e & rights) === rights ? e : 0;
+}
+
+/** {@link flatWalk} for a PDE that maps a 4 MiB page: the entry, or 0 (reserved bits, or A/D missing). */
+function largeEntry(pde: number, v: number, need: number, g: number): number {
+  if ((pde & (need | LARGE_RESERVED)) !== need) return 0;
+  const pfn = ((pde >>> 22) << 10) | ((v >>> 12) & 0x3ff);
+  return (pfn << 12) | (pde & (US | RW | D | g)) | LARGE | P;
 }

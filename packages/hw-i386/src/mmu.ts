@@ -48,7 +48,7 @@ import {
   type Tlb,
 } from "./api.js";
 import { HW_ERROR, HwError, PageFault, hex32, showValue } from "./errors.js";
-import { EMPTY_SLOTS, FLAT_AFTER, HINT, HINTS, hintsFor } from "./fast-path.js";
+import { EMPTY_SLOTS, FLAT_AFTER, HINT, HINTS, flatWalk, hintsFor } from "./fast-path.js";
 import { ENTRY, type PackedTlb, packEntry, packedView } from "./packed.js";
 import { PhysicalMemory, checkValue, toU32 } from "./ram.js";
 import { UnboundedTlb } from "./tlb.js";
@@ -125,6 +125,8 @@ export class Mmu {
 
   /** The TLB as the MMU uses it: packed entries. */
   private readonly packed: PackedTlb;
+  /** The TLB when it is exactly an {@link UnboundedTlb} (the default), else null: one class at the miss path's call. */
+  private readonly unbounded: UnboundedTlb | null;
   /** The TLB again when it must hear of every hit (LRU), else null. */
   private readonly recorder: PackedTlb | null;
   /**
@@ -164,6 +166,10 @@ export class Mmu {
     this.tlb = tlb ?? new UnboundedTlb();
     this.packed = packedView(this.tlb);
     this.recorder = this.packed.recordsHits ? this.packed : null;
+    this.unbounded =
+      Object.getPrototypeOf(this.tlb) === UnboundedTlb.prototype
+        ? (this.tlb as UnboundedTlb)
+        : null;
     const storage = ram.flatStorage();
     this.mem = storage.words;
     this.memFrames = storage.frames;
@@ -266,7 +272,10 @@ export class Mmu {
   invlpg(va: number): void {
     // A uint32 needs no more checking (typeof first: `>>>` would throw a TypeError on a BigInt).
     if (typeof va !== "number" || va >>> 0 !== va) va = toU32(va, "linear address");
-    this.flush("invlpg", va, this.packed.invalidatePage(va >>> 12));
+    const vpn = va >>> 12;
+    // The default TLB called by its class: one call target, which V8 inlines (see `unbounded`).
+    const u = this.unbounded;
+    this.flush("invlpg", va, u !== null ? u.invalidatePage(vpn) : this.packed.invalidatePage(vpn));
   }
 
   // ----------------------------------------------------------------- accesses
@@ -290,15 +299,27 @@ export class Mmu {
     // a fraction, NaN or anything out of range leaves some other difference.
     if (typeof va !== "number") return this.access(va, 4, cpl, false, 0); // refuses it
     const v = va | 0;
-    if ((v & 3) === 0 && (v === va || va - v === 0x1_0000_0000)) {
+    if ((v & 3) === 0 && (v === va || (v < 0 && va - v === 0x1_0000_0000))) {
       const slot = this.fast[v >>> 12]!;
       if ((slot & (cpl === 0 ? R0 : cpl === 3 ? R3 : 0)) !== 0) {
         this.fastHits++;
         if (this.recorder !== null) this.recorder.hit(v >>> 12);
         return this.mem[((slot & ~0xfff) | (v & 0xfff)) >>> 2]!;
       }
+      // Out of line, so that read32 stays small enough to inline into its caller; `v`
+      // (an int32, a small integer to V8 for kernel addresses too) is passed, not the double.
+      return this.read32Slow(v, cpl);
     }
     return this.word32(va, cpl, false, 0);
+  }
+
+  /** {@link read32} of the valid aligned address `v` (as an int32) that the fast path's hit did not serve. */
+  private read32Slow(v: number, cpl: Cpl): number {
+    if (this.fast[v >>> 12] === 0 && this.fast !== EMPTY_SLOTS && (cpl === 0 || cpl === 3)) {
+      const e = this.flatMiss(v, cpl, false);
+      if (e !== 0) return this.mem[((e & ~0xfff) | (v & 0xfff)) >>> 2]!;
+    }
+    return this.word32(v >>> 0, cpl, false, 0);
   }
 
   /** Write the low byte of `value` at `va`. Throws {@link PageFault}. */
@@ -320,7 +341,7 @@ export class Mmu {
     const v = va | 0;
     if (
       (v & 3) === 0 &&
-      (v === va || va - v === 0x1_0000_0000) &&
+      (v === va || (v < 0 && va - v === 0x1_0000_0000)) &&
       (value >>> 0 === value || (value | 0) === value)
     ) {
       const slot = this.fast[v >>> 12]!;
@@ -330,8 +351,22 @@ export class Mmu {
         this.mem[((slot & ~0xfff) | (v & 0xfff)) >>> 2] = value;
         return;
       }
+      this.write32Slow(v, value, cpl); // as in read32
+      return;
     }
     this.word32(va, cpl, true, value);
+  }
+
+  /** {@link write32} of a valid value at the valid aligned address `v` (as an int32) that a hit did not serve. */
+  private write32Slow(v: number, value: number, cpl: Cpl): void {
+    if (this.fast[v >>> 12] === 0 && this.fast !== EMPTY_SLOTS && (cpl === 0 || cpl === 3)) {
+      const e = this.flatMiss(v, cpl, true);
+      if (e !== 0) {
+        this.mem[((e & ~0xfff) | (v & 0xfff)) >>> 2] = value;
+        return;
+      }
+    }
+    this.word32(v >>> 0, cpl, true, value);
   }
 
   /**
@@ -457,6 +492,40 @@ export class Mmu {
     if (write) this.ram.setWord(pa, value >>> 0);
     if (this.hintsOn) this.hint(va >>> 12, e);
     return write ? 0 : this.ram.word(pa);
+  }
+
+  /**
+   * A TLB miss on the fast path (fast-path.ts): when {@link flatWalk} finds the
+   * translation with nothing to set and nothing to refuse, do what the general
+   * path would do after such a walk (count the access, the miss and the walk,
+   * fill the TLB, hint the entry) and return the hinted entry; else 0 and
+   * nothing changed. `v` is the int32 address; a write also needs a frame
+   * already written (RAM's count of touched frames).
+   */
+  private flatMiss(v: number, cpl: Cpl, write: boolean): number {
+    const e = flatWalk(
+      this.mem,
+      this.memFrames,
+      this.cr3v,
+      this.pse,
+      this.pge ? G : 0,
+      this.wp ? E_RW : 0,
+      v,
+      write,
+      cpl,
+    );
+    if (e === 0) return 0;
+    const written = this.ram.flatWritten(e >>> 12);
+    if (write && !written) return 0;
+    this.accessCount++;
+    this.misses++;
+    this.walkCount++;
+    const vpn = v >>> 12;
+    if (this.unbounded !== null) this.unbounded.fill(vpn, e);
+    else this.packed.fill(vpn, e);
+    const hinted = e | hintsFor(e, written);
+    this.fast[vpn] = hinted;
+    return hinted;
   }
 
   /** The general path: validates, translates (both pages when crossing), then moves bytes. */

@@ -23,6 +23,7 @@ import {
   UnboundedTlb,
 } from "../src/index.js";
 import { FLAT_AFTER } from "../src/fast-path.js";
+import { codeOf } from "../src/testing.js";
 
 const PD = 0x1000;
 const PT = [0x2000, 0x3000];
@@ -231,6 +232,21 @@ describe.each([
 });
 
 describe("the fast path is in use", () => {
+  it("refuses an address of 2^32 or more even when its low 32 bits name a hinted page", () => {
+    for (const tlb of [new UnboundedTlb(), new SetAssociativeTlb({ entries: 16, ways: 4 })]) {
+      const mmu = boot(tlb);
+      const va = PAGES[1]!; // 0x1000, read by boot(): hinted for reads
+      mmu.write32(va, 0x1234_5678);
+      expect(mmu.read32(va)).toBe(0x1234_5678);
+      const before = mmu.stats;
+      // 2^32 + 0x1000 is 0x1000 as an int32: it must still be refused, not served from page 1.
+      expect(codeOf(() => mmu.read32(2 ** 32 + va))).toBe("E_BAD_ADDRESS");
+      expect(codeOf(() => mmu.write32(2 ** 32 + va, 1))).toBe("E_BAD_ADDRESS");
+      expect(mmu.stats).toEqual(before);
+      expect(mmu.ram.read32(FRAMES[1]!)).toBe(0x1234_5678);
+    }
+  });
+
   it("serves repeated accesses without asking the TLB, and stops when someone listens", () => {
     let lookups = 0;
     const inner = new UnboundedTlb();
