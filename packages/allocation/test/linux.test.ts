@@ -3,7 +3,7 @@
  * examples and a plain model of which pages are taken.
  */
 import fc from "fast-check";
-import { createMachine, E820, type Machine } from "@mm386/hw-i386";
+import { CR0, CR4, createMachine, E820, type Machine, PDE } from "@mm386/hw-i386";
 import { expectCode } from "@mm386/hw-i386/testing";
 import { describe, expect, it } from "vitest";
 import { Bootmem, findMaxPfn, GFP, LINUX_ERROR, LinuxMmError, Zones } from "../src/linux/index.js";
@@ -60,6 +60,47 @@ describe("bootmem", () => {
     expect(m.ram.read32(11 * PAGE + 8)).toBe(0);
     expect(m.ram.read32(8 * PAGE + 8)).toBe(0);
     expect(b.freeRuns()).toEqual([{ start: 12, end: 64 }]);
+  });
+
+  it("register_bootmem_low_pages frees the whole pages of each usable range below max_low_pfn (hand-worked)", () => {
+    const b = new Bootmem({
+      machine: createMachine({ ramBytes: 16 * MiB }),
+      pageOffset: 0xc000_0000,
+      maxLowPfn: 64,
+    });
+    b.registerBootmemLowPages([
+      // [0x1800, 0x6800): pages 2..5 are whole; 1 and 6 are partial.
+      { base: 0x1800, length: 0x5000 },
+      // [60 pages, 70 pages): cut at max_low_pfn, so pages 60..63.
+      { base: 60 * PAGE, length: 10 * PAGE },
+    ]);
+    expect(b.freeRuns()).toEqual([
+      { start: 2, end: 6 },
+      { start: 60, end: 64 },
+    ]);
+    expect(b.freePages).toBe(8);
+    // A range over pages already free leaves them free, and counts nothing twice.
+    b.registerBootmemLowPages([{ base: 3 * PAGE, length: 2 * PAGE }]);
+    expect(b.freePages).toBe(8);
+  });
+
+  it("zeroes through the MMU, at PAGE_OFFSET + phys, once paging is on", () => {
+    const m = createMachine({ ramBytes: 16 * MiB });
+    // A directory at 0x1000 whose PDE 768 maps 0xc0000000 to physical 0 as a 4 MiB page:
+    // a write through the MMU lands in RAM at va - 0xc0000000.
+    m.ram.write32(0x1000 + 768 * 4, 0x0000_0000 | PDE.P | PDE.RW | PDE.PS);
+    m.mmu.loadCr4(m.mmu.cr4 | CR4.PSE);
+    m.mmu.loadCr3(0x1000);
+    m.mmu.loadCr0(m.mmu.cr0 | CR0.PE | CR0.PG);
+    for (let pfn = 10; pfn < 12; pfn++) m.ram.write32(pfn * PAGE + 4092, 0xdead_beef);
+    const b = smallBootmem(m);
+    b.reserveBootmem(8 * PAGE, 2 * PAGE);
+    const before = m.mmu.stats.accesses;
+    expect(b.allocBootmemLowPages(2)).toBe(0xc000_0000 + 10 * PAGE);
+    // Both pages cleared to the last word, and by writes through the MMU.
+    expect(m.ram.read32(10 * PAGE + 4092)).toBe(0);
+    expect(m.ram.read32(11 * PAGE + 4092)).toBe(0);
+    expect(m.mmu.stats.accesses).toBeGreaterThan(before);
   });
 
   it("says null when no run is long enough, changing nothing", () => {
