@@ -37,7 +37,7 @@
  *
  * @module
  */
-import { PDE_LARGE_RESERVED } from "./api.js";
+import { PDE_LARGE_RESERVED, PTE } from "./api.js";
 import { ENTRY } from "./packed.js";
 
 // Entry bits as this module's own constants (V8 folds these into the hot path).
@@ -46,8 +46,8 @@ const US = ENTRY.US;
 const RW = ENTRY.RW;
 const D = ENTRY.D;
 const LARGE = ENTRY.LARGE;
-// PTE.A and PDE.A/PS sit where these bits do in a PDE or PTE.
-const A = 0x020;
+// PDE.A sits where PTE.A does.
+const A = PTE.A;
 const AD = A | D;
 // The bits a 4 KiB leaf gives the entry as they are (G only while CR4.PGE is set).
 const KEEP = 0xfffff000 | D;
