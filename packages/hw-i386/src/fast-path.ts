@@ -103,6 +103,27 @@ export function hintsFor(entry: number, written: boolean): number {
   return hints;
 }
 
+/**
+ * {@link hintsFor} as a table, for the miss path: indexed by {@link hintIndex}.
+ * Built from hintsFor, so the rule stays written once.
+ */
+export const HINT_TABLE: Int32Array = (() => {
+  const t = new Int32Array(8);
+  for (let i = 0; i < 8; i++) {
+    t[i] = hintsFor((i & 1 ? RW : 0) | (i & 2 ? US : 0) | (i & 4 ? D : 0), (i & 4) !== 0);
+  }
+  return t;
+})();
+
+/**
+ * The index into {@link HINT_TABLE} of packed entry `entry` whose frame was
+ * `written` (1) or not (0): its RW and US bits, and D when written (a write
+ * hint needs both, so D without `written` gives what no D gives).
+ */
+export function hintIndex(entry: number, written: number): number {
+  return ((entry >>> 1) & 3) | ((entry >>> 4) & (written << 2));
+}
+
 /** The word index in flat RAM of byte `offset` (in its page) of the frame of packed entry `slot`. */
 export function wordIndex(slot: number, offset: number): number {
   return ((slot & ~0xfff) | offset) >>> 2;
@@ -120,14 +141,15 @@ export function wordIndex(slot: number, offset: number): number {
  *
  * Small integer code with no call on the 4 KiB path, under V8's size limit for
  * inlining (460 bytes of bytecode): `v` is the address as an int32 (a kernel
- * address would be a double to V8 as a uint32), `g` is G while CR4.PGE is set
- * (else 0), `w0` is RW while CR0.WP is set (else 0).
+ * address would be a double to V8 as a uint32), `pse` is LARGE while CR4.PSE is
+ * set (else 0), `g` is G while CR4.PGE is set (else 0), `w0` is RW while CR0.WP
+ * is set (else 0): masks, not booleans, which V8 tests in one instruction.
  */
 export function flatWalk(
   mem: Uint32Array,
   frames: number,
   cr3: number,
-  pse: boolean,
+  pse: number,
   g: number,
   w0: number,
   v: number,
@@ -139,7 +161,7 @@ export function flatWalk(
   const pde = mem[(pd << 10) | (v >>> 22)]!;
   const need = write ? P | AD : P | A;
   let e: number;
-  if ((pde & LARGE) !== 0 && pse) {
+  if ((pde & pse) !== 0) {
     e = largeEntry(pde, v, need, g);
   } else {
     const pt = pde >>> 12;

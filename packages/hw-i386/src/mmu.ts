@@ -48,7 +48,16 @@ import {
   type Tlb,
 } from "./api.js";
 import { HW_ERROR, HwError, PageFault, hex32, showValue } from "./errors.js";
-import { EMPTY_SLOTS, FLAT_AFTER, HINT, HINTS, flatWalk, hintsFor } from "./fast-path.js";
+import {
+  EMPTY_SLOTS,
+  FLAT_AFTER,
+  HINT,
+  HINTS,
+  HINT_TABLE,
+  flatWalk,
+  hintIndex,
+  hintsFor,
+} from "./fast-path.js";
 import { ENTRY, type PackedTlb, packEntry, packedView } from "./packed.js";
 import { PhysicalMemory, checkValue, toU32 } from "./ram.js";
 import { UnboundedTlb } from "./tlb.js";
@@ -64,6 +73,7 @@ const NO_HINTS = ~HINTS;
 const E_US = ENTRY.US;
 const E_RW = ENTRY.RW;
 const E_D = ENTRY.D;
+const E_LARGE = ENTRY.LARGE;
 const A = PTE.A;
 const AD = PTE.A | PTE.D;
 const G = PTE.G;
@@ -110,6 +120,14 @@ export class Mmu {
   private wp = false;
   private pse = false;
   private pge = false;
+  // The same bits as masks for the fast path's walk (fast-path.ts): integers,
+  // cheaper for V8 to test than booleans in the miss path.
+  /** ENTRY.LARGE while CR4.PSE is set, else 0. */
+  private pseMask = 0;
+  /** G while CR4.PGE is set, else 0. */
+  private gMask = 0;
+  /** RW while CR0.WP is set, else 0. */
+  private wpMask = 0;
 
   private hits = 0;
   private misses = 0;
@@ -120,6 +138,8 @@ export class Mmu {
 
   /** Hits served by the fast path. */
   private fastHits = 0;
+  /** Misses served by the fast path: each is one access, one miss and one walk. */
+  private flatMisses = 0;
 
   private listeners: MmuListener[] | null = null;
 
@@ -135,6 +155,8 @@ export class Mmu {
    * access misses it.
    */
   private fast: Int32Array = EMPTY_SLOTS;
+  /** 1 while `fast` is the TLB's own slots (not EMPTY_SLOTS): a miss may fill them. */
+  private fastOn = 0;
   /** The fast path is on: paging is on and nobody listens for events. */
   private hintsOn = false;
   /** Accesses that could have been hinted before the TLB had flat slots. */
@@ -145,6 +167,8 @@ export class Mmu {
   private mem: Uint32Array;
   /** Frames in `mem`: only those may be hinted. */
   private memFrames: number;
+  /** RAM's frames ever written (1) or not (0), by pfn: a write hint needs 1. */
+  private readonly written: Uint8Array;
   /** The walk's result, reused so that a walk allocates nothing. */
   private readonly scratch = newWalkState();
 
@@ -173,6 +197,7 @@ export class Mmu {
     const storage = ram.flatStorage();
     this.mem = storage.words;
     this.memFrames = storage.frames;
+    this.written = storage.written;
     ram.onGrow(() => {
       const grown = ram.flatStorage();
       this.mem = grown.words;
@@ -184,6 +209,7 @@ export class Mmu {
   private updateFast(): void {
     this.hintsOn = this.paging && this.listeners === null;
     this.fast = (this.hintsOn ? this.packed.slots : null) ?? EMPTY_SLOTS;
+    this.fastOn = this.fast === EMPTY_SLOTS ? 0 : 1;
   }
 
   // ---------------------------------------------------------------- registers
@@ -231,6 +257,7 @@ export class Mmu {
     this.cr0v = value >>> 0;
     this.paging = (value & CR0.PG) !== 0;
     this.wp = (value & CR0.WP) !== 0;
+    this.wpMask = this.wp ? E_RW : 0;
     this.w0 = this.wp ? HINT.W0 : HINT.WN;
     this.updateFast();
     if (pagingBefore !== this.paging) this.flush("cr0", null, this.packed.flushAll());
@@ -265,6 +292,8 @@ export class Mmu {
     this.cr4v = value;
     this.pse = (value & CR4.PSE) !== 0;
     this.pge = (value & CR4.PGE) !== 0;
+    this.pseMask = this.pse ? E_LARGE : 0;
+    this.gMask = this.pge ? G : 0;
     if (changed !== 0) this.flush("cr4", null, this.packed.flushAll());
   }
 
@@ -275,7 +304,7 @@ export class Mmu {
     const vpn = va >>> 12;
     // The default TLB called by its class: one call target, which V8 inlines (see `unbounded`).
     const u = this.unbounded;
-    this.flush("invlpg", va, u !== null ? u.invalidatePage(vpn) : this.packed.invalidatePage(vpn));
+    this.flush("invlpg", va, u !== null ? u.invalidateSlot(vpn) : this.packed.invalidatePage(vpn));
   }
 
   // ----------------------------------------------------------------- accesses
@@ -315,7 +344,7 @@ export class Mmu {
 
   /** {@link read32} of the valid aligned address `v` (as an int32) that the fast path's hit did not serve. */
   private read32Slow(v: number, cpl: Cpl): number {
-    if (this.fast[v >>> 12] === 0 && this.fast !== EMPTY_SLOTS && (cpl === 0 || cpl === 3)) {
+    if (this.fastOn === 1 && this.fast[v >>> 12] === 0 && (cpl === 0 || cpl === 3)) {
       const e = this.flatMiss(v, cpl, false);
       if (e !== 0) return this.mem[((e & ~0xfff) | (v & 0xfff)) >>> 2]!;
     }
@@ -359,7 +388,7 @@ export class Mmu {
 
   /** {@link write32} of a valid value at the valid aligned address `v` (as an int32) that a hit did not serve. */
   private write32Slow(v: number, value: number, cpl: Cpl): void {
-    if (this.fast[v >>> 12] === 0 && this.fast !== EMPTY_SLOTS && (cpl === 0 || cpl === 3)) {
+    if (this.fastOn === 1 && this.fast[v >>> 12] === 0 && (cpl === 0 || cpl === 3)) {
       const e = this.flatMiss(v, cpl, true);
       if (e !== 0) {
         this.mem[((e & ~0xfff) | (v & 0xfff)) >>> 2] = value;
@@ -437,18 +466,18 @@ export class Mmu {
   get stats(): MmuStats {
     return {
       tlbHits: this.hits + this.fastHits,
-      tlbMisses: this.misses,
-      walks: this.walkCount,
+      tlbMisses: this.misses + this.flatMisses,
+      walks: this.walkCount + this.flatMisses,
       faults: this.faultCount,
       flushes: this.flushCount,
-      accesses: this.accessCount + this.fastHits,
+      accesses: this.accessCount + this.fastHits + this.flatMisses,
     };
   }
 
   /** Zero the counters. */
   resetStats(): void {
     this.hits = this.misses = this.walkCount = this.faultCount = this.flushCount = 0;
-    this.accessCount = this.fastHits = 0;
+    this.accessCount = this.fastHits = this.flatMisses = 0;
   }
 
   /**
@@ -507,24 +536,28 @@ export class Mmu {
       this.mem,
       this.memFrames,
       this.cr3v,
-      this.pse,
-      this.pge ? G : 0,
-      this.wp ? E_RW : 0,
+      this.pseMask,
+      this.gMask,
+      this.wpMask,
       v,
       write,
       cpl,
     );
     if (e === 0) return 0;
-    const written = this.ram.flatWritten(e >>> 12);
-    if (write && !written) return 0;
-    this.accessCount++;
-    this.misses++;
-    this.walkCount++;
+    // flatWalk returns only frames of flat RAM, all of which `written` covers.
+    const written = this.written[e >>> 12]!;
+    if (write && written === 0) return 0;
+    this.flatMisses++;
     const vpn = v >>> 12;
-    if (this.unbounded !== null) this.unbounded.fill(vpn, e);
-    else this.packed.fill(vpn, e);
-    const hinted = e | hintsFor(e, written);
-    this.fast[vpn] = hinted;
+    const hinted = e | HINT_TABLE[hintIndex(e, written)]!;
+    // The TLB keeps what it is given, hints included (packed.ts), so the
+    // default TLB's fill is also the fast path's store.
+    const u = this.unbounded;
+    if (u !== null && (e & E_LARGE) === 0) u.fillSlot(vpn, hinted);
+    else {
+      this.packed.fill(vpn, e);
+      this.fast[vpn] = hinted;
+    }
     return hinted;
   }
 
@@ -588,6 +621,7 @@ export class Mmu {
       const slots = this.packed.makeFlat();
       if (slots === null) return; // a TLB of its own kind: every access asks it
       this.fast = fast = slots;
+      this.fastOn = 1;
     }
     fast[vpn] = (e & NO_HINTS) | hintsFor(e, this.ram.flatWritten(pfn));
   }

@@ -213,8 +213,13 @@ export class PhysicalMemory {
    * The flat storage of RAM now and the number of frames it holds.
    * @internal For the MMU's fast path; see {@link onGrow}.
    */
-  flatStorage(): { readonly words: Uint32Array; readonly frames: number } {
-    return { words: this.flat, frames: this.flatFrames };
+  flatStorage(): {
+    readonly words: Uint32Array;
+    readonly frames: number;
+    readonly written: Uint8Array;
+  } {
+    // `written` covers every frame of RAM and is never replaced.
+    return { words: this.flat, frames: this.flatFrames, written: this.written };
   }
 
   /**

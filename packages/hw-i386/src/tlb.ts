@@ -53,8 +53,6 @@ export class UnboundedTlb implements Tlb {
    */
   private listed = new Int32Array(64);
   private listedCount = 0;
-  /** Entries held. */
-  private count = 0;
 
   constructor() {
     PACKED_BRAND.add(this);
@@ -62,7 +60,10 @@ export class UnboundedTlb implements Tlb {
 
   /** Number of entries held. */
   get size(): number {
-    return this.count;
+    // Not counted on every fill and invalidation (the miss path): the listed
+    // vpns, once compacted, are exactly the pages held.
+    this.compact();
+    return this.listedCount;
   }
 
   /** @internal The flat slots by vpn (see `flat`), or null while there are none yet. */
@@ -103,10 +104,8 @@ export class UnboundedTlb implements Tlb {
   /** @internal */
   fill(vpn: number, entry: number): number {
     const flat = this.flat;
-    // The flat case written out: it is the MMU's miss path.
     const old = flat !== null ? flat[vpn]! : this.probe(vpn);
     if (old === 0) {
-      this.count++;
       if (this.listedCount === this.listed.length) this.compact();
       this.listed[this.listedCount++] = vpn;
     } else if ((old & LARGE) !== 0) this.largeCount[vpn >>> 10]!--;
@@ -114,6 +113,38 @@ export class UnboundedTlb implements Tlb {
     if (flat !== null) flat[vpn] = entry;
     else this.put(vpn, entry);
     return -1;
+  }
+
+  /**
+   * @internal The MMU's miss path: {@link fill} of a 4 KiB entry (no LARGE)
+   * for a page that holds none, once the slots are flat. Small, so that V8
+   * inlines it into the miss.
+   */
+  fillSlot(vpn: number, entry: number): void {
+    const flat = this.flat;
+    if (flat === null || flat[vpn] !== 0) {
+      this.fill(vpn, entry);
+      return;
+    }
+    flat[vpn] = entry;
+    if (this.listedCount === this.listed.length) this.compact();
+    this.listed[this.listedCount++] = vpn;
+  }
+
+  /**
+   * @internal invlpg's common case: {@link invalidatePage} of the valid vpn
+   * `vpn` when the slots are flat and its 4 MiB region holds no large page.
+   */
+  invalidateSlot(vpn: number): number {
+    const flat = this.flat;
+    if (flat === null || this.largeCount[vpn >>> 10] !== 0) return this.invalidatePage(vpn);
+    if (flat[vpn] === 0) return 0;
+    flat[vpn] = 0;
+    // Dropping the page filled last (a fill then invlpg, as a mapping's
+    // life often goes) leaves no stale vpn in the list for compact to skip.
+    const last = this.listedCount - 1;
+    if (last >= 0 && this.listed[last] === vpn) this.listedCount = last;
+    return 1;
   }
 
   /** @internal */
@@ -127,7 +158,6 @@ export class UnboundedTlb implements Tlb {
       // The common case written out (invlpg on the flat slots).
       if (flat[vpn] === 0) return 0;
       flat[vpn] = 0;
-      this.count--;
       return 1;
     }
     let dropped = 0;
@@ -139,11 +169,9 @@ export class UnboundedTlb implements Tlb {
         }
       }
       this.largeCount[r] = 0;
-      this.count -= dropped;
     }
     if (this.probe(vpn) !== 0) {
       this.put(vpn, 0);
-      this.count--;
       dropped++;
     }
     return dropped;
@@ -202,7 +230,6 @@ export class UnboundedTlb implements Tlb {
     }
     for (let k = 0; k < kept; k++) this.put(listed[k]!, this.probe(listed[k]!) & ~MARK);
     this.listedCount = kept;
-    this.count -= dropped;
     return dropped;
   }
 

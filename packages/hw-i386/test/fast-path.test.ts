@@ -22,7 +22,8 @@ import {
   type Tlb,
   UnboundedTlb,
 } from "../src/index.js";
-import { FLAT_AFTER } from "../src/fast-path.js";
+import { FLAT_AFTER, HINT, HINT_TABLE, hintIndex } from "../src/fast-path.js";
+import { ENTRY } from "../src/packed.js";
 import { codeOf } from "../src/testing.js";
 
 const PD = 0x1000;
@@ -229,6 +230,26 @@ describe.each([
     );
     // A limit that holds on a loaded 2-core machine (about 2 s when it is quiet).
   }, 60_000);
+});
+
+describe("the miss path's hint table", () => {
+  it("gives what the rule gives, worked by hand for every US/RW/D and written", () => {
+    // The rule (fast-path.ts), stated independently: reads always at CPL 0,
+    // at CPL 3 only through US; writes need a written frame and D, then WN
+    // always, W0 with RW, W3 with RW and US.
+    for (const us of [0, ENTRY.US])
+      for (const rw of [0, ENTRY.RW])
+        for (const d of [0, ENTRY.D])
+          for (const written of [0, 1]) {
+            const entry = 0x12345000 | ENTRY.P | us | rw | d;
+            let want = HINT.R0 | (us ? HINT.R3 : 0);
+            if (written && d) want |= HINT.WN | (rw ? HINT.W0 | (us ? HINT.W3 : 0) : 0);
+            expect(
+              HINT_TABLE[hintIndex(entry, written)],
+              `US=${us} RW=${rw} D=${d} written=${written}`,
+            ).toBe(want);
+          }
+  });
 });
 
 describe("the fast path is in use", () => {
