@@ -12,7 +12,7 @@ export { runPagingTour, freeLists, type PagingTourResult } from "./paging-tour.j
 export { runStackTour, type StackTourResult } from "./stack-tour.js";
 export * from "./exercise-api.js";
 export { EXERCISES, type Exercise, type ImplKind } from "./exercises.js";
-export { main, verify, type CliIo } from "./cli.js";
+export { main, verify, type CliIo, type VerifyOptions } from "./cli.js";
 export {
   makeQuestion,
   seededRandom,

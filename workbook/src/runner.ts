@@ -61,6 +61,12 @@ export interface CheckRun {
    * wrong version is caught, and much cheaper (curriculum CI runs many).
    */
   readonly stopAtFirstFailure?: boolean;
+  /**
+   * Give every property test a fifth of its runs (`MM386_QUICK=1`, see
+   * `propertyRuns` in `@mm386/hw-i386/testing`): for the reference inside
+   * `pnpm test`, whose packages' own tests run the same suites in full.
+   */
+  readonly quick?: boolean;
 }
 
 /** The outcome of one run. */
@@ -298,6 +304,7 @@ function wrapper(r: CheckRun, scoreFile: string): string {
     MM386_LAYERS: r.layers.join(","),
     MM386_SCORE_FILE: scoreFile,
     MM386_IMPL_FILE: r.file,
+    MM386_QUICK: r.quick === true ? "1" : undefined,
   };
   const dir = join(EXERCISES_DIR, r.exercise.slug);
   const checks = readdirSync(dir)

@@ -13,7 +13,7 @@
  * @module
  */
 import fc from "fast-check";
-import { codeOf } from "@mm386/hw-i386/testing";
+import { codeOf, propertyRuns } from "@mm386/hw-i386/testing";
 import { describe, expect, it } from "vitest";
 import {
   PAGE_SIZE,
@@ -254,7 +254,7 @@ export function describeRangeAllocatorConformance(
       "agrees with a model on long random sequences",
       () => {
         fc.assert(rangeAllocatorModelProperty(factory, options), {
-          numRuns: process.env.MM386_DEEP ? 1000 : 40,
+          numRuns: propertyRuns(40, 1000),
         });
       },
       DEEP_TIMEOUT,
@@ -404,7 +404,7 @@ export function describePageRangesConformance(name: string, make: PageRangesFact
               }
             },
           ),
-          { numRuns: 30 },
+          { numRuns: propertyRuns(30, 30) },
         );
       },
       DEEP_TIMEOUT,

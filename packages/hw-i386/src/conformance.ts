@@ -22,6 +22,7 @@ import { describe, expect, it } from "vitest";
 import { CR0, PTE, type Tlb, type TlbEntry } from "./api.js";
 import { Mmu } from "./mmu.js";
 import { PhysicalMemory } from "./ram.js";
+import { propertyRuns } from "./testing.js";
 
 /** Options for {@link describeTlbConformance}. */
 export interface TlbConformanceOptions {
@@ -254,7 +255,7 @@ export function describeTlbConformance(
     it("holds exactly what it was given, minus what it was told to drop or reported evicting (random operations against a model)", () => {
       // Up to 200 steps ("max" size: most runs are long, so deep states are reached), from 1.
       fc.assert(tlbModelProperty(factory, options), {
-        numRuns: process.env.MM386_DEEP ? 2000 : 50,
+        numRuns: propertyRuns(50, 2000),
       });
       // 1-3 s alone; many times that on a loaded, shared 2-core machine (vitest's default is 5 s).
     }, 60_000);

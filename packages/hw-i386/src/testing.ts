@@ -138,6 +138,20 @@ export function deepRun(): boolean {
 }
 
 /**
+ * How many runs a property test gets: `normal` in `pnpm test`, `deep` when
+ * {@link deepRun}, and a fifth of `normal` (at least 3) when `MM386_QUICK=1`
+ * asks for a quick pass. The workbook's curriculum CI runs each exercise's
+ * checks on the reference that way inside `pnpm test`: the packages' own tests
+ * have already run the same suites on the same code at the normal budget, and
+ * what the reference run must show is that every check passes on it.
+ */
+export function propertyRuns(normal: number, deep: number): number {
+  if (deepRun()) return deep;
+  const q = typeof process === "undefined" ? undefined : process.env["MM386_QUICK"];
+  return q === "1" ? Math.max(3, Math.ceil(normal / 5)) : normal;
+}
+
+/**
  * Every kind of value that is not a sane number, address or object handle:
  * NaN, the infinities, negatives, fractions, 2^32 and around, 2^53, numeric
  * strings, null, undefined, plain objects and arrays, an object whose

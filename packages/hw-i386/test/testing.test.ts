@@ -11,6 +11,7 @@ import {
   expectFault,
   expectHex,
   faultOf,
+  propertyRuns,
   refusalProblem,
   showValue,
   thrown,
@@ -170,6 +171,31 @@ describe("refusalProblem", () => {
     // A key holding undefined against a missing key: equal for toEqual.
     const alternating = () => (++calls % 2 === 1 ? { n: 1, extra: undefined } : { n: 1 });
     expect(refusalProblem(box, alternating, { name: "f(x)", call: refuse }, 1)).toBeNull();
+  });
+});
+
+describe("propertyRuns", () => {
+  it("gives the normal budget, a fifth (at least 3) with MM386_QUICK=1, the deep one with MM386_DEEP=1", () => {
+    const saved = { quick: process.env.MM386_QUICK, deep: process.env.MM386_DEEP };
+    try {
+      delete process.env.MM386_QUICK;
+      delete process.env.MM386_DEEP;
+      expect([propertyRuns(40, 1000), propertyRuns(10, 100)]).toEqual([40, 10]);
+      process.env.MM386_QUICK = "1";
+      expect([propertyRuns(40, 1000), propertyRuns(10, 100), propertyRuns(25, 25)]).toEqual([
+        8, 3, 5,
+      ]);
+      process.env.MM386_DEEP = "1"; // the deep run wins
+      expect(propertyRuns(40, 1000)).toBe(1000);
+    } finally {
+      for (const [k, v] of [
+        ["MM386_QUICK", saved.quick],
+        ["MM386_DEEP", saved.deep],
+      ] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
   });
 });
 

@@ -15,6 +15,7 @@
 import fc from "fast-check";
 import { type Machine, type MachineOptions, createMachine } from "@mm386/hw-i386";
 import { type KernelPageAllocator, Kvmalloc } from "@mm386/kvmalloc";
+import { propertyRuns } from "@mm386/hw-i386/testing";
 import { type Paging, startPaging } from "@mm386/paging";
 import { describe, expect, it } from "vitest";
 import {
@@ -240,7 +241,7 @@ export function describePolicyConformance(name: string, factory: PolicyFactory):
     });
 
     it("agrees with a model of live blocks on random malloc/realloc/free sequences", () => {
-      fc.assert(policyModelProperty(factory), { numRuns: 30 });
+      fc.assert(policyModelProperty(factory), { numRuns: propertyRuns(30, 30) });
     }, 60_000);
   });
 }
@@ -405,7 +406,7 @@ export function describeHeapConformance(
     });
 
     it("agrees with a model of live blocks on random malloc/free/realloc sequences", () => {
-      fc.assert(heapModelProperty(factory, options), { numRuns: 25 });
+      fc.assert(heapModelProperty(factory, options), { numRuns: propertyRuns(25, 25) });
     }, 60_000);
   });
 }

@@ -34,7 +34,7 @@ import {
   PageFault,
   PF_ERROR,
 } from "@mm386/hw-i386";
-import { expectHex, showWord as hex } from "@mm386/hw-i386/testing";
+import { expectHex, propertyRuns, showWord as hex } from "@mm386/hw-i386/testing";
 import { describe, expect, it } from "vitest";
 import { PTE_PRESENT as P, PTE_USER as U, PTE_WRITE as W } from "./api.js";
 import type { AddressSpace, PagingDesign } from "./design.js";
@@ -600,7 +600,7 @@ function modelTest<S extends AddressSpace>(
       fc.assert(designModelProperty(fresh), {
         // 20 by default: the suite runs for every design and configuration, and in the
         // workbook's checks; the meta-test shows a missing flush is caught in a few steps.
-        numRuns: process.env.MM386_DEEP ? 1000 : (numRuns ?? 20),
+        numRuns: propertyRuns(numRuns ?? 20, 1000),
       });
     },
     DEEP_TIMEOUT,

@@ -24,7 +24,7 @@ import fc from "fast-check";
 import { type Mmu, PAGE_SIZE, PageFault, createMachine, hex32 } from "@mm386/hw-i386";
 import { Kvmalloc } from "@mm386/kvmalloc";
 import { startPaging } from "@mm386/paging";
-import { codeOf, deepRun, thrown } from "@mm386/hw-i386/testing";
+import { codeOf, propertyRuns, thrown } from "@mm386/hw-i386/testing";
 import { describe, expect, it } from "vitest";
 import { type ObjectCacheFactory, SLAB_ERROR, type SlabPageSource } from "./api.js";
 import { kvPageSource } from "./port.js";
@@ -48,7 +48,7 @@ export const hobbyPageSource: PageSourceFactory = (ramBytes) => {
 
 /** Runs of the random tests: few by default, many under `MM386_DEEP=1`. */
 function runs(quick: number): number {
-  return deepRun() ? quick * 20 : quick;
+  return propertyRuns(quick, quick * 20);
 }
 
 /** A word that differs for every (seed, offset). */
