@@ -842,6 +842,8 @@ describe("e820: sanitising the map as sanitize_e820_map does", () => {
       ]),
     ).toEqual([ram(0, 0x9_f000), ram(0x20_0000, 0x10_0000)]);
     expect(usableRegions([])).toEqual([]);
+    // An empty RAM entry with no other type in the map to cut it away.
+    expect(usableRegions([ram(0x5000, 0), ram(0, 0x1000)])).toEqual([ram(0, 0x1000)]);
   });
 
   it("merges RAM that overlaps or touches", () => {
