@@ -262,7 +262,21 @@ describe("bootmem: whole words of the bitmap", () => {
       LINUX_ERROR.BAD_ARGUMENT,
       bad("an array"),
     );
+    // e820 fields are unsigned: [-4096, +8192) would otherwise free page 0.
+    refused(
+      () => b.registerBootmemLowPages([ram(-PAGE, 2 * PAGE)]),
+      LINUX_ERROR.BAD_ARGUMENT,
+      bad("an array"),
+    );
+    refused(
+      () => b.registerBootmemLowPages([ram(0, -PAGE)]),
+      LINUX_ERROR.BAD_ARGUMENT,
+      bad("an array"),
+    );
     expect(b.freePages).toBe(0);
+    // Length 0 and base 0 are the smallest values accepted.
+    b.registerBootmemLowPages([ram(0, 0), ram(0, PAGE)]);
+    expect(b.freeRuns()).toEqual([{ start: 0, end: 1 }]);
   });
 
   it("register_bootmem_low_pages inside one word frees only that range", () => {

@@ -49,9 +49,10 @@ export function usableRegions(memoryMap: readonly MemoryRegion[]): MemoryRegion[
 }
 
 /**
- * True if `map` is an array of objects whose `base` and `length` are safe
- * integers: what the Linux calls that read a memory map check before they
- * change anything (a bad entry would otherwise end in a TypeError half-way).
+ * True if `map` is an array of objects whose `base` and `length` are
+ * non-negative safe integers (e820 fields are unsigned): what the Linux
+ * calls that read a memory map check before they change anything (a bad
+ * entry would otherwise end in a TypeError half-way, or free pages below 0).
  * @internal
  */
 export function isRegionList(map: unknown): map is readonly { base: number; length: number }[] {
@@ -62,7 +63,9 @@ export function isRegionList(map: unknown): map is readonly { base: number; leng
         typeof r === "object" &&
         r !== null &&
         Number.isSafeInteger((r as MemoryRegion).base) &&
-        Number.isSafeInteger((r as MemoryRegion).length),
+        (r as MemoryRegion).base >= 0 &&
+        Number.isSafeInteger((r as MemoryRegion).length) &&
+        (r as MemoryRegion).length >= 0,
     )
   );
 }
