@@ -189,6 +189,18 @@ const linuxCalls: FuzzCall<LinuxWorld>[] = [
     // A count that fits low memory is a request; beyond 56 free pages it is null, not a refusal.
     accepts: (v) => isPositiveInt(v) && (v as number) <= 64 && (v as number) > 56,
   },
+  {
+    name: "bootmem.registerBootmemLowPages(list)",
+    call: (w, v) => w.bootmem.registerBootmemLowPages(v as never),
+    // An empty list is a list: it frees nothing.
+    accepts: (v) => Array.isArray(v) && v.length === 0,
+  },
+  {
+    name: "bootmem.registerBootmemLowPages([{ base, length: 4096 }])",
+    call: (w, v) => w.bootmem.registerBootmemLowPages([{ base: v as number, length: 4096 }]),
+    // Any non-negative base is a range; one above low memory frees nothing.
+    accepts: (v) => Number.isSafeInteger(v) && (v as number) >= 0,
+  },
   { name: "bootmem.isReserved(pfn)", call: (w, v) => w.bootmem.isReserved(v as number) },
   {
     name: "bootmem.freeAllBootmem(zones)",

@@ -27,6 +27,7 @@
 import { hex32, type Machine, PAGE_SIZE } from "@mm386/hw-i386";
 import { describeValue } from "../values.js";
 import { LINUX_ERROR, LinuxMmError, PAGE_SHIFT } from "./api.js";
+import { isRegionList } from "./e820.js";
 import { Zones } from "./zones.js";
 
 /** Options of {@link Bootmem}. */
@@ -188,11 +189,18 @@ export class Bootmem {
 
   /**
    * `register_bootmem_low_pages`: free the whole pages of every usable
-   * `[base, base + length)` range below max_low_pfn (the e820 map's RAM).
-   * Pages already free stay free.
+   * `[base, base + length)` range below max_low_pfn (the e820 map's RAM,
+   * as `usableRegions` gives it). Pages already free stay free. A
+   * list that is not an array of integer `{ base, length }` is refused
+   * (E_BAD_ARGUMENT) before any page changes.
    */
   registerBootmemLowPages(usable: readonly { base: number; length: number }[]): void {
     this.checkLive("registerBootmemLowPages");
+    if (!isRegionList(usable))
+      throw new LinuxMmError(
+        LINUX_ERROR.BAD_ARGUMENT,
+        `register_bootmem_low_pages: ${describeValue(usable)} is not an array of { base, length } ranges`,
+      );
     for (const r of usable) {
       const start = Math.ceil(r.base / PAGE_SIZE);
       const end = Math.min(this.maxLowPfn, Math.floor((r.base + r.length) / PAGE_SIZE));

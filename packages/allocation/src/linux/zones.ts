@@ -37,7 +37,7 @@ import {
   type ZoneName,
 } from "./api.js";
 import type { PfnRun } from "./bootmem.js";
-import { usableRegions } from "./e820.js";
+import { isRegionList, usableRegions } from "./e820.js";
 
 /** One zone: a range of page frames and, once populated, its buddy allocator. */
 export class Zone {
@@ -58,7 +58,12 @@ export class Zone {
     this.spannedPages = spannedPages;
   }
 
-  /** The zone's buddy allocator over page frame numbers; null until the zone is populated or if it is empty. */
+  /**
+   * The zone's buddy allocator over page frame numbers; null until the zone
+   * is populated or if it is empty. Its range starts at the multiple of its
+   * largest block at or below {@link Zone.startPfn}, the pages before the
+   * zone reserved, so that its blocks are aligned in physical memory.
+   */
   get buddy(): BuddyAllocator | null {
     return this.buddyAllocator;
   }
@@ -93,20 +98,23 @@ export class Zone {
     this.populatedFlag = true;
     if (this.spannedPages === 0) return;
     const end = this.startPfn + this.spannedPages;
-    const fits = 31 - Math.clz32(this.spannedPages);
-    const b = new BuddyAllocator({
-      base: this.startPfn,
-      count: this.spannedPages,
-      maxOrder: Math.min(MAX_ORDER - 1, fits),
-    });
-    let at = this.startPfn;
+    const maxOrder = Math.min(MAX_ORDER - 1, 31 - Math.clz32(this.spannedPages));
+    // Linux's buddy pairs blocks by page frame number, so a block of order k
+    // lies on a multiple of 2^k pages in physical memory (free_pages checks
+    // that). A zone that starts between such multiples (HIGHMEM at an odd
+    // max_low_pfn) gets a buddy from the multiple below, with the pages
+    // before the zone reserved in it for good.
+    const base = this.startPfn - (this.startPfn % (1 << maxOrder));
+    const b = new BuddyAllocator({ base, count: end - base, maxOrder });
+    let at = base;
     const sorted = [...runs].sort((x, y) => x.start - y.start);
     for (const r of sorted) {
       const s = Math.max(r.start, this.startPfn);
       const e = Math.min(r.end, end);
       if (s >= e) continue;
       if (s > at) b.reserve(at, s - at);
-      this.present += e - s;
+      // Runs may overlap (the caller's list): count each page once.
+      if (e > at) this.present += e - Math.max(s, at);
       at = Math.max(at, e);
     }
     if (at < end) b.reserve(at, end - at);
@@ -195,17 +203,12 @@ export class Zones {
 
   /**
    * `set_highmem_pages_init`: free every RAM page above max_low_pfn (the
-   * usable ranges of the e820 `memoryMap`) into ZONE_HIGHMEM. Returns the
+   * RAM of the e820 `memoryMap`, sanitised by {@link usableRegions}: each
+   * page once, reserved regions cut out) into ZONE_HIGHMEM. Returns the
    * number of pages freed (`totalhigh_pages`).
    */
   setHighmemPagesInit(memoryMap: readonly MemoryRegion[]): number {
-    const regions: readonly unknown[] = Array.isArray(memoryMap) ? memoryMap : [];
-    const ok = (r: unknown): r is MemoryRegion =>
-      typeof r === "object" &&
-      r !== null &&
-      Number.isSafeInteger((r as MemoryRegion).base) &&
-      Number.isSafeInteger((r as MemoryRegion).length);
-    if (!Array.isArray(memoryMap) || !regions.every(ok))
+    if (!isRegionList(memoryMap))
       throw new LinuxMmError(
         LINUX_ERROR.BAD_ARGUMENT,
         `memory map ${describeValue(memoryMap)} is not an array of e820 regions`,
@@ -325,7 +328,7 @@ export class Zones {
     )
       throw new LinuxMmError(
         LINUX_ERROR.BAD_ARGUMENT,
-        `gfp mask ${typeof gfpMask === "number" && Number.isSafeInteger(gfpMask) ? `0x${gfpMask.toString(16)}` : describeValue(gfpMask)} has bits this model does not know (known: 0x${GFP_KNOWN_BITS.toString(16)})`,
+        `gfp mask ${Number.isSafeInteger(gfpMask) && gfpMask >= 0 ? `0x${gfpMask.toString(16)}` : describeValue(gfpMask)} has bits this model does not know (known: 0x${GFP_KNOWN_BITS.toString(16)})`,
       );
     if ((gfpMask & GFP.DMA) !== 0 && (gfpMask & GFP.HIGHMEM) !== 0)
       throw new LinuxMmError(
