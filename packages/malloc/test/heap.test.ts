@@ -100,6 +100,36 @@ describe("footprint", () => {
     expect(heap.stats.peakFootprintPages).toBe(withSlab - 1 + 25);
     heap.check();
   });
+
+  it("forgets the records of pages it gave back, also when new pages take their place", () => {
+    // The records of a page given back are reused for the next page the
+    // heap takes: a stale record would make an address of the new page
+    // look live or freed. Here a slab of ten objects empties and goes back,
+    // and a large block takes a page next.
+    const { heap } = setup();
+    for (let i = 0; i < 758; i++) heap.malloc(8); // three region pages (above)
+    const slabObjs = Array.from({ length: 10 }, () => heap.malloc(8)!);
+    expect(heap.stats.slabs).toBe(1);
+    for (const p of slabObjs) heap.free(p);
+    const big = heap.malloc(100_000)!; // the empty slab goes back first
+    expect(heap.stats.slabs).toBe(0);
+    // The slab's page is no longer the heap's (or is the large block's now).
+    for (const p of slabObjs)
+      expect(
+        codeOf(() => heap.free(p)),
+        hex(p),
+      ).toBe("E_NOT_ALLOCATED");
+    const page = (big & ~0xfff) >>> 0; // kernel addresses are above 2^31
+    for (let va = page; va < page + 4096; va += 8)
+      if (va !== big)
+        expect(
+          codeOf(() => heap.free(va)),
+          hex(va),
+        ).toBe("E_NOT_ALLOCATED");
+    heap.free(big);
+    expect(codeOf(() => heap.free(big))).toBe("E_DOUBLE_FREE");
+    heap.check();
+  });
 });
 
 describe("pattern 1: a block grown by realloc, a small block allocated after each growth", () => {
