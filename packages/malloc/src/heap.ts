@@ -70,6 +70,7 @@ const MALLOC_OPTION_KEYS: readonly string[] = [
   "largeThreshold",
   "chunkPages",
   "sizeClasses",
+  "quickLists",
 ] satisfies (keyof MallocOptions)[];
 
 /** Tuning of the heap, in one place. */
@@ -110,7 +111,24 @@ const TUNING = {
   SLAB_PAGES_MAX: 8,
   /** A slab may waste at most this fraction of its bytes (header and tail): 1/32. */
   SLAB_WASTE_SHIFT: 5,
+  /**
+   * Freed region blocks of this many bytes or fewer (16 to 256: one quick
+   * list per size, 31 words) go on a quick list, unmerged, for the next
+   * request of their exact size (see `quick`). On the classic-shaped lab
+   * fixtures, 56, 128, 256 and 512 gave the same mean utilisation within
+   * 0.004 and 9.6, 9.6, 9.4, 9.4 MMU accesses an operation (10.4 without
+   * quick lists).
+   */
+  QUICK_MAX: 256,
+  /**
+   * Blocks a quick list holds at most (glibc's tcache keeps 7); a free
+   * beyond it merges as usual. 8 and 16 measured the same.
+   */
+  QUICK_DEPTH: 8,
 } as const;
+
+/** Quick lists: one per block size from 16 to {@link TUNING.QUICK_MAX} bytes, by 8. */
+const QUICK_LISTS = (TUNING.QUICK_MAX - MIN_BLOCK) / 8 + 1;
 
 /** Where one part of the heap is: see {@link Malloc.extents}. */
 export interface HeapExtent {
@@ -242,12 +260,38 @@ export class Malloc implements HeapAllocator {
   readonly chunkPages: number;
   /** Whether small sizes in use many times over get slabs of their own. */
   readonly sizeClasses: boolean;
+  /** Whether small freed blocks go on quick lists (see {@link MallocOptions.quickLists}). */
+  readonly quickLists: boolean;
+  /** Blocks a quick list holds at most: TUNING.QUICK_DEPTH, 0 without quick lists. */
+  private readonly quickDepth: number;
   /** The policy's view of simulated memory (the heap itself calls the MMU directly: one call less per word). */
   private readonly mem: HeapMemory;
   /** The MMU every word of the heap is read and written through, at CPL 0 (the default). */
   private readonly mmu: Mmu;
   /** The first control word (in the first region). */
   private readonly control: number;
+  /**
+   * The quick lists' heads, one word per block size from 16 to QUICK_MAX
+   * bytes, 0 until the first small block is freed: the heads are then made
+   * as a block of a region (never freed, never handed out, as the slab
+   * list heads are), if one fits without a page more. A heap that never
+   * frees a small block does not carry them, and the first page keeps its
+   * room for blocks. A small region block that is freed
+   * goes on its size's list as it is (its header still says allocated,
+   * its first word links to the next), and the next request of that block
+   * size takes it back: a push or a pop is three words, where a free that
+   * merges and a malloc that splits take 10-20. Programs free and allocate
+   * the same small sizes over and over (glibc's tcache and fastbins). The
+   * lists are bounded (QUICK_DEPTH each) and merged into the free lists
+   * (`flushQuick`) before the heap takes a page or grows a block in place,
+   * or when a request finds no free block, so they never add a page to
+   * the footprint that merging would have saved.
+   */
+  private quick = 0;
+  /** Blocks on each quick list (host-side bookkeeping: the lists are in simulated memory). */
+  private readonly quickCount = new Int32Array(QUICK_LISTS);
+  /** Blocks on all quick lists. */
+  private quickTotal = 0;
   /**
    * The first slab list head (one word per slab class), 0 until the first
    * slab: the heads are a block of the first region made then (a heap that
@@ -378,6 +422,14 @@ export class Malloc implements HeapAllocator {
         `sizeClasses ${describeValue(sizeClasses)} must be true or false`,
       );
     this.sizeClasses = sizeClasses;
+    const quickLists: unknown = options.quickLists === undefined ? true : options.quickLists;
+    if (typeof quickLists !== "boolean")
+      throw new MallocError(
+        MALLOC_ERROR.BAD_ARGUMENT,
+        `quickLists ${describeValue(quickLists)} must be true or false`,
+      );
+    this.quickLists = quickLists;
+    this.quickDepth = quickLists ? TUNING.QUICK_DEPTH : 0;
     const mmu = (this.mmu = kv.mmu);
     this.mem = { read: (va) => mmu.read32(va, 0), write: (va, value) => mmu.write32(va, value, 0) };
     this.policy = makePolicy(options.policy === undefined ? segregatedFits : options.policy);
@@ -463,6 +515,14 @@ export class Malloc implements HeapAllocator {
     this.checkedBp = bp;
     this.release(bp, info, kind);
     this.checkedBp = -1;
+    // The last live block gone: a heap with nothing live is all merged,
+    // the quick lists' heads too (they are made again with the next).
+    if (this.liveCount === 0 && this.quick !== 0) {
+      this.flushQuick();
+      const heads = this.quick;
+      this.quick = 0;
+      this.freeInRegion(heads, this.infoOf(heads)!.region!);
+    }
   }
 
   /**
@@ -537,7 +597,13 @@ export class Malloc implements HeapAllocator {
 
   /** Every block of every region, the large blocks and the live slab objects, walking the heap through the MMU. */
   blocks(): HeapBlock[] {
-    const out = this.regions.flatMap((r) => this.regionBlocks(r));
+    const quick = this.quickBlocks((va, what) => {
+      throw new MallocError(MALLOC_ERROR.CORRUPT, `${hex32(va)}: ${what}`);
+    });
+    // A block on a quick list is free to its callers, though its header still says allocated.
+    const out = this.regions
+      .flatMap((r) => this.regionBlocks(r))
+      .map((b) => (quick.has(b.bp) ? { ...b, allocated: false } : b));
     for (const [k, pages] of this.larges)
       out.push({ bp: k, size: pages * PAGE_SIZE - this.align, allocated: true, large: true });
     for (const s of this.slabs)
@@ -558,6 +624,8 @@ export class Malloc implements HeapAllocator {
     };
     const free = new Set<number>();
     let live = 0;
+    const quick = this.quickBlocks(bad);
+    let quickSeen = 0;
     for (const r of this.regions) {
       if (this.mmu.read32(r.start) !== CHUNK_MAGIC) bad(r.start, "region magic is gone");
       const end = r.start + r.pages * PAGE_SIZE;
@@ -582,6 +650,9 @@ export class Malloc implements HeapAllocator {
         if (bp === this.slabHeads) {
           if ((h & ALLOC) === 0 || size < 4 * this.classLive.length - LAYOUT.HEADER)
             bad(headerOf(bp), `the slab list heads' block header ${hex32(h)} is corrupted`);
+        } else if (bp === this.quick) {
+          if ((h & ALLOC) === 0 || size < 4 * QUICK_LISTS - LAYOUT.HEADER)
+            bad(headerOf(bp), `the quick list heads' block header ${hex32(h)} is corrupted`);
         } else if ((h & ALLOC) === 0) {
           if (prevFree) bad(headerOf(bp), "two free blocks in a row (not coalesced)");
           if (this.mmu.read32(footerOf(bp, size)) !== h)
@@ -592,6 +663,13 @@ export class Malloc implements HeapAllocator {
           if (rec !== null && rec.requested >= 0)
             bad(bp, "a free block that malloc handed out and nobody freed");
           free.add(bp);
+        } else if (quick.has(bp)) {
+          if (rec!.kind !== size)
+            bad(
+              headerOf(bp),
+              `block of ${size} bytes on the quick list of ${rec!.kind}-byte blocks`,
+            );
+          quickSeen++;
         } else {
           if (rec === null || rec.requested < 0)
             bad(bp, "allocated block that malloc did not hand out");
@@ -606,6 +684,11 @@ export class Malloc implements HeapAllocator {
         bp += size;
       }
     }
+    if (quickSeen !== quick.size)
+      bad(
+        this.quick,
+        `${quick.size - quickSeen} block(s) on the quick lists are not blocks of a region`,
+      );
     for (const [bp, pages] of this.larges) {
       if (this.mmu.read32(bp - this.align) !== LARGE_MAGIC)
         bad(bp - this.align, "large block magic is gone");
@@ -674,9 +757,50 @@ export class Malloc implements HeapAllocator {
       bad(this.control, `${free.size} free blocks in the heap, ${listed} on the free lists`);
   }
 
+  /**
+   * The blocks on the quick lists, read through the MMU; `bad` is called on
+   * a list longer than its count (a cycle), or a block that is not a freed
+   * region block of the list's size.
+   */
+  private quickBlocks(bad: (va: number, what: string) => never): Set<number> {
+    const out = new Set<number>();
+    for (let q = 0; q < (this.quick === 0 ? 0 : QUICK_LISTS); q++) {
+      const size = MIN_BLOCK + 8 * q;
+      let n = 0;
+      for (let bp = this.mmu.read32(this.quick + 4 * q); bp !== 0; bp = this.mmu.read32(bp)) {
+        const rec = this.record(bp);
+        if (++n > this.quickCount[q]! || out.has(bp))
+          bad(
+            this.quick + 4 * q,
+            `the quick list of ${size}-byte blocks holds more than its ${this.quickCount[q]} block(s)`,
+          );
+        if (
+          rec === null ||
+          rec.requested >= 0 ||
+          rec.kind !== size ||
+          this.infoOf(bp)?.region == null
+        )
+          bad(
+            bp,
+            `on the quick list of ${size}-byte blocks, but not a freed ${size}-byte region block`,
+          );
+        out.add(bp);
+      }
+      if (n !== this.quickCount[q])
+        bad(
+          this.quick + 4 * q,
+          `the quick list of ${size}-byte blocks holds ${n} block(s), not ${this.quickCount[q]}`,
+        );
+    }
+    return out;
+  }
+
   /** A readable picture of the heap: regions, blocks, large blocks, slabs, totals. */
   dump(): string {
     const s = this.stats;
+    const quick = this.quickBlocks((va, what) => {
+      throw new MallocError(MALLOC_ERROR.CORRUPT, `${hex32(va)}: ${what}`);
+    });
     const lines = [
       `heap (${this.policy.name}, align ${this.align}): ${s.allocations} live allocation(s), ${s.livePayload} payload bytes, ${s.footprintPages} page(s) held`,
     ];
@@ -686,9 +810,13 @@ export class Malloc implements HeapAllocator {
         const what =
           b.bp === this.slabHeads
             ? "slab list heads"
-            : b.allocated
-              ? `allocated (${this.record(b.bp)?.requested} requested)`
-              : "free";
+            : b.bp === this.quick
+              ? "quick list heads"
+              : quick.has(b.bp)
+                ? "free (quick list)"
+                : b.allocated
+                  ? `allocated (${this.record(b.bp)?.requested} requested)`
+                  : "free";
         lines.push(`  ${hex32(b.bp)} ${String(b.size).padStart(6)} B  ${what}`);
       }
     }
@@ -733,6 +861,19 @@ export class Malloc implements HeapAllocator {
     if (size >= this.largeThreshold) return this.mallocLarge(size);
     const cls = this.classOf(size);
     const asize = this.adjust(size);
+    if (asize <= TUNING.QUICK_MAX && this.quickTotal !== 0) {
+      const q = (asize >>> 3) - 2;
+      if (this.quickCount[q] !== 0) {
+        const head = this.quick + 4 * q;
+        const bp = this.mmu.read32(head);
+        this.mmu.write32(head, this.mmu.read32(bp));
+        this.quickCount[q]!--;
+        this.quickTotal--;
+        if (cls !== 0) this.classLive[cls]!++;
+        this.track(bp, size, asize, null);
+        return bp;
+      }
+    }
     let found = -1;
     if (cls !== 0) {
       // A slab with room of the class first. A new slab once the size is
@@ -749,6 +890,10 @@ export class Malloc implements HeapAllocator {
       let slab = room !== 0;
       if (!slab && n > this.slabFrom[cls]!) {
         found = this.policy.find(asize);
+        if (found === 0 && this.quickTotal !== 0) {
+          this.flushQuick();
+          found = this.policy.find(asize);
+        }
         const w = this.wild;
         slab =
           found === 0 &&
@@ -778,6 +923,10 @@ export class Malloc implements HeapAllocator {
    */
   private regionAlloc(asize: number, found = -1): number {
     let bp = found === -1 ? this.policy.find(asize) : found;
+    if (bp === 0 && this.quickTotal !== 0) {
+      this.flushQuick();
+      bp = this.policy.find(asize);
+    }
     if (bp === 0) {
       const w = this.wild;
       bp = w !== 0 && sizeOf(this.mmu.read32(headerOf(w))) >= asize ? w : this.grow(asize);
@@ -1204,6 +1353,10 @@ export class Malloc implements HeapAllocator {
   private resizeInRegion(bp: number, info: PageInfo, csize: number, size: number): number {
     const mmu = this.mmu;
     const asize = this.adjust(size);
+    // Growing: the block after may be on a quick list, and merged it may be
+    // room to grow into (flushed before bp's header is read: merging the
+    // block before would change its PREV_ALLOC bit).
+    if (asize > csize && this.quickTotal !== 0) this.flushQuick();
     const prev = mmu.read32(headerOf(bp)) & PREV_ALLOC;
     const i = this.slot(bp);
     if (asize <= csize) {
@@ -1293,8 +1446,45 @@ export class Malloc implements HeapAllocator {
     if (pages >= least && pages > 0) this.resizeRegion(r, r.pages - pages);
   }
 
+  /**
+   * Make the quick lists' heads, a block of a region, if a free block or the
+   * wilderness holds it (a free never takes a page); false if not.
+   */
+  private makeQuickHeads(): boolean {
+    const asize = this.adjust(4 * QUICK_LISTS);
+    let bp = this.policy.find(asize);
+    if (bp === 0) {
+      const w = this.wild;
+      if (w === 0 || sizeOf(this.mmu.read32(headerOf(w))) < asize) return false;
+      bp = w;
+    }
+    this.place(bp, asize);
+    for (let q = 0; q < QUICK_LISTS; q++) this.mmu.write32(bp + 4 * q, 0);
+    this.quick = bp;
+    return true;
+  }
+
+  /** Free every block of the quick lists for real: merged with free neighbours and listed by the policy. */
+  private flushQuick(): void {
+    const mmu = this.mmu;
+    for (let q = 0; q < QUICK_LISTS; q++) {
+      if (this.quickCount[q] === 0) continue;
+      const head = this.quick + 4 * q;
+      let bp = mmu.read32(head);
+      mmu.write32(head, 0);
+      this.quickCount[q] = 0;
+      while (bp !== 0) {
+        const next = mmu.read32(bp);
+        this.freeInRegion(bp, this.infoOf(bp)!.region!);
+        bp = next;
+      }
+    }
+    this.quickTotal = 0;
+  }
+
   /** Before taking pages for anything but the top region: give back the wilderness's whole pages. */
   private trimTop(): void {
+    if (this.quickTotal !== 0) this.flushQuick();
     if (this.idle.size !== 0) this.releaseIdle();
     if (this.wild !== 0) this.trim(this.top, this.wild, 1);
   }
@@ -1501,7 +1691,18 @@ export class Malloc implements HeapAllocator {
       this.shadow[base + this.slot(bp)] = -1;
       this.shadow[base + this.slot(bp) + 1] = kind;
     } else if (kind === 0) this.slabFree(bp, info.slab!);
-    else if (this.checkedBp === bp)
+    else if (
+      kind <= TUNING.QUICK_MAX &&
+      this.quickCount[(kind >>> 3) - 2]! < this.quickDepth &&
+      (this.quick !== 0 || this.makeQuickHeads())
+    ) {
+      const q = (kind >>> 3) - 2;
+      const head = this.quick + 4 * q;
+      this.mmu.write32(bp, this.mmu.read32(head));
+      this.mmu.write32(head, bp);
+      this.quickCount[q]!++;
+      this.quickTotal++;
+    } else if (this.checkedBp === bp)
       this.freeInRegion(bp, info.region!, this.checkedH, this.checkedNH);
     else this.freeInRegion(bp, info.region!);
   }
