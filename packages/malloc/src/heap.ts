@@ -330,8 +330,12 @@ export class Malloc implements HeapAllocator {
    * a small heap's whole life).
    */
   private readonly pagesInfo = new Array<(PageInfo | undefined)[] | undefined>(1024);
-  /** The shadow records of every page that has some (see {@link PageInfo.base}). */
-  private shadow = new Int32Array(4 * 1024);
+  /**
+   * The shadow records of every page that has some (see {@link PageInfo.base}):
+   * 16 pages' worth to start (64 KiB, a heap of a few pages never grows it),
+   * doubled when full.
+   */
+  private shadow = new Int32Array(16 * 1024);
   /** The end of the records handed out in `shadow`. */
   private shadowTop = 0;
   /** Records of pages given back, zeroed, for the next page. */
