@@ -247,6 +247,23 @@ describe("pattern 4: many free blocks too small for the request in one class", (
   );
 });
 
+describe("segregated fits: the best fit among a class's first blocks", () => {
+  it("takes the block of the request's size from a class that holds 88, 72 and 80 bytes", () => {
+    // No quick lists and no slabs: the freed blocks go straight on the policy's lists.
+    const { heap } = setup({ quickLists: false, sizeClasses: false });
+    const a = heap.malloc(84)!; // an 88-byte block
+    heap.malloc(8); // guards: no two freed blocks merge
+    const b = heap.malloc(68)!; // 72
+    heap.malloc(8);
+    const c = heap.malloc(76)!; // 80
+    heap.malloc(8);
+    for (const p of [a, b, c]) heap.free(p); // one class (64-95 bytes), LIFO: 80, 72, 88
+    expect(heap.malloc(68)).toBe(b); // first fit would take the 80 at the head
+    expect(heap.malloc(80)).toBe(a); // an 88-byte block holds an 84-byte one: the only fit left
+    heap.check();
+  });
+});
+
 describe("quick lists: small freed blocks kept unmerged for the next request of their size", () => {
   it("a free and a malloc of the same small size cost 8 MMU accesses and give the block back", () => {
     const { heap, mmu } = setup();
