@@ -361,10 +361,11 @@ function mallocQuestion(seed: number, rand: (n: number) => number, params: QuizP
   if (sizes.length === 0 || sizes.some((n) => !Number.isSafeInteger(n) || n < 1 || n > 4096))
     throw new QuizParamsError(`sizes ${sizes.join(",")} must each be 1..4096 bytes`);
   const ops = params.ops ?? 6 + rand(4);
-  // Address-ordered first fit: the policy a student can follow by hand.
+  // Address-ordered first fit, every free merging at once (no quick lists):
+  // boundary tags as a student follows them by hand.
   const s = createStack({
     ramBytes: 16 * 1024 * 1024,
-    malloc: (kv) => new Malloc(kv, { policy: addressOrderedFirstFit }),
+    malloc: (kv) => new Malloc(kv, { policy: addressOrderedFirstFit, quickLists: false }),
   });
   const heap = s.heap as Malloc;
   const live: { name: string; bp: number }[] = [];

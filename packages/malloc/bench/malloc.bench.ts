@@ -4,12 +4,13 @@
  * 1. tinybench: malloc+free pairs per second for random sizes 8-4096 (steady
  *    state, 256 live blocks, a random one freed each step), for each policy,
  *    as medians and as a ratio to the first policy measured in the same run.
- * 2. Every policy, with and without size-class slabs, on the malloc-lab
- *    shaped fixtures in test/fixtures (lab-*.rep, written by
- *    `pnpm --filter @mm386/malloc fixtures`): per trace, peak utilization,
- *    ops/s of the unchecked timed runs (runTrace) and MMU accesses per
- *    operation; then per configuration the mean utilization, the aggregate
- *    ops/s (all operations over all time) and its ratio to first fit
+ * 2. Every policy, with and without size-class slabs (and the default heap
+ *    without quick lists), on the malloc-lab shaped fixtures in
+ *    test/fixtures (lab-*.rep, written by `pnpm --filter @mm386/malloc
+ *    fixtures`): per trace, peak utilization, ops/s of the median unchecked
+ *    timed run on CPU time (runTrace) and MMU accesses per operation; then
+ *    per configuration the mean utilization, the aggregate ops/s (all
+ *    operations over the median runs' time) and its ratio to first fit
  *    without slabs, measured in the same run.
  *
  * Run with `pnpm bench` from the repository root. Set `MALLOC_TRACES=DIR` to
@@ -68,13 +69,22 @@ const traces = readdirSync(dir)
   .sort()
   .map((f) => parseTrace(readFileSync(`${dir}/${f}`, "utf8"), f));
 
-/** The configurations compared: every policy, with slabs (the default) and without. */
-const configs = Object.entries(POLICIES).flatMap(([name, policy]) =>
-  [true, false].map((sizeClasses) => ({
-    name: `${name}${sizeClasses ? "" : ", no slabs"}`,
-    options: { policy, sizeClasses } satisfies MallocOptions,
-  })),
-);
+/**
+ * The configurations compared: every policy, with slabs (the default) and
+ * without, and the default heap without its quick lists.
+ */
+const configs = [
+  ...Object.entries(POLICIES).flatMap(([name, policy]) =>
+    [true, false].map((sizeClasses) => ({
+      name: `${name}${sizeClasses ? "" : ", no slabs"}`,
+      options: { policy, sizeClasses } satisfies MallocOptions,
+    })),
+  ),
+  {
+    name: "segregated, no quick lists",
+    options: { policy: POLICIES.segregated, quickLists: false } satisfies MallocOptions,
+  },
+];
 const rows: Record<string, string | number>[] = [];
 const totals: { name: string; util: number; opsPerSec: number; accPerOp: number }[] = [];
 for (const { name, options } of configs) {

@@ -101,6 +101,17 @@ describe("fuzz: new Malloc options", () => {
         accepts: optional,
       },
       { name: "{ chunkPages }", call: (f, v) => opt(f, { chunkPages: v }), accepts: optional },
+      // Switches: only a boolean (or nothing) is one.
+      {
+        name: "{ sizeClasses }",
+        call: (f, v) => opt(f, { sizeClasses: v }),
+        accepts: (v) => optional(v) || typeof v === "boolean",
+      },
+      {
+        name: "{ quickLists }",
+        call: (f, v) => opt(f, { quickLists: v }),
+        accepts: (v) => optional(v) || typeof v === "boolean",
+      },
     ],
     { runs: 5 },
   );

@@ -100,6 +100,36 @@ describe("footprint", () => {
     expect(heap.stats.peakFootprintPages).toBe(withSlab - 1 + 25);
     heap.check();
   });
+
+  it("forgets the records of pages it gave back, also when new pages take their place", () => {
+    // The records of a page given back are reused for the next page the
+    // heap takes: a stale record would make an address of the new page
+    // look live or freed. Here a slab of ten objects empties and goes back,
+    // and a large block takes a page next.
+    const { heap } = setup();
+    for (let i = 0; i < 758; i++) heap.malloc(8); // three region pages (above)
+    const slabObjs = Array.from({ length: 10 }, () => heap.malloc(8)!);
+    expect(heap.stats.slabs).toBe(1);
+    for (const p of slabObjs) heap.free(p);
+    const big = heap.malloc(100_000)!; // the empty slab goes back first
+    expect(heap.stats.slabs).toBe(0);
+    // The slab's page is no longer the heap's (or is the large block's now).
+    for (const p of slabObjs)
+      expect(
+        codeOf(() => heap.free(p)),
+        hex(p),
+      ).toBe("E_NOT_ALLOCATED");
+    const page = (big & ~0xfff) >>> 0; // kernel addresses are above 2^31
+    for (let va = page; va < page + 4096; va += 8)
+      if (va !== big)
+        expect(
+          codeOf(() => heap.free(va)),
+          hex(va),
+        ).toBe("E_NOT_ALLOCATED");
+    heap.free(big);
+    expect(codeOf(() => heap.free(big))).toBe("E_DOUBLE_FREE");
+    heap.check();
+  });
 });
 
 describe("pattern 1: a block grown by realloc, a small block allocated after each growth", () => {
@@ -215,6 +245,89 @@ describe("pattern 4: many free blocks too small for the request in one class", (
     },
     60_000,
   );
+});
+
+describe("segregated fits: the best fit among a class's first blocks", () => {
+  it("takes the block of the request's size from a class that holds 88, 72 and 80 bytes", () => {
+    // No quick lists and no slabs: the freed blocks go straight on the policy's lists.
+    const { heap } = setup({ quickLists: false, sizeClasses: false });
+    const a = heap.malloc(84)!; // an 88-byte block
+    heap.malloc(8); // guards: no two freed blocks merge
+    const b = heap.malloc(68)!; // 72
+    heap.malloc(8);
+    const c = heap.malloc(76)!; // 80
+    heap.malloc(8);
+    for (const p of [a, b, c]) heap.free(p); // one class (64-95 bytes), LIFO: 80, 72, 88
+    expect(heap.malloc(68)).toBe(b); // first fit would take the 80 at the head
+    expect(heap.malloc(80)).toBe(a); // an 88-byte block holds an 84-byte one: the only fit left
+    heap.check();
+  });
+});
+
+describe("quick lists: small freed blocks kept unmerged for the next request of their size", () => {
+  it("a free and a malloc of the same small size cost 8 MMU accesses and give the block back", () => {
+    const { heap, mmu } = setup();
+    const a = heap.malloc(40)!; // a 48-byte block
+    heap.malloc(40); // keeps a from merging with the wilderness (it is not the point here)
+    heap.free(heap.malloc(40)!); // the first small free makes the quick lists' heads
+    mmu.resetStats();
+    heap.free(a);
+    const b = heap.malloc(40)!;
+    // By hand. free: its header and the next one (validate), then the list
+    // head read, the link written into the block, the head written: 5.
+    // malloc: the head, the block's link, the head written: 3.
+    expect(mmu.stats.accesses).toBe(8);
+    expect(b).toBe(a);
+    heap.check();
+  });
+
+  it("holds at most 8 blocks of a size; the ninth is merged at once", () => {
+    const { heap } = setup();
+    const ps = Array.from({ length: 20 }, () => heap.malloc(24)!); // 32-byte blocks, one run
+    heap.free(heap.malloc(24)!); // the heads (a 128-byte block) and one block of 32 on its list
+    // Every other one: no two freed blocks are neighbours, so only a merge-free heap shows them all.
+    for (let i = 0; i < 20; i += 2) heap.free(ps[i]!);
+    const quick = heap.dump().match(/free \(quick list\)/g) ?? [];
+    expect(quick).toHaveLength(8); // the list holds 8: the 9th and 10th were merged into the free lists
+    heap.check();
+  });
+
+  it("merges them before the heap takes a page: their room is reused, not a page more", () => {
+    const { heap } = setup();
+    const ps = Array.from({ length: 8 }, () => heap.malloc(52)!); // 8 blocks of 56 bytes in a row
+    const after = heap.malloc(3000)!; // the rest of the first page, nearly
+    const pages = heap.stats.footprintPages;
+    for (const p of ps) heap.free(p); // all 8 on the 56-byte quick list (after the heads)
+    // 400 bytes (a 408-byte block) fit only in the 8 blocks merged (448 bytes).
+    const big = heap.malloc(400)!;
+    expect(heap.stats.footprintPages).toBe(pages);
+    expect(big).toBeGreaterThanOrEqual(ps[0]!);
+    expect(big + 408).toBeLessThanOrEqual(ps[7]! + 56);
+    heap.free(after);
+    heap.check();
+  });
+
+  it("leaves a heap with nothing live all merged, its quick list heads too", () => {
+    const { heap } = setup();
+    const ps = Array.from({ length: 30 }, (_, i) => heap.malloc(8 + ((i * 37) % 200))!);
+    for (const p of ps) heap.free(p);
+    expect(heap.blocks().filter((b) => b.allocated)).toHaveLength(0);
+    expect(heap.dump()).not.toContain("quick");
+    heap.check();
+  });
+
+  it("refuses a block on a quick list as a double free, and check() finds a corrupted link", () => {
+    const { heap, mmu } = setup();
+    const keep = heap.malloc(100)!;
+    const a = heap.malloc(100)!;
+    heap.malloc(100);
+    heap.free(a); // a quick list's only block (its heads are made now)
+    expect(codeOf(() => heap.free(a))).toBe("E_DOUBLE_FREE");
+    expect(codeOf(() => heap.realloc(a, 10))).toBe("E_DOUBLE_FREE");
+    heap.check();
+    mmu.write32(a, keep); // a's link now names a live block
+    expect(() => heap.check()).toThrow(/quick list of 104-byte blocks holds more than its 1 block/);
+  });
 });
 
 describe("slab objects", () => {
