@@ -550,14 +550,11 @@ export class Mmu {
     this.flatMisses++;
     const vpn = v >>> 12;
     const hinted = e | HINT_TABLE[hintIndex(e, written)]!;
-    // The TLB keeps what it is given, hints included (packed.ts), so the
-    // default TLB's fill is also the fast path's store.
+    // A built-in TLB keeps what it is given, hints included, in the slots the
+    // fast path reads (packed.ts): the fill is also the fast path's store.
     const u = this.unbounded;
     if (u !== null && (e & E_LARGE) === 0) u.fillSlot(vpn, hinted);
-    else {
-      this.packed.fill(vpn, e);
-      this.fast[vpn] = hinted;
-    }
+    else this.packed.fill(vpn, hinted);
     return hinted;
   }
 
