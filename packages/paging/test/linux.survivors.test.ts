@@ -26,6 +26,10 @@ import {
   bootLinux,
   checkFaultHandler,
   checkLinuxBootOptions,
+  LinuxPaging,
+  memInit,
+  pagingInit,
+  setupMemory,
   type FaultContext,
   fixToVirt,
   headS,
@@ -33,7 +37,6 @@ import {
   kmapAtomicAddr,
   kmTypeName,
   linuxLayout,
-  type LinuxPaging,
   linuxUserFault,
   maxmemFor,
   type MmStruct,
@@ -579,6 +582,11 @@ function exhaust(l: LinuxPaging): number[] {
   for (let f = l.allocUserFrame(); f !== null; f = l.allocUserFrame()) taken.push(f);
   return taken;
 }
+/**
+ * Free low pages after booting 64 MiB with PSE (linux.test.ts's expectedFree): pages 1-158,
+ * and 1 MiB to 64 MiB less the 1 MiB image, one bitmap page and the fixmap's and pkmap's tables.
+ */
+const freeLowPages64 = 158 + (16384 - 256) - 256 - 1 - 2;
 function withProcess(l: LinuxPaging): MmStruct {
   const mm = l.createAddressSpace()!;
   l.switchTo(mm);
@@ -1226,5 +1234,96 @@ describe("translate, explain and dump", () => {
       direct,
       kernel,
     ]);
+  });
+});
+
+describe("the boot's steps one at a time, and what the design takes from them", () => {
+  it("fills the context step by step, and the design refuses a boot without its kmap tables", () => {
+    const m = createMachine({ ramBytes: 64 * MiB });
+    const ctx = startLinuxBoot(m, { pse: true });
+    expect([ctx.maxPfn, ctx.layout, ctx.bootmem, ctx.zones]).toEqual([0, null, null, null]);
+    setupMemory(ctx);
+    expect([ctx.maxPfn, ctx.maxLowPfn, ctx.layout!.vmallocStart]).toEqual([16384, 16384, VSTART]);
+    // Page 0 and [1 MiB, 2 MiB + one bitmap page) are reserved: the first free page is page 1.
+    expect(ctx.bootmem!.allocBootmemLowPages(1)).toBe(0xc000_1000);
+    pagingInit(ctx);
+    expect(m.mmu.cr3).toBe(0x0010_1000);
+    expect([ctx.kmapTables, ctx.tablesFromBootmem]).toEqual([2, 0]);
+    const pkmap = ctx.pkmapPageTable;
+    ctx.pkmapPageTable = 0;
+    memInit(ctx);
+    // 16027 pages, worked out as in linux.test.ts's expectedFree, less the page taken above.
+    expect(ctx.lowPagesFreed).toBe(freeLowPages64 - 1);
+    expect(ctx.highPagesFreed).toBe(0);
+    expectCode(() => new LinuxPaging(ctx), LINUX_ERROR.BAD_CONFIG, {
+      message: /the boot made no fixmap or pkmap page table/,
+    });
+    ctx.pkmapPageTable = pkmap;
+    const l = new LinuxPaging(ctx);
+    expect([l.name, l.userStart, l.split, l.pageOffset, l.maxPfn]).toEqual([
+      "linux",
+      0,
+      0xc000_0000,
+      0xc000_0000,
+      16384,
+    ]);
+  });
+
+  it("turns HIGHPTE on only with RAM above max_low_pfn (896 MiB exactly has none)", () => {
+    expect(bootLinux(createMachine({ ramBytes: 896 * MiB }), { pse: true }).highpte).toBe(false);
+    const l = bootLinux(createMachine({ ramBytes: 896 * MiB + 4 * MiB }), { pse: true });
+    expect(l.highpte).toBe(true);
+    expect(l.boot.highPagesFreed).toBe(1024);
+    expect(boot1g({ highpte: false }).highpte).toBe(false);
+  });
+
+  it("hands user frames from highmem first and kernel frames from low memory", () => {
+    const l = boot1g();
+    expect(l.allocUserFrame()!).toBeGreaterThanOrEqual(HIGH);
+    const k = l.allocFrames(3)!;
+    expect(k + 3 * PAGE).toBeLessThanOrEqual(HIGH);
+    const free = freePages(l);
+    l.freeFrames(k, 3);
+    expect(freePages(l)).toBe(free + 3);
+  });
+});
+
+describe("remapping through the TLB, and the stack of a fault", () => {
+  it("a remapped user page (invlpg) and a remapped kernel page (flush all, globals too) show the new frame", () => {
+    const l = boot64();
+    const mm = withProcess(l);
+    const [a, b] = [l.allocFrames(1)!, l.allocFrames(1)!];
+    l.machine.ram.write32(a, 0xaaaa);
+    l.machine.ram.write32(b, 0xbbbb);
+    l.map(mm, 0x1000, a, 1, PTE.P | PTE.US);
+    expect(l.read32(0x1000, 3)).toBe(0xaaaa);
+    l.map(mm, 0x1000, b, 1, PTE.P | PTE.US);
+    expect(l.read32(0x1000, 3)).toBe(0xbbbb);
+    l.map(null, VSTART, a, 1, PTE.P | PTE.RW | PTE.G);
+    expect(l.read32(VSTART, 0)).toBe(0xaaaa);
+    l.map(null, VSTART, b, 1, PTE.P | PTE.RW | PTE.G);
+    expect(l.read32(VSTART, 0)).toBe(0xbbbb);
+    expect(l.stats.flushAlls).toBe(1);
+  });
+
+  it("a fault thrown on carries the caller's stack, and stack capture is back on after it", () => {
+    const l = boot64();
+    withProcess(l);
+    const limit = Error.stackTraceLimit;
+    const e = segv(function callerOfRead32() {
+      l.read32(0x0050_0000, 3);
+    });
+    expect(e.stack).toMatch(/callerOfRead32/);
+    expect(Error.stackTraceLimit).toBe(limit);
+    const f = expectFault(function kernelCaller() {
+      l.read32(0x0050_0000, 0);
+    });
+    expect(f.stack).toMatch(/kernelCaller/);
+    expect(Error.stackTraceLimit).toBe(limit);
+    // A copy on write of the zero page is counted as such.
+    l.mmap(l.current, 0x0050_0000, PAGE, PROT.READ | PROT.WRITE);
+    l.read32(0x0050_0000, 3);
+    l.write32(0x0050_0000, 1, 3);
+    expect(l.stats).toMatchObject({ minorFaults: 2, zeroPageMaps: 1, zeroPageCopies: 1 });
   });
 });
