@@ -204,6 +204,10 @@ describe("linuxUserFault's decisions, on a hand-made context", () => {
         message: /faultHandler must be an object with a name and a handle/,
       });
     expect(() => checkFaultHandler({ name: "n", handle })).not.toThrow();
+    // A function has a name; with a handle property it is still not an object.
+    const fn = Object.assign(() => 0, { handle });
+    expectCode(() => checkFaultHandler(fn), LINUX_ERROR.BAD_CONFIG);
+    expect(linuxUserFault.name).toBe("do_anonymous_page + zero-page copy on write");
   });
 });
 
@@ -436,6 +440,10 @@ describe("highmem: kmap, kunmap and the pkmap slots at their edges", () => {
   it("kmap: a lowmem page is its __va (no slot); a highmem page takes slot 1 first, PAGE_KERNEL | G", () => {
     const l = boot1g();
     expect(l.kmap(HIGH - PAGE)).toBe(0xf7ff_f000);
+    expect(l.kmap(0)).toBe(0xc000_0000); // frame 0 is a page like any other
+    expectCode(() => l.kmapAtomic(HIGH + 0x800, KM_TYPE.USER0), LINUX_ERROR.UNALIGNED, {
+      message: /kmap_atomic\(0x38000800\): not page-aligned/,
+    });
     expect(l.kunmap(HIGH - PAGE)).toBeUndefined(); // lowmem: nothing to give back
     expect(l.highmem.pageAddress(HIGH - PAGE)).toBeNull();
     expect(l.highmem.pkmapSlots()).toEqual([]);
@@ -550,6 +558,9 @@ describe("highmem: kmap_atomic and kunmap_atomic at their edges", () => {
       [2 ** 32, /kunmap_atomic\(0x100000000\): not an address/],
       [4096.5, /not an address/],
       [0xffff_c000, /kunmap_atomic\(0xffffc000, KM_USER0\): that type's slot is 0xffffb000/],
+      // FIXADDR_START itself is in the fixmap (below the last slot type), not the direct map.
+      [0xffff_1000, /kunmap_atomic\(0xffff1000, KM_USER0\): that type's slot is 0xffffb000/],
+      [0, /kunmap_atomic\(0x00000000\): neither/],
     ] as const)
       expectCode(() => l.kunmapAtomic(addr, KM_TYPE.USER0), LINUX_ERROR.BAD_ARGUMENT, { message });
     expectCode(() => l.kunmapAtomic(0xffff_b000, KM_TYPE.USER0), LINUX_ERROR.NOT_MAPPED, {
