@@ -387,6 +387,13 @@ describe("boot options and machines, at both ends of each range", () => {
     expect(l.machine.ram.read32(table + 4 * 1023)).toBe(0);
     // The fixmap's table (PDE 1023) and pkmap's (PDE 1022) are the boot's two kmap tables.
     expect(l.boot.kmapTables).toBe(2);
+    // Without PSE: pg0 and pg1 reused, tables for 8-12, 12-16 and 16-18 MiB, the last half empty.
+    const small = bootLinux(createMachine({ ramBytes: 18 * MiB }));
+    expect(small.boot.tablesFromBootmem).toBe(3);
+    const t = small.machine.ram.read32(0x10_1000 + 4 * 772) & ~0xfff;
+    expect(small.machine.ram.read32(t + 4 * 511)).toBe(0x011f_f000 | KERNEL_G);
+    expect(small.machine.ram.read32(t + 4 * 512)).toBe(0);
+    expect(small.machine.ram.read32(0x10_1000 + 4 * 768)).toBe(0x0010_2067); // pg0 kept
   });
 
   it("without PGE: CR4.PGE off and kernel PTEs not global (0x063); without PSE: CR4.PSE off", () => {
@@ -1278,6 +1285,17 @@ describe("the boot's steps one at a time, and what the design takes from them", 
       0xc000_0000,
       16384,
     ]);
+  });
+
+  it("puts the bootmem bitmap on the page after an image that ends mid-page", () => {
+    // Image [1 MiB, 0x00200800): the bitmap at 0x00201000, so [1 MiB, 0x00201800) is
+    // reserved: 258 pages where a 1 MiB image reserves 257.
+    const l = bootLinux(createMachine({ ramBytes: 64 * MiB }), {
+      pse: true,
+      kernelSize: 0x10_0800,
+    });
+    expect(l.boot.lowPagesFreed).toBe(freeLowPages64 - 1);
+    expect(boot64().boot.lowPagesFreed).toBe(freeLowPages64);
   });
 
   it("turns HIGHPTE on only with RAM above max_low_pfn (896 MiB exactly has none)", () => {
