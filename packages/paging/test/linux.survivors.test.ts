@@ -824,6 +824,11 @@ describe("vmalloc regions, first fit, at both ends of the area", () => {
     expect(l.allocKernelRegion(241_662)).toBeNull();
     expect(l.allocKernelRegion(241_661)).toBe(VSTART);
     expect(l.allocKernelRegion(1)).toBeNull();
+    // With the area full, vmalloc is null and takes no frame.
+    const free = freePages(l);
+    expect(l.vmalloc(PAGE)).toBeNull();
+    expect(freePages(l)).toBe(free);
+    expect(l.translate(0).pa).toBeNull();
     l.freeKernelRegion(VSTART, 241_661);
     const r1 = l.allocKernelRegion(2)!;
     const r2 = l.allocKernelRegion(1)!;
@@ -857,6 +862,8 @@ describe("vmalloc regions, first fit, at both ends of the area", () => {
     });
     expect(l.vmRegions()).toHaveLength(1);
     l.unmap(null, r + PAGE, 1);
+    // The guard page is no part of the region: a mapping there does not keep it.
+    l.map(null, r + 2 * PAGE, f, 1, PTE.P | PTE.RW);
     l.freeKernelRegion(r, 2);
     expect(l.vmRegions()).toEqual([]);
   });
@@ -891,6 +898,12 @@ describe("vmalloc and vfree at their edges", () => {
     expect(l.stats).toMatchObject({ vmallocs: 1, flushAlls: 1 });
     expectCode(() => l.vfree(a), LINUX_ERROR.NOT_VMALLOC);
     expect(l.vmRegions()).toEqual([{ start: 0xf880_2000, pages: 2 }]);
+    // vfree gives back its own region, not the first or the last one.
+    const c = l.vmalloc(PAGE)!;
+    const d = l.vmalloc(PAGE)!;
+    expect([c, d]).toEqual([0xf880_0000, 0xf880_5000]);
+    l.vfree(b);
+    expect(l.vmRegions().map((r) => r.start)).toEqual([c, d]);
   });
 
   it("is null with nothing taken when frames or the page table run out", () => {
@@ -906,6 +919,13 @@ describe("vmalloc and vfree at their edges", () => {
     expect(l.vmalloc(2 * PAGE)).toBeNull();
     expect(freePages(l)).toBe(2);
     expect(l.vmRegions()).toEqual([]);
+    // A failed vmalloc gives back its own region, here the first of two.
+    const r1 = l.allocKernelRegion(1)!;
+    const r2 = l.allocKernelRegion(1)!;
+    l.freeKernelRegion(r1, 1);
+    expect(l.vmalloc(3 * PAGE)).toBeNull();
+    expect(l.vmRegions()).toEqual([{ start: r2, pages: 1 }]);
+    l.freeKernelRegion(r2, 1);
     expect(l.vmalloc(PAGE)).toBe(0xc180_0000);
     expect(freePages(l)).toBe(0);
   });
@@ -974,6 +994,7 @@ describe("the CPU's view: CPL checks, retries and who handles a fault", () => {
     const l = boot64();
     withProcess(l);
     const e = segv(() => l.write32(0x0050_0004, 1, 3));
+    expect(e.name).toBe("SegmentationFault");
     expect([e.address, e.errorCode, e.code]).toEqual([
       0x0050_0004,
       PF_ERROR.W | PF_ERROR.U,
@@ -1277,6 +1298,12 @@ describe("the boot's steps one at a time, and what the design takes from them", 
       message: /the boot made no fixmap or pkmap page table/,
     });
     ctx.pkmapPageTable = pkmap;
+    const fixmap = ctx.fixmapPageTable;
+    ctx.fixmapPageTable = 0;
+    expectCode(() => new LinuxPaging(ctx), LINUX_ERROR.BAD_CONFIG, {
+      message: /run fixrangeInit and permanentKmapsInit \(pagingInit does\) before memInit/,
+    });
+    ctx.fixmapPageTable = fixmap;
     const l = new LinuxPaging(ctx);
     expect([l.name, l.userStart, l.split, l.pageOffset, l.maxPfn]).toEqual([
       "linux",
