@@ -1126,14 +1126,20 @@ describe("munmap and mprotect, hand-worked", () => {
     l.mmap(mm, 0, 12 * MiB, PROT.READ | PROT.WRITE);
     l.read32(0, 3); // the zero page and PDE 0's table
     const before = freePages(l);
-    l.write32(0x00a0_0000, 9, 3); // PDE 2's table and a frame; PDE 1 stays without one
+    // PDE 2's table and a frame at its first page, 8 MiB; PDE 1 stays without a table.
+    l.write32(0x0080_0000, 9, 3);
     expect(freePages(l)).toBe(before - 2);
     l.munmap(mm, 0x0040_0000, 8 * MiB);
     expect(freePages(l)).toBe(before - 1); // the frame is back, the table stays
-    expect(ptePhys(l, mm, 0x00a0_0000)).toBe(0);
+    expect(ptePhys(l, mm, 0x0080_0000)).toBe(0);
     expect(mm.demandPages.size).toBe(0);
     expect(l.vmAreas(mm)).toEqual([{ start: 0, end: 0x0040_0000, prot: 3 }]);
-    expect(segv(() => l.read32(0x00a0_0000, 3)).message).toMatch(/outside every area/);
+    expect(segv(() => l.read32(0x0080_0000, 3)).message).toMatch(/outside every area/);
+    // Unmapping a zero-page mapping gives nothing back: the zero page is shared.
+    l.munmap(mm, 0, PAGE);
+    expect(freePages(l)).toBe(before - 1);
+    expect(ptePhys(l, mm, 0)).toBe(0);
+    l.mmap(mm, 0, PAGE, PROT.READ | PROT.WRITE);
     // A hole in the middle of one area leaves two with its protection.
     l.munmap(mm, 0x1000, PAGE);
     expect(l.vmAreas(mm)).toEqual([
@@ -1186,6 +1192,7 @@ describe("munmap and mprotect, hand-worked", () => {
     expect(ptePhys(l, mm, PAGE)).toBe(zero | 0x005);
     l.mprotect(mm, 0, PAGE, PROT.NONE);
     expect(ptePhys(l, mm, 0)).toBe(own | 0x200); // not present, frame kept
+    expect(ptePhys(l, mm, PAGE)).toBe(zero | 0x005); // the page after the range is left alone
     expect(segv(() => l.read32(0, 3)).message).toMatch(/PROT_NONE/);
     l.mprotect(mm, 0, PAGE, PROT.READ);
     expect(ptePhys(l, mm, 0)).toBe(own | 0x005);
@@ -1381,5 +1388,126 @@ describe("remapping through the TLB, and the stack of a fault", () => {
     l.read32(0x0050_0000, 3);
     l.write32(0x0050_0000, 1, 3);
     expect(l.stats).toMatchObject({ minorFaults: 2, zeroPageMaps: 1, zeroPageCopies: 1 });
+  });
+});
+
+describe("more edges of the fault path and the area lists", () => {
+  it("a CPL 3 access at PAGE_OFFSET itself is a user access to a kernel address", () => {
+    const l = boot64();
+    const mm = withProcess(l);
+    l.mmap(mm, 0xbfff_f000, PAGE, PROT.READ);
+    expect(segv(() => l.read32(0xc000_0000, 3)).message).toMatch(
+      /a user access to a kernel address/,
+    );
+    expect(l.read32(0xbfff_fffc, 3)).toBe(0);
+  });
+
+  it("an unresolved CPL 0 user fault asks the handler once", () => {
+    let calls = 0;
+    const no: UserFaultHandler = {
+      name: "never",
+      handle: () => {
+        calls++;
+        return "no";
+      },
+    };
+    const l = bootLinux(createMachine({ ramBytes: 16 * MiB }), { faultHandler: no, pse: true });
+    withProcess(l);
+    expectFault(() => l.read32(0x1000, 0));
+    expect(calls).toBe(1);
+    expect(segv(() => l.read32(0x1000, 3)).message).toMatch(/\): no$/);
+    expect(calls).toBe(2);
+  });
+
+  it("zeroes the zero page and every demand frame, even frames freed dirty", () => {
+    const l = boot16();
+    const mm = withProcess(l);
+    l.mmap(mm, 0, 2 * PAGE, PROT.READ | PROT.WRITE);
+    const dirty = (f: number) => {
+      for (let a = f; a < f + PAGE; a += 4) l.machine.ram.write32(a, 0xdead_beef);
+    };
+    const z = l.allocFrames(1)!;
+    dirty(z);
+    l.freeFrames(z, 1);
+    expect(l.read32(0xffc, 3)).toBe(0);
+    expect((ptePhys(l, mm, 0)! & ~0xfff) >>> 0).toBe(z); // the dirty frame became the zero page
+    const f = l.allocUserFrame()!;
+    dirty(f);
+    l.freeFrames(f, 1);
+    l.write32(PAGE, 1, 3);
+    expect((ptePhys(l, mm, PAGE)! & ~0xfff) >>> 0).toBe(f);
+    for (let a = PAGE + 4; a < 2 * PAGE; a += 4) if (l.read32(a, 3) !== 0) expect(a).toBe("zeroed");
+  });
+
+  it("a write fault with a frame but no page table gives the frame back", () => {
+    const l = boot16();
+    const mm = withProcess(l);
+    l.mmap(mm, 0, 8 * MiB, PROT.READ | PROT.WRITE);
+    l.read32(0, 3); // the zero page and PDE 0's table
+    const taken = exhaust(l);
+    l.freeFrames(taken.pop()!, 1);
+    // One frame free: the handler takes it, then PDE 1 needs a table too.
+    expectCode(() => l.write32(0x0040_0000, 1, 3), LINUX_ERROR.NO_MEMORY, {
+      message: /out of memory for a page table at 0x00400000/,
+    });
+    expect(freePages(l)).toBe(1);
+    expect(mm.demandPages.size).toBe(0);
+  });
+
+  it("HIGHPTE's refusals name the call that needed KM_PTE0", () => {
+    const l = boot1g();
+    const mm = withProcess(l);
+    l.mmap(mm, 0, PAGE, PROT.READ);
+    l.kmapAtomic(HIGH, KM_TYPE.PTE0);
+    for (const [call, what] of [
+      [() => l.mmap(mm, PAGE, PAGE, 1), "mmap"],
+      [() => l.munmap(mm, 0, PAGE), "munmap"],
+      [() => l.mprotect(mm, 0, PAGE, 1), "mprotect"],
+      [() => l.read32(0, 3), "the page fault at 0x00000000"],
+    ] as const)
+      expectCode(call, LINUX_ERROR.BUSY, {
+        message: new RegExp(`^E_BUSY: ${what}: KM_PTE0 holds 0x38000000`),
+      });
+  });
+
+  it("munmap keeps areas before and after the range whole, and leaves no empty piece", () => {
+    const l = boot64();
+    const mm = withProcess(l);
+    for (const [start, pages] of [
+      [0x0010_0000, 1],
+      [0x0040_0000, 2],
+      [0x0080_0000, 2],
+      [0x00c0_0000, 1],
+    ] as const)
+      l.mmap(mm, start, pages * PAGE, PROT.READ);
+    l.munmap(mm, 0x0040_1000, 0x0080_1000 - 0x0040_1000);
+    l.munmap(mm, 0x00c0_0000, PAGE);
+    expect(l.vmAreas(mm)).toEqual([
+      { start: 0x0010_0000, end: 0x0010_1000, prot: 1 },
+      { start: 0x0040_0000, end: 0x0040_1000, prot: 1 },
+      { start: 0x0080_1000, end: 0x0080_2000, prot: 1 },
+    ]);
+    // From an area's first page: no empty area is left before it.
+    l.munmap(mm, 0x0080_1000, PAGE);
+    expect(l.vmAreas(mm)).toHaveLength(2);
+  });
+
+  it("mprotect next to an area leaves it alone, and no empty area appears", () => {
+    const l = boot64();
+    const mm = withProcess(l);
+    l.mmap(mm, 0x0040_0000, PAGE, PROT.READ);
+    l.mmap(mm, 0x0040_1000, PAGE, PROT.READ);
+    l.mprotect(mm, 0x0040_1000, PAGE, PROT.WRITE);
+    l.mprotect(mm, 0x0040_0000, PAGE, PROT.EXEC);
+    expect(l.vmAreas(mm)).toEqual([
+      { start: 0x0040_0000, end: 0x0040_1000, prot: 4 },
+      { start: 0x0040_1000, end: 0x0040_2000, prot: 2 },
+    ]);
+    // A page never touched, in a table that exists, keeps its empty PTE.
+    l.mmap(mm, 0x0040_2000, 2 * PAGE, PROT.READ | PROT.WRITE);
+    l.write32(0x0040_2000, 1, 3);
+    l.mprotect(mm, 0x0040_2000, 2 * PAGE, PROT.READ);
+    expect(ptePhys(l, mm, 0x0040_3000)).toBe(0);
+    expect(ptePhys(l, mm, 0x0040_2000)! & 0xfff).toBe(0x005); // P|US: the rewrite drops A and D
   });
 });
