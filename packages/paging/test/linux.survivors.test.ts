@@ -965,7 +965,9 @@ describe("the CPU's view: CPL checks, retries and who handles a fault", () => {
       });
       expectCode(() => l.write32(0xc000_0000, 1, cpl as never), PAGING_ERROR.BAD_ARGUMENT);
     }
-    expectCode(() => l.read32(0, 2), PAGING_ERROR.BAD_ARGUMENT, { message: /CPL 2 is not/ });
+    expectCode(() => l.read32(0, 2 as never), PAGING_ERROR.BAD_ARGUMENT, {
+      message: /CPL 2 is not/,
+    });
   });
 
   it("retries a resolved fault 3 times at most, then lets the page fault through", () => {
@@ -980,7 +982,7 @@ describe("the CPU's view: CPL checks, retries and who handles a fault", () => {
     const l = bootLinux(createMachine({ ramBytes: 16 * MiB }), { faultHandler: liar, pse: true });
     const mm = withProcess(l);
     l.mmap(mm, 0x0040_0000, PAGE, PROT.READ);
-    expectFault(() => l.read32(0x0040_0000, 3), { address: 0x0040_0000 });
+    expectFault(() => l.read32(0x0040_0000, 3), { cr2: 0x0040_0000, errorCode: PF_ERROR.U });
     // Four accesses: the first three faults go to the handler, the fourth is thrown.
     expect(calls).toBe(3);
     expect(l.stats.minorFaults).toBe(3);
