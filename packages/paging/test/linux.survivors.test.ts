@@ -293,6 +293,7 @@ describe("boot options and machines, at both ends of each range", () => {
     refused({ pageOffset: 0xc000_1000 }, /PAGE_OFFSET 0xc0001000 must/);
     refused({ pageOffset: 0xc000_0000 + 0.5 }, /PAGE_OFFSET 3221225472.5 must/);
     refused({ pageOffset: -0x4000_0000 }, /PAGE_OFFSET -1073741824 must/);
+    refused({ pageOffset: {} }, /PAGE_OFFSET an object must/);
     refused({ pse: 1 }, /pse 1 is not a boolean/);
     refused({ pge: null }, /pge null is not a boolean/);
     refused({ highpte: "yes" }, /highpte "yes" is not a boolean/);
