@@ -742,8 +742,10 @@ describe("map and unmap at the ends of each range", () => {
     expect(ptePhys(l, mm, 0x0040_2000)).toBe(0);
     expect(ptePhys(l, mm, 0x003f_e000)).toBe(0);
     expect(l.stats.tablesMade).toBe(2);
-    // Unmapping where there is no table at all is nothing to do.
+    // Unmapping where there is no table at all is nothing to do: no table is made for it.
     l.unmap(mm, 0x0080_0000, 1024);
+    expect(l.stats.tablesMade).toBe(2);
+    expect(ptePhys(l, mm, 0x0080_0000)).toBeNull();
     l.unmap(mm, 0x003f_f000, 3);
     expect(ptePhys(l, mm, 0x0040_0000)).toBe(0);
     expect(segv(() => l.read32(0x0040_0000, 3)).message).toMatch(/outside every area/);
@@ -1512,5 +1514,72 @@ describe("more edges of the fault path and the area lists", () => {
     l.mprotect(mm, 0x0040_2000, 2 * PAGE, PROT.READ);
     expect(ptePhys(l, mm, 0x0040_3000)).toBe(0);
     expect(ptePhys(l, mm, 0x0040_2000)! & 0xfff).toBe(0x005); // P|US: the rewrite drops A and D
+  });
+});
+
+describe("setPtes and readPte, hand-worked", () => {
+  const RW = PTE.P | PTE.RW;
+  it("a run ending at a table's last page needs one table, not two; a new table from a dirty frame is cleared", () => {
+    const l = boot64();
+    const mm = withProcess(l);
+    const f = l.allocUserFrame()!;
+    const t = l.allocFrames(1)!;
+    for (let a = t; a < t + PAGE; a += 4) l.machine.ram.write32(a, 0x0123_4007);
+    l.freeFrames(t, 1);
+    expect(l.map(mm, 0x003f_f000, f, 1, RW | PTE.US)).toBe(true);
+    expect(l.stats.tablesMade).toBe(1);
+    expect(l.machine.ram.read32(mm.cr3 + 4) & PTE.P).toBe(0); // no table for PDE 1
+    expect((l.machine.ram.read32(mm.cr3) & ~0xfff) >>> 0).toBe(t); // the dirty frame, cleared
+    for (let i = 0; i < 1023; i++)
+      if (l.machine.ram.read32(t + 4 * i) !== 0) expect(i).toBe("clear");
+    // A kernel map accepts undefined for "no space", as null.
+    expect(l.map(undefined as never, VSTART, f, 1, RW)).toBe(true);
+  });
+
+  it("a table made for a space that is not current goes into that space only", () => {
+    const l = boot64();
+    const b = l.createAddressSpace()!;
+    const a = withProcess(l);
+    const f = l.allocFrames(1)!;
+    l.map(b, 0x1000, f, 1, RW | PTE.US);
+    expect(l.machine.ram.read32(b.cr3) & PTE.P).toBe(PTE.P);
+    expect(l.machine.ram.read32(a.cr3)).toBe(0);
+    expect(ptePhys(l, a, 0x1000)).toBeNull();
+  });
+
+  it("a missing table is never read from frame 0, whatever frame 0 holds", () => {
+    const l = boot64();
+    const mm = withProcess(l);
+    // Frame 0 (BIOS data) with a word that would read as a present PTE at index 0x10.
+    l.machine.ram.write32(0x40, 0x0000_5007);
+    expect(l.mmap(mm, 0x0101_0000, PAGE, PROT.READ)).toBe(0x0101_0000);
+    l.unmap(mm, 0x0201_0000, 1);
+    expect(l.machine.ram.read32(0x40)).toBe(0x0000_5007);
+    expect(l.read32(0x0101_0000, 3)).toBe(0); // the zero page, not frame 5
+  });
+
+  it("names PAGE_OFFSET when a user range crosses it", () => {
+    const l = boot64();
+    const mm = withProcess(l);
+    expectCode(() => l.map(mm, 0xbfff_f000, 0x1000, 2, RW), PAGING_ERROR.CROSSES_SPLIT, {
+      message: /PAGE_OFFSET/,
+    });
+  });
+
+  it("KM_PTE0 matters only to user page tables, and only with HIGHPTE", () => {
+    const l = boot1g();
+    const mm = withProcess(l);
+    l.kmapAtomic(HIGH, KM_TYPE.PTE0);
+    expectCode(() => l.map(mm, 0x1000, HIGH, 1, RW | PTE.US), LINUX_ERROR.BUSY, {
+      message: /^E_BUSY: editing user page tables: KM_PTE0 holds 0x38000000/,
+    });
+    // Kernel tables are low and reached by __va: vmalloc and a kernel map go on.
+    expect(l.vmalloc(PAGE)).toBe(0xf880_0000);
+    expect(l.map(null, 0xf880_2000, HIGH + PAGE, 1, RW)).toBe(true);
+    const off = boot1g({ highpte: false });
+    const mm2 = withProcess(off);
+    off.kmapAtomic(HIGH, KM_TYPE.PTE0);
+    expect(off.mmap(mm2, 0, PAGE, PROT.READ)).toBe(0);
+    expect(off.map(mm2, 0x1000, HIGH + PAGE, 1, RW | PTE.US)).toBe(true);
   });
 });
