@@ -1431,11 +1431,13 @@ describe("more edges of the fault path and the area lists", () => {
     const dirty = (f: number) => {
       for (let a = f; a < f + PAGE; a += 4) l.machine.ram.write32(a, 0xdead_beef);
     };
-    const z = l.allocFrames(1)!;
+    const z = l.allocFrames(2)!;
     dirty(z);
+    dirty(z + PAGE);
     l.freeFrames(z, 1);
     expect(l.read32(0xffc, 3)).toBe(0);
     expect((ptePhys(l, mm, 0)! & ~0xfff) >>> 0).toBe(z); // the dirty frame became the zero page
+    expect(l.machine.ram.read32(z + PAGE)).toBe(0xdead_beef); // and not a word past it
     const f = l.allocUserFrame()!;
     dirty(f);
     l.freeFrames(f, 1);
