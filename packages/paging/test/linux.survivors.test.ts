@@ -643,11 +643,13 @@ describe("__va and __pa at the ends of the direct map", () => {
 describe("address spaces at their edges", () => {
   it("pgd_alloc clears every user PDE of a dirty frame and copies all 256 kernel PDEs", () => {
     const l = boot64();
-    const f = l.allocFrames(1)!;
+    const f = l.allocFrames(2)!;
     for (let i = 0; i < 1024; i++) l.mmu.write32(0xc000_0000 + f + 4 * i, 0xdead_b000 | 0x67);
+    for (let i = 0; i < 1024; i++) l.mmu.write32(0xc000_0000 + f + PAGE + 4 * i, 0x600d_f00d);
     l.freeFrames(f, 1);
     const mm = l.createAddressSpace()!;
     expect(mm.cr3).toBe(f); // the frame just given back
+    expect(l.mmu.read32(0xc000_0000 + f + PAGE)).toBe(0x600d_f00d); // the next frame untouched
     expect(mm.pgd).toBe(0xc000_0000 + f);
     const ram = l.machine.ram;
     for (let r = 0; r < 1024; r++)
@@ -922,10 +924,11 @@ describe("vmalloc and vfree at their edges", () => {
     expect(l.vmalloc(2 * PAGE)).toBeNull();
     expect(freePages(l)).toBe(2);
     expect(l.vmRegions()).toEqual([]);
-    // A failed vmalloc gives back its own region, here the first of two.
-    const r1 = l.allocKernelRegion(1)!;
+    // A failed vmalloc gives back its own region, here the first of two: r1's gap of
+    // 3 pages and a guard holds the 3 pages asked for.
+    const r1 = l.allocKernelRegion(3)!;
     const r2 = l.allocKernelRegion(1)!;
-    l.freeKernelRegion(r1, 1);
+    l.freeKernelRegion(r1, 3);
     expect(l.vmalloc(3 * PAGE)).toBeNull();
     expect(l.vmRegions()).toEqual([{ start: r2, pages: 1 }]);
     l.freeKernelRegion(r2, 1);
