@@ -39,6 +39,21 @@ export default {
   // to the workspace packages below it. Stryker restores the files on exit.
   inPlace: true,
   coverageAnalysis: "perTest",
+  // MM386_MUTATION_INCREMENTAL=NAME keeps the results in
+  // reports/mutation/NAME.incremental.json and reuses them on the next run
+  // with the same NAME: only mutants whose source or covering tests changed
+  // are tested again (a survivor is retested once a new test covers it).
+  // A rerun after adding survivor tests then takes minutes, not an hour.
+  ...(process.env.MM386_MUTATION_INCREMENTAL
+    ? {
+        incremental: true,
+        incrementalFile: join(
+          root,
+          "reports/mutation",
+          `${process.env.MM386_MUTATION_INCREMENTAL}.incremental.json`,
+        ),
+      }
+    : {}),
   concurrency: Number(process.env.MM386_MUTATION_CONCURRENCY ?? 2),
   timeoutMS: 3000,
   reporters: ["clear-text", "progress-append-only", "html", "json"],
