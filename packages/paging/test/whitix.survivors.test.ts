@@ -59,6 +59,10 @@ const notTemp = (w: Whitix, va: number, shown: string) =>
   });
 
 describe("Whitix survivors: the recursive window at both ends", () => {
+  it("is named whitix", () => {
+    expect(boot().w.name).toBe("whitix");
+  });
+
   it("windowPteVa, windowPdeVa and windowTableVa at the first and last page (hand-worked)", () => {
     // PTE of va 0: 0xFFC00000 + 0 * 4.
     expect(windowPteVa(0)).toBe(0xffc0_0000);
@@ -197,14 +201,15 @@ describe("Whitix survivors: dump reads other spaces' tables through temp slots",
     const { m, w } = boot();
     const other = w.createAddressSpace()!;
     const [f, g] = [w.allocFrames(1)!, w.allocFrames(1)!];
-    // A user page in the other space (table 32), a kernel page in every space (table 768).
+    // A user page in each space (table 32; 0x08400000 is table 33), a kernel page in every space (table 768).
     w.map(other, 0x0800_0000, f, 1, P | U);
+    w.map(w.reference, 0x0840_0000, f, 1, P | U);
     w.map(null, 0xc000_0000, g, 1, P | W);
     const kernel = { virt: 0xc000_0000, phys: g, pages: 1, flags: 3 };
     let dump: unknown;
     const seen = flushes(m, () => (dump = w.dump()));
-    expect(seen.invlpg).toEqual([]);
-    expect(dump).toEqual([...identity, kernel]);
+    expect(seen.invlpg).toEqual([]); // the current space's own user table too: through the window
+    expect(dump).toEqual([...identity, { virt: 0x0840_0000, phys: f, pages: 1, flags: 5 }, kernel]);
     const seen2 = flushes(m, () => (dump = w.dump(other)));
     // Shared tables 0, 1 and 768 through the window; only the directory (slot 0,
     // 0xFFBFC000) and table 32 (slot 1, 0xFFBFD000) through temp slots, each mapped and freed.
@@ -524,5 +529,157 @@ describe("Whitix survivors: Whitix's own calls, exact refusals", () => {
     expect(w.allocKernelRegion(1)).toBe(0xc000_0000);
     // ... and two pages only after the mapped, reserved 0xC0001000.
     expect(w.allocKernelRegion(2)).toBe(0xc000_2000);
+  });
+});
+
+describe("Whitix survivors: address spaces, inspection and the free-PTE scan", () => {
+  it("a new directory: identity and kernel PDEs copied, the user half zero, PDE 1023 = itself | P | RW", () => {
+    const { m, w } = boot();
+    // Leave one frame, dirty it: the new directory must be made of it, zeroed.
+    const held = leave(w, 1);
+    const dirty = w.allocFrames(1)!;
+    for (let i = 0; i < 1024; i++) m.ram.write32(dirty + 4 * i, 0xdead_beef);
+    w.freeFrames(dirty, 1);
+    const s = w.createAddressSpace()!;
+    expect(s.cr3).toBe(dirty);
+    const ref = (r: number) => m.ram.read32(w.reference.cr3 + 4 * r) & ~(PDE.A | PDE.D);
+    const pde = (r: number) => m.ram.read32(s.cr3 + 4 * r) & ~(PDE.A | PDE.D);
+    expect([pde(0), pde(1)]).toEqual([ref(0), ref(1)]);
+    for (let r = 2; r < 768; r++) expect(pde(r)).toBe(0);
+    for (let r = 768; r < 1023; r++) expect(pde(r)).toBe(ref(r));
+    expect(pde(1022)).not.toBe(0); // the temp slots' table, shared
+    expect(pde(1023)).toBe((s.cr3 | 3) >>> 0);
+    // No frame left: null, nothing kept, the temp slots empty.
+    expect(w.createAddressSpace()).toBeNull();
+    expect(w.addressSpaces()).toEqual([w.reference, s]);
+    for (let k = 0; k < 4; k++) expect(physPte(m, w.reference.cr3, 0xffbf_c000 + k * 4096)).toBe(0);
+    for (const h of held) w.freeFrames(h, 1);
+  });
+
+  it("destroyAddressSpace frees user tables 2 and 767 (both ends of the user half) and the directory", () => {
+    const { m, w } = boot();
+    const s = w.createAddressSpace()!;
+    const f = w.allocFrames(1)!;
+    // 0x00800000 is PDE 2, the first user table; 0xBFC00000 is PDE 767, the last.
+    w.map(s, 0x0080_0000, f, 1, P | U);
+    w.map(s, 0xbfc0_0000, f, 1, P | U);
+    w.map(null, 0xc000_0000, f, 1, P | W); // table 768: shared, stays
+    const t2 = (m.ram.read32(s.cr3 + 8) & FRAME) >>> 0;
+    const t767 = (m.ram.read32(s.cr3 + 4 * 767) & FRAME) >>> 0;
+    const free = w.allocators.physical.freePages;
+    w.destroyAddressSpace(s);
+    expect(w.allocators.physical.freePages).toBe(free + 3);
+    // The three frames are free again: taking every free frame takes them.
+    const all = new Set(leave(w, 0));
+    for (const frame of [s.cr3, t2, t767]) expect(all.has(frame)).toBe(true);
+    expect(m.ram.read32(w.reference.cr3 + 4 * 768) & PDE.P).toBe(PDE.P);
+  });
+
+  it("refuses to destroy the kernel directory, the current space, a destroyed or foreign one, naming them", () => {
+    const { m, w } = boot();
+    const s = w.createAddressSpace()!;
+    const hex = (n: number) => `0x${n.toString(16).padStart(8, "0")}`;
+    expectCode(() => w.destroyAddressSpace(w.reference), "E_INIT_PAGEDIR", {
+      type: PagingError,
+      message: new RegExp(
+        `^E_INIT_PAGEDIR: the kernel directory \\(${hex(w.reference.cr3)}\\) holds the kernel half's master copy$`,
+      ),
+    });
+    w.switchTo(s);
+    expectCode(() => w.destroyAddressSpace(s), "E_CURRENT", {
+      message: new RegExp(
+        `^E_CURRENT: address space ${hex(s.cr3)} is loaded in CR3; switch away first$`,
+      ),
+    });
+    w.switchTo(w.reference);
+    w.destroyAddressSpace(s);
+    expectCode(() => w.destroyAddressSpace(s), "E_DESTROYED", {
+      message: new RegExp(`^E_DESTROYED: address space ${hex(s.cr3)} was destroyed$`),
+    });
+    const foreign = boot().w.createAddressSpace()!;
+    expectCode(() => w.destroyAddressSpace(foreign), "E_NOT_PAGEDIR", {
+      message: /is not an address space of this Whitix$/,
+    });
+    expect(m.mmu.cr3).toBe(w.reference.cr3);
+  });
+
+  it("a user range needs a space; a kernel range ignores it but checks it", () => {
+    const { w } = boot();
+    const s = w.createAddressSpace()!;
+    expectCode(() => w.map(null, 0x0800_0000, 0x0030_0000, 1, P | U), "E_NO_PAGEDIR", {
+      message: /^E_NO_PAGEDIR: user address 0x08000000 needs an address space$/,
+    });
+    // 0xBFFFF000, the last user page, needs one too; 0xC0000000 does not.
+    expectCode(() => w.unmap(null, 0xbfff_f000, 1), "E_NO_PAGEDIR");
+    expect(w.map(s, 0xc000_0000, 0x0030_0000, 1, P | W)).toBe(true);
+    expect(w.translate(0xc000_0000).pa).toBe(0x0030_0000); // in the kernel half of every space
+    w.destroyAddressSpace(s);
+    expectCode(() => w.map(s, 0xc000_1000, 0x0030_0000, 1, P | W), "E_DESTROYED");
+  });
+
+  it("probe: CPL 0 or 3 only, va inside 4 GiB, and CR3 back after probing another space", () => {
+    const { m, w } = boot();
+    const s = w.createAddressSpace()!;
+    const f = w.allocFrames(1)!;
+    m.ram.write32(f, 0x600d);
+    w.map(s, 0x0800_0000, f, 1, P | U);
+    expect(w.probe(0x0800_0000, 3, s)).toBe(0x600d);
+    expect(m.mmu.cr3).toBe(w.reference.cr3);
+    expect(w.current).toBe(w.reference);
+    expectCode(() => w.probe(0x0800_0000, 1 as 0, s), "E_BAD_ARGUMENT", {
+      message: /^E_BAD_ARGUMENT: CPL 1 is not 0 or 3$/,
+    });
+    expectCode(() => w.probe(2 ** 32, 0), "E_BAD_ARGUMENT", {
+      message: /^E_BAD_ARGUMENT: virtual address 0x100000000 is not inside 4 GiB$/,
+    });
+    expectCode(() => w.probe(-1, 0), "E_BAD_ARGUMENT");
+    // The last byte of 4 GiB is inside: the directory's last word, PDE 1023.
+    expect((w.probe(0xffff_fffc, 0) & FRAME) >>> 0).toBe(w.reference.cr3);
+    // A probe that faults still puts CR3 back.
+    expect(() => w.probe(0x0800_1000, 3, s)).toThrow();
+    expect(m.mmu.cr3).toBe(w.reference.cr3);
+  });
+
+  it("explain names the window for the current space, the shared table or VirtAllocateTemp for another", () => {
+    const { w } = boot();
+    const s = w.createAddressSpace()!;
+    const hex = (n: number) => `0x${n.toString(16).padStart(8, "0")}`;
+    // 0x00100000 in another space: table 0 is shared; its PTE at 0xFFC00000 + 0x100 * 4.
+    expect(w.explain(0x0010_0000, s)).toContain(
+      `a shared table: Whitix reads the PTE at 0xffc00400 in any space; the PDE of this space through VirtAllocateTemp of its directory ${hex(s.cr3)}`,
+    );
+    // 0xC0000000 (table 768) is shared too: PTE at 0xFFF00000.
+    expect(w.explain(0xc000_0000, s)).toContain("reads the PTE at 0xfff00000 in any space");
+    // 0x00800000 (table 2, the first user one) and 0xBFFFF000 (table 767) are not.
+    for (const va of [0x0080_0000, 0xbfff_f000])
+      expect(w.explain(va, s)).toContain(
+        `not the current space: Whitix reaches its directory ${hex(s.cr3)} and this table through VirtAllocateTemp`,
+      );
+    // The current space: 0xBFFFF000's PDE at 0xFFFFF000 + 767 * 4 = 0xFFFFFBFC, PTE at 0xFFC00000 + 0xBFFFF * 4 = 0xFFEFFFFC.
+    expect(w.explain(0xbfff_f000)).toContain(
+      "Whitix reads this PDE at 0xfffffbfc and the PTE at 0xffeffffc (the recursive window of the current space)",
+    );
+  });
+
+  it("the free-PTE scan: a missing table counts up to a reserved region, not past it", () => {
+    const { w } = boot();
+    // Reserve 0xC0000000-0xC0003000, give back its first and last page: 0xC0001000 stays reserved.
+    expect(w.allocKernelRegion(3)).toBe(0xc000_0000);
+    w.freeKernelRegion(0xc000_0000, 1);
+    w.freeKernelRegion(0xc000_2000, 1);
+    expect(w.kernelRegions()).toEqual([[0xc000_1000, 0xc000_2000]]);
+    const range = (end: number, n: number) => w.VirtMapPhysRange(0xc000_0000, end, n, P | W);
+    // Table 768 is missing. One free page before the reserved one: two must start after it.
+    expect(range(0xc000_4000, 2)).toBe(0xc000_2000);
+    // [0xC0000000, 0xC0003000): one free page either side of the reserved one; 2 do not fit.
+    expect(range(0xc000_3000, 2)).toBeNull();
+    // Now table 768 exists: PTEs 2 and 3 mapped. One page fits at 0xC0000000.
+    expect(range(0xc000_4000, 1)).toBe(0xc000_0000);
+    // [0xC0000000, 0xC0004000) has no free page left (0 mapped, 1 reserved, 2 and 3 mapped).
+    expect(range(0xc000_4000, 1)).toBeNull();
+    // From 0xC03FF000, the last PTE of table 768, into table 769 (missing): the run starts there.
+    expect(w.VirtMapPhysRange(0xc03f_f000, 0xc040_2000, 3, P | W)).toBe(0xc03f_f000);
+    expect(w.translate(0xc040_1000).pa).not.toBeNull();
+    expect(w.translate(0xc040_2000).pa).toBeNull();
   });
 });
