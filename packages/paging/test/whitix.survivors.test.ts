@@ -683,3 +683,37 @@ describe("Whitix survivors: address spaces, inspection and the free-PTE scan", (
     expect(w.translate(0xc040_2000).pa).toBeNull();
   });
 });
+
+describe("Whitix survivors: the second slice's last survivors (whitix.ts 251-530)", () => {
+  it("VirtMapPhysRange with no free run takes no frame and writes no PTE", () => {
+    const { m, w } = boot();
+    const H = WHITIX.HEAP_START;
+    expect(w.VirtMapPhysRange(H, H + 0x1000, 1, P | W)).toBe(H);
+    const free = w.allocators.physical.freePages;
+    const pte0 = physPte(m, w.reference.cr3, 0);
+    expect(w.VirtMapPhysRange(H, H + 0x1000, 1, P | W)).toBeNull();
+    expect(w.allocators.physical.freePages).toBe(free);
+    expect(physPte(m, w.reference.cr3, 0)).toBe(pte0);
+  });
+
+  it("allocKernelRegion on a full heap: null, the regions unchanged", () => {
+    const { w } = boot();
+    // 0xC0000000-0xD0000000 is 0x10000000 bytes: 65,536 pages.
+    expect(w.allocKernelRegion(65_536)).toBe(0xc000_0000);
+    expect(w.allocKernelRegion(1)).toBeNull();
+    expect(w.kernelRegions()).toEqual([[0xc000_0000, 0xd000_0000]]);
+  });
+
+  it("VirtMapPhysPage: a user page's table is the current space's (US); at 0xC0000000 a kernel table in every space", () => {
+    const { m, w } = boot();
+    const other = w.createAddressSpace()!;
+    expect(w.VirtMapPhysPage(0x0800_0000, P | U | W)).not.toBeNull();
+    expect(m.ram.read32(w.reference.cr3 + 4 * 32) & 0x007).toBe(0x007);
+    expect(m.ram.read32(other.cr3 + 4 * 32)).toBe(0);
+    // The split itself is kernel: PDE 768 without US, the same word in both directories.
+    expect(w.VirtMapPhysPage(0xc000_0000, P | W)).not.toBeNull();
+    const k = m.ram.read32(w.reference.cr3 + 4 * 768) & ~(PDE.A | PDE.D);
+    expect(k & 0x007).toBe(0x003);
+    expect(m.ram.read32(other.cr3 + 4 * 768) & ~(PDE.A | PDE.D)).toBe(k);
+  });
+});
