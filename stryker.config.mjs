@@ -54,6 +54,11 @@ export default {
         ),
       }
     : {}),
+  // MM386_MUTATION_IGNORE_STATIC=1 skips static mutants (code that runs
+  // outside any one test, e.g. a boot in beforeAll: each costs a run of every
+  // related test). For a quick slice on a loaded machine only; a score
+  // measured this way is over the other mutants and must say so.
+  ignoreStatic: process.env.MM386_MUTATION_IGNORE_STATIC === "1",
   concurrency: Number(process.env.MM386_MUTATION_CONCURRENCY ?? 2),
   timeoutMS: 3000,
   reporters: ["clear-text", "progress-append-only", "html", "json"],

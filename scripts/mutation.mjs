@@ -13,7 +13,9 @@
  * docs/quality.md takes.
  *
  * Environment: MM386_MUTATION_CONCURRENCY (default 2) test-runner processes;
- * MM386_MUTATION_RUNS (default 25) caps fast-check's runs per property.
+ * MM386_MUTATION_RUNS (default 25) caps fast-check's runs per property;
+ * MM386_MUTATE narrows the files (stryker.config.mjs); MM386_MUTATION_IGNORE_STATIC=1
+ * skips static mutants (a quick, partial score: say so when recording it).
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
