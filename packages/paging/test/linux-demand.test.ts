@@ -17,6 +17,7 @@ import {
   PROT,
   SegmentationFault,
 } from "../src/linux/index.js";
+import { physPte, segv } from "./helpers.js";
 
 const MiB = 1024 * 1024;
 const PAGE = 4096;
@@ -30,21 +31,7 @@ function setup(mib = 64): { l: LinuxPaging; mm: MmStruct } {
 }
 
 /** The PTE of `va` in `mm`, read physically (null without a table). */
-function pte(l: LinuxPaging, mm: MmStruct, va: number): number | null {
-  const pde = l.machine.ram.read32(mm.cr3 + 4 * (va >>> 22));
-  if ((pde & 1) === 0) return null;
-  return l.machine.ram.read32((pde & ~0xfff) + 4 * ((va >>> 12) & 1023));
-}
-
-function segv(f: () => unknown): SegmentationFault {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof SegmentationFault) return e;
-    throw e;
-  }
-  throw new Error("expected a segmentation fault");
-}
+const pte = (l: LinuxPaging, mm: MmStruct, va: number) => physPte(l.machine, mm.cr3, va);
 
 describe("demand paging", () => {
   it("maps nothing at mmap; a write takes a zeroed frame of its own, mapped with the area's protection", () => {

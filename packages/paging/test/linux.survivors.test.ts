@@ -46,6 +46,7 @@ import {
   type UserFaultHandler,
   type VmArea,
 } from "../src/linux/index.js";
+import { physPte, segv } from "./helpers.js";
 
 const MiB = 1024 * 1024;
 const PAGE = 4096;
@@ -63,21 +64,7 @@ const HIGH = 0x3800_0000;
 const boot16 = () => bootLinux(createMachine({ ramBytes: 16 * MiB }), { pse: true });
 
 /** The PTE of `va` in `mm`, read physically (null without a low page table). */
-function ptePhys(l: LinuxPaging, mm: MmStruct, va: number): number | null {
-  const pde = l.machine.ram.read32(mm.cr3 + 4 * (va >>> 22));
-  if ((pde & PTE.P) === 0) return null;
-  return l.machine.ram.read32((pde & ~0xfff) + 4 * ((va >>> 12) & 1023));
-}
-
-function segv(f: () => unknown): SegmentationFault {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof SegmentationFault) return e;
-    throw e;
-  }
-  throw new Error("expected a segmentation fault");
-}
+const ptePhys = (l: LinuxPaging, mm: MmStruct, va: number) => physPte(l.machine, mm.cr3, va);
 
 // ------------------------------------------------------------------ fault.ts
 

@@ -6,7 +6,7 @@
  * expected value is worked out by hand in the comments, or read physically
  * from RAM, never taken from the design's own answers.
  */
-import { createMachine, type Machine, type MmuEvent, PDE } from "@mm386/hw-i386";
+import { createMachine, type Machine, PDE } from "@mm386/hw-i386";
 import { expectCode } from "@mm386/hw-i386/testing";
 import { describe, expect, it } from "vitest";
 import { PTE_PRESENT as P, PTE_USER as U, PTE_WRITE as W, PagingError } from "../src/index.js";
@@ -20,6 +20,7 @@ import {
   windowPteVa,
   windowTableVa,
 } from "../src/whitix/index.js";
+import { flushes, physPte } from "./helpers.js";
 
 const MiB = 1024 * 1024;
 const FRAME = 0xffff_f000;
@@ -27,29 +28,6 @@ const FRAME = 0xffff_f000;
 function boot(ramBytes = 10 * MiB): { m: Machine; w: Whitix } {
   const m = createMachine({ ramBytes });
   return { m, w: VirtMemManagerInit(m) };
-}
-
-/** The PTE of `va` in the directory at `cr3`, walked by hand in physical memory; null without a table. */
-function physPte(m: Machine, cr3: number, va: number): number | null {
-  const pde = m.ram.read32(cr3 + 4 * (va >>> 22));
-  if ((pde & PDE.P) === 0) return null;
-  return m.ram.read32(((pde & FRAME) >>> 0) + 4 * ((va >>> 12) & 1023));
-}
-
-/** The invlpg addresses and CR3 loads while `f` runs. */
-function flushes(m: Machine, f: () => void): { invlpg: number[]; cr3: number } {
-  const invlpg: number[] = [];
-  let cr3 = 0;
-  const stop = m.mmu.subscribe((e: MmuEvent) => {
-    if (e.type === "flush" && e.reason === "invlpg") invlpg.push(e.va!);
-    if (e.type === "flush" && e.reason === "cr3") cr3++;
-  });
-  try {
-    f();
-  } finally {
-    stop();
-  }
-  return { invlpg, cr3 };
 }
 
 const notTemp = (w: Whitix, va: number, shown: string) =>

@@ -5,7 +5,7 @@
  * arithmetic and from reading the tables physically, never from the
  * design's own answers.
  */
-import { CR0, createMachine, type Machine, type MmuEvent, PDE } from "@mm386/hw-i386";
+import { CR0, createMachine, type Machine, PDE } from "@mm386/hw-i386";
 import { expectCode, faultOf } from "@mm386/hw-i386/testing";
 import { describe, expect, it } from "vitest";
 import { PTE_PRESENT as P, PTE_USER as U, PTE_WRITE as W } from "../src/index.js";
@@ -18,6 +18,7 @@ import {
   windowPteVa,
   windowTableVa,
 } from "../src/whitix/index.js";
+import { flushes, physPte } from "./helpers.js";
 
 const MiB = 1024 * 1024;
 const FRAME = 0xffff_f000;
@@ -25,29 +26,6 @@ const FRAME = 0xffff_f000;
 function boot(ramBytes = 64 * MiB): { m: Machine; w: Whitix } {
   const m = createMachine({ ramBytes });
   return { m, w: VirtMemManagerInit(m) };
-}
-
-/** The PTE of `va` in the directory at `cr3`, walked by hand in physical memory; null without a table. */
-function physPte(m: Machine, cr3: number, va: number): number | null {
-  const pde = m.ram.read32(cr3 + 4 * (va >>> 22));
-  if ((pde & PDE.P) === 0) return null;
-  return m.ram.read32(((pde & FRAME) >>> 0) + 4 * ((va >>> 12) & 1023));
-}
-
-/** Flush and CR3-load events while `f` runs. */
-function flushes(m: Machine, f: () => void): { invlpg: number[]; cr3: number } {
-  const invlpg: number[] = [];
-  let cr3 = 0;
-  const stop = m.mmu.subscribe((e: MmuEvent) => {
-    if (e.type === "flush" && e.reason === "invlpg") invlpg.push(e.va!);
-    if (e.type === "flush" && e.reason === "cr3") cr3++;
-  });
-  try {
-    f();
-  } finally {
-    stop();
-  }
-  return { invlpg, cr3 };
 }
 
 /**
