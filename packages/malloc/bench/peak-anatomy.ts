@@ -78,7 +78,27 @@ function anatomy(heap: Malloc, requested: Map<number, number>): Anatomy {
 }
 
 const dir = fileURLToPath(new URL("../../test/fixtures/", import.meta.url));
+const usage = "usage: anatomy [FILE.rep...]  (default: test/fixtures/lab-*.rep)";
 const files = process.argv.slice(2);
+if (files.includes("--help") || files.includes("-h")) {
+  console.log(usage);
+  process.exit(0);
+}
+const bad = files.find((f) => f.startsWith("-"));
+if (bad !== undefined) {
+  console.error(`anatomy: unknown option "${bad}"\n${usage}`);
+  process.exit(2);
+}
+/** The trace in `path`, or exit 2 with one line naming the file and why. */
+function load(path: string): ReturnType<typeof parseTrace> {
+  try {
+    return parseTrace(readFileSync(path, "utf8"), basename(path));
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    console.error(`anatomy: cannot read ${path}: ${why}`);
+    process.exit(2);
+  }
+}
 const paths =
   files.length > 0
     ? files
@@ -86,12 +106,13 @@ const paths =
         .filter((f) => f.startsWith("lab-") && f.endsWith(".rep"))
         .sort()
         .map((f) => dir + f);
+// Every file read before the first line is printed: a bad one leaves stdout empty.
+const traces = paths.map(load);
 const pct = (n: number, of: number) => `${((100 * n) / of).toFixed(1)}%`.padStart(6);
 console.log(
   "trace                   pages  util  | payload  overhead  free  wild  slab-free  rest | region/slab/large pages",
 );
-for (const path of paths) {
-  const trace = parseTrace(readFileSync(path, "utf8"), basename(path));
+for (const trace of traces) {
   const { heap } = createStack({ ramBytes: 256 * 2 ** 20 });
   const m = heap as Malloc;
   const ptr = new Map<number, number>();
