@@ -2,19 +2,24 @@
 import { describe, expect, it } from "vitest";
 import { whitixTour } from "../src/whitix/index.js";
 
+// Each test runs the tour itself: run at describe level, outside any test,
+// it would make every mutant of the code it runs static for Stryker (run
+// against all related tests instead of the tests that cover it).
 describe("whitixTour", () => {
-  const t = whitixTour();
   it("reads the same PTE through the window and physically", () => {
+    const t = whitixTour();
     // Hand-worked: 0xC0000000 >>> 12 = 0xC0000, times 4 = 0x300000, plus 0xFFC00000.
     expect(t).toContain("= 0xfff00000");
     expect(t).toContain("(the same word)");
     expect(t).not.toContain("DIFFERENT");
   });
   it("shows the code write fault with error code 3", () => {
+    const t = whitixTour();
     expect(t).toContain("#PF at 0x00100000, error code 3");
     expect(t).not.toContain("WRONG");
   });
   it("edits another space through VirtAllocateTemp", () => {
+    const t = whitixTour();
     expect(t).toContain("VirtAllocateTemp(");
     expect(t).toContain("reads 0x0000cafe at CPL 3");
   });
