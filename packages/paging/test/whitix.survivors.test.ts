@@ -9,6 +9,7 @@
 import { createMachine, type Machine, PDE } from "@mm386/hw-i386";
 import { expectCode } from "@mm386/hw-i386/testing";
 import { describe, expect, it } from "vitest";
+import { firstFitRanges } from "@mm386/allocation";
 import { PTE_PRESENT as P, PTE_USER as U, PTE_WRITE as W, PagingError } from "../src/index.js";
 import {
   RegionSet,
@@ -854,6 +855,38 @@ describe("Whitix survivors: the third slice (whitix.ts 531-1008: the checks, boo
     expect(b.destroyed).toBe(true);
     expect(a.destroyed).toBe(false);
     expect(m.mmu.cr3).toBe(w.reference.cr3);
+  });
+
+  it("clears the boot tables' frames of whatever RAM held, and uses the range allocator it is given", () => {
+    const m = createMachine({ ramBytes: 10 * MiB });
+    // Garbage where the directory and the three tables go (0x00200000-0x00204000).
+    for (let a = 0x0020_0000; a < 0x0020_4000; a += 4) m.ram.write32(a, 0xdead_beef);
+    const calls: number[][] = [];
+    const w = VirtMemManagerInit(m, {
+      rangeAllocator: (base, count) => {
+        calls.push([base, count]);
+        return firstFitRanges(base, count);
+      },
+    });
+    expect(calls.length).toBeGreaterThan(0);
+    for (let r = 2; r < 1022; r++)
+      if (m.ram.read32(0x0020_0000 + 4 * r) !== 0) expect(`PDE ${r}`).toBe("0");
+    for (let i = 0; i < 1024; i++) if (m.ram.read32(0x0020_3000 + 4 * i) !== 0) expect(i).toBe(-1);
+    // The window works on the cleared directory: PDE 1023 read through 0xFFFFFFFC.
+    expect((w.read32(0xffff_fffc, 0) & FRAME) >>> 0).toBe(0x0020_0000);
+  });
+
+  it("probe of the current space loads CR3 not at all; of another, twice (there and back)", () => {
+    const { m, w } = boot();
+    const s = w.createAddressSpace()!;
+    const f = w.allocFrames(1)!;
+    m.ram.write32(f, 0x77);
+    w.map(s, 0x0080_0000, f, 1, P | U);
+    const here = flushes(m, () => expect(w.probe(0x0010_0000, 0)).toBe(m.ram.read32(0x0010_0000)));
+    expect(here.cr3).toBe(0);
+    const there = flushes(m, () => expect(w.probe(0x0080_0000, 3, s)).toBe(0x77));
+    expect(there.cr3).toBe(2);
+    expect(w.current).toBe(w.reference);
   });
 
   it("the page source: its name, the heap's last page, and a run with a hole refused whole", () => {
