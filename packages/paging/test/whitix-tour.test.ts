@@ -18,6 +18,15 @@ describe("whitixTour", () => {
     expect(t).toContain("#PF at 0x00100000, error code 3");
     expect(t).not.toContain("WRONG");
   });
+  it("tells the boot's layout and the window's PDE address as worked by hand", () => {
+    const t = whitixTour();
+    // 0x00100000 + 0x80000 of code - 1; the directory after code and data, PDE 1023 = D | P | RW.
+    expect(t).toContain("kernel code 0x00100000-0x0017ffff read-only");
+    expect(t).toContain("kernel directory at 0x00200000, PDE 1023 = 0x00200003 (itself)");
+    expect(t).toContain("CR0.WP = 1;");
+    // 0x08048000 >>> 22 = 32: its PDE at 0xFFFFF000 + 32 * 4 = 0xFFFFF080, absent in the kernel directory.
+    expect(t).toContain("PDE of 0x08048000 at 0xfffff080 is not present here");
+  });
   it("edits another space through VirtAllocateTemp", () => {
     const t = whitixTour();
     expect(t).toContain("VirtAllocateTemp(");

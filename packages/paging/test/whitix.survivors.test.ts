@@ -889,6 +889,27 @@ describe("Whitix survivors: the third slice (whitix.ts 531-1008: the checks, boo
     expect(w.current).toBe(w.reference);
   });
 
+  it("undefined is no space (like null), 0 is an address and a frame, -4096 a bad start named as it is", () => {
+    const { w } = boot();
+    const f = w.allocFrames(1)!;
+    // A kernel range takes undefined as it takes null; a user range needs a space.
+    expect(w.map(undefined as never, 0xc000_0000, f, 1, P | W)).toBe(true);
+    w.unmap(undefined as never, 0xc000_0000, 1);
+    expectCode(() => w.map(undefined as never, 0x0080_0000, f, 1, P | U), "E_NO_PAGEDIR", {
+      message: /^E_NO_PAGEDIR: user address 0x00800000 needs an address space$/,
+    });
+    // Address 0 is identity-mapped (PTE 0 = 0x00000003) and frame 0 can go in a temp slot.
+    expect(w.translate(0).pa).toBe(0);
+    expect(w.VirtAllocateTemp(0)).toBe(WHITIX.TEMP_BASE);
+    // VirtMapPhysRange from 0: an address, refused as the identity map, not as a bad start.
+    expectCode(() => w.VirtMapPhysRange(0, 0x1000, 1, P | W), "E_RESERVED_VA", {
+      message: /^E_RESERVED_VA: VirtMapPhysRange: 0x00000000 is in the identity map/,
+    });
+    expectCode(() => w.VirtMapPhysRange(-4096, 0x1000, 1, P | W), "E_BAD_ARGUMENT", {
+      message: /^E_BAD_ARGUMENT: VirtMapPhysRange: start -4096 is not a page-aligned address$/,
+    });
+  });
+
   it("the page source: its name, the heap's last page, and a run with a hole refused whole", () => {
     const { m, w } = boot();
     const src = whitixPageSource(w);
