@@ -164,7 +164,7 @@ export interface FastMmu {
 }
 
 /**
- * An aligned 32-bit read (`write` false: returns the word) or write of
+ * An aligned 32-bit read (`write` 0: returns the word) or write (1) of
  * `value` (returns 0) at int32 linear address `v` that the hit in
  * `Mmu.read32`/`write32` did not serve: either the miss that needs nothing but
  * the walk itself, done here on RAM's flat words, or else the general path
@@ -196,7 +196,7 @@ export function missWord32(
   m: FastMmu,
   v: number,
   cpl: number,
-  write: boolean,
+  write: number,
   value: number,
 ): number {
   const vpn = v >>> 12;
@@ -213,7 +213,7 @@ export function missWord32(
     const pd = m.cr3v >>> 12;
     if (pd >= frames) break fast;
     const pde = mem[(pd << 10) | (v >>> 22)]!;
-    const need = write ? P | AD : P | A;
+    const need = write !== 0 ? P | AD : P | A;
     let e: number;
     if ((pde & m.pseMask) !== 0) {
       e = largeEntry(pde, v, need, m.gMask);
@@ -230,11 +230,15 @@ export function missWord32(
     // needs RW to write while CR0.WP is set.
     const pfn = e >>> 12;
     if (pfn >= frames) break fast;
-    const rights = cpl === 3 ? (write ? US | RW : US) : write ? m.wpMask : 0;
+    const rights = cpl === 3 ? (write !== 0 ? US | RW : US) : write !== 0 ? m.wpMask : 0;
     if ((e & rights) !== rights) break fast;
     // `written` covers every frame of flat RAM.
     const written = m.written[pfn]!;
-    if (write && written === 0) break fast;
+    if (write !== 0 && written === 0) break fast;
+    // The word first: a read's load from RAM is the miss's longest wait, and
+    // nothing below depends on it, so the core runs the bookkeeping meanwhile.
+    const at = ((e & ~0xfff) | (v & 0xfff)) >>> 2;
+    const word = mem[at]!;
     m.flatMisses++;
     const hinted = e | HINT_TABLE[hintIndex(e, written)]!;
     // A built-in TLB keeps what it is given, hints included, in the slots the
@@ -242,12 +246,11 @@ export function missWord32(
     const u = m.unbounded;
     if (u !== null && (e & LARGE) === 0) u.fillSlot(vpn, hinted);
     else m.packed.fill(vpn, hinted);
-    const at = ((e & ~0xfff) | (v & 0xfff)) >>> 2;
-    if (!write) return mem[at]!;
+    if (write === 0) return word;
     mem[at] = value;
     return 0;
   }
-  return m.word32(v >>> 0, cpl as Cpl, write, value);
+  return m.word32(v >>> 0, cpl as Cpl, write !== 0, value);
 }
 
 /** {@link missWord32}'s walk of a PDE that maps a 4 MiB page: the entry, or 0 (reserved bits, or A/D missing). */

@@ -338,7 +338,7 @@ export class Mmu {
       // Everything else, out of line and never inlined here (fast-path.ts says why),
       // so that read32 stays the hit alone; `v` (an int32, a small integer to V8
       // for kernel addresses too) is passed, not the double.
-      return missWord32(this, v, cpl, false, 0);
+      return missWord32(this, v, cpl, 0, 0);
     }
     return this.word32(va, cpl, false, 0);
   }
@@ -372,7 +372,7 @@ export class Mmu {
         this.mem[((slot & ~0xfff) | (v & 0xfff)) >>> 2] = value;
         return;
       }
-      missWord32(this, v, cpl, true, value); // as in read32
+      missWord32(this, v, cpl, 1, value); // as in read32
       return;
     }
     this.word32(va, cpl, true, value);
