@@ -105,11 +105,12 @@ function loop(body: string): Loop {
  * instructions per miss) that successive misses still overlap. The MMU's miss
  * plus invlpg ran about 1,300 instructions, about 1,050 once the TLB's own
  * flat array became the fast path, 530-600 once fast-path.ts's flatWalk
- * took the misses with nothing to set, and about 390 once that path took its
- * register bits as masks, counted once and filled the slot in one store
- * (valgrind's instruction count: checks, counters, the Tlb swap point, the
- * fast path and their bookkeeping, calls V8 did not inline), against 107 for
- * this floor. So each miss's final load waits alone: an out-of-order core
+ * took the misses with nothing to set, about 390 once that path took its
+ * register bits as masks, counted once and filled the slot in one store, and
+ * about 380 as one out-of-line function (fast-path.ts's missWord32, which keeps
+ * read32 small enough to inline everywhere) (valgrind's instruction count:
+ * checks, counters, the Tlb swap point, the fast path and their bookkeeping,
+ * the call), against 107 for this floor. So each miss's final load waits alone: an out-of-order core
  * overlaps the floor's loads across iterations, but ~390 instructions do not
  * fit its reorder window; `perf annotate` on the miss loop puts about half of
  * the MMU's read32 time on that one load.

@@ -48,14 +48,7 @@ import {
   type Tlb,
 } from "./api.js";
 import { HW_ERROR, HwError, PageFault, hex32, showValue } from "./errors.js";
-import {
-  EMPTY_SLOTS,
-  FLAT_AFTER,
-  HINT,
-  HINTS,
-  hintsFor,
-  missWord32,
-} from "./fast-path.js";
+import { EMPTY_SLOTS, FLAT_AFTER, HINT, HINTS, hintsFor, missWord32 } from "./fast-path.js";
 import { ENTRY, type PackedTlb, packEntry, packedView } from "./packed.js";
 import { PhysicalMemory, checkValue, toU32 } from "./ram.js";
 import { UnboundedTlb } from "./tlb.js";
