@@ -17,6 +17,7 @@ import {
   startPaging,
 } from "@mm386/paging";
 import { bootLinux } from "@mm386/paging/linux";
+import { firstFitRanges } from "@mm386/allocation";
 import { describe, expect, it } from "vitest";
 import { Kvmalloc, resizeKernelPages } from "../src/index.js";
 import { LinuxVmalloc } from "../src/linux.js";
@@ -257,6 +258,23 @@ describe("kvmalloc survivors: kvresize's bounds and virtual pages", () => {
     faultOf(() => p.mmu.read32(moved + 4 * PAGE_SIZE));
     kv.kvfree(moved, 4);
     expect(p.allocators.kernel.freePages).toBe(k0);
+  });
+  it("does not move into a run too short for the new reserve and its guard page", () => {
+    // First fit over a bitmap, so that vpalloc(min, max) can answer a run shorter than max
+    // (the default buddy rounds min up to a block that holds max too).
+    const p = startPaging(createMachine({ ramBytes: 16 * MiB }), {
+      rangeAllocator: firstFitRanges,
+    });
+    const kv = new Kvmalloc(p, { guardPages: true });
+    const a = kv.kvmalloc(3)!;
+    // Take every kernel virtual page, then give back one run of 6: a move to 4 pages needs
+    // 4 + 2 reserved + 1 guard = 7, so it must answer null.
+    const first = p.allocators.vpalloc(1, 1 << 20)!;
+    while (p.allocators.vpalloc(1, 1 << 20) !== null);
+    p.allocators.vpfree(first.start, 6);
+    const before = state(p, kv);
+    expect(kv.kvresize(a, 3, 4, true)).toBeNull();
+    expect(state(p, kv)).toEqual(before);
   });
 });
 
