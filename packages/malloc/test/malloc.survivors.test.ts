@@ -1,0 +1,380 @@
+/**
+ * Tests written from the survivors of `pnpm mutation malloc` (docs/quality.md,
+ * "Survivors worth a test"): the heap core's block handling, worked out by hand
+ * on the smallest heap whose every word can be named.
+ *
+ * The heap: address-ordered first fit (one control word), align 8, no slabs,
+ * no quick lists, one page. By hand, from the layout in api.ts: the region's
+ * magic at S, the free list head at S+4, the first block at S+16 (its header
+ * at S+12), the epilogue header at S+4092. malloc(32) makes a 40-byte block
+ * (32 + the 4-byte header, rounded up to 8), so four of them are a = S+16,
+ * b = S+56, c = S+96, d = S+136, and the wilderness is the free block of
+ * 4080 - 160 = 3920 bytes at S+176. A header is size | PREV_ALLOC (2) |
+ * ALLOC (1): 0x2b for a live 40-byte block after a live one.
+ */
+import { describe, expect, it } from "vitest";
+import { Malloc, MallocError, POLICIES, createStack } from "../src/index.js";
+
+const hex = (n: number) => `0x${n.toString(16).padStart(8, "0")}`;
+
+/** A fresh heap as in the header comment, with `live` blocks of 32 bytes from a. */
+function setup(live = 4) {
+  const stack = createStack({ ramBytes: 16 * 1024 * 1024 });
+  const heap = new Malloc(stack.kv, {
+    policy: POLICIES["first-fit"],
+    sizeClasses: false,
+    quickLists: false,
+  });
+  const mmu = stack.mmu;
+  const S = heap.extents()[0]!.start;
+  const ptrs = Array.from({ length: live }, () => heap.malloc(32)!);
+  expect(ptrs).toEqual([16, 56, 96, 136].slice(0, live).map((o) => S + o));
+  /** Every word of the page, the heap's picture (or why it cannot be drawn) and its counters. */
+  const snapshot = () => {
+    const words: number[] = [];
+    for (let va = S; va < S + 4096; va += 4) words.push(mmu.read32(va));
+    let dump: string;
+    try {
+      dump = heap.dump();
+    } catch (e) {
+      dump = String(e); // a header damaged to reach past the region: the walk faults
+    }
+    return { words, dump, stats: heap.stats };
+  };
+  /** The blocks as [offset from S, size, allocated]. */
+  const layout = () => heap.blocks().map((b) => [b.bp - S, b.size, b.allocated]);
+  return { heap, mmu, S, ptrs, snapshot, layout };
+}
+
+/** `f` throws E_CORRUPT with exactly this message. */
+function corrupt(f: () => unknown, message: string): void {
+  let caught: unknown;
+  try {
+    f();
+  } catch (e) {
+    caught = e;
+  }
+  expect(caught, "accepted").toBeInstanceOf(MallocError);
+  expect((caught as MallocError).code).toBe("E_CORRUPT");
+  expect((caught as MallocError).message).toBe(`E_CORRUPT: ${message}`);
+}
+
+describe("split: a free block is split only when the rest can stand alone (16 bytes)", () => {
+  it("malloc(4060) takes 4064 of the first 4080 bytes and leaves a 16-byte free block", () => {
+    const { heap, mmu, S, layout } = setup(0);
+    expect(heap.malloc(4060)).toBe(S + 16);
+    expect(layout()).toEqual([
+      [16, 4064, true],
+      [4080, 16, false],
+    ]);
+    expect(mmu.read32(S + 4076)).toBe(16 | 2); // the rest's header: the block before is live
+    expect(mmu.read32(S + 4088)).toBe(16 | 2); // and its footer
+    expect(mmu.read32(S + 4092)).toBe(1); // the epilogue: allocated, the block before free
+    heap.check();
+  });
+
+  it("malloc(4061) needs 4072: 8 bytes left cannot stand alone, so the block is all 4080", () => {
+    const { heap, mmu, S, layout } = setup(0);
+    expect(heap.malloc(4061)).toBe(S + 16);
+    expect(layout()).toEqual([[16, 4080, true]]);
+    expect(mmu.read32(S + 12)).toBe(4080 | 3);
+    expect(mmu.read32(S + 4092)).toBe(1 | 2); // the epilogue now follows a live block
+    expect(heap.stats.footprintPages).toBe(1);
+    heap.check();
+  });
+
+  it("a free hole is split the same way: 40 bytes give a 24-byte block and a 16-byte hole, not 8", () => {
+    const { heap, S, ptrs, layout } = setup();
+    heap.free(ptrs[1]!); // b: a 40-byte hole between live a and c
+    expect(heap.malloc(20)).toBe(S + 56); // 24 bytes: first fit, 16 left
+    expect(layout().slice(0, 4)).toEqual([
+      [16, 40, true],
+      [56, 24, true],
+      [80, 16, false],
+      [96, 40, true],
+    ]);
+    heap.check();
+    expect(heap.malloc(12)).toBe(S + 80); // 16 bytes: the hole exactly
+    expect(heap.malloc(28)).toBe(S + 176); // 32 bytes: 8 would be left in no hole, the wilderness
+    heap.check();
+  });
+});
+
+describe("free merges a block with its free neighbours, and with nothing else", () => {
+  it("b alone, then a with b, then c with a+b, then d with everything and the wilderness", () => {
+    const { heap, mmu, S, ptrs, layout } = setup();
+    const [a, b, c, d] = ptrs as [number, number, number, number];
+    heap.free(b);
+    expect(layout()).toEqual([
+      [16, 40, true],
+      [56, 40, false],
+      [96, 40, true],
+      [136, 40, true],
+      [176, 3920, false],
+    ]);
+    expect([mmu.read32(b - 4), mmu.read32(b + 32), mmu.read32(c - 4)]).toEqual([
+      40 | 2, // b's header: free, a live
+      40 | 2, // b's footer, the same
+      40 | 1, // c's header: PREV_ALLOC cleared
+    ]);
+    heap.check();
+    heap.free(a);
+    expect(layout().slice(0, 2)).toEqual([
+      [16, 80, false],
+      [96, 40, true],
+    ]);
+    expect([mmu.read32(a - 4), mmu.read32(a + 72)]).toEqual([80 | 2, 80 | 2]);
+    heap.check();
+    heap.free(c);
+    expect(layout().slice(0, 2)).toEqual([
+      [16, 120, false],
+      [136, 40, true],
+    ]);
+    expect(mmu.read32(d - 4)).toBe(40 | 1);
+    heap.check();
+    heap.free(d);
+    expect(layout()).toEqual([[16, 4080, false]]);
+    expect([mmu.read32(S + 12), mmu.read32(S + 4088), mmu.read32(S + 4092)]).toEqual([
+      4080 | 2,
+      4080 | 2,
+      1,
+    ]);
+    expect(heap.stats).toMatchObject({ allocations: 0, livePayload: 0, footprintPages: 1 });
+    heap.check();
+    expect(heap.malloc(4072)).toBe(S + 16); // all of it is one block again
+  });
+
+  it("the last live block freed merges into the wilderness; the one before it stays apart", () => {
+    const { heap, S, ptrs, layout } = setup();
+    heap.free(ptrs[3]!);
+    expect(layout()).toEqual([
+      [16, 40, true],
+      [56, 40, true],
+      [96, 40, true],
+      [136, 3960, false],
+    ]);
+    heap.free(ptrs[1]!);
+    expect(layout()[1]).toEqual([56, 40, false]);
+    heap.check();
+    expect(heap.malloc(32)).toBe(S + 56); // the hole, not the wilderness
+  });
+});
+
+describe("free refuses what would merge live memory, naming the word, and changes nothing", () => {
+  /** Set `va` to `value`, expect free(bp) refused with `message`, then put the word back. */
+  const refused = (
+    t: ReturnType<typeof setup>,
+    writes: [number, number][],
+    bp: number,
+    message: string,
+  ) => {
+    const old = writes.map(([va]) => t.mmu.read32(va));
+    for (const [va, v] of writes) t.mmu.write32(va, v);
+    const before = t.snapshot();
+    corrupt(() => t.heap.free(bp), message);
+    corrupt(() => t.heap.realloc(bp, 64), message.replace(/^free/, "realloc"));
+    expect(t.snapshot()).toEqual(before);
+    writes.forEach(([va], i) => t.mmu.write32(va, old[i]!));
+    t.heap.check();
+  };
+
+  it("its own header changed: the shadow record says 40 bytes, allocated", () => {
+    const t = setup();
+    const a = t.ptrs[0]!;
+    refused(
+      t,
+      [[a - 4, 80 | 3]],
+      a,
+      `free(${hex(a)}): header 0x00000053 is corrupted (malloc made this an allocated block of 40 bytes, header 0x00000029)`,
+    );
+  });
+
+  it("the next header says this block is free (PREV_ALLOC cleared)", () => {
+    const t = setup();
+    const [a, b] = t.ptrs as [number, number];
+    refused(
+      t,
+      [[b - 4, 40 | 1]],
+      a,
+      `free(${hex(a)}): the next header 0x00000029 at ${hex(b - 4)} says this block is free`,
+    );
+  });
+
+  it("the next block is live but its header says free", () => {
+    const t = setup();
+    const [a, b, c] = t.ptrs as [number, number, number];
+    refused(
+      t,
+      [
+        [b - 4, 40 | 2],
+        [c - 8, 40 | 2], // a footer to match, as a free block has
+      ],
+      a,
+      `free(${hex(a)}): the next block ${hex(b)} is live, but its header 0x0000002a at ${hex(b - 4)} says free`,
+    );
+  });
+
+  it("the next block is free, but its header cannot be a free block's (each way in turn)", () => {
+    const t = setup();
+    const [a, b, c] = t.ptrs as [number, number, number];
+    t.heap.free(b); // b: free, header and footer 40 | PREV_ALLOC
+    const at = (h: number) =>
+      `free(${hex(a)}): the next block's header ${hex(h)} at ${hex(b - 4)} is corrupted`;
+    refused(t, [[b - 4, 8 | 2]], a, at(8 | 2)); // smaller than a block
+    refused(t, [[b - 4, 4096 | 2]], a, at(4096 | 2)); // past the region's end
+    refused(t, [[b - 4, 48 | 2]], a, at(48 | 2)); // its footer (at b + 40) does not say 48
+    refused(t, [[c - 8, 48 | 2]], a, at(40 | 2)); // the footer changed instead
+  });
+
+  it("the header says the block before is free, but the word before is no free block's footer", () => {
+    const t = setup();
+    const [a, b, c] = t.ptrs as [number, number, number];
+    const says = (f: number) =>
+      `free(${hex(c)}): header 0x00000029 says the block before is free, but the footer ${hex(f)} at ${hex(c - 8)} is not that of a free block`;
+    const cleared: [number, number] = [c - 4, 40 | 1];
+    refused(t, [cleared, [c - 8, 40 | 3]], c, says(40 | 3)); // ALLOC set
+    refused(t, [cleared, [c - 8, 8 | 2]], c, says(8 | 2)); // smaller than a block
+    refused(t, [cleared, [c - 8, 160 | 2]], c, says(160 | 2)); // before the first block
+    // b is live: a footer and header that both say free do not make it so.
+    refused(t, [cleared, [c - 8, 40 | 2], [b - 4, 40 | 2]], c, says(40 | 2));
+    // A size that matches no header: c - 48 is inside a.
+    refused(t, [cleared, [c - 8, 48 | 2]], c, says(48 | 2));
+    expect(a).toBe(t.S + 16);
+  });
+
+  it("the first block's PREV_ALLOC cleared: the word before it is the region's padding", () => {
+    const t = setup();
+    const a = t.ptrs[0]!;
+    t.mmu.write32(a - 4, 40 | 1);
+    corrupt(
+      () => t.heap.free(a),
+      `free(${hex(a)}): header 0x00000029 says the block before is free, but the footer 0x00000000 at ${hex(a - 8)} is not that of a free block`,
+    );
+  });
+});
+
+describe("check() finds each kind of damage, naming the word", () => {
+  const damaged = (
+    prepare: (t: ReturnType<typeof setup>) => [number, number][],
+    message: (t: ReturnType<typeof setup>) => string,
+  ) => {
+    const t = setup();
+    const writes = prepare(t);
+    t.heap.check();
+    const old = writes.map(([va]) => t.mmu.read32(va));
+    for (const [va, v] of writes) t.mmu.write32(va, v);
+    corrupt(() => t.heap.check(), message(t));
+    writes.forEach(([va], i) => t.mmu.write32(va, old[i]!));
+    t.heap.check();
+  };
+  const [A, B, C] = [16, 56, 96];
+
+  it("the region's magic word", () =>
+    damaged(
+      (t) => [[t.S, 0]],
+      (t) => `${hex(t.S)}: region magic is gone`,
+    ));
+
+  it("a PREV_ALLOC bit that disagrees with the block before", () =>
+    damaged(
+      (t) => [[t.S + B - 4, 40 | 1]],
+      (t) => `${hex(t.S + B - 4)}: PREV_ALLOC bit says false, the block before is allocated`,
+    ));
+
+  it("an epilogue that is not allocated", () =>
+    damaged(
+      (t) => [[t.S + 4092, 0]],
+      (t) => `${hex(t.S + 4092)}: epilogue header out of place`,
+    ));
+
+  it("a block too small, or reaching past the region", () => {
+    damaged(
+      (t) => [[t.S + A - 4, 8 | 3]],
+      (t) => `${hex(t.S + A - 4)}: block size 8 is impossible here`,
+    );
+    damaged(
+      (t) => [[t.S + A - 4, 4088 | 3]],
+      (t) => `${hex(t.S + A - 4)}: block size 4088 is impossible here`,
+    );
+  });
+
+  it("the LARGE bit on a region block", () =>
+    damaged(
+      (t) => [[t.S + A - 4, 40 | 4 | 3]],
+      (t) => `${hex(t.S + A - 4)}: LARGE bit inside a region`,
+    ));
+
+  it("a block smaller than its request, and a block of another size than malloc made", () => {
+    damaged(
+      (t) => [[t.S + A - 4, 32 | 3]],
+      (t) => `${hex(t.S + A)}: block of 32 bytes holds a 32-byte request`,
+    );
+    damaged(
+      (t) => [[t.S + A - 4, 48 | 3]],
+      (t) => `${hex(t.S + A - 4)}: block of 48 bytes, malloc made it 40`,
+    );
+  });
+
+  it("a live block whose header says free, with a footer to match", () =>
+    damaged(
+      (t) => [
+        [t.S + A - 4, 40 | 2],
+        [t.S + B - 8, 40 | 2],
+        [t.S + B - 4, 40 | 1],
+      ],
+      (t) => `${hex(t.S + A)}: a free block that malloc handed out and nobody freed`,
+    ));
+
+  it("a freed block whose header says allocated again", () =>
+    damaged(
+      (t) => {
+        t.heap.free(t.S + B);
+        return [
+          [t.S + B - 4, 40 | 3],
+          [t.S + C - 4, 40 | 3],
+        ];
+      },
+      (t) => `${hex(t.S + B)}: allocated block that malloc did not hand out`,
+    ));
+
+  it("two free blocks in a row, and a free block whose footer disagrees", () => {
+    damaged(
+      (t) => {
+        t.heap.free(t.S + B);
+        return [
+          [t.S + C - 4, 40], // c looks free too (its footer below), the block before free
+          [t.S + C + 32, 40],
+          [t.S + C + 36, 40 | 1], // and d's header says so
+        ];
+      },
+      (t) => `${hex(t.S + C - 4)}: two free blocks in a row (not coalesced)`,
+    );
+    damaged(
+      (t) => {
+        t.heap.free(t.S + B);
+        return [[t.S + C - 8, 0]];
+      },
+      (t) => `${hex(t.S + C - 8)}: footer 0x00000000 does not match header 0x0000002a`,
+    );
+  });
+
+  it("a free list that lists a live block, misses a free one, or loops", () => {
+    const freed = (t: ReturnType<typeof setup>) => {
+      t.heap.free(t.S + B); // the list: S+4 -> b
+      return t;
+    };
+    damaged(
+      (t) => [[freed(t).S + 4, t.S + C]],
+      (t) => `${hex(t.S + C)}: on a free list but not a free block`,
+    );
+    damaged(
+      (t) => [[freed(t).S + 4, 0]],
+      (t) => `${hex(t.S + 4)}: 1 free blocks in the heap, 0 on the free lists`,
+    );
+    damaged(
+      (t) => [[freed(t).S + B, t.S + B]], // b's next link to itself
+      (t) =>
+        `${hex(t.S + B)}: the free lists hold more blocks than the heap (a cycle, or a block listed twice)`,
+    );
+  });
+});
