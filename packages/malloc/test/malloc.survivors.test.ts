@@ -160,6 +160,90 @@ describe("free merges a block with its free neighbours, and with nothing else", 
   });
 });
 
+describe("realloc in place: shrink, grow into the free block after, grow the region", () => {
+  it("shrinks a 40-byte block to 24 (a 16-byte tail freed), but not to 32 (8 bytes could not stand alone)", () => {
+    const { heap, S, ptrs, layout } = setup();
+    const a = ptrs[0]!;
+    expect(heap.realloc(a, 24)).toBe(a); // 32 bytes: 8 left, the block stays 40
+    expect(layout()[0]).toEqual([16, 40, true]);
+    expect(heap.realloc(a, 20)).toBe(a); // 24 bytes: the 16 after become a free block
+    expect(layout().slice(0, 3)).toEqual([
+      [16, 24, true],
+      [40, 16, false],
+      [56, 40, true],
+    ]);
+    expect(heap.stats.livePayload).toBe(20 + 3 * 32);
+    heap.check();
+    expect(heap.malloc(12)).toBe(S + 40); // the freed tail is a block like any other
+  });
+
+  it("grows into the free block after it, splitting off 16 bytes but not 8", () => {
+    const { heap, mmu, S, ptrs, layout } = setup();
+    const [a, b] = ptrs as [number, number];
+    mmu.write32(a + 28, 0xfeed);
+    heap.free(b); // 40 + 40 = 80 bytes from a
+    expect(heap.realloc(a, 60)).toBe(a); // 64 bytes: 16 left
+    expect(layout().slice(0, 3)).toEqual([
+      [16, 64, true],
+      [80, 16, false],
+      [96, 40, true],
+    ]);
+    heap.check();
+    expect(heap.realloc(a, 68)).toBe(a); // 72 bytes: 8 would be left, so all 80
+    expect(layout().slice(0, 2)).toEqual([
+      [16, 80, true],
+      [96, 40, true],
+    ]);
+    expect(mmu.read32(a + 28)).toBe(0xfeed);
+    heap.check();
+    const moved = heap.realloc(a, 77)!; // 77 + 4 rounds up to 88 bytes, more than the 80: it moves
+    expect(moved).toBe(S + 176); // first fit finds no hole: the wilderness
+    expect(mmu.read32(moved + 28)).toBe(0xfeed);
+    expect(layout()[0]).toEqual([16, 80, false]);
+    heap.check();
+  });
+
+  it("grows into a free block after it that makes exactly the size asked", () => {
+    const { heap, ptrs, layout } = setup();
+    const [a, b] = ptrs as [number, number];
+    heap.free(b);
+    expect(heap.realloc(a, 76)).toBe(a); // 76 + 4 = 80 bytes: a's 40 and b's 40
+    expect(layout().slice(0, 2)).toEqual([
+      [16, 80, true],
+      [96, 40, true],
+    ]);
+    heap.check();
+  });
+
+  it("grows the last block by growing the region a page under it", () => {
+    const { heap, S, ptrs, layout } = setup();
+    const d = ptrs[3]!;
+    // 4004 bytes: a 4008-byte block; d's 40 and the wilderness's 3920 are 48 short, so the
+    // region takes one page more and the wilderness ends at 8192: 40 + 3920 + 4096 - 4008 = 4048.
+    expect(heap.realloc(d, 4004)).toBe(d);
+    expect(layout().slice(3)).toEqual([
+      [136, 4008, true],
+      [4144, 4048, false],
+    ]);
+    expect(heap.stats.footprintPages).toBe(2);
+    expect(heap.extents()).toEqual([{ kind: "region", start: S, pages: 2, first: S + 16 }]);
+    heap.check();
+  });
+
+  it("takes as many pages as the growth needs: 4144 bytes short is two pages, not one", () => {
+    const { heap, ptrs, layout } = setup();
+    const d = ptrs[3]!;
+    // 8100 bytes: an 8104-byte block, 8104 - 40 - 3920 = 4144 more than d and the wilderness.
+    expect(heap.realloc(d, 8100)).toBe(d);
+    expect(layout().slice(3)).toEqual([
+      [136, 8104, true],
+      [8240, 40 + 3920 + 8192 - 8104, false],
+    ]);
+    expect(heap.stats.footprintPages).toBe(3);
+    heap.check();
+  });
+});
+
 describe("free refuses what would merge live memory, naming the word, and changes nothing", () => {
   /** Set `va` to `value`, expect free(bp) refused with `message`, then put the word back. */
   const refused = (
