@@ -304,7 +304,16 @@ describe("free refuses what would merge live memory, naming the word, and change
     t.heap.free(b); // b: free, header and footer 40 | PREV_ALLOC
     const at = (h: number) =>
       `free(${hex(a)}): the next block's header ${hex(h)} at ${hex(b - 4)} is corrupted`;
-    refused(t, [[b - 4, 8 | 2]], a, at(8 | 2)); // smaller than a block
+    // Smaller than a block, with the word an 8-byte block's footer would be saying so too.
+    refused(
+      t,
+      [
+        [b - 4, 8 | 2],
+        [b, 8 | 2],
+      ],
+      a,
+      at(8 | 2),
+    );
     refused(t, [[b - 4, 4096 | 2]], a, at(4096 | 2)); // past the region's end
     refused(t, [[b - 4, 48 | 2]], a, at(48 | 2)); // its footer (at b + 40) does not say 48
     refused(t, [[c - 8, 48 | 2]], a, at(40 | 2)); // the footer changed instead
@@ -317,13 +326,67 @@ describe("free refuses what would merge live memory, naming the word, and change
       `free(${hex(c)}): header 0x00000029 says the block before is free, but the footer ${hex(f)} at ${hex(c - 8)} is not that of a free block`;
     const cleared: [number, number] = [c - 4, 40 | 1];
     refused(t, [cleared, [c - 8, 40 | 3]], c, says(40 | 3)); // ALLOC set
-    refused(t, [cleared, [c - 8, 8 | 2]], c, says(8 | 2)); // smaller than a block
+    // Smaller than a block, with a header to match where an 8-byte block would start.
+    refused(t, [cleared, [c - 8, 8 | 2], [c - 12, 8 | 2]], c, says(8 | 2));
     refused(t, [cleared, [c - 8, 160 | 2]], c, says(160 | 2)); // before the first block
     // b is live: a footer and header that both say free do not make it so.
     refused(t, [cleared, [c - 8, 40 | 2], [b - 4, 40 | 2]], c, says(40 | 2));
     // A size that matches no header: c - 48 is inside a.
     refused(t, [cleared, [c - 8, 48 | 2]], c, says(48 | 2));
+    // b freed for real, then its header and footer both say allocated: only ALLOC tells.
+    t.heap.free(b);
+    refused(
+      t,
+      [
+        [b - 4, 40 | 3],
+        [c - 8, 40 | 3],
+      ],
+      c,
+      says(40 | 3),
+    );
     expect(a).toBe(t.S + 16);
+  });
+
+  it("with align 16, a neighbour's size that is a multiple of 8 but not of 16", () => {
+    // By hand: malloc(32) makes 48-byte blocks, a = S+16, b = S+64, c = S+112.
+    const stack = createStack({ ramBytes: 16 * 1024 * 1024 });
+    const heap = new Malloc(stack.kv, {
+      policy: POLICIES["first-fit"],
+      align: 16,
+      sizeClasses: false,
+      quickLists: false,
+    });
+    const S = heap.extents()[0]!.start;
+    const [a, b, c] = [0, 1, 2].map(() => heap.malloc(32)!) as [number, number, number];
+    expect([a, b, c]).toEqual([S + 16, S + 64, S + 112]);
+    const mmu = stack.mmu;
+    const attempt = (writes: [number, number][], bp: number, message: string) => {
+      const old = writes.map(([va]) => mmu.read32(va));
+      for (const [va, v] of writes) mmu.write32(va, v);
+      corrupt(() => heap.free(bp), message);
+      writes.forEach(([va], i) => mmu.write32(va, old[i]!));
+      heap.check();
+    };
+    // The block before c said to be 24 bytes from a footer and a header that agree.
+    attempt(
+      [
+        [c - 4, 48 | 1],
+        [c - 8, 24 | 2],
+        [c - 28, 24 | 2],
+      ],
+      c,
+      `free(${hex(c)}): header 0x00000031 says the block before is free, but the footer 0x0000001a at ${hex(c - 8)} is not that of a free block`,
+    );
+    heap.free(b);
+    // b free, its header and the footer of a 24-byte block agreeing.
+    attempt(
+      [
+        [b - 4, 24 | 2],
+        [b + 16, 24 | 2],
+      ],
+      a,
+      `free(${hex(a)}): the next block's header 0x0000001a at ${hex(b - 4)} is corrupted`,
+    );
   });
 
   it("the first block's PREV_ALLOC cleared: the word before it is the region's padding", () => {
