@@ -215,6 +215,31 @@ describe("realloc in place: shrink, grow into the free block after, grow the reg
     heap.check();
   });
 
+  it("a move frees the old block by its headers as they are after the move, not as free() last read them", () => {
+    const { heap, mmu, S, layout } = setup(0);
+    const x = heap.malloc(60)!; // 64 bytes at S+16
+    const b = heap.malloc(32)!; // 40 at S+80
+    const c = heap.malloc(32)!; // 40 at S+120; the wilderness: 3936 at S+160
+    expect([x, b, c]).toEqual([S + 16, S + 80, S + 120]);
+    heap.free(b);
+    expect(heap.malloc(32)).toBe(b); // the hole, taken back whole
+    mmu.write32(b, 0xb0b);
+    expect(heap.realloc(x, 200)).toBe(S + 160); // 208 bytes: moved to the wilderness
+    // x's 64 bytes are a hole before b now, and b's PREV_ALLOC is clear. b must move to grow
+    // (c is live), and first fit puts it in that hole, exactly 64 bytes: the hole is taken
+    // whole and b's header says so. Freeing b then merges with nothing.
+    expect(heap.realloc(b, 60)).toBe(S + 16);
+    expect(mmu.read32(S + 16)).toBe(0xb0b);
+    expect(layout()).toEqual([
+      [16, 64, true],
+      [80, 40, false],
+      [120, 40, true],
+      [160, 208, true],
+      [368, 3728, false],
+    ]);
+    heap.check();
+  });
+
   it("grows the last block by growing the region a page under it", () => {
     const { heap, S, ptrs, layout } = setup();
     const d = ptrs[3]!;
