@@ -550,3 +550,71 @@ describe("check() finds each kind of damage, naming the word", () => {
     );
   });
 });
+
+describe("validate names what it refuses, and takes no address for another", () => {
+  it("a pointer 4 past a block, or 2^32 past it, is not that block", () => {
+    const t = setup();
+    const a = t.ptrs[0]!;
+    const before = t.snapshot();
+    const never = (what: string) =>
+      `E_NOT_ALLOCATED: free(${what}): malloc never returned this address`;
+    for (const [bp, what] of [
+      [a + 4, hex(a + 4)], // the same shadow slot as a: only the alignment test tells them apart
+      [a + 2 ** 32, String(a + 2 ** 32)], // the same page table and slot as a, 4 GiB up
+      [-8, "-8"],
+      [0, "0x00000000"],
+      [8, "0x00000008"],
+      [0xffff_ffff, "0xffffffff"],
+    ] as const) {
+      let caught: unknown;
+      try {
+        t.heap.free(bp);
+      } catch (e) {
+        caught = e;
+      }
+      expect((caught as Error).message, String(bp)).toBe(never(what));
+    }
+    expect(t.snapshot()).toEqual(before);
+    t.heap.free(a);
+    let twice: unknown;
+    try {
+      t.heap.free(a);
+    } catch (e) {
+      twice = e;
+    }
+    expect((twice as Error).message).toBe(
+      `E_DOUBLE_FREE: free(${hex(a)}): the block was freed already`,
+    );
+  });
+
+  it("a large block's header overwritten: free refuses it, naming the header", () => {
+    const stack = createStack({ ramBytes: 16 * 1024 * 1024 });
+    const heap = new Malloc(stack.kv);
+    const bp = heap.malloc(100_000)!; // 25 pages: the block is 25 * 4096 - 8 bytes
+    expect(stack.mmu.read32(bp - 4)).toBe((25 * 4096 - 8) | 7); // LARGE | PREV_ALLOC | ALLOC
+    stack.mmu.write32(bp - 4, 0);
+    corrupt(() => heap.free(bp), `free(${hex(bp)}): large block header 0x00000000 was overwritten`);
+    stack.mmu.write32(bp - 4, (25 * 4096 - 8) | 7);
+    heap.free(bp);
+    heap.check();
+  });
+
+  it("a slab's magic word overwritten: free of its object refuses it, naming the slab", () => {
+    const stack = createStack({ ramBytes: 16 * 1024 * 1024 });
+    const heap = new Malloc(stack.kv);
+    // 758 malloc(8) fill three region pages; the 759th is the first slab object (heap.test.ts).
+    for (let i = 0; i < 758; i++) heap.malloc(8);
+    const obj = heap.malloc(8)!;
+    const slab = heap.extents().find((e) => e.kind === "slab")!;
+    expect(obj).toBe(slab.first);
+    const magic = stack.mmu.read32(slab.start);
+    stack.mmu.write32(slab.start, 0);
+    corrupt(
+      () => heap.free(obj),
+      `free(${hex(obj)}): the header of its slab ${hex(slab.start)} was overwritten`,
+    );
+    stack.mmu.write32(slab.start, magic);
+    heap.free(obj);
+    heap.check();
+  });
+});
