@@ -123,6 +123,8 @@ const TUNING = {
    * program-like traces lost 3-6 points).
    */
   SLAB_BULK: 4,
+  /** Pages' worth of shadow records in one chunk (1024 int32 a page: 4 KiB). */
+  SHADOW_CHUNK_PAGES: 16,
   /** Most pages in one slab. */
   SLAB_PAGES_MAX: 8,
   /** A slab may waste at most this fraction of its bytes (header and tail): 1/32. */
@@ -180,15 +182,20 @@ interface Slab {
 /** Shadow bookkeeping of one kernel page (see the module comment). */
 interface PageInfo {
   /**
-   * Where the page's records start in the heap's `shadow` array (-1: none
-   * yet): two numbers per 8-byte offset, the bytes requested + 1 (0: never
-   * handed out, -1: freed), then what the pointer is: a block size (> 0) in
-   * a region, 0 for a slab object, minus the page count of a large block.
+   * Where the page's records start in `recs` (-1: none yet): two numbers
+   * per 8-byte offset, the bytes requested + 1 (0: never handed out, -1:
+   * freed), then what the pointer is: a block size (> 0) in a region, 0 for
+   * a slab object, minus the page count of a large block.
    */
   base: number;
+  /** The chunk of shadow records holding the page's ({@link NO_RECORDS} until it has some). */
+  recs: Int32Array;
   region: Region | null;
   slab: Slab | null;
 }
+
+/** The records of a page that has none yet (its `base` is -1). */
+const NO_RECORDS = new Int32Array(0);
 
 /** Words of one page: the most control words a policy can ask for. */
 const CONTROL_WORDS_MAX = PAGE_SIZE / 4;
@@ -347,15 +354,18 @@ export class Malloc implements HeapAllocator {
    */
   private readonly pagesInfo = new Array<(PageInfo | undefined)[] | undefined>(1024);
   /**
-   * The shadow records of every page that has some (see {@link PageInfo.base}):
-   * 16 pages' worth to start (64 KiB, a heap of a few pages never grows it),
-   * doubled when full.
+   * The chunk of shadow records pages get theirs from (see
+   * {@link PageInfo.recs}): 16 pages' worth (64 KiB; a heap of a few pages
+   * never needs a second), a new one when it is used up. Chunks are never
+   * copied: one array for the heap, doubled when full, copied and zeroed
+   * megabytes inside a run of a heap of a few hundred pages.
    */
-  private shadow = new Int32Array(16 * 1024);
+  private shadow = new Int32Array(TUNING.SHADOW_CHUNK_PAGES * 1024);
   /** The end of the records handed out in `shadow`. */
   private shadowTop = 0;
-  /** Records of pages given back, zeroed, for the next page. */
-  private readonly shadowFree: number[] = [];
+  /** Records of pages given back, zeroed, for the next page: their chunks and offsets. */
+  private readonly shadowFree: Int32Array[] = [];
+  private readonly shadowFreeBase: number[] = [];
   /** Live blocks of each small size (slab class), wherever they are: what decides slab or region. */
   private readonly classLive: Int32Array;
   private readonly classShape: { pages: number; capacity: number }[];
@@ -534,7 +544,7 @@ export class Malloc implements HeapAllocator {
     const info = this.validate(va, "free");
     const bp = va | 0;
     const i = this.slot(bp);
-    const kind = this.shadow[info.base + i + 1]!;
+    const kind = info.recs[info.base + i + 1]!;
     this.untrack(info, i);
     // Nothing changed in memory since validate read the header and the next one: no need to read them again.
     this.checkedBp = bp;
@@ -568,8 +578,8 @@ export class Malloc implements HeapAllocator {
     }
     const bp = va | 0;
     const i = this.slot(bp);
-    const old = this.shadow[info.base + i]! - 1;
-    const kind = this.shadow[info.base + i + 1]!;
+    const old = info.recs[info.base + i]! - 1;
+    const kind = info.recs[info.base + i + 1]!;
     let to = 0;
     if (kind < 0) to = size >= this.reallocLarge ? this.resizeLarge(bp, -kind, size) : 0;
     else if (kind === 0) {
@@ -581,7 +591,7 @@ export class Malloc implements HeapAllocator {
     const ti = this.slot(to);
     const tinfo = this.infoOf(to)!;
     this.reclass(old, size);
-    this.shadow[tinfo.base + ti] = size + 1;
+    tinfo.recs[tinfo.base + ti] = size + 1;
     this.payloadChanged(size - old);
     return to >>> 0;
   }
@@ -590,8 +600,8 @@ export class Malloc implements HeapAllocator {
   contains(bp: number, size: number): boolean {
     const info = this.infoOf(bp);
     if (info === undefined || !Number.isSafeInteger(bp) || bp % this.align !== 0) return false;
-    if (info.base < 0 || this.shadow[info.base + this.slot(bp)] === 0) return false;
-    const kind = this.shadow[info.base + this.slot(bp) + 1]!;
+    if (info.base < 0 || info.recs[info.base + this.slot(bp)] === 0) return false;
+    const kind = info.recs[info.base + this.slot(bp) + 1]!;
     if (kind < 0) return bp + size <= bp - this.align + -kind * PAGE_SIZE;
     if (kind === 0) return bp + size <= bp + info.slab!.size;
     return bp + size <= bp + kind + LAYOUT.HEADER;
@@ -877,7 +887,10 @@ export class Malloc implements HeapAllocator {
   }
 
   private alignUp(n: number): number {
-    return Math.ceil(n / this.align) * this.align;
+    // A mask below 2^30 (every block size of a region), a division above, where `&` would wrap.
+    return n < 0x4000_0000
+      ? (n + this.align - 1) & -this.align
+      : Math.ceil(n / this.align) * this.align;
   }
 
   /** Block size in a region for a request: payload plus header, aligned, at least MIN_BLOCK. */
@@ -888,7 +901,7 @@ export class Malloc implements HeapAllocator {
   /** The slab class of a request (0 for none: too big, or slabs are off). */
   private classOf(size: number): number {
     if (size > TUNING.SLAB_MAX || this.classLive.length === 1) return 0;
-    return size <= this.align ? 1 : Math.ceil(size / this.align);
+    return size <= this.align ? 1 : (size + this.align - 1) >>> (this.align === 8 ? 3 : 4);
   }
 
   /** A block for `size` bytes, tracked as live; 0 when out of memory. */
@@ -995,24 +1008,25 @@ export class Malloc implements HeapAllocator {
   /** True if `bp` is a block malloc handed out and nobody freed (no object made: validate's hot path). */
   private isLive(bp: number): boolean {
     const info = this.infoOf(bp);
-    return info !== undefined && info.base >= 0 && this.shadow[info.base + this.slot(bp)]! > 0;
+    return info !== undefined && info.base >= 0 && info.recs[info.base + this.slot(bp)]! > 0;
   }
 
   /** The shadow record of `bp`, or null if malloc never handed it out. */
   private record(bp: number): { requested: number; kind: number } | null {
     const info = this.infoOf(bp);
     if (info === undefined || info.base < 0) return null;
-    const v = this.shadow[info.base + this.slot(bp)]!;
+    const v = info.recs[info.base + this.slot(bp)]!;
     if (v === 0) return null;
-    return { requested: v - 1, kind: this.shadow[info.base + this.slot(bp) + 1]! };
+    return { requested: v - 1, kind: info.recs[info.base + this.slot(bp) + 1]! };
   }
 
   private track(bp: number, size: number, kind: number, slab: Slab | null): void {
     let info = this.infoOf(bp);
-    if (info === undefined) this.setInfo(bp, (info = { base: -1, region: null, slab }));
+    if (info === undefined)
+      this.setInfo(bp, (info = { base: -1, recs: NO_RECORDS, region: null, slab }));
     const i = (info.base < 0 ? this.shadowPage(info) : info.base) + this.slot(bp);
-    this.shadow[i] = size + 1;
-    this.shadow[i + 1] = kind;
+    info.recs[i] = size + 1;
+    info.recs[i + 1] = kind;
     this.liveCount++;
   }
 
@@ -1023,23 +1037,24 @@ export class Malloc implements HeapAllocator {
    * was made (and zeroed, and collected) for every page a heap ever held.
    */
   private shadowPage(info: PageInfo): number {
-    let base = this.shadowFree.pop();
-    if (base === undefined) {
-      base = this.shadowTop;
-      this.shadowTop += 1024;
-      if (this.shadowTop > this.shadow.length) {
-        const bigger = new Int32Array(this.shadow.length * 2);
-        bigger.set(this.shadow);
-        this.shadow = bigger;
-      }
+    const recs = this.shadowFree.pop();
+    if (recs !== undefined) {
+      info.recs = recs;
+      return (info.base = this.shadowFreeBase.pop()!);
     }
-    info.base = base;
-    return base;
+    if (this.shadowTop === this.shadow.length) {
+      this.shadow = new Int32Array(TUNING.SHADOW_CHUNK_PAGES * 1024);
+      this.shadowTop = 0;
+    }
+    info.recs = this.shadow;
+    info.base = this.shadowTop;
+    this.shadowTop += 1024;
+    return info.base;
   }
 
   private untrack(info: PageInfo, i: number): void {
-    const size = this.shadow[info.base + i]! - 1;
-    this.shadow[info.base + i] = -1;
+    const size = info.recs[info.base + i]! - 1;
+    info.recs[info.base + i] = -1;
     this.liveCount--;
     this.reclass(size, -1);
     this.payloadChanged(-size);
@@ -1071,8 +1086,9 @@ export class Malloc implements HeapAllocator {
       const info = this.infoOf(start + p * PAGE_SIZE);
       if (info !== undefined && info.base >= 0) {
         // Zeroed now, so that the next page to get these records starts clean.
-        this.shadow.fill(0, info.base, info.base + 1024);
-        this.shadowFree.push(info.base);
+        info.recs.fill(0, info.base, info.base + 1024);
+        this.shadowFree.push(info.recs);
+        this.shadowFreeBase.push(info.base);
       }
       this.setInfo(start + p * PAGE_SIZE, undefined);
     }
@@ -1083,7 +1099,7 @@ export class Malloc implements HeapAllocator {
     for (let p = 0; p < pages; p++) {
       const va = start + p * PAGE_SIZE;
       const info = this.infoOf(va);
-      if (info === undefined) this.setInfo(va, { base: -1, region, slab });
+      if (info === undefined) this.setInfo(va, { base: -1, recs: NO_RECORDS, region, slab });
       else {
         info.region = region;
         info.slab = slab;
@@ -1102,7 +1118,7 @@ export class Malloc implements HeapAllocator {
       );
     const info = bp >= 0 && bp <= 0xffff_ffff && (bp & 7) === 0 ? this.infoOf(bp) : undefined;
     const i = this.slot(bp);
-    const v = info === undefined || info.base < 0 ? 0 : this.shadow[info.base + i]!;
+    const v = info === undefined || info.base < 0 ? 0 : info.recs[info.base + i]!;
     if (v <= 0) {
       if (v === -1)
         throw new MallocError(
@@ -1117,7 +1133,7 @@ export class Malloc implements HeapAllocator {
     bp |= 0; // the heap's own form of an address from here on (see the module comment)
     // (A method, not a closure: validate runs on every free and realloc.)
     const corrupt = this.corrupt;
-    const kind = this.shadow[info!.base + i + 1]!;
+    const kind = info!.recs[info!.base + i + 1]!;
     if (kind === 0) {
       const s = info!.slab!;
       if (
@@ -1399,7 +1415,7 @@ export class Malloc implements HeapAllocator {
         // The tail becomes an allocated block, then is freed like any other: it merges and may trim.
         mmu.write32(headerOf(bp), asize | prev | ALLOC);
         mmu.write32(headerOf(bp + asize), (csize - asize) | PREV_ALLOC | ALLOC);
-        this.shadow[info.base + i + 1] = asize;
+        info.recs[info.base + i + 1] = asize;
         this.freeInRegion(bp + asize, info.region!);
       }
       return bp;
@@ -1418,7 +1434,7 @@ export class Malloc implements HeapAllocator {
     if ((nh & ALLOC) === 0 && csize + sizeOf(nh) >= asize) {
       const nsize = sizeOf(nh);
       this.unlist(nb, nsize);
-      this.shadow[info.base + i + 1] = this.split(bp, csize + nsize, asize, prev);
+      info.recs[info.base + i + 1] = this.split(bp, csize + nsize, asize, prev);
       return bp;
     }
     return 0;
@@ -1730,9 +1746,10 @@ export class Malloc implements HeapAllocator {
       this.pagesChanged(kind);
       // The record lives on in a fresh page record, so a second free is a double free.
       this.ownPages(bp, 1, null, null);
-      const base = this.shadowPage(this.infoOf(bp)!);
-      this.shadow[base + this.slot(bp)] = -1;
-      this.shadow[base + this.slot(bp) + 1] = kind;
+      const fresh = this.infoOf(bp)!;
+      const base = this.shadowPage(fresh);
+      fresh.recs[base + this.slot(bp)] = -1;
+      fresh.recs[base + this.slot(bp) + 1] = kind;
     } else if (kind === 0) this.slabFree(bp, info.slab!);
     else if (
       kind <= TUNING.QUICK_MAX &&
@@ -1760,7 +1777,7 @@ export class Malloc implements HeapAllocator {
     // Word by word through the MMU, as rep movsd would (one translation per page).
     this.kv.mmu.copyWords(to >>> 0, bp >>> 0, Math.ceil(Math.min(old, size) / 4), 0);
     this.payloadChanged(size);
-    const kind = this.shadow[info.base + i + 1]!;
+    const kind = info.recs[info.base + i + 1]!;
     this.untrack(info, i);
     this.release(bp, info, kind);
     return to >>> 0;

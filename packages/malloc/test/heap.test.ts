@@ -461,7 +461,12 @@ describe("addresses at the API", () => {
       expect(mmu.read32(bp)).toBe(0x1234_5678);
     }
     expect(heap.stats.slabs).toBeGreaterThan(0);
-    const reported = new Set(heap.blocks().filter((b) => b.allocated).map((b) => b.bp));
+    const reported = new Set(
+      heap
+        .blocks()
+        .filter((b) => b.allocated)
+        .map((b) => b.bp),
+    );
     for (const bp of [small, big, grown, ...slabbed]) expect(reported.has(bp)).toBe(true);
     for (const e of heap.extents()) {
       expect(e.start).toBeGreaterThanOrEqual(0x8000_0000);
