@@ -98,6 +98,11 @@ const TUNING = {
    * its own, resized from then on by remapping (see `move`).
    */
   REALLOC_LARGE: 4096,
+  /**
+   * Virtual pages reserved after a block realloc moves to pages of its own,
+   * in times its pages (see mallocLarge).
+   */
+  LARGE_RESERVE: 8,
   /** Default `chunkPages`: the footprint grows a page at a time. */
   CHUNK_PAGES: 1,
   /**
@@ -1546,10 +1551,19 @@ export class Malloc implements HeapAllocator {
     return ((pages * PAGE_SIZE - this.align) | LARGE | ALLOC | PREV_ALLOC) >>> 0;
   }
 
-  private mallocLarge(size: number): number {
+  /**
+   * A large block of `size` bytes on pages of its own; `grows`: realloc is
+   * moving a block there because it grew, so virtual pages are reserved
+   * after it (TUNING.LARGE_RESERVE times its pages, only virtual space: the
+   * footprint counts mapped pages) and its next growths map frames in place
+   * instead of remapping the whole block each time.
+   */
+  private mallocLarge(size: number, grows = false): number {
     const pages = Math.ceil((size + this.align) / PAGE_SIZE);
     this.trimTop();
-    const got = this.kv.kvmalloc(pages);
+    const got =
+      (grows ? this.kv.kvmalloc(pages, pages * TUNING.LARGE_RESERVE) : null) ??
+      this.kv.kvmalloc(pages);
     if (got === null) return 0;
     const start = got | 0;
     this.mmu.write32(start, LARGE_MAGIC);
@@ -1772,7 +1786,7 @@ export class Malloc implements HeapAllocator {
     // copied once, then resized by remapping (a buffer grown again and
     // again, while other blocks sit after it, would otherwise be copied
     // every time: 300 MMU accesses an operation on the realloc-many traces).
-    const to = size >= this.reallocLarge ? this.mallocLarge(size) : this.allocate(size);
+    const to = size >= this.reallocLarge ? this.mallocLarge(size, true) : this.allocate(size);
     if (to === 0) return null;
     // Word by word through the MMU, as rep movsd would (one translation per page).
     this.kv.mmu.copyWords(to >>> 0, bp >>> 0, Math.ceil(Math.min(old, size) / 4), 0);
