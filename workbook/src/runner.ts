@@ -310,6 +310,11 @@ function wrapper(r: CheckRun, scoreFile: string): string {
   const checks = readdirSync(dir)
     .filter((f) => f.endsWith(".test.ts"))
     .sort();
+  // A run that stops at its first failure (a planted wrong version) tries the exercise's narrow
+  // checks first and its broad conformance suite (check.test.ts) last: the mistake a planted
+  // version makes is usually what a narrow check is there for.
+  if (r.stopAtFirstFailure)
+    checks.sort((a, b) => Number(a === "check.test.ts") - Number(b === "check.test.ts"));
   const bail = r.stopAtFirstFailure
     ? [
         'import { beforeEach } from "vitest";',

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { ExperimentError } from "./api.js";
 import { CHARTED_FIGURES, chartSvg, reportHtml } from "./charts.js";
 import { planExperiment, usage } from "./options.js";
@@ -40,7 +40,7 @@ export async function experimentCli(argv: readonly string[], io: CliOutput): Pro
   }
   if (plan.out !== null) {
     try {
-      mkdirSync(plan.out, { recursive: true });
+      makeDirectory(plan.out);
     } catch (e) {
       io.err(
         `experiment: --out ${JSON.stringify(plan.out)} cannot be made (${(e as Error).message})\n`,
@@ -53,13 +53,39 @@ export async function experimentCli(argv: readonly string[], io: CliOutput): Pro
   else io.out(`${formatTable(rows, io.color ?? false)}\n`);
   if (plan.out !== null) {
     const command = `pnpm experiment ${argv.join(" ")}`;
-    writeFileSync(join(plan.out, "report.html"), reportHtml(rows, command));
-    for (const f of CHARTED_FIGURES)
-      writeFileSync(join(plan.out, `${f}.svg`), `${chartSvg(rows, f)}\n`);
-    writeFileSync(join(plan.out, "rows.jsonl"), rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
+    try {
+      writeFileSync(join(plan.out, "report.html"), reportHtml(rows, command));
+      for (const f of CHARTED_FIGURES)
+        writeFileSync(join(plan.out, `${f}.svg`), `${chartSvg(rows, f)}\n`);
+      writeFileSync(
+        join(plan.out, "rows.jsonl"),
+        rows.map((r) => `${JSON.stringify(r)}\n`).join(""),
+      );
+    } catch (e) {
+      io.err(
+        `experiment: --out ${JSON.stringify(plan.out)} cannot be written (${(e as Error).message})\n`,
+      );
+      return 2;
+    }
     io.err(
       `experiment: wrote ${join(plan.out, "report.html")} and ${CHARTED_FIGURES.length} SVG charts\n`,
     );
   }
   return 0;
+}
+
+/**
+ * `mkdir -p`, one missing directory at a time from the nearest one that exists. Node's
+ * `mkdirSync(dir, { recursive: true })` spins for ever on a path under /proc (the kernel answers
+ * ENOENT for a child of a directory that exists, and Node retries the parent); here every
+ * failure is final.
+ */
+function makeDirectory(dir: string): void {
+  const missing: string[] = [];
+  for (let d = resolve(dir); !existsSync(d); d = dirname(d)) {
+    missing.push(d);
+    if (dirname(d) === d) break;
+  }
+  if (missing.length === 0 && !statSync(dir).isDirectory()) throw new Error("not a directory");
+  for (const d of missing.reverse()) mkdirSync(d);
 }

@@ -185,6 +185,11 @@ describe("bad options: a message naming the value, status 2, nothing on stdout",
     [["malloc", "--trace", badTrace], "bad.rep: line"],
     [["spaces", "--colour"], "--colour"],
     [["spaces", "--out", ""], '--out ""'],
+    // A file, a directory under a file, and a directory under /proc, where Node's own
+    // recursive mkdir never returns: each refused before anything runs.
+    [["spaces", "--out", badTrace], "not a directory"],
+    [["spaces", "--out", join(badTrace, "charts")], "ENOTDIR"],
+    [["spaces", "--out", "/proc/mm386-nowhere/charts"], "ENOENT"],
   ])("%j", async (argv, named) => {
     const { out, err, status } = await run(...argv);
     expect(status).toBe(2);

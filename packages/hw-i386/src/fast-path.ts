@@ -37,8 +37,9 @@
  *
  * @module
  */
-import { PDE_LARGE_RESERVED, PTE } from "./api.js";
-import { ENTRY } from "./packed.js";
+import { type Cpl, PDE_LARGE_RESERVED, PTE } from "./api.js";
+import { ENTRY, type PackedTlb } from "./packed.js";
+import type { UnboundedTlb } from "./tlb.js";
 
 // Entry bits as this module's own constants (V8 folds these into the hot path).
 const P = ENTRY.P;
@@ -130,55 +131,129 @@ export function wordIndex(slot: number, offset: number): number {
 }
 
 /**
- * The miss that needs nothing but the walk itself, done on RAM's flat words:
- * the packed TLB entry (without hints) for int32 linear address `v`, or 0 when
- * this access needs the general path (mmu.ts) for anything: a table or the
- * frame outside `frames` (the flat words), a not-present or reserved entry, an
- * A bit still clear (or D, for a write), a permission fault. So whenever it
- * returns an entry, the general walk would have read the same two words,
- * written nothing, raised nothing and made the same entry; the MMU then
- * fills the TLB and counts the miss as the general path does.
- *
- * Small integer code with no call on the 4 KiB path, under V8's size limit for
- * inlining (460 bytes of bytecode): `v` is the address as an int32 (a kernel
- * address would be a double to V8 as a uint32), `pse` is LARGE while CR4.PSE is
- * set (else 0), `g` is G while CR4.PGE is set (else 0), `w0` is RW while CR0.WP
- * is set (else 0): masks, not booleans, which V8 tests in one instruction.
+ * The MMU's fields that {@link missWord32} reads and writes. mmu.ts owns them
+ * (marked internal there); this module is the only other reader.
  */
-export function flatWalk(
-  mem: Uint32Array,
-  frames: number,
-  cr3: number,
-  pse: number,
-  g: number,
-  w0: number,
-  v: number,
-  write: boolean,
-  cpl: number,
-): number {
-  const pd = cr3 >>> 12;
-  if (pd >= frames) return 0;
-  const pde = mem[(pd << 10) | (v >>> 22)]!;
-  const need = write ? P | AD : P | A;
-  let e: number;
-  if ((pde & pse) !== 0) {
-    e = largeEntry(pde, v, need, g);
-  } else {
-    const pt = pde >>> 12;
-    if ((pde & (P | A)) !== (P | A) || pt >= frames) return 0;
-    const pte = mem[(pt << 10) | ((v >>> 12) & 0x3ff)]!;
-    if ((pte & need) !== need) return 0;
-    e = (pte & (KEEP | g)) | (pde & pte & (US | RW)) | P;
-  }
-  // The leaf frame in flat RAM, and the permission rule of walk.ts's `permits`
-  // on the combined bits: CPL 3 needs US, and RW to write; CPL 0 needs RW to
-  // write while CR0.WP is set.
-  if (e >>> 12 >= frames) return 0;
-  const rights = cpl === 3 ? (write ? US | RW : US) : write ? w0 : 0;
-  return (e & rights) === rights ? e : 0;
+export interface FastMmu {
+  /** 1 while `fast` is the TLB's own slots, which a miss may fill. */
+  readonly fastOn: number;
+  /** The TLB's flat slots, or EMPTY_SLOTS. */
+  readonly fast: Int32Array;
+  /** RAM's flat words. */
+  readonly mem: Uint32Array;
+  /** Frames in `mem`. */
+  readonly memFrames: number;
+  /** RAM's frames ever written (1) or not (0), by pfn. */
+  readonly written: Uint8Array;
+  /** CR3. */
+  readonly cr3v: number;
+  /** ENTRY.LARGE while CR4.PSE is set, else 0. */
+  readonly pseMask: number;
+  /** G while CR4.PGE is set, else 0. */
+  readonly gMask: number;
+  /** RW while CR0.WP is set, else 0. */
+  readonly wpMask: number;
+  /** Misses served here: each is one access, one miss and one walk. */
+  flatMisses: number;
+  /** The TLB when it is exactly an UnboundedTlb (the default), else null. */
+  readonly unbounded: UnboundedTlb | null;
+  /** The TLB as the MMU uses it. */
+  readonly packed: PackedTlb;
+  /** The general path of an aligned 32-bit access (mmu.ts). */
+  word32(va: number, cpl: Cpl, write: boolean, value: number): number;
 }
 
-/** {@link flatWalk} for a PDE that maps a 4 MiB page: the entry, or 0 (reserved bits, or A/D missing). */
+/**
+ * An aligned 32-bit read (`write` 0: returns the word) or write (1) of
+ * `value` (returns 0) at int32 linear address `v` that the hit in
+ * `Mmu.read32`/`write32` did not serve: either the miss that needs nothing but
+ * the walk itself, done here on RAM's flat words, or else the general path
+ * (`Mmu.word32`, the SDM's walk of mmu.ts and walk.ts).
+ *
+ * Served here when the slot is empty, the access is at CPL 0 or 3, the
+ * directory, the table and the frame are in flat RAM, both entries are present
+ * with their A bit (and D, for a write) already set, no reserved bit is set,
+ * the access is permitted, and a write's frame was already written (RAM's
+ * count of touched frames). So whenever this serves an access, the general
+ * walk would have read the same two words, written nothing, raised nothing
+ * and made the same entry; this then does what the general path does after
+ * such a walk: counts the access, the miss and the walk (`flatMisses`), fills
+ * the TLB with the entry and its hints, and moves the word.
+ *
+ * Why one function, written out: `read32` and `write32` must stay small enough
+ * for V8 to inline them into their callers, or each call boxes a kernel
+ * address (a double) and pays a call. V8 inlines a function only when its own
+ * bytecode is under 460 bytes (`--max-inlined-bytecode-size`), and counts
+ * against its caller's budget whatever it has already inlined. This function
+ * is above that size, so it is never inlined into `read32`: their optimized
+ * code stays the hit alone, whatever ran first (a miss loop used to make
+ * `read32`'s own code carry the whole miss, and later callers then stopped
+ * inlining it). It receives `v` as an int32, a small integer to V8 even for a
+ * kernel address. The masks are integers, not booleans: V8 tests them in one
+ * instruction.
+ */
+export function missWord32(
+  m: FastMmu,
+  v: number,
+  cpl: number,
+  write: number,
+  value: number,
+): number {
+  const vpn = v >>> 12;
+  fast: {
+    // Only an empty slot: an entry held without the hint this access needs
+    // (a write through a clean entry, CPL 3 on a supervisor page) is the
+    // general path's, as is any CPL other than 0 or 3 (refused there).
+    if (m.fastOn === 0 || m.fast[vpn] !== 0 || (cpl !== 0 && cpl !== 3)) break fast;
+    const mem = m.mem;
+    const frames = m.memFrames;
+    // The walk: the PDE, then for a 4 KiB page the PTE, each present with A
+    // (and the leaf with D for a write); reserved bits only exist in a PDE
+    // that maps 4 MiB.
+    const pd = m.cr3v >>> 12;
+    if (pd >= frames) break fast;
+    const pde = mem[(pd << 10) | (v >>> 22)]!;
+    const need = write !== 0 ? P | AD : P | A;
+    let e: number;
+    if ((pde & m.pseMask) !== 0) {
+      e = largeEntry(pde, v, need, m.gMask);
+      if (e === 0) break fast;
+    } else {
+      const pt = pde >>> 12;
+      if ((pde & (P | A)) !== (P | A) || pt >= frames) break fast;
+      const pte = mem[(pt << 10) | (vpn & 0x3ff)]!;
+      if ((pte & need) !== need) break fast;
+      e = (pte & (KEEP | m.gMask)) | (pde & pte & (US | RW)) | P;
+    }
+    // The leaf frame in flat RAM, and the permission rule of walk.ts's
+    // `permits` on the combined bits: CPL 3 needs US, and RW to write; CPL 0
+    // needs RW to write while CR0.WP is set.
+    const pfn = e >>> 12;
+    if (pfn >= frames) break fast;
+    const rights = cpl === 3 ? (write !== 0 ? US | RW : US) : write !== 0 ? m.wpMask : 0;
+    if ((e & rights) !== rights) break fast;
+    // `written` covers every frame of flat RAM.
+    const written = m.written[pfn]!;
+    if (write !== 0 && written === 0) break fast;
+    // The word first: a read's load from RAM is the miss's longest wait, and
+    // nothing below depends on it, so the core runs the bookkeeping meanwhile.
+    const at = ((e & ~0xfff) | (v & 0xfff)) >>> 2;
+    const word = mem[at]!;
+    m.flatMisses++;
+    const hinted = e | HINT_TABLE[hintIndex(e, written)]!;
+    // A built-in TLB keeps what it is given, hints included, in the slots the
+    // fast path reads (packed.ts): the fill is also the fast path's store.
+    const u = m.unbounded;
+    if (u !== null && (e & LARGE) === 0) u.fillSlot(vpn, hinted);
+    else m.packed.fill(vpn, hinted);
+    if (write === 0) return word;
+    mem[at] = value;
+    return 0;
+  }
+  return m.word32(v >>> 0, cpl as Cpl, write !== 0, value);
+}
+
+/** {@link missWord32}'s walk of a PDE that maps a 4 MiB page: the entry, or 0 (reserved bits, or A/D missing). */
 function largeEntry(pde: number, v: number, need: number, g: number): number {
   if ((pde & (need | LARGE_RESERVED)) !== need) return 0;
   const pfn = ((pde >>> 22) << 10) | ((v >>> 12) & 0x3ff);

@@ -48,16 +48,7 @@ import {
   type Tlb,
 } from "./api.js";
 import { HW_ERROR, HwError, PageFault, hex32, showValue } from "./errors.js";
-import {
-  EMPTY_SLOTS,
-  FLAT_AFTER,
-  HINT,
-  HINTS,
-  HINT_TABLE,
-  flatWalk,
-  hintIndex,
-  hintsFor,
-} from "./fast-path.js";
+import { EMPTY_SLOTS, FLAT_AFTER, HINT, HINTS, hintsFor, missWord32 } from "./fast-path.js";
 import { ENTRY, type PackedTlb, packEntry, packedView } from "./packed.js";
 import { PhysicalMemory, checkValue, toU32 } from "./ram.js";
 import { UnboundedTlb } from "./tlb.js";
@@ -113,7 +104,8 @@ export class Mmu {
 
   private cr0v = 0;
   private cr2v = 0;
-  private cr3v = 0;
+  /** @internal CR3's value. */
+  cr3v = 0;
   private cr4v = 0;
   // Decoded register bits, read on every access.
   private paging = false;
@@ -122,12 +114,13 @@ export class Mmu {
   private pge = false;
   // The same bits as masks for the fast path's walk (fast-path.ts): integers,
   // cheaper for V8 to test than booleans in the miss path.
-  /** ENTRY.LARGE while CR4.PSE is set, else 0. */
-  private pseMask = 0;
-  /** G while CR4.PGE is set, else 0. */
-  private gMask = 0;
-  /** RW while CR0.WP is set, else 0. */
-  private wpMask = 0;
+  // The fields marked internal below are read by fast-path.ts's missWord32 too.
+  /** @internal ENTRY.LARGE while CR4.PSE is set, else 0. */
+  pseMask = 0;
+  /** @internal G while CR4.PGE is set, else 0. */
+  gMask = 0;
+  /** @internal RW while CR0.WP is set, else 0. */
+  wpMask = 0;
 
   private hits = 0;
   private misses = 0;
@@ -138,37 +131,37 @@ export class Mmu {
 
   /** Hits served by the fast path. */
   private fastHits = 0;
-  /** Misses served by the fast path: each is one access, one miss and one walk. */
-  private flatMisses = 0;
+  /** @internal Misses served by the fast path: each is one access, one miss and one walk. */
+  flatMisses = 0;
 
   private listeners: MmuListener[] | null = null;
 
-  /** The TLB as the MMU uses it: packed entries. */
-  private readonly packed: PackedTlb;
-  /** The TLB when it is exactly an {@link UnboundedTlb} (the default), else null: one class at the miss path's call. */
-  private readonly unbounded: UnboundedTlb | null;
+  /** @internal The TLB as the MMU uses it: packed entries. */
+  readonly packed: PackedTlb;
+  /** @internal The TLB when it is exactly an {@link UnboundedTlb} (the default), else null: one class at the miss path's call. */
+  readonly unbounded: UnboundedTlb | null;
   /** The TLB again when it must hear of every hit (LRU), else null. */
   private readonly recorder: PackedTlb | null;
   /**
-   * The TLB's flat slots while the fast path is on and the TLB has them (a
+   * @internal The TLB's flat slots while the fast path is on and the TLB has them (a
    * built-in TLB, after its first fills), else EMPTY_SLOTS, so that every
    * access misses it.
    */
-  private fast: Int32Array = EMPTY_SLOTS;
-  /** 1 while `fast` is the TLB's own slots (not EMPTY_SLOTS): a miss may fill them. */
-  private fastOn = 0;
+  fast: Int32Array = EMPTY_SLOTS;
+  /** @internal 1 while `fast` is the TLB's own slots (not EMPTY_SLOTS): a miss may fill them. */
+  fastOn = 0;
   /** The fast path is on: paging is on and nobody listens for events. */
   private hintsOn = false;
   /** Accesses that could have been hinted before the TLB had flat slots. */
   private untilFlat = 0;
   /** The hint bit that lets a CPL 0 write through: W0 while CR0.WP is set, else WN. */
   private w0: number = HINT.WN;
-  /** RAM's flat words, kept here for the hot path (refreshed when RAM grows). */
-  private mem: Uint32Array;
-  /** Frames in `mem`: only those may be hinted. */
-  private memFrames: number;
-  /** RAM's frames ever written (1) or not (0), by pfn: a write hint needs 1. */
-  private readonly written: Uint8Array;
+  /** @internal RAM's flat words, kept here for the hot path (refreshed when RAM grows). */
+  mem: Uint32Array;
+  /** @internal Frames in `mem`: only those may be hinted. */
+  memFrames: number;
+  /** @internal RAM's frames ever written (1) or not (0), by pfn: a write hint needs 1. */
+  readonly written: Uint8Array;
   /** The walk's result, reused so that a walk allocates nothing. */
   private readonly scratch = newWalkState();
 
@@ -335,20 +328,12 @@ export class Mmu {
         if (this.recorder !== null) this.recorder.hit(v >>> 12);
         return this.mem[((slot & ~0xfff) | (v & 0xfff)) >>> 2]!;
       }
-      // Out of line, so that read32 stays small enough to inline into its caller; `v`
-      // (an int32, a small integer to V8 for kernel addresses too) is passed, not the double.
-      return this.read32Slow(v, cpl);
+      // Everything else, out of line and never inlined here (fast-path.ts says why),
+      // so that read32 stays the hit alone; `v` (an int32, a small integer to V8
+      // for kernel addresses too) is passed, not the double.
+      return missWord32(this, v, cpl, 0, 0);
     }
     return this.word32(va, cpl, false, 0);
-  }
-
-  /** {@link read32} of the valid aligned address `v` (as an int32) that the fast path's hit did not serve. */
-  private read32Slow(v: number, cpl: Cpl): number {
-    if (this.fastOn === 1 && this.fast[v >>> 12] === 0 && (cpl === 0 || cpl === 3)) {
-      const e = this.flatMiss(v, cpl, false);
-      if (e !== 0) return this.mem[((e & ~0xfff) | (v & 0xfff)) >>> 2]!;
-    }
-    return this.word32(v >>> 0, cpl, false, 0);
   }
 
   /** Write the low byte of `value` at `va`. Throws {@link PageFault}. */
@@ -380,22 +365,10 @@ export class Mmu {
         this.mem[((slot & ~0xfff) | (v & 0xfff)) >>> 2] = value;
         return;
       }
-      this.write32Slow(v, value, cpl); // as in read32
+      missWord32(this, v, cpl, 1, value); // as in read32
       return;
     }
     this.word32(va, cpl, true, value);
-  }
-
-  /** {@link write32} of a valid value at the valid aligned address `v` (as an int32) that a hit did not serve. */
-  private write32Slow(v: number, value: number, cpl: Cpl): void {
-    if (this.fastOn === 1 && this.fast[v >>> 12] === 0 && (cpl === 0 || cpl === 3)) {
-      const e = this.flatMiss(v, cpl, true);
-      if (e !== 0) {
-        this.mem[((e & ~0xfff) | (v & 0xfff)) >>> 2] = value;
-        return;
-      }
-    }
-    this.word32(v >>> 0, cpl, true, value);
   }
 
   /**
@@ -508,8 +481,8 @@ export class Mmu {
     if (this.listeners !== null) this.emit({ type: "flush", reason, va, dropped });
   }
 
-  /** An aligned 32-bit access that the fast path did not serve: the common slow case, kept lean. */
-  private word32(va: number, cpl: Cpl, write: boolean, value: number): number {
+  /** @internal An aligned 32-bit access that the fast path did not serve: the common slow case, kept lean. */
+  word32(va: number, cpl: Cpl, write: boolean, value: number): number {
     if (!this.paging || (va & 3) !== 0 || va >>> 0 !== va || (cpl !== 0 && cpl !== 3)) {
       return this.access(va, 4, cpl, write, value);
     }
@@ -521,41 +494,6 @@ export class Mmu {
     if (write) this.ram.setWord(pa, value >>> 0);
     if (this.hintsOn) this.hint(va >>> 12, e);
     return write ? 0 : this.ram.word(pa);
-  }
-
-  /**
-   * A TLB miss on the fast path (fast-path.ts): when {@link flatWalk} finds the
-   * translation with nothing to set and nothing to refuse, do what the general
-   * path would do after such a walk (count the access, the miss and the walk,
-   * fill the TLB, hint the entry) and return the hinted entry; else 0 and
-   * nothing changed. `v` is the int32 address; a write also needs a frame
-   * already written (RAM's count of touched frames).
-   */
-  private flatMiss(v: number, cpl: Cpl, write: boolean): number {
-    const e = flatWalk(
-      this.mem,
-      this.memFrames,
-      this.cr3v,
-      this.pseMask,
-      this.gMask,
-      this.wpMask,
-      v,
-      write,
-      cpl,
-    );
-    if (e === 0) return 0;
-    // flatWalk returns only frames of flat RAM, all of which `written` covers.
-    const written = this.written[e >>> 12]!;
-    if (write && written === 0) return 0;
-    this.flatMisses++;
-    const vpn = v >>> 12;
-    const hinted = e | HINT_TABLE[hintIndex(e, written)]!;
-    // A built-in TLB keeps what it is given, hints included, in the slots the
-    // fast path reads (packed.ts): the fill is also the fast path's store.
-    const u = this.unbounded;
-    if (u !== null && (e & E_LARGE) === 0) u.fillSlot(vpn, hinted);
-    else this.packed.fill(vpn, hinted);
-    return hinted;
   }
 
   /** The general path: validates, translates (both pages when crossing), then moves bytes. */

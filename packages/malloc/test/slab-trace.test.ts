@@ -3,13 +3,13 @@
  * trace driver validates kmalloc on the fixtures (overlap and payload checked
  * on every operation).
  */
-import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parseTrace, runTrace } from "../src/index.js";
 import { slabHeap } from "../src/slab/index.js";
+import { mallocTrace } from "./run-cli.js";
 
 const pkg = fileURLToPath(new URL("..", import.meta.url));
 const fixtures = join(pkg, "test/fixtures");
@@ -27,13 +27,8 @@ describe("kmalloc on the trace fixtures", () => {
     });
 });
 
-// Each test spawns node on the built CLI: seconds on a loaded 2-core machine.
-describe("malloc-trace --heap", { timeout: 30_000 }, () => {
-  // dist/ is built once by test/global-setup.ts.
-  const cli = (args: string[]) =>
-    spawnSync(process.execPath, [join(pkg, "dist/bin/malloc-trace.js"), ...args], {
-      encoding: "utf8",
-    });
+describe("malloc-trace --heap", () => {
+  const cli = mallocTrace;
 
   it("slab: one JSON line per trace, named after kmalloc", () => {
     const r = cli([join(fixtures, "tiny.rep"), "--heap", "slab", join(fixtures, "coalesce.rep")]);

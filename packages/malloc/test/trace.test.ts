@@ -1,13 +1,12 @@
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { Malloc, POLICIES, TraceError, generateTrace, parseTrace, runTrace } from "../src/index.js";
+import { mallocTrace } from "./run-cli.js";
 
 const fixtures = fileURLToPath(new URL("./fixtures/", import.meta.url));
-const pkg = fileURLToPath(new URL("..", import.meta.url));
 const read = (name: string) => readFileSync(join(fixtures, name), "utf8");
 
 describe("parseTrace", () => {
@@ -172,11 +171,7 @@ describe("runTrace", () => {
 });
 
 describe("the malloc-trace command", () => {
-  // dist/ is built once by test/global-setup.ts.
-  const cli = (args: string[]) =>
-    spawnSync(process.execPath, [join(pkg, "dist/bin/malloc-trace.js"), ...args], {
-      encoding: "utf8",
-    });
+  const cli = mallocTrace;
 
   it("prints one JSON line per trace with the required keys", () => {
     const r = cli([
@@ -251,6 +246,10 @@ describe("the malloc-trace command", () => {
         /ids.rep: line 2: number of ids 10000000000 is too large/,
       ],
       ["a file that does not exist", [join(dir, "nope.rep")], /cannot read .*nope.rep: ENOENT/],
+      // The helper puts --time 1 first; a later --time wins.
+      ["--time 0", [join(fixtures, "tiny.rep"), "--time", "0"], /--time .* got "0"/],
+      ["--time 1.5", [join(fixtures, "tiny.rep"), "--time", "1.5"], /--time .* got "1.5"/],
+      ["--time 60001", [join(fixtures, "tiny.rep"), "--time", "60001"], /--time .* got "60001"/],
     ])("%s", (_what, args, message) => {
       const r = cli(args);
       expect(r.status).toBe(2);

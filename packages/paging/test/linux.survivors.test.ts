@@ -9,7 +9,7 @@
  * Boots use 4 MiB pages (`pse: true`) where the direct map's page tables do
  * not matter: the boot then writes 224 PDEs instead of 229,376 PTEs.
  */
-import { LINUX_ERROR } from "@mm386/allocation/linux";
+import { GFP, LINUX_ERROR } from "@mm386/allocation/linux";
 import {
   CR4,
   createMachine,
@@ -1250,6 +1250,36 @@ describe("translate, explain and dump", () => {
     expect(t).toBeGreaterThanOrEqual(HIGH);
     expect(l.explain(0).split("\n").slice(-1)[0]).toBe(
       `page table at 0x${t.toString(16)} in highmem (HIGHPTE): no __va, the kernel maps it with kmap_atomic(KM_PTE0) at 0xffff7000`,
+    );
+  });
+
+  it("explains a HIGHPTE table in exactly the first highmem frame (max_low_pfn) as highmem", () => {
+    const l = boot1g();
+    const mm = withProcess(l);
+    const f = l.allocFrames(1)!; // the mapped page: low (GFP_KERNEL), taken before the steering
+    // Take every free highmem frame in order-10 blocks (GFP_HIGHUSER takes HIGHMEM first,
+    // then NORMAL): the first block below 0x38000000 (or none) ends the loop.
+    const blocks: number[] = [];
+    for (;;) {
+      const b = l.zones.allocPages(GFP.HIGHUSER, 10);
+      if (b === null) break;
+      if (b < HIGH) {
+        l.zones.freePages(b, 10);
+        break;
+      }
+      blocks.push(b);
+    }
+    // Nothing used highmem before: 32768 frames are 32 blocks, one of them at pfn 0x38000.
+    expect(blocks.length).toBe(32);
+    expect(blocks).toContain(HIGH);
+    // Give back only that block: pte_alloc_one (GFP_HIGHUSER with HIGHPTE) splits it and,
+    // as Linux's expand(), keeps the lowest page and frees the upper halves.
+    l.zones.freePages(HIGH, 10);
+    expect(l.map(mm, 0x0040_0000, f, 1, PTE.P | PTE.US)).toBe(true);
+    expect(l.machine.ram.read32(mm.cr3 + 4) & ~0xfff).toBe(HIGH);
+    // 0x38000000 = max_low_pfn * 4096 is the first byte with no __va: highmem, not low.
+    expect(l.explain(0x0040_0000).split("\n").slice(-1)[0]).toBe(
+      "page table at 0x38000000 in highmem (HIGHPTE): no __va, the kernel maps it with kmap_atomic(KM_PTE0) at 0xffff7000",
     );
   });
 

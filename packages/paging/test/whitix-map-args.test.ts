@@ -8,7 +8,7 @@
 import { createMachine } from "@mm386/hw-i386";
 import { describe, expect, it } from "vitest";
 import { PTE_GLOBAL as G, PTE_PRESENT as P, PTE_USER as U, PTE_WRITE as W } from "../src/index.js";
-import { VirtMemManagerInit, type Whitix } from "../src/whitix/index.js";
+import { VirtMemManagerInit, type Whitix, type WhitixSpace } from "../src/whitix/index.js";
 
 const MiB = 1024 * 1024;
 
@@ -25,13 +25,22 @@ function refusal(w: Whitix, f: () => unknown): string {
   return message;
 }
 
-describe("Whitix map arguments, by the shared rules, named by the call", () => {
+/**
+ * A booted Whitix with a user space loaded and one frame. Each test boots its
+ * own inside the test: a boot at describe level runs outside any test, and
+ * Stryker then counts every mutant of the boot path as static (covered by no
+ * test in particular) and runs all related tests for each of them.
+ */
+function world(): { w: Whitix; user: WhitixSpace; frame: number } {
   const w = VirtMemManagerInit(createMachine({ ramBytes: 64 * MiB }));
   const user = w.createAddressSpace()!;
   w.switchTo(user);
-  const frame = w.allocFrames(1)!;
+  return { w, user, frame: w.allocFrames(1)! };
+}
 
+describe("Whitix map arguments, by the shared rules, named by the call", () => {
   it("VirtMemMapPage: alignment, flags, split; Whitix's own PTE_PRESENT and reserved rules after them", () => {
+    const { w, frame } = world();
     expect(refusal(w, () => w.VirtMemMapPage(0x0090_0001, frame, P | U))).toBe(
       "E_UNALIGNED | E_UNALIGNED: VirtMemMapPage: virtual address 0x00900001 is not page-aligned",
     );
@@ -59,6 +68,7 @@ describe("Whitix map arguments, by the shared rules, named by the call", () => {
   });
 
   it("map and unmap: the count, the 4 GiB end and the split, each message naming the call", () => {
+    const { w, user, frame } = world();
     expect(refusal(w, () => w.map(user, 0x0090_0000, frame, 0, P | U))).toBe(
       "E_BAD_ARGUMENT | E_BAD_ARGUMENT: map: page count 0 must be a positive integer",
     );
@@ -74,6 +84,7 @@ describe("Whitix map arguments, by the shared rules, named by the call", () => {
   });
 
   it("VirtMapPhysRange judges PTE_USER at the range's start, and names itself", () => {
+    const { w } = world();
     expect(refusal(w, () => w.VirtMapPhysRange(0xc800_0000, 0xc801_0000, 1, P | U))).toBe(
       "E_USER_ON_KERNEL | E_USER_ON_KERNEL: VirtMapPhysRange: PTE_USER on kernel address 0xc8000000",
     );

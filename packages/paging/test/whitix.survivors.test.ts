@@ -9,6 +9,7 @@
 import { createMachine, type Machine, PDE } from "@mm386/hw-i386";
 import { expectCode } from "@mm386/hw-i386/testing";
 import { describe, expect, it } from "vitest";
+import { firstFitRanges } from "@mm386/allocation";
 import { PTE_PRESENT as P, PTE_USER as U, PTE_WRITE as W, PagingError } from "../src/index.js";
 import {
   RegionSet,
@@ -16,6 +17,7 @@ import {
   WHITIX,
   type Whitix,
   WhitixError,
+  whitixPageSource,
   windowPdeVa,
   windowPteVa,
   windowTableVa,
@@ -693,5 +695,255 @@ describe("Whitix survivors: the second slice's last survivors (whitix.ts 251-530
     const k = m.ram.read32(w.reference.cr3 + 4 * 768) & ~(PDE.A | PDE.D);
     expect(k & 0x007).toBe(0x003);
     expect(m.ram.read32(other.cr3 + 4 * 768) & ~(PDE.A | PDE.D)).toBe(k);
+  });
+});
+
+describe("Whitix survivors: the third slice (whitix.ts 531-1008: the checks, boot, the page source)", () => {
+  it("boots the default image as drawn: D at 0x00200000, T0 T1 Ttemp after it, every other PDE 0", () => {
+    const m = createMachine({ ramBytes: 10 * MiB });
+    const w = VirtMemManagerInit(m);
+    // 0x00100000 + 0x80000 code + 0x80000 data = 0x00200000: the directory, then three tables.
+    const D = 0x0020_0000;
+    expect(w.reference.cr3).toBe(D);
+    expect(m.mmu.cr3).toBe(D);
+    expect(w.kernelCode).toEqual({ start: 0x0010_0000, end: 0x0018_0000 });
+    // CR0: PE (bit 0), WP (bit 16), PG (bit 31) set.
+    expect(m.mmu.cr0 & 0x8001_0001).toBe(0x8001_0001 | 0);
+    const pde = (r: number) => m.ram.read32(D + 4 * r) & ~(PDE.A | PDE.D);
+    expect([pde(0), pde(1), pde(1022), pde(1023)]).toEqual([
+      0x0020_1003, 0x0020_2003, 0x0020_3003, 0x0020_0003,
+    ]);
+    for (let r = 2; r < 1022; r++) if (pde(r) !== 0) expect(`PDE ${r}`).toBe("0");
+    // The identity PTEs, physically: page 0xFF (below the code) RW, 0x100 and 0x17F (the code)
+    // read-only, 0x180 (the first data page) RW, 0x7FF (the last of T1) RW.
+    const pte = (page: number) => m.ram.read32(0x0020_1000 + 4 * page) & ~(PDE.A | PDE.D);
+    expect([0x0ff, 0x100, 0x17f, 0x180, 0x7ff].map(pte)).toEqual([
+      0x000f_f003, 0x0010_0001, 0x0017_f001, 0x0018_0003, 0x007f_f003,
+    ]);
+    // The temp table is empty; the boot tables are not free frames.
+    for (let i = 0; i < 1024; i++) if (m.ram.read32(0x0020_3000 + 4 * i) !== 0) expect(i).toBe(-1);
+    const all = new Set(leave(w, 0));
+    for (const f of [D, 0x0020_1000, 0x0020_2000, 0x0020_3000, 0x0010_0000, 0x001f_f000])
+      expect(all.has(f)).toBe(false);
+    expect(all.has(0x0020_4000)).toBe(true); // the first frame after the boot tables
+  });
+
+  it("boots a one-page image and an image whose boot tables end exactly at 8 MiB; refuses a page more", () => {
+    // kernelCode 4096: code page 0x00100000 read-only, 0x00101000 (data) writable.
+    const m = createMachine({ ramBytes: 10 * MiB });
+    const w = VirtMemManagerInit(m, { kernelCode: 4096, kernelData: 4096 });
+    expect(w.kernelCode).toEqual({ start: 0x0010_0000, end: 0x0010_1000 });
+    expect(w.reference.cr3).toBe(0x0010_2000);
+    expect(physPte(m, w.reference.cr3, 0x0010_1000)! & 0xfff & ~(PDE.A | PDE.D)).toBe(3);
+    // 0x00100000 + 0x6FC000 + 0 + 4 pages = 0x00800000: fits.
+    const big = createMachine({ ramBytes: 10 * MiB });
+    expect(
+      VirtMemManagerInit(big, { kernelCode: 0x006f_b000, kernelData: 0x1000 }).reference.cr3,
+    ).toBe(0x007f_c000);
+    expectCode(
+      () => VirtMemManagerInit(createMachine({ ramBytes: 10 * MiB }), { kernelCode: 0x006f_c000 }),
+      "E_BAD_CONFIG",
+      {
+        type: PagingError,
+        message:
+          /^E_BAD_CONFIG: the kernel image \(0x0077c000 bytes\) and the boot tables do not fit below 0x00800000$/,
+      },
+    );
+  });
+
+  it("boots in RAM that ends exactly after the boot tables; refuses a byte less, naming both ends", () => {
+    // Default image: the boot tables end at 0x00204000.
+    const w = VirtMemManagerInit(createMachine({ ramBytes: 0x0020_4000 }));
+    expect(w.reference.cr3).toBe(0x0020_0000);
+    expect(w.allocFrames(1)).toBeNull(); // every frame is the first MiB, the image or a table
+    expectCode(() => VirtMemManagerInit(createMachine({ ramBytes: 0x0020_3000 })), "E_BAD_CONFIG", {
+      message:
+        /^E_BAD_CONFIG: the kernel image and boot tables end at 0x00204000, past the end of RAM at 0x00203000$/,
+    });
+  });
+
+  it("refuses bad options by name before touching RAM", () => {
+    const cases: [unknown, RegExp][] = [
+      [null, /^E_BAD_CONFIG: Whitix options null are not an object$/],
+      [[], /^E_BAD_CONFIG: Whitix options .* are not an object$/],
+      [
+        { kernelCode: 0 },
+        /^E_BAD_CONFIG: kernelCode 0x00000000 must be a positive multiple of the page size$/,
+      ],
+      [
+        { kernelData: 0x1800 },
+        /^E_BAD_CONFIG: kernelData 0x00001800 must be a positive multiple of the page size$/,
+      ],
+      [{ kernelCode: 4095 }, /^E_BAD_CONFIG: kernelCode 0x00000fff must be a positive multiple/],
+      [{ rangeAllocator: 5 }, /^E_BAD_CONFIG: rangeAllocator 5 is not a function$/],
+    ];
+    for (const [options, message] of cases) {
+      const m = createMachine({ ramBytes: 10 * MiB });
+      m.ram.write32(0x0020_0000, 0xdead_beef);
+      expectCode(() => VirtMemManagerInit(m, options as never), "E_BAD_CONFIG", { message });
+      expect(m.ram.read32(0x0020_0000)).toBe(0xdead_beef);
+      expect(m.mmu.pagingEnabled).toBe(false);
+    }
+    const m = createMachine({ ramBytes: 10 * MiB });
+    VirtMemManagerInit(m);
+    expectCode(() => VirtMemManagerInit(m), "E_BAD_CONFIG", {
+      message: /^E_BAD_CONFIG: paging is already on$/,
+    });
+  });
+
+  it("the range checks at their edges: 8 MiB and the temp slots, the end of RAM, an empty or exact range", () => {
+    const { w } = boot(); // 10 MiB: the last frame is 0x009FF000
+    const f = w.allocFrames(1)!;
+    const s = w.createAddressSpace()!;
+    // The first user page is 0x00800000 (IDENTITY_END); 0x007FF000 is the identity map.
+    expect(w.map(s, 0x0080_0000, f, 1, P | U)).toBe(true);
+    expectCode(() => w.map(s, 0x007f_f000, f, 1, P | U), "E_RESERVED_VA", {
+      type: WhitixError,
+      message:
+        /^E_RESERVED_VA: map: 0x007ff000 is in the identity map of the first 8 MiB \(user memory starts at 0x00800000\)$/,
+    });
+    // The last kernel page is 0xFFBFB000 (its end is TEMP_BASE); 0xFFBFC000 is slot 0.
+    expect(w.map(null, 0xffbf_b000, f, 1, P | W)).toBe(true);
+    expectCode(() => w.map(null, 0xffbf_c000, f, 1, P | W), "E_RESERVED_VA", {
+      message:
+        /^E_RESERVED_VA: map: \[0xffbfc000, 0xffbfd000\) reaches the temp slots and the recursive window from 0xffbfc000$/,
+    });
+    // Physical: the last frame of 10 MiB maps; two frames from it run past RAM.
+    expect(w.map(null, 0xc000_0000, 0x009f_f000, 1, P | W)).toBe(true);
+    expectCode(() => w.map(null, 0xc000_0000, 0x009f_f000, 2, P | W), "E_PAST_RAM", {
+      message:
+        /^E_PAST_RAM: map: physical \[0x009ff000, \+2 pages\) runs past the end of RAM at 0x00a00000$/,
+    });
+    // VirtMapPhysRange: n equal to the range's pages fits; one more does not; an empty range.
+    const H = 0xc010_0000;
+    expect(w.VirtMapPhysRange(H, H + 0x2000, 2, P | W)).toBe(H);
+    expectCode(() => w.VirtMapPhysRange(H, H + 0x2000, 3, P | W), "E_BAD_ARGUMENT", {
+      message:
+        /^E_BAD_ARGUMENT: VirtMapPhysRange: 3 pages do not fit in \[0xc0100000, 0xc0102000\)$/,
+    });
+    expectCode(() => w.VirtMapPhysRange(H, H, 1, P | W), "E_BAD_ARGUMENT", {
+      message: /^E_BAD_ARGUMENT: VirtMapPhysRange: \[0xc0100000, 0xc0100000\) is empty$/,
+    });
+    // An end of exactly 4 GiB is an address (then too high for Whitix); 4 GiB + 4096 is not.
+    expectCode(() => w.VirtMapPhysRange(0xffff_f000, 2 ** 32, 1, P | W), "E_RESERVED_VA", {
+      message:
+        /^E_RESERVED_VA: VirtMapPhysRange: \[0xfffff000, 0x100000000\) reaches the temp slots/,
+    });
+    expectCode(() => w.VirtMapPhysRange(0xffff_f000, 2 ** 32 + 4096, 1, P | W), "E_BAD_ARGUMENT", {
+      message: /^E_BAD_ARGUMENT: VirtMapPhysRange: end 0x100001000 is not a page-aligned address$/,
+    });
+    expectCode(() => w.VirtMapPhysRange(H + 1, H + 0x2000, 1, P | W), "E_BAD_ARGUMENT", {
+      message: /^E_BAD_ARGUMENT: VirtMapPhysRange: start 0xc0100001 is not a page-aligned address$/,
+    });
+    // A frame at the end of RAM for VirtAllocateTemp; a count of 0 for allocFrames.
+    expectCode(() => w.VirtAllocateTemp(2 ** 32), "E_BAD_ARGUMENT", {
+      message: /^E_BAD_ARGUMENT: VirtAllocateTemp: 0x100000000 is not a physical address$/,
+    });
+  });
+
+  it("translate reads the space asked for; destroy takes a space out of the list, the others in order", () => {
+    const { m, w } = boot();
+    const [a, b, c] = [w.createAddressSpace()!, w.createAddressSpace()!, w.createAddressSpace()!];
+    const f = w.allocFrames(1)!;
+    w.map(b, 0x0080_0000, f, 1, P | U);
+    expect(w.translate(0x0080_0000, b).pa).toBe(f);
+    expect(w.translate(0x0080_0000).pa).toBeNull(); // the current one: the kernel directory
+    expect(w.translate(0x0080_0123, b).pa).toBe(f + 0x123);
+    expect(w.addressSpaces()).toEqual([w.reference, a, b, c]);
+    w.destroyAddressSpace(b);
+    expect(w.addressSpaces()).toEqual([w.reference, a, c]);
+    expect(b.destroyed).toBe(true);
+    expect(a.destroyed).toBe(false);
+    expect(m.mmu.cr3).toBe(w.reference.cr3);
+  });
+
+  it("clears the boot tables' frames of whatever RAM held, and uses the range allocator it is given", () => {
+    const m = createMachine({ ramBytes: 10 * MiB });
+    // Garbage where the directory and the three tables go (0x00200000-0x00204000).
+    for (let a = 0x0020_0000; a < 0x0020_4000; a += 4) m.ram.write32(a, 0xdead_beef);
+    const calls: number[][] = [];
+    const w = VirtMemManagerInit(m, {
+      rangeAllocator: (base, count) => {
+        calls.push([base, count]);
+        return firstFitRanges(base, count);
+      },
+    });
+    expect(calls.length).toBeGreaterThan(0);
+    for (let r = 2; r < 1022; r++)
+      if (m.ram.read32(0x0020_0000 + 4 * r) !== 0) expect(`PDE ${r}`).toBe("0");
+    for (let i = 0; i < 1024; i++) if (m.ram.read32(0x0020_3000 + 4 * i) !== 0) expect(i).toBe(-1);
+    // The window works on the cleared directory: PDE 1023 read through 0xFFFFFFFC.
+    expect((w.read32(0xffff_fffc, 0) & FRAME) >>> 0).toBe(0x0020_0000);
+  });
+
+  it("probe of the current space loads CR3 not at all; of another, twice (there and back)", () => {
+    const { m, w } = boot();
+    const s = w.createAddressSpace()!;
+    const f = w.allocFrames(1)!;
+    m.ram.write32(f, 0x77);
+    w.map(s, 0x0080_0000, f, 1, P | U);
+    const here = flushes(m, () => expect(w.probe(0x0010_0000, 0)).toBe(m.ram.read32(0x0010_0000)));
+    expect(here.cr3).toBe(0);
+    const there = flushes(m, () => expect(w.probe(0x0080_0000, 3, s)).toBe(0x77));
+    expect(there.cr3).toBe(2);
+    expect(w.current).toBe(w.reference);
+  });
+
+  it("undefined is no space (like null), 0 is an address and a frame, -4096 a bad start named as it is", () => {
+    const { w } = boot();
+    const f = w.allocFrames(1)!;
+    // A kernel range takes undefined as it takes null; a user range needs a space.
+    expect(w.map(undefined as never, 0xc000_0000, f, 1, P | W)).toBe(true);
+    w.unmap(undefined as never, 0xc000_0000, 1);
+    expectCode(() => w.map(undefined as never, 0x0080_0000, f, 1, P | U), "E_NO_PAGEDIR", {
+      message: /^E_NO_PAGEDIR: user address 0x00800000 needs an address space$/,
+    });
+    // Address 0 is identity-mapped (PTE 0 = 0x00000003) and frame 0 can go in a temp slot.
+    expect(w.translate(0).pa).toBe(0);
+    expect(w.VirtAllocateTemp(0)).toBe(WHITIX.TEMP_BASE);
+    // VirtMapPhysRange from 0: an address, refused as the identity map, not as a bad start.
+    expectCode(() => w.VirtMapPhysRange(0, 0x1000, 1, P | W), "E_RESERVED_VA", {
+      message: /^E_RESERVED_VA: VirtMapPhysRange: 0x00000000 is in the identity map/,
+    });
+    expectCode(() => w.VirtMapPhysRange(-4096, 0x1000, 1, P | W), "E_BAD_ARGUMENT", {
+      message: /^E_BAD_ARGUMENT: VirtMapPhysRange: start -4096 is not a page-aligned address$/,
+    });
+  });
+
+  it("the page source: its name, the heap's last page, and a run with a hole refused whole", () => {
+    const { m, w } = boot();
+    const src = whitixPageSource(w);
+    expect(src.name).toBe("Whitix VirtMapPhysRange(0xC0000000, 0xD0000000)");
+    // The heap's last page, 0xCFFFF000 (its end is HEAP_END): a run of one.
+    const last = 0xcfff_f000;
+    expect(w.VirtMapPhysRange(last, 0xd000_0000, 1, P | W)).toBe(last);
+    const free = w.allocators.physical.freePages;
+    src.freePages(last, 1);
+    expect(w.allocators.physical.freePages).toBe(free + 1);
+    expect(physPte(m, w.reference.cr3, last)).toBe(0);
+    // Outside the heap, unaligned, a bad count: each named.
+    for (const [va, n, message] of [
+      [
+        0xbfff_f000,
+        1,
+        /^E_BAD_ARGUMENT: freePages: \[0xbffff000, \+1 pages\) is not a page run of the kernel heap \[0xc0000000, 0xd0000000\)$/,
+      ],
+      [last, 2, /^E_BAD_ARGUMENT: freePages: \[0xcffff000, \+2 pages\) is not a page run/],
+      [0xc000_0800, 1, /^E_BAD_ARGUMENT: freePages: \[0xc0000800, \+1 pages\) is not a page run/],
+      [0xc000_0000, 0, /^E_BAD_ARGUMENT: freePages: page count 0 must be a positive integer$/],
+    ] as const)
+      expectCode(() => src.freePages(va, n), "E_BAD_ARGUMENT", { type: PagingError, message });
+    // Pages 0 and 2 of a run mapped, page 1 not: refused naming page 1, page 0 still mapped.
+    const a = src.allocPages(3)!;
+    expect(a).toBe(0xc000_0000);
+    w.VirtUnmapPhysPage(a + 0x1000);
+    const held = w.allocators.physical.freePages;
+    expectCode(() => src.freePages(a, 3), "E_NOT_MAPPED", {
+      type: WhitixError,
+      message: /^E_NOT_MAPPED: freePages: 0xc0001000 is not mapped$/,
+    });
+    expect(w.allocators.physical.freePages).toBe(held);
+    expect(w.translate(a).pa).not.toBeNull();
+    expect(w.translate(a + 0x2000).pa).not.toBeNull();
   });
 });

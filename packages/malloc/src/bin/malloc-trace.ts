@@ -1,110 +1,12 @@
 #!/usr/bin/env node
 /**
- * `malloc-trace FILE... [--heap malloc|slab] [--policy NAME] [--align 8|16]`: run malloc lab
- * traces on a freshly booted stack, one JSON line per trace. A malformed
- * trace, a file that cannot be read or a bad option: one line on stderr
- * naming the bad value, nothing on stdout, status 2. `--help`: the usage on
- * stdout, status 0.
+ * `malloc-trace FILE... [--heap malloc|slab] [--policy NAME] [--align 8|16]`:
+ * see {@link mallocTraceCli}.
  * @module
  */
-import { readFileSync } from "node:fs";
-import { basename } from "node:path";
-import { parseArgs } from "node:util";
-import type { PolicyFactory } from "../api.js";
-import { POLICIES } from "../policies.js";
-import { slabHeap } from "../slab/kmalloc.js";
-import { type Trace, TraceError, parseTrace, runTrace } from "../trace.js";
+import { mallocTraceCli } from "../trace-cli.js";
 
-const usage = `usage: malloc-trace FILE... [--heap malloc|slab] [--policy ${Object.keys(POLICIES).join("|")}] [--align 8|16]`;
-
-/**
- * Why a file could not be read (ENOENT, EISDIR, EACCES...), without the path
- * Node puts in its message (the caller names the file once); null if `e` is
- * not a file-system error.
- */
-function readFailure(e: unknown): string | null {
-  const code = (e as NodeJS.ErrnoException | null)?.code;
-  if (typeof code !== "string" || !(e instanceof Error)) return null;
-  // "EISDIR: illegal operation on a directory, read" -> "EISDIR: illegal operation on a directory"
-  return e.message.replace(/, \w+( '.*')?$/s, "");
-}
-
-function main(argv: string[]): number {
-  let values: { heap?: string; policy?: string; align?: string; help?: boolean };
-  let files: string[];
-  try {
-    ({ values, positionals: files } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        heap: { type: "string" },
-        policy: { type: "string" },
-        align: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (e) {
-    process.stderr.write(`malloc-trace: ${(e as Error).message}\n${usage}\n`);
-    return 2;
-  }
-  if (values.help) {
-    // Asked for: the usage is the output (as the workbook CLI does).
-    process.stdout.write(`${usage}\n`);
-    return 0;
-  }
-  if (files.length === 0) {
-    process.stderr.write(`${usage}\n`);
-    return 2;
-  }
-  const name = values.policy ?? "segregated";
-  // Own properties only: a plain lookup finds "toString", "constructor" and
-  // "__proto__" on Object.prototype.
-  const policy: PolicyFactory | undefined = Object.hasOwn(POLICIES, name)
-    ? POLICIES[name as keyof typeof POLICIES]
-    : undefined;
-  if (policy === undefined) {
-    process.stderr.write(
-      `malloc-trace: unknown policy "${name}" (${Object.keys(POLICIES).join(", ")})\n`,
-    );
-    return 2;
-  }
-  if (values.align !== undefined && values.align !== "8" && values.align !== "16") {
-    process.stderr.write(`malloc-trace: --align must be 8 or 16, got "${values.align}"\n`);
-    return 2;
-  }
-  const align = values.align === "16" ? 16 : 8;
-  // --heap slab: kmalloc on slab caches, which has no policy and aligns to 8.
-  const heap = values.heap ?? "malloc";
-  if (heap !== "malloc" && heap !== "slab") {
-    process.stderr.write(`malloc-trace: unknown heap "${heap}" (malloc, slab)\n`);
-    return 2;
-  }
-  if (heap === "slab" && (values.policy !== undefined || values.align === "16")) {
-    process.stderr.write(`malloc-trace: --heap slab takes no --policy and aligns to 8\n`);
-    return 2;
-  }
-  const traces: Trace[] = [];
-  for (const file of files) {
-    try {
-      traces.push(parseTrace(readFileSync(file, "utf8"), basename(file)));
-    } catch (e) {
-      if (e instanceof TraceError) {
-        process.stderr.write(`malloc-trace: ${e.message}\n`);
-        return 2;
-      }
-      const reason = readFailure(e);
-      if (reason !== null) {
-        process.stderr.write(`malloc-trace: cannot read ${file}: ${reason}\n`);
-        return 2;
-      }
-      throw e;
-    }
-  }
-  for (const t of traces)
-    process.stdout.write(
-      `${JSON.stringify(runTrace(t, heap === "slab" ? { stack: { malloc: slabHeap } } : { policy, align }))}\n`,
-    );
-  return 0;
-}
-
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = mallocTraceCli(process.argv.slice(2), {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+});
