@@ -100,9 +100,15 @@ export function sizeOf(word: number): number {
   return word & SIZE_MASK;
 }
 
-/** Words of simulated memory, reached through the MMU at CPL 0. */
+/**
+ * Words of simulated memory, reached through the MMU at CPL 0. The heap
+ * hands its policy addresses as int32 (`va | 0`: a kernel address
+ * 0xc0000000 and up is negative), which V8 keeps as small integers, and its
+ * `read` returns words in the same form, so that a link read back equals the
+ * `bp` it was written from.
+ */
 export interface HeapMemory {
-  /** The 32-bit word at kernel virtual address `va`. */
+  /** The 32-bit word at kernel virtual address `va` (either form), as an int32. */
   read(va: number): number;
   /** Store a 32-bit word at kernel virtual address `va`. */
   write(va: number, value: number): void;
@@ -116,8 +122,9 @@ export interface HeapMemory {
  * The heap core owns headers, footers, splitting and coalescing; a policy
  * owns the free lists, which it must keep in simulated memory: the link words
  * inside free blocks (`bp` and `bp + 4`) and `controlWords` words of its own
- * at `control` (zeroed before `attach`). Blocks are named by `bp`; their size
- * includes the header.
+ * at `control` (zeroed before `attach`). Blocks are named by `bp`, an int32
+ * (see {@link HeapMemory}: two kernel addresses compare by order as int32
+ * as they do unsigned, all being negative); their size includes the header.
  */
 export interface PlacementPolicy {
   /** A short name, e.g. `"segregated fits"`. */

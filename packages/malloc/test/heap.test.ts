@@ -442,3 +442,41 @@ describe("model test: regions, slabs, large blocks and the wilderness together",
     );
   }, 120_000);
 });
+
+describe("addresses at the API", () => {
+  // The heap holds addresses as int32 inside (kernel addresses, 0xc0000000
+  // and up, are negative there); what it hands out and reports must still be
+  // the unsigned address the MMU and every caller use, and the int32 form of
+  // a live pointer is not one malloc returned.
+  it("hands out and reports unsigned kernel addresses, and refuses a live pointer's int32 form", () => {
+    const { heap, mmu } = setup();
+    const small = heap.malloc(24)!;
+    const big = heap.malloc(100_000)!; // a large block, pages of its own
+    const slabbed = Array.from({ length: 2500 }, () => heap.malloc(8)!); // slabs once in bulk
+    const grown = heap.realloc(heap.malloc(100)!, 5000)!; // moved to pages of its own
+    for (const bp of [small, big, grown, ...slabbed]) {
+      expect(bp).toBeGreaterThanOrEqual(0x8000_0000);
+      expect(bp).toBeLessThan(2 ** 32);
+      mmu.write32(bp, 0x1234_5678);
+      expect(mmu.read32(bp)).toBe(0x1234_5678);
+    }
+    expect(heap.stats.slabs).toBeGreaterThan(0);
+    const reported = new Set(
+      heap
+        .blocks()
+        .filter((b) => b.allocated)
+        .map((b) => b.bp),
+    );
+    for (const bp of [small, big, grown, ...slabbed]) expect(reported.has(bp)).toBe(true);
+    for (const e of heap.extents()) {
+      expect(e.start).toBeGreaterThanOrEqual(0x8000_0000);
+      expect(e.first).toBeGreaterThan(e.start);
+    }
+    expect(codeOf(() => heap.free(small | 0))).toBe("E_NOT_ALLOCATED");
+    expect(codeOf(() => heap.free(2 ** 32 + small))).toBe("E_NOT_ALLOCATED");
+    heap.check();
+    for (const bp of [small, big, grown, ...slabbed]) heap.free(bp);
+    heap.check();
+    expect(heap.stats.allocations).toBe(0);
+  });
+});
