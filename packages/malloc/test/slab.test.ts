@@ -404,6 +404,20 @@ describe("kmalloc", () => {
     k.check();
   });
 
+  it("refuses options that are not an object or name an unknown option, taking no page", () => {
+    const { kv } = boot(8 * 1024 * 1024);
+    const frames = kv.paging.allocators.physical.freePages;
+    const make = (o: unknown) => () => new Kmalloc(kvPageSource(kv), kv.mmu, o as never);
+    expectCode(make([]), "E_BAD_ARGUMENT", { message: /kmalloc options .* must be an object/ });
+    expectCode(make(null), "E_BAD_ARGUMENT", { message: /must be an object/ });
+    expectCode(make({ reserve: 1, bogus: 2 }), "E_BAD_ARGUMENT", {
+      message: /unknown kmalloc option "bogus" \(known: reserve, colour\)/,
+    });
+    expect(kv.paging.allocators.physical.freePages).toBe(frames);
+    // Both known options together are accepted.
+    expect(() => make({ reserve: 1, colour: true })()).not.toThrow();
+  });
+
   it("answers null when memory runs out, and serves again after frees", () => {
     const { kv } = boot(8 * 1024 * 1024);
     const k = new Kmalloc(kvPageSource(kv), kv.mmu);

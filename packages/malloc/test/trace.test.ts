@@ -259,6 +259,12 @@ describe("the malloc-trace command", () => {
     });
   });
 
+  it("with no trace file: the usage on stderr, nothing on stdout, status 2", () => {
+    const r = cli([]);
+    expect([r.status, r.stdout]).toEqual([2, ""]);
+    expect(r.stderr).toMatch(/^usage: malloc-trace FILE\.\.\./);
+  });
+
   it("prints the usage on stdout and exits 0 for --help", () => {
     const r = cli(["--help"]);
     expect(r.status).toBe(0);
