@@ -13,7 +13,7 @@ import type { PolicyFactory } from "./api.js";
 import { POLICIES } from "./policies.js";
 import type { CliOutput } from "./snapshot-cli.js";
 import { slabHeap } from "./slab/kmalloc.js";
-import { type Trace, TraceError, parseTrace, runTrace } from "./trace.js";
+import { type Trace, TraceError, type TraceOptions, parseTrace, runTrace } from "./trace.js";
 
 const usage = `usage: malloc-trace FILE... [--heap malloc|slab] [--policy ${Object.keys(POLICIES).join("|")}] [--align 8|16] [--time MS]
 
@@ -76,10 +76,11 @@ export function mallocTraceCli(argv: readonly string[], io: CliOutput): number {
     return 2;
   }
   const align = values.align === "16" ? 16 : 8;
-  const minTimeMs = values.time === undefined ? 200 : Number(values.time);
+  // runTrace's own default (200 ms) applies when --time is not given.
+  const minTimeMs = values.time === undefined ? undefined : Number(values.time);
   if (
-    values.time !== undefined &&
-    (!/^\d+$/.test(values.time) || minTimeMs < 1 || minTimeMs > 60_000)
+    minTimeMs !== undefined &&
+    (!/^\d+$/.test(values.time!) || minTimeMs < 1 || minTimeMs > 60_000)
   ) {
     io.err(
       `malloc-trace: --time must be a whole number of ms from 1 to 60000, got "${values.time}"\n`,
@@ -113,9 +114,10 @@ export function mallocTraceCli(argv: readonly string[], io: CliOutput): number {
       throw e;
     }
   }
-  for (const t of traces)
-    io.out(
-      `${JSON.stringify(runTrace(t, heap === "slab" ? { stack: { malloc: slabHeap }, minTimeMs } : { policy, align, minTimeMs }))}\n`,
-    );
+  const options: TraceOptions = {
+    ...(heap === "slab" ? { stack: { malloc: slabHeap } } : { policy, align }),
+    ...(minTimeMs === undefined ? {} : { minTimeMs }),
+  };
+  for (const t of traces) io.out(`${JSON.stringify(runTrace(t, options))}\n`);
   return 0;
 }
