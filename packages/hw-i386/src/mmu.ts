@@ -97,10 +97,13 @@ function isTlb(t: unknown): t is Tlb {
 
 /** The memory-management unit of one simulated i386 processor. */
 export class Mmu {
+  // Fields set only in the constructor are `declare`d: a class field without an
+  // initialiser is first defined as undefined, and V8 then forgets its type, so
+  // every read of, say, `mem` on the hit path would check the array's map again.
   /** The physical memory the walk and the accesses reach. */
-  readonly ram: PhysicalMemory;
+  declare readonly ram: PhysicalMemory;
   /** The translation cache. */
-  readonly tlb: Tlb;
+  declare readonly tlb: Tlb;
 
   private cr0v = 0;
   private cr2v = 0;
@@ -137,11 +140,11 @@ export class Mmu {
   private listeners: MmuListener[] | null = null;
 
   /** @internal The TLB as the MMU uses it: packed entries. */
-  readonly packed: PackedTlb;
+  declare readonly packed: PackedTlb;
   /** @internal The TLB when it is exactly an {@link UnboundedTlb} (the default), else null: one class at the miss path's call. */
-  readonly unbounded: UnboundedTlb | null;
+  declare readonly unbounded: UnboundedTlb | null;
   /** The TLB again when it must hear of every hit (LRU), else null. */
-  private readonly recorder: PackedTlb | null;
+  declare private readonly recorder: PackedTlb | null;
   /**
    * @internal The TLB's flat slots while the fast path is on and the TLB has them (a
    * built-in TLB, after its first fills), else EMPTY_SLOTS, so that every
@@ -157,11 +160,11 @@ export class Mmu {
   /** The hint bit that lets a CPL 0 write through: W0 while CR0.WP is set, else WN. */
   private w0: number = HINT.WN;
   /** @internal RAM's flat words, kept here for the hot path (refreshed when RAM grows). */
-  mem: Uint32Array;
+  declare mem: Uint32Array;
   /** @internal Frames in `mem`: only those may be hinted. */
-  memFrames: number;
+  declare memFrames: number;
   /** @internal RAM's frames ever written (1) or not (0), by pfn: a write hint needs 1. */
-  readonly written: Uint8Array;
+  declare readonly written: Uint8Array;
   /** The walk's result, reused so that a walk allocates nothing. */
   private readonly scratch = newWalkState();
 
@@ -317,11 +320,11 @@ export class Mmu {
     // Fast path (fast-path.ts): aligned, and cached for a read at this CPL.
     // `v` is the address as an int32 (cheaper than a double for V8); the compare validates `va`.
     // For a small integer `v === va` is known true and costs nothing; for a kernel address
-    // (a double in [2^31, 2^32)) `va - v` is exactly 2^32, one subtraction and one compare;
-    // a fraction, NaN or anything out of range leaves some other difference.
+    // (a double in [2^31, 2^32)) `v >>> 0` gives it back exactly, one conversion and one
+    // compare; a fraction, NaN or anything out of range matches neither.
     if (typeof va !== "number") return this.access(va, 4, cpl, false, 0); // refuses it
     const v = va | 0;
-    if ((v & 3) === 0 && (v === va || (v < 0 && va - v === 0x1_0000_0000))) {
+    if ((v & 3) === 0 && (v === va || v >>> 0 === va)) {
       const slot = this.fast[v >>> 12]!;
       if ((slot & (cpl === 0 ? R0 : cpl === 3 ? R3 : 0)) !== 0) {
         this.fastHits++;
@@ -355,7 +358,7 @@ export class Mmu {
     const v = va | 0;
     if (
       (v & 3) === 0 &&
-      (v === va || (v < 0 && va - v === 0x1_0000_0000)) &&
+      (v === va || v >>> 0 === va) &&
       (value >>> 0 === value || (value | 0) === value)
     ) {
       const slot = this.fast[v >>> 12]!;
