@@ -37,7 +37,7 @@ export class BuddyRangeAllocator implements RangeAllocator {
   readonly name = "buddy";
   readonly complete = false;
   /** The buddy allocator underneath (for its dump and free lists). */
-  readonly buddy: BuddyAllocator;
+  declare readonly buddy: BuddyAllocator;
 
   constructor(base: number, count: number) {
     this.buddy = new BuddyAllocator({ base, count });

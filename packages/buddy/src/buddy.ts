@@ -148,13 +148,13 @@ export class BuddyAllocator {
    * Two bytes per unit, plus a guard unit at `count`: `meta[2q]` is the tag of
    * unit q, `meta[2q + 1]` its everOrder (see the module comment).
    */
-  private readonly meta: Int8Array;
+  declare private readonly meta: Int8Array;
   /**
    * The free lists: `link[2i]` is the next node of node i, `link[2i + 1]` the
    * previous one. Nodes `0 .. count - 1` are units; node `count + k` is the
    * sentinel of list k.
    */
-  private readonly link: Int32Array;
+  declare private readonly link: Int32Array;
   /** Bit k set iff free list k is not empty. */
   private mask = 0;
   // Free units are count - allocated - reserved: one counter less to keep on

@@ -155,27 +155,27 @@ function checkMemoryMap(map: readonly MemoryRegion[]): number {
 /** Sparse, byte-addressed, little-endian physical memory covering all of 4 GiB. */
 export class PhysicalMemory {
   /** Words of RAM from address 0; replaced once by all of RAM (see the module comment). */
-  private flat: Uint32Array;
+  declare private flat: Uint32Array;
   /** Frames in `flat` now. */
-  private flatFrames: number;
+  declare private flatFrames: number;
   /** Bytes in `flat` now. */
-  private flatBytes: number;
+  declare private flatBytes: number;
   /** Frames of RAM (not above it) that live in `far`. */
   private farRam = 0;
   /** Word accesses to frames of RAM that live in `far`. */
   private farTouches = 0;
   /** Frames of RAM: how far `flat` may grow. */
-  private readonly ramFrames: number;
+  declare private readonly ramFrames: number;
   /** 1 for each frame of RAM that was ever written. */
-  private readonly written: Uint8Array;
+  declare private readonly written: Uint8Array;
   private readonly growHooks: (() => void)[] = [];
   /** Frames above RAM that were written, by frame number. */
   private readonly far = new Map<number, Uint32Array>();
   private touched = 0;
   /** The firmware memory map (e820) that boot code reads. */
-  readonly memoryMap: readonly MemoryRegion[];
+  declare readonly memoryMap: readonly MemoryRegion[];
   /** Bytes of installed RAM: where the memory map's highest usable region ends. */
-  readonly installedBytes: number;
+  declare readonly installedBytes: number;
 
   constructor(options: PhysicalMemoryOptions = {}) {
     if (typeof options !== "object" || options === null) {

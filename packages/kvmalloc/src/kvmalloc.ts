@@ -65,11 +65,11 @@ export class Kvmalloc implements KernelPageAllocator {
   /** Always `"kvmalloc"`. */
   readonly name = "kvmalloc";
   /** The paging it maps with (the hobby kernel's own; not part of the {@link KernelPageAllocator} seam). */
-  readonly paging: Paging;
+  declare readonly paging: Paging;
   /** The MMU its pages are reached through: `paging.mmu`. */
-  readonly mmu: Mmu;
+  declare readonly mmu: Mmu;
   /** Whether every allocation is followed by an unmapped guard page. */
-  readonly guardPages: boolean;
+  declare readonly guardPages: boolean;
   private readonly live = new Map<number, number>();
   /** Virtual pages set aside for each live allocation (its `reserve`, guard page not counted). */
   private readonly spans = new Map<number, number>();

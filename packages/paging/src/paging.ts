@@ -63,13 +63,13 @@ let unlink: (pd: Pagedir) => void;
 /** One address space of the hobby kernel: a page directory and its bookkeeping. */
 export class Pagedir {
   /** Physical address of the directory: what CR3 holds while it is current. */
-  readonly phys: number;
+  declare readonly phys: number;
   /** The same as {@link Pagedir.phys}: the design interface's name for it. */
   get cr3(): number {
     return this.phys;
   }
   /** Kernel virtual address of the directory page. */
-  readonly virt: number;
+  declare readonly virt: number;
   // Written only by this module (through the writers set up in the static
   // block below): a MapMem or anyone else holding a Pagedir can read these but
   // not rewrite the bookkeeping behind paging's back.
@@ -78,7 +78,7 @@ export class Pagedir {
   #prev: Pagedir;
   #destroyed = false;
   private vpaCache: VirtualPageAllocator | null = null;
-  private readonly makeVpa: () => VirtualPageAllocator;
+  declare private readonly makeVpa: () => VirtualPageAllocator;
 
   static {
     setVpde = (pd, r, va) => {
@@ -193,31 +193,31 @@ export class Paging implements PagingDesign<Pagedir> {
   /** User mappings start at page 1: page 0 stays unmapped to catch null pointers. */
   readonly userStart = PAGE_SIZE;
   /** The machine it runs on. */
-  readonly machine: Machine;
+  declare readonly machine: Machine;
   /** The machine's MMU (all table accesses go through it). */
-  readonly mmu: Mmu;
+  declare readonly mmu: Mmu;
   /** ppalloc/vpalloc. */
-  readonly allocators: PageAllocators;
+  declare readonly allocators: PageAllocators;
   /** The user/kernel boundary. */
-  readonly split: number;
+  declare readonly split: number;
   /** Number of user PDEs (split / 4 MiB; 768 by default). */
-  readonly userPdes: number;
+  declare readonly userPdes: number;
   readonly #kvpd: (number | null)[];
   /** For each kernel PDE (index r - userPdes): the kernel virtual address of its page table, or null (a frozen copy). */
   get kvpd(): readonly (number | null)[] {
     return Object.freeze(this.#kvpd.slice());
   }
   /** The first pagedir, built from the boot tables; the template of the kernel half. */
-  readonly init: Pagedir;
+  declare readonly init: Pagedir;
   /** Where user page tables and directories come from. */
-  readonly pageSource: PageSource;
-  private currentPd: Pagedir;
+  declare readonly pageSource: PageSource;
+  declare private currentPd: Pagedir;
   /** The mapMem implementation in use. */
-  readonly mapper: MapMem;
-  private readonly windowVa: number;
-  private readonly windowPteVa: number;
+  declare readonly mapper: MapMem;
+  declare private readonly windowVa: number;
+  declare private readonly windowPteVa: number;
   private windowFrame = -1;
-  private readonly ramEnd: number;
+  declare private readonly ramEnd: number;
   /** Every pagedir this paging made (destroyed ones too), to refuse anything else given as one. */
   private readonly owned = new WeakSet<Pagedir>();
   /** What the mapper is handed (see makeContext). */
