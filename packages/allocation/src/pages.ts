@@ -71,7 +71,7 @@ function checkRangeAllocator(made: unknown, label: string): RangeAllocator {
 /** Runs of pages in one range of addresses, over a {@link RangeAllocator} of page numbers. */
 export class PageRangeAllocator implements PageRanges {
   /** The page numbers, in the swapped-in range allocator. */
-  readonly ranges: RangeAllocator;
+  declare readonly ranges: RangeAllocator;
 
   constructor(
     /** What this allocator is, for messages: `"physical"`, `"kernel virtual"`, ... */
@@ -216,13 +216,13 @@ export const pageRangeAllocator: PageRangesFactory = (label, start, size, factor
 /** The kernel's page allocators: physical pages and the kernel half of virtual space. */
 export class PageAllocators {
   /** Physical frames, from the memory map. */
-  readonly physical: PageRanges;
+  declare readonly physical: PageRanges;
   /** The kernel part of virtual space (the vpallocator that needs no argument). */
-  readonly kernel: VirtualPageAllocator;
+  declare readonly kernel: VirtualPageAllocator;
   /** Physical pages that were usable at start-up (before anything was allocated). */
-  readonly usablePages: number;
-  private readonly factory: RangeAllocatorFactory;
-  private readonly pageRanges: PageRangesFactory;
+  declare readonly usablePages: number;
+  declare private readonly factory: RangeAllocatorFactory;
+  declare private readonly pageRanges: PageRangesFactory;
 
   /** Use {@link createPageAllocators}. @internal */
   constructor(

@@ -31,12 +31,12 @@ import { checkMinMax } from "./range-buddy.js";
 export class FirstFitBitmapAllocator implements RangeAllocator {
   readonly name = "first-fit bitmap";
   readonly complete = true;
-  readonly base: number;
-  readonly count: number;
-  private readonly used: Uint32Array;
-  private readonly reserved: Uint32Array;
-  private readonly ever: Uint32Array;
-  private free_: number;
+  declare readonly base: number;
+  declare readonly count: number;
+  declare private readonly used: Uint32Array;
+  declare private readonly reserved: Uint32Array;
+  declare private readonly ever: Uint32Array;
+  declare private free_: number;
 
   constructor(base: number, count: number) {
     if (

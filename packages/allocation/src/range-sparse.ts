@@ -128,12 +128,12 @@ class IntervalSet {
 export class SparseRangeAllocator implements RangeAllocator {
   readonly name = "sparse first-fit";
   readonly complete = true;
-  readonly base: number;
-  readonly count: number;
+  declare readonly base: number;
+  declare readonly count: number;
   private readonly freeSet = new IntervalSet();
   private readonly reservedSet = new IntervalSet();
   private readonly everSet = new IntervalSet();
-  private free_: number;
+  declare private free_: number;
 
   constructor(base: number, count: number) {
     if (

@@ -33,9 +33,9 @@ export class LinuxVmalloc implements KernelPageAllocator {
   /** Always `"vmalloc"`. */
   readonly name = "vmalloc";
   /** The booted Linux it allocates from. */
-  readonly paging: LinuxPaging;
+  declare readonly paging: LinuxPaging;
   /** The MMU its pages are reached through: `paging.mmu`. */
-  readonly mmu: Mmu;
+  declare readonly mmu: Mmu;
 
   /** vmalloc on `paging` (bootLinux's result); anything else is E_BAD_ARGUMENT. */
   constructor(paging: LinuxPaging) {

@@ -56,13 +56,13 @@ function show(v: unknown): string {
 /** The boot-time bitmap allocator over low memory. */
 export class Bootmem {
   /** The machine. */
-  readonly machine: Machine;
+  declare readonly machine: Machine;
   /** PAGE_OFFSET: a page at `phys` is returned as `pageOffset + phys`. */
-  readonly pageOffset: number;
+  declare readonly pageOffset: number;
   /** Number of pages managed: `[0, maxLowPfn)`. */
-  readonly maxLowPfn: number;
+  declare readonly maxLowPfn: number;
   /** Bit `pfn` set = page reserved (or allocated). */
-  private readonly bits: Uint32Array;
+  declare private readonly bits: Uint32Array;
   private freeCount = 0;
   private retiredFlag = false;
 

@@ -42,11 +42,11 @@ import { isRegionList, usableRegions } from "./e820.js";
 /** One zone: a range of page frames and, once populated, its buddy allocator. */
 export class Zone {
   /** `"DMA"`, `"NORMAL"` or `"HIGHMEM"`. */
-  readonly name: ZoneName;
+  declare readonly name: ZoneName;
   /** First page frame of the zone (`zone_start_pfn`). */
-  readonly startPfn: number;
+  declare readonly startPfn: number;
   /** Page frames the zone spans, holes included (`spanned_pages`). */
-  readonly spannedPages: number;
+  declare readonly spannedPages: number;
   private buddyAllocator: BuddyAllocator | null = null;
   private present = 0;
   private populatedFlag = false;
@@ -140,15 +140,15 @@ interface Located {
 /** The three zones of one node and the page allocator over them. */
 export class Zones {
   /** Pages below 16 MiB. */
-  readonly dma: Zone;
+  declare readonly dma: Zone;
   /** Pages from 16 MiB to max_low_pfn. */
-  readonly normal: Zone;
+  declare readonly normal: Zone;
   /** Pages from max_low_pfn to max_pfn: not direct-mapped. */
-  readonly highmem: Zone;
+  declare readonly highmem: Zone;
   /** End of low memory. */
-  readonly maxLowPfn: number;
+  declare readonly maxLowPfn: number;
   /** End of RAM. */
-  readonly maxPfn: number;
+  declare readonly maxPfn: number;
 
   /** `zone_sizes_init`: the zones' spans; no page is free until they are populated. */
   constructor(options: ZonesOptions) {

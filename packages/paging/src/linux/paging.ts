@@ -105,9 +105,9 @@ function checkCpl(cpl: unknown): void {
 /** One address space of Linux: the part of `mm_struct` paging needs. */
 export class MmStruct implements AddressSpace {
   /** Kernel virtual address of the page directory (`mm->pgd`, a pointer in the direct map). */
-  readonly pgd: number;
+  declare readonly pgd: number;
   /** Physical address of the page directory: what CR3 holds while it is current (`__pa(mm->pgd)`). */
-  readonly cr3: number;
+  declare readonly cr3: number;
   private destroyedFlag = false;
   /** The areas (`vm_area_struct`s), sorted, non-overlapping. @internal */
   readonly areas: VmArea[] = [];
@@ -198,44 +198,44 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
   /** Linux lets user mappings start at 0 (mmap_min_addr did not exist in 2.6's first releases). */
   readonly userStart = 0;
   /** The machine it runs on. */
-  readonly machine: Machine;
+  declare readonly machine: Machine;
   /** The machine's MMU. */
-  readonly mmu: Mmu;
+  declare readonly mmu: Mmu;
   /** PAGE_OFFSET: the split. */
-  readonly split: number;
+  declare readonly split: number;
   /** PAGE_OFFSET (the kernel's name for the split). */
-  readonly pageOffset: number;
+  declare readonly pageOffset: number;
   /** One past the last page of RAM. */
-  readonly maxPfn: number;
+  declare readonly maxPfn: number;
   /** One past the last page of low memory (the direct map's end). */
-  readonly maxLowPfn: number;
+  declare readonly maxLowPfn: number;
   /** The layout: high_memory, the vmalloc area, pkmap, fixmap. */
-  readonly layout: LinuxLayout;
+  declare readonly layout: LinuxLayout;
   /** Whether the direct map uses 4 MiB pages. */
-  readonly pse: boolean;
+  declare readonly pse: boolean;
   /** Whether kernel mappings are global. */
-  readonly pge: boolean;
+  declare readonly pge: boolean;
   /** The zones' page allocator. */
-  readonly zones: Zones;
+  declare readonly zones: Zones;
   /** The boot allocator (retired). */
-  readonly bootmem: Bootmem;
+  declare readonly bootmem: Bootmem;
   /** init_mm: swapper_pg_dir, the reference directory. */
-  readonly reference: MmStruct;
+  declare readonly reference: MmStruct;
   /** What the boot did, for the story and tests. */
-  readonly boot: Readonly<LinuxBootContext>;
+  declare readonly boot: Readonly<LinuxBootContext>;
   /** How user-range faults are resolved (the swap point of the workbook's fault-handler exercise). */
-  readonly faultHandler: UserFaultHandler;
+  declare readonly faultHandler: UserFaultHandler;
   /**
    * CONFIG_HIGHPTE in effect: user page tables come from highmem first and
    * are edited through `kmapAtomic(KM_PTE0)` (asked at boot, default on, and
    * only meaningful when there is highmem).
    */
-  readonly highpte: boolean;
+  declare readonly highpte: boolean;
   /** The pkmap area and the kmap_atomic slots (kmap, kmapAtomic and friends are also methods here). */
-  readonly highmem: Highmem;
+  declare readonly highmem: Highmem;
   /** vmalloc'd areas: start -> their frames (`vm_struct.pages`). */
   private readonly vmallocAreas = new Map<number, number[]>();
-  private currentMm: MmStruct;
+  declare private currentMm: MmStruct;
   private readonly spaces: MmStruct[] = [];
   private readonly owned = new WeakSet<MmStruct>();
   /** vmalloc regions, sorted by start. */

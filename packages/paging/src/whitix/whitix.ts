@@ -79,7 +79,7 @@ export function windowTableVa(r: number): number {
 /** One Whitix address space: a directory whose PDE 1023 points at itself. */
 export class WhitixSpace {
   /** Physical address of its directory: what CR3 holds while it is current. */
-  readonly cr3: number;
+  declare readonly cr3: number;
   /** Set once destroyed; a destroyed space is refused everywhere. */
   get destroyed(): boolean {
     return this.dead;
@@ -113,17 +113,17 @@ export class Whitix implements PagingDesign<WhitixSpace> {
   /** The design's name. */
   readonly name = "whitix";
   /** The machine it runs on. */
-  readonly machine: Machine;
+  declare readonly machine: Machine;
   /** The machine's MMU: every table access goes through it. */
-  readonly mmu: Mmu;
+  declare readonly mmu: Mmu;
   /** The user/kernel boundary (fixed in Whitix). */
   readonly split = SPLIT;
   /** User mappings start above the identity map of the first 8 MiB. */
   readonly userStart = WHITIX.IDENTITY_END;
   /** The physical page allocator (only `physical` is used: kernel virtual memory is found in the PTEs). */
-  readonly allocators: PageAllocators;
+  declare readonly allocators: PageAllocators;
   /** The kernel directory VirtMemManagerInit built: the master copy of the kernel half. */
-  readonly reference: WhitixSpace;
+  declare readonly reference: WhitixSpace;
   /** Kernel code `[start, end)`, mapped read-only. */
   readonly kernelCode: {
     /** First byte of the code (0x00100000). */
@@ -131,14 +131,14 @@ export class Whitix implements PagingDesign<WhitixSpace> {
     /** First byte after the code, where the data starts. */
     readonly end: number;
   };
-  private cur: WhitixSpace;
-  private readonly spaces: WhitixSpace[];
+  declare private cur: WhitixSpace;
+  declare private readonly spaces: WhitixSpace[];
   private readonly owned = new WeakSet<WhitixSpace>();
   /** Physical frame held by each temp slot, or -1. */
   private readonly temp: number[] = new Array<number>(WHITIX.TEMP_SLOTS).fill(-1);
   /** Kernel regions reserved by allocKernelRegion (pages maybe not mapped yet). */
   private readonly regions = new RegionSet();
-  private readonly ramEnd: number;
+  declare private readonly ramEnd: number;
 
   /** Use {@link VirtMemManagerInit}. @internal */
   constructor(
