@@ -276,13 +276,13 @@ export function checkSessionOptions(
  */
 export class Session {
   /** The design name. */
-  readonly design: string;
+  declare readonly design: string;
   /** The scenario name. */
-  readonly scenario: string;
+  declare readonly scenario: string;
   /** The seed. */
-  readonly seed: number;
+  declare readonly seed: number;
   /** The scenario's steps for this seed. */
-  readonly steps: readonly ScenarioStep[];
+  declare readonly steps: readonly ScenarioStep[];
   readonly #makeStack: StackFactory;
   readonly #ramBytes: number;
   #stack!: DesignStack;

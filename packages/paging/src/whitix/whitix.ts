@@ -125,7 +125,7 @@ export class Whitix implements PagingDesign<WhitixSpace> {
   /** The kernel directory VirtMemManagerInit built: the master copy of the kernel half. */
   declare readonly reference: WhitixSpace;
   /** Kernel code `[start, end)`, mapped read-only. */
-  readonly kernelCode: {
+  declare readonly kernelCode: {
     /** First byte of the code (0x00100000). */
     readonly start: number;
     /** First byte after the code, where the data starts. */
