@@ -19,15 +19,13 @@
  * Usage: node scripts/check-fields.mjs [ROOT]   (ROOT defaults to the repository)
  * Exit status 1 when anything is reported, 0 otherwise.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const require = createRequire(import.meta.url);
 const ts = require("typescript");
-
-const root = resolve(process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), ".."));
 
 /** Every .ts file (not .d.ts) under `dir`. */
 function sources(dir) {
@@ -42,43 +40,46 @@ function sources(dir) {
 
 const has = (node, kind) => (ts.getModifiers(node) ?? []).some((m) => m.kind === kind);
 
-const problems = [];
-const packages = join(root, "packages");
-for (const pkg of readdirSync(packages)) {
-  const src = join(packages, pkg, "src");
-  let files;
-  try {
-    files = sources(src);
-  } catch {
-    continue; // a package without src/
+/** Check the packages under `root`; returns one human-readable line per field. */
+export function checkFields(root) {
+  const problems = [];
+  const packages = join(root, "packages");
+  for (const pkg of readdirSync(packages)) {
+    const src = join(packages, pkg, "src");
+    if (!existsSync(src)) continue;
+    for (const file of sources(src)) {
+      const text = readFileSync(file, "utf8");
+      const sf = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true);
+      const visit = (node) => {
+        if (
+          ts.isPropertyDeclaration(node) &&
+          ts.isClassLike(node.parent) &&
+          node.initializer === undefined &&
+          !ts.isPrivateIdentifier(node.name) && // `#x` cannot be declared
+          !has(node, ts.SyntaxKind.DeclareKeyword) &&
+          !has(node, ts.SyntaxKind.AbstractKeyword) &&
+          !has(node, ts.SyntaxKind.StaticKeyword)
+        ) {
+          const { line } = sf.getLineAndCharacterOfPosition(node.getStart(sf));
+          const cls = node.parent.name?.text ?? "(anonymous class)";
+          problems.push(
+            `${relative(root, file)}:${line + 1}: ${cls}.${node.name.getText(sf)} has no initialiser: write \`declare\` before it (see scripts/check-fields.mjs)`,
+          );
+        }
+        ts.forEachChild(node, visit);
+      };
+      visit(sf);
+    }
   }
-  for (const file of files) {
-    const text = readFileSync(file, "utf8");
-    const sf = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true);
-    const visit = (node) => {
-      if (
-        ts.isPropertyDeclaration(node) &&
-        ts.isClassLike(node.parent) &&
-        node.initializer === undefined &&
-        !ts.isPrivateIdentifier(node.name) && // `#x` cannot be declared
-        !has(node, ts.SyntaxKind.DeclareKeyword) &&
-        !has(node, ts.SyntaxKind.AbstractKeyword) &&
-        !has(node, ts.SyntaxKind.StaticKeyword)
-      ) {
-        const { line } = sf.getLineAndCharacterOfPosition(node.getStart(sf));
-        const cls = node.parent.name?.text ?? "(anonymous class)";
-        problems.push(
-          `${relative(root, file)}:${line + 1}: ${cls}.${node.name.getText(sf)} has no initialiser: write \`declare\` before it (see scripts/check-fields.mjs)`,
-        );
-      }
-      ts.forEachChild(node, visit);
-    };
-    visit(sf);
-  }
+  return problems;
 }
 
-for (const p of problems) console.error(p);
-if (problems.length > 0) {
-  console.error(`${problems.length} class field(s) defined as undefined first`);
-  process.exit(1);
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const root = resolve(process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), ".."));
+  const problems = checkFields(root);
+  for (const p of problems) console.error(p);
+  if (problems.length > 0) {
+    console.error(`${problems.length} class field(s) defined as undefined first`);
+    process.exit(1);
+  }
 }

@@ -1,0 +1,54 @@
+/**
+ * The class-field check must fail on a field without an initialiser and pass on
+ * every form that gives V8 the field's first real value, in throwaway trees.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { checkFields } from "../check-fields.mjs";
+
+/** A tree with one package whose src/a.ts is `text`. */
+function tree(text: string): string {
+  const root = mkdtempSync(join(tmpdir(), "fields-"));
+  mkdirSync(join(root, "packages", "p", "src"), { recursive: true });
+  mkdirSync(join(root, "packages", "no-src"), { recursive: true });
+  writeFileSync(join(root, "packages", "p", "src", "a.ts"), text);
+  return root;
+}
+
+describe("check-fields", () => {
+  it("reports a constructor-set field without an initialiser, with its file, line and class", () => {
+    const root = tree(
+      "export class Heap {\n  n = 0;\n  private readonly mmu: object;\n  constructor(m: object) {\n    this.mmu = m;\n  }\n}\n",
+    );
+    const problems = checkFields(root);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^packages\/p\/src\/a\.ts:3: Heap\.mmu has no initialiser/);
+  });
+
+  it("reports fields of nested and anonymous classes too", () => {
+    const root = tree(
+      "export const f = () => class {\n  x: number;\n  constructor() { this.x = 1; }\n};\n",
+    );
+    expect(checkFields(root)).toEqual([expect.stringContaining("(anonymous class).x")]);
+  });
+
+  it("passes declared, initialised, abstract, static and #private fields", () => {
+    const root = tree(
+      [
+        "export abstract class A {",
+        "  declare readonly mmu: object;",
+        "  declare private n?: number;",
+        "  count = 0;",
+        "  abstract readonly name: string;",
+        "  static instances: number;",
+        "  #secret: number;",
+        "  constructor() { this.mmu = {}; this.#secret = 1; }",
+        "}",
+        "export interface I { readonly x: number; }",
+      ].join("\n"),
+    );
+    expect(checkFields(root)).toEqual([]);
+  });
+});
