@@ -189,7 +189,7 @@ interface PageInfo {
   /**
    * Where the page's records start in `recs` (-1: none yet): two numbers
    * per 8-byte offset, the bytes requested + 1 (0: never handed out, -1:
-   * freed), then what the pointer is: a block size (> 0) in a region, 0 for
+   * freed, -2: freed and on a quick list, which only a block on one has), then what the pointer is: a block size (> 0) in a region, 0 for
    * a slab object, minus the page count of a large block.
    */
   base: number;
@@ -198,6 +198,9 @@ interface PageInfo {
   region: Region | null;
   slab: Slab | null;
 }
+
+/** A shadow record's first number for a freed block on a quick list (see {@link PageInfo.base}). */
+const QUICK_REC = -2;
 
 /** The records of a page that has none yet (its `base` is -1). */
 const NO_RECORDS = new Int32Array(0);
@@ -826,7 +829,7 @@ export class Malloc implements HeapAllocator {
           );
         if (
           rec === null ||
-          rec.requested >= 0 ||
+          rec.requested !== QUICK_REC - 1 ||
           rec.kind !== size ||
           this.infoOf(bp)?.region == null
         )
@@ -1125,7 +1128,7 @@ export class Malloc implements HeapAllocator {
     const i = this.slot(bp);
     const v = info === undefined || info.base < 0 ? 0 : info.recs[info.base + i]!;
     if (v <= 0) {
-      if (v === -1)
+      if (v < 0)
         throw new MallocError(
           MALLOC_ERROR.DOUBLE_FREE,
           `${what}(${hex32(bp)}): the block was freed already`,
@@ -1409,10 +1412,6 @@ export class Malloc implements HeapAllocator {
   private resizeInRegion(bp: number, info: PageInfo, csize: number, size: number): number {
     const mmu = this.mmu;
     const asize = this.adjust(size);
-    // Growing: the block after may be on a quick list, and merged it may be
-    // room to grow into (flushed before bp's header is read: merging the
-    // block before would change its PREV_ALLOC bit).
-    if (asize > csize && this.quickTotal !== 0) this.flushQuick();
     const prev = mmu.read32(headerOf(bp)) & PREV_ALLOC;
     const i = this.slot(bp);
     if (asize <= csize) {
@@ -1428,6 +1427,23 @@ export class Malloc implements HeapAllocator {
     const nb = bp + csize;
     let nh = mmu.read32(headerOf(nb));
     const r = info.region!;
+    // The block after may be on a quick list: free in truth, and merged with
+    // what follows it, room to grow into. Only that block is merged, not
+    // every quick list (a flush of them all at each growth was 18% of the
+    // time of a buffer grown again and again among small blocks).
+    for (let at = nb, h = nh; this.quickTotal !== 0; ) {
+      if ((h & ALLOC) === 0) {
+        // A free run from nb: enough already, or look at the block after it.
+        if (csize + (at - nb) + sizeOf(h) >= asize) break;
+        at += sizeOf(h);
+        h = mmu.read32(headerOf(at));
+      } else if (this.isQuick(at, h)) {
+        this.unquick(at, sizeOf(h));
+        this.freeInRegion(at, r, h); // merged with the free run before it, if any
+        at = nb;
+        h = nh = mmu.read32(headerOf(nb));
+      } else break;
+    }
     const end = r.start + r.pages * PAGE_SIZE;
     // The last block of its region (maybe before a free tail): grow the region under it.
     const need = asize - csize - ((nh & ALLOC) !== 0 ? 0 : sizeOf(nh));
@@ -1531,16 +1547,82 @@ export class Malloc implements HeapAllocator {
       this.quickCount[q] = 0;
       while (bp !== 0) {
         const next = mmu.read32(bp) | 0;
-        this.freeInRegion(bp, this.infoOf(bp)!.region!);
+        const info = this.infoOf(bp)!;
+        info.recs[info.base + this.slot(bp)] = -1;
+        this.freeInRegion(bp, info.region!);
         bp = next;
       }
     }
     this.quickTotal = 0;
   }
 
+  /**
+   * True if the region block `bp`, whose header is `h`, is on a quick list:
+   * its header says allocated, and its shadow record says so (QUICK_REC,
+   * which a block has only while on a quick list: a record of -1 may be a
+   * stale one inside a live block that grew over freed ones), with its size.
+   */
+  private isQuick(bp: number, h: number): boolean {
+    const size = sizeOf(h);
+    if ((h & ALLOC) === 0 || size === 0 || size > TUNING.QUICK_MAX) return false;
+    if (bp === this.quick || bp === this.slabHeads) return false;
+    const info = this.infoOf(bp);
+    if (info === undefined || info.base < 0 || info.region === null) return false;
+    const i = info.base + this.slot(bp);
+    return info.recs[i] === QUICK_REC && info.recs[i + 1] === size;
+  }
+
+  /** Take the block `bp` of `size` bytes off its quick list (at most QUICK_DEPTH links walked). */
+  private unquick(bp: number, size: number): void {
+    const mmu = this.mmu;
+    this.unquickRecord(bp);
+    const q = (size >>> 3) - 2;
+    let at = this.quick + 4 * q;
+    for (let cur = mmu.read32(at) | 0; cur !== bp; cur = mmu.read32(cur) | 0) at = cur;
+    mmu.write32(at, mmu.read32(bp) | 0);
+    this.quickCount[q]!--;
+    this.quickTotal--;
+  }
+
+  /**
+   * Merge the quick-listed blocks at the end of the top region into its
+   * free tail, so that trim gives back every page merging would: the only
+   * pages the quick lists could hold back (a flush of every list before
+   * each page taken cost a realloc-heavy trace a sixth of its time). A
+   * quick block has no footer: it is found from the shadow records alone,
+   * the one slot QUICK_MAX bytes or less before the end whose record says
+   * "on a quick list" with the size that reaches the end (blocks do not
+   * overlap, so at most one does).
+   */
+  private mergeQuickAtTop(): void {
+    for (;;) {
+      const r = this.top;
+      const end = this.wild !== 0 ? this.wild : this.topEnd;
+      let pb = 0;
+      for (let size = MIN_BLOCK; size <= TUNING.QUICK_MAX && end - size - r.first >= 0; size += 8) {
+        const info = this.infoOf(end - size);
+        if (info === undefined || info.base < 0) continue;
+        const i = info.base + this.slot(end - size);
+        if (info.recs[i] === QUICK_REC && info.recs[i + 1] === size) {
+          pb = end - size;
+          break;
+        }
+      }
+      if (pb === 0) return;
+      this.unquick(pb, end - pb);
+      this.freeInRegion(pb, r);
+    }
+  }
+
+  /** The shadow record of `bp`, a block leaving a quick list unallocated: freed, as any other. */
+  private unquickRecord(bp: number): void {
+    const info = this.infoOf(bp)!;
+    info.recs[info.base + this.slot(bp)] = -1;
+  }
+
   /** Before taking pages for anything but the top region: give back the wilderness's whole pages. */
   private trimTop(): void {
-    if (this.quickTotal !== 0) this.flushQuick();
+    if (this.quickTotal !== 0) this.mergeQuickAtTop();
     if (this.idle.size !== 0) this.releaseIdle();
     if (this.wild !== 0) this.trim(this.top, this.wild, 1);
   }
@@ -1773,6 +1855,7 @@ export class Malloc implements HeapAllocator {
       const q = (kind >>> 3) - 2;
       const head = this.quick + 4 * q;
       this.mmu.write32(bp, this.mmu.read32(head) | 0);
+      info.recs[info.base + this.slot(bp)] = QUICK_REC;
       this.mmu.write32(head, bp);
       this.quickCount[q]!++;
       this.quickTotal++;
