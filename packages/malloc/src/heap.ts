@@ -103,6 +103,12 @@ const TUNING = {
    * in times its pages (see mallocLarge).
    */
   LARGE_RESERVE: 8,
+  /**
+   * A request that fills whole pages (with a large block's 8 or 16 bytes of
+   * magic and header) but for at most 1/32 of them gets pages of its own,
+   * below `largeThreshold` too (see pageShaped).
+   */
+  PAGE_SHAPED_WASTE_SHIFT: 5,
   /** Default `chunkPages`: the footprint grows a page at a time. */
   CHUNK_PAGES: 1,
   /**
@@ -300,7 +306,7 @@ export class Malloc implements HeapAllocator {
   /** The MMU every word of the heap is read and written through, at CPL 0 (the default). */
   private readonly mmu: Mmu;
   /** The first control word (in the first region). */
-  private readonly control: number;
+  private control: number;
   /**
    * The quick lists' heads, one word per block size from 16 to QUICK_MAX
    * bytes, 0 until the first small block is freed: the heads are then made
@@ -332,8 +338,13 @@ export class Malloc implements HeapAllocator {
   private slabHeads = 0;
   /** Regions by address; `regions[0]`'s place is fixed for the heap's life. */
   private readonly regions: Region[] = [];
-  /** The first region, which holds the control words and never goes back. */
-  private readonly home: Region;
+  /**
+   * The first region, which holds the control words; null while the heap
+   * holds no region (see releaseHome), until a request needs one again.
+   */
+  private home: Region | null;
+  /** Live blocks handed out from regions (not slab objects, not large blocks). */
+  private regionLive = 0;
   /** The region made last: the one that grows (the first region until there is another). */
   private top!: Region;
   /** The end of `top` (its epilogue is the word before). */
@@ -508,6 +519,52 @@ export class Malloc implements HeapAllocator {
     }
     this.home = this.addRegion(start.start, pages, start.reserve, start.start + first);
     this.peakFootprint = this.footprint;
+  }
+
+  /**
+   * Map a first region again after releaseHome gave it back: the control
+   * words are zeroed and the policy attached to them anew (its lists were
+   * empty: no region was left). False when out of memory.
+   */
+  private makeHome(): boolean {
+    const first = this.alignUp(4 + 4 * this.policy.controlWords + 4);
+    const pages = Math.max(this.chunkPages, Math.ceil((first + MIN_BLOCK) / PAGE_SIZE));
+    const got = this.mapRegion(pages);
+    if (got === null) return false;
+    this.control = got.start + 4;
+    for (let va = this.control; va < got.start + first - 4; va += 4) this.mmu.write32(va, 0);
+    this.policy.attach(this.mem, this.control);
+    this.home = this.addRegion(got.start, pages, got.reserve, got.start + first);
+    return true;
+  }
+
+  /**
+   * Before the heap takes a page for a slab or a large block: if no block of
+   * the regions is live, give every region page back, the first region's
+   * control words too (the quick lists merged, their heads and the slab
+   * list heads dropped when no slab is left). A program whose live blocks
+   * are all page-sized then holds only their pages: two live 4072-byte
+   * blocks fit in 2 pages, not 3 (the classic short1 trace's peak). The
+   * first region is made again by the next request that needs one.
+   */
+  private releaseHome(): void {
+    const home = this.home!;
+    if (this.quick !== 0) {
+      if (this.quickTotal !== 0) this.flushQuick();
+      const heads = this.quick;
+      this.quick = 0;
+      this.freeInRegion(heads, home);
+    }
+    if (this.idle.size !== 0) this.releaseIdle();
+    if (this.slabs.size !== 0) return;
+    this.slabHeads = 0;
+    this.home = null;
+    this.wild = 0;
+    this.topEnd = 0;
+    this.regions.length = 0;
+    this.forgetPages(home.start, home.reserve);
+    this.kv.kvfree(home.start >>> 0, home.pages);
+    this.pagesChanged(-home.pages);
   }
 
   /** Sizes and peaks. */
@@ -792,12 +849,13 @@ export class Malloc implements HeapAllocator {
         bad(this.wild, "the wilderness is not the free block at the end of the top region");
       free.delete(this.wild);
     } else if (
-      this.top !== undefined &&
+      this.home !== null &&
       (this.mmu.read32(headerOf(this.topEnd)) & PREV_ALLOC) === 0
     )
       bad(this.topEnd - 4, "the top region ends with a free block that is not the wilderness");
     let listed = 0;
-    this.policy.forEachFree((bp) => {
+    // (Without a region the control words are gone: no list to walk.)
+    if (this.home !== null) this.policy.forEachFree((bp) => {
       if (++listed > free.size)
         bad(bp, "the free lists hold more blocks than the heap (a cycle, or a block listed twice)");
       if (!free.has(bp)) bad(bp, "on a free list but not a free block");
@@ -906,6 +964,21 @@ export class Malloc implements HeapAllocator {
     return Math.max(MIN_BLOCK, this.alignUp(size - LAYOUT.HEADER));
   }
 
+  /**
+   * True if `size` bytes with a large block's magic and header fill their
+   * pages but for at most 1/32 (PAGE_SHAPED_WASTE_SHIFT), as a 4072-byte
+   * request fills one page: pages of its own then cost no more than a
+   * region block would, and go back whole when it is freed. Part of
+   * `sizeClasses` (storage shaped by size): without it, every request
+   * below `largeThreshold` is a region block.
+   */
+  private pageShaped(size: number): boolean {
+    if (!this.sizeClasses) return false;
+    const bytes = size + this.align;
+    const waste = -bytes & 0xfff;
+    return size >= PAGE_SIZE >>> 1 && waste <= (bytes + waste) >>> TUNING.PAGE_SHAPED_WASTE_SHIFT;
+  }
+
   /** The slab class of a request (0 for none: too big, or slabs are off). */
   private classOf(size: number): number {
     if (size > TUNING.SLAB_MAX || this.classLive.length === 1) return 0;
@@ -917,6 +990,16 @@ export class Malloc implements HeapAllocator {
     if (size >= this.largeThreshold) return this.mallocLarge(size);
     const cls = this.classOf(size);
     const asize = this.adjust(size);
+    if (this.pageShaped(size)) {
+      // Pages of its own unless a free block of the regions fits (a hole
+      // reused costs no page: always taking pages lost 2 points on the
+      // generated random2 traces).
+      const found = this.home === null ? 0 : this.policy.find(asize);
+      if (found === 0) return this.mallocLarge(size);
+      const bp = this.regionAlloc(asize, found);
+      if (bp !== 0) this.track(bp, size, this.placed, null);
+      return bp;
+    }
     if (asize <= TUNING.QUICK_MAX && this.quickTotal !== 0) {
       const q = (asize >>> 3) - 2;
       if (this.quickCount[q] !== 0) {
@@ -944,7 +1027,8 @@ export class Malloc implements HeapAllocator {
       // The class's first slab with room (0: none), read once: slabAlloc takes it.
       const room = this.slabHeads === 0 ? 0 : this.mmu.read32(this.slabHeads + 4 * cls) | 0;
       let slab = room !== 0;
-      if (!slab && n > this.slabFrom[cls]!) {
+      if (!slab && n > this.slabFrom[cls]! && this.home === null) slab = true; // no region: no free block fits
+      else if (!slab && n > this.slabFrom[cls]!) {
         found = this.policy.find(asize);
         if (found === 0 && this.quickTotal !== 0) {
           this.flushQuick();
@@ -978,6 +1062,7 @@ export class Malloc implements HeapAllocator {
    * find answered for `asize` just before, if the caller asked it (-1: not).
    */
   private regionAlloc(asize: number, found = -1): number {
+    if (this.home === null && !this.makeHome()) return 0;
     let bp = found === -1 ? this.policy.find(asize) : found;
     if (bp === 0 && this.quickTotal !== 0) {
       this.flushQuick();
@@ -1036,6 +1121,7 @@ export class Malloc implements HeapAllocator {
     info.recs[i] = size + 1;
     info.recs[i + 1] = kind;
     this.liveCount++;
+    if (kind > 0) this.regionLive++;
   }
 
   /**
@@ -1064,6 +1150,7 @@ export class Malloc implements HeapAllocator {
     const size = info.recs[info.base + i]! - 1;
     info.recs[info.base + i] = -1;
     this.liveCount--;
+    if (info.recs[info.base + i + 1]! > 0) this.regionLive--;
     this.reclass(size, -1);
     this.payloadChanged(-size);
   }
@@ -1497,7 +1584,7 @@ export class Malloc implements HeapAllocator {
       // A region all free: give it back whole.
       this.unlist(bp, size);
       this.regions.splice(this.regions.indexOf(region), 1);
-      if (this.top === region) this.setTop(this.home);
+      if (this.top === region) this.setTop(this.home!);
       this.forgetPages(region.start, region.pages);
       this.kv.kvfree(region.start >>> 0, region.pages);
       this.pagesChanged(-region.pages);
@@ -1622,6 +1709,10 @@ export class Malloc implements HeapAllocator {
 
   /** Before taking pages for anything but the top region: give back the wilderness's whole pages. */
   private trimTop(): void {
+    if (this.regionLive === 0 && this.home !== null && this.regions.length === 1) {
+      this.releaseHome();
+      if (this.home === null) return;
+    }
     if (this.quickTotal !== 0) this.mergeQuickAtTop();
     if (this.idle.size !== 0) this.releaseIdle();
     if (this.wild !== 0) this.trim(this.top, this.wild, 1);
