@@ -853,18 +853,19 @@ export class Malloc implements HeapAllocator {
       if (this.wild + size !== this.topEnd)
         bad(this.wild, "the wilderness is not the free block at the end of the top region");
       free.delete(this.wild);
-    } else if (
-      this.home !== null &&
-      (this.mmu.read32(headerOf(this.topEnd)) & PREV_ALLOC) === 0
-    )
+    } else if (this.home !== null && (this.mmu.read32(headerOf(this.topEnd)) & PREV_ALLOC) === 0)
       bad(this.topEnd - 4, "the top region ends with a free block that is not the wilderness");
     let listed = 0;
     // (Without a region the control words are gone: no list to walk.)
-    if (this.home !== null) this.policy.forEachFree((bp) => {
-      if (++listed > free.size)
-        bad(bp, "the free lists hold more blocks than the heap (a cycle, or a block listed twice)");
-      if (!free.has(bp)) bad(bp, "on a free list but not a free block");
-    });
+    if (this.home !== null)
+      this.policy.forEachFree((bp) => {
+        if (++listed > free.size)
+          bad(
+            bp,
+            "the free lists hold more blocks than the heap (a cycle, or a block listed twice)",
+          );
+        if (!free.has(bp)) bad(bp, "on a free list but not a free block");
+      });
     if (listed !== free.size)
       bad(this.control, `${free.size} free blocks in the heap, ${listed} on the free lists`);
   }
@@ -1032,7 +1033,8 @@ export class Malloc implements HeapAllocator {
       // The class's first slab with room (0: none), read once: slabAlloc takes it.
       const room = this.slabHeads === 0 ? 0 : this.mmu.read32(this.slabHeads + 4 * cls) | 0;
       let slab = room !== 0;
-      if (!slab && n > this.slabFrom[cls]! && this.home === null) slab = true; // no region: no free block fits
+      if (!slab && n > this.slabFrom[cls]! && this.home === null)
+        slab = true; // no region: no free block fits
       else if (!slab && n > this.slabFrom[cls]!) {
         found = this.policy.find(asize);
         if (found === 0 && this.quickTotal !== 0) {
@@ -1523,7 +1525,7 @@ export class Malloc implements HeapAllocator {
     // what follows it, room to grow into. Only that block is merged, not
     // every quick list (a flush of them all at each growth was 18% of the
     // time of a buffer grown again and again among small blocks).
-    for (let at = nb, h = nh; this.quickTotal !== 0; ) {
+    for (let at = nb, h = nh; this.quickTotal !== 0;) {
       if ((h & ALLOC) === 0) {
         // A free run from nb: enough already, or look at the block after it.
         if (csize + (at - nb) + sizeOf(h) >= asize) break;

@@ -27,18 +27,24 @@ describe("quick lists are merged only where it matters", () => {
   it("a growing block merges the quick block after it, and no other", () => {
     const { heap, mmu, S } = setup();
     // Five 40-byte blocks: a at S+16, q at S+56, c, e at S+136, f.
-    const [a, q, , e] = Array.from({ length: 5 }, () => heap.malloc(32)!);
+    const [a, q, , e] = Array.from({ length: 5 }, () => heap.malloc(32)!) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
     expect([a, q, e]).toEqual([S + 16, S + 56, S + 136]);
     heap.free(q);
     heap.free(e);
     // Both on the 40-byte quick list: their headers still say allocated (40 | PREV_ALLOC | ALLOC).
-    expect(mmu.read32(q! - 4)).toBe(40 | 3);
-    expect(mmu.read32(e! - 4)).toBe(40 | 3);
+    expect(mmu.read32(q - 4)).toBe(40 | 3);
+    expect(mmu.read32(e - 4)).toBe(40 | 3);
     // 64 bytes need a 72-byte block: a (40) and q (40) are 80, so it grows in place.
-    expect(heap.realloc(a!, 64)).toBe(a);
-    expect(mmu.read32(a! - 4)).toBe(80 | 3); // 8 bytes left cannot stand alone
+    expect(heap.realloc(a, 64)).toBe(a);
+    expect(mmu.read32(a - 4)).toBe(80 | 3); // 8 bytes left cannot stand alone
     // e was not merged (a flush of every list would have made its header free).
-    expect(mmu.read32(e! - 4)).toBe(40 | 3);
+    expect(mmu.read32(e - 4)).toBe(40 | 3);
     heap.check();
     expect(heap.malloc(32)).toBe(e); // the quick list gives it back
     heap.check();
@@ -91,7 +97,12 @@ describe("page-shaped blocks and the first region given back", () => {
     expect(heap.extents().map((x) => x.kind)).toEqual(["large"]);
     heap.check();
     const small = heap.malloc(100)!;
-    expect(heap.extents().map((x) => x.kind).sort()).toEqual(["large", "region"]);
+    expect(
+      heap
+        .extents()
+        .map((x) => x.kind)
+        .sort(),
+    ).toEqual(["large", "region"]);
     expect(heap.stats.footprintPages).toBe(2);
     stack.mmu.write32(small, 0xfeed);
     heap.check();
