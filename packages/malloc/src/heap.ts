@@ -996,16 +996,7 @@ export class Malloc implements HeapAllocator {
     if (size >= this.largeThreshold) return this.mallocLarge(size);
     const cls = this.classOf(size);
     const asize = this.adjust(size);
-    if (this.pageShaped(size)) {
-      // Pages of its own unless a free block of the regions fits (a hole
-      // reused costs no page: always taking pages lost 2 points on the
-      // generated random2 traces).
-      const found = this.home === null ? 0 : this.policy.find(asize);
-      if (found === 0) return this.mallocLarge(size);
-      const bp = this.regionAlloc(asize, found);
-      if (bp !== 0) this.track(bp, size, this.placed, null);
-      return bp;
-    }
+    if (size >= PAGE_SIZE >>> 1 && this.pageShaped(size)) return this.allocPageShaped(size, asize);
     if (asize <= TUNING.QUICK_MAX && this.quickTotal !== 0) {
       const q = (asize >>> 3) - 2;
       if (this.quickCount[q] !== 0) {
@@ -1060,6 +1051,20 @@ export class Malloc implements HeapAllocator {
       return 0;
     }
     this.track(bp, size, this.placed, null);
+    return bp;
+  }
+
+  /**
+   * A page-shaped request (see pageShaped): pages of its own unless a free
+   * block of the regions fits (a hole reused costs no page: always taking
+   * pages lost 2 points on the generated random2 traces). Apart from
+   * allocate, which runs on every malloc, so that it stays small.
+   */
+  private allocPageShaped(size: number, asize: number): number {
+    const found = this.home === null ? 0 : this.policy.find(asize);
+    if (found === 0) return this.mallocLarge(size);
+    const bp = this.regionAlloc(asize, found);
+    if (bp !== 0) this.track(bp, size, this.placed, null);
     return bp;
   }
 
