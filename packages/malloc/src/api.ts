@@ -131,7 +131,12 @@ export interface PlacementPolicy {
   readonly name: string;
   /** Words of control memory the policy needs (list heads). */
   readonly controlWords: number;
-  /** Called once, before any other call. */
+  /**
+   * Called before any other call, with `control` zeroed: the lists start
+   * empty. Called again, with new zeroed words, when the heap has given back
+   * every region (nothing was left on the lists) and makes its first region
+   * anew: a policy keeps no state but what `attach` sets up.
+   */
   attach(memory: HeapMemory, control: number): void;
   /** Add the free block `bp` of `size` bytes to the free lists. */
   insert(bp: number, size: number): void;

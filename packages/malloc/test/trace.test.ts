@@ -107,15 +107,23 @@ describe("runTrace", () => {
   });
 
   it("computes utilization as peak payload over peak footprint (hand-worked)", () => {
-    // One 4000-byte block: peak payload 4000. The first region holds the
-    // magic and the control words (130 of segregated fits, 65 slab list
-    // heads: 784 bytes), then the block (4008 bytes with its header): 4792
-    // bytes, so two pages, grown one page at a time.
-    const r = runTrace(parseTrace("8000\n1\n2\n1\na 0 4000\nf 0\n"), {
+    // One 4072-byte block: peak payload 4072. With its magic and header
+    // (8 bytes) it fills a page but for 16 bytes (less than 1/64), so it
+    // gets a page of its own, and the first region (one page: magic and
+    // control words), empty, goes back before: one page at the peak.
+    const r = runTrace(parseTrace("8000\n1\n2\n1\na 0 4072\nf 0\n"), {
       policy: POLICIES.segregated,
       minTimeMs: 1,
     });
-    expect(r.utilization).toBeCloseTo(4000 / (2 * 4096), 4);
+    expect(r.utilization).toBeCloseTo(4072 / 4096, 4);
+    // 3950 bytes leave 138 (more than 1/64 of a page, 64): a region block
+    // of 3960 bytes, which starts at byte 160 of the first region (after
+    // the magic and segregated fits' 37 control words): 4120 bytes, two pages.
+    const s = runTrace(parseTrace("8000\n1\n2\n1\na 0 3950\nf 0\n"), {
+      policy: POLICIES.segregated,
+      minTimeMs: 1,
+    });
+    expect(s.utilization).toBeCloseTo(3950 / (2 * 4096), 4);
   });
 
   it("tracks ids by use, not by the header's count: a hand-built trace with id 10^10 runs", () => {
