@@ -287,31 +287,31 @@ function slabShape(size: number): { pages: number; capacity: number } {
 /** A heap in simulated kernel memory. */
 export class Malloc implements HeapAllocator {
   /** The page allocator the heap grows with. */
-  readonly kv: KernelPageAllocator;
+  declare readonly kv: KernelPageAllocator;
   /** `"malloc (<policy name>)"`. */
-  readonly name: string;
+  declare readonly name: string;
   /** The placement policy. */
-  readonly policy: PlacementPolicy;
+  declare readonly policy: PlacementPolicy;
   /** Alignment of every pointer returned. */
-  readonly align: 8 | 16;
+  declare readonly align: 8 | 16;
   /** Requests of this many bytes or more get pages of their own. */
-  readonly largeThreshold: number;
+  declare readonly largeThreshold: number;
   /** A block resized by realloc to this many bytes or more gets pages of its own if it must move (and keeps them while it stays this big). */
-  private readonly reallocLarge: number;
+  declare private readonly reallocLarge: number;
   /** Pages the heap grows by at least. */
-  readonly chunkPages: number;
+  declare readonly chunkPages: number;
   /** Whether small sizes in use many times over get slabs of their own. */
-  readonly sizeClasses: boolean;
+  declare readonly sizeClasses: boolean;
   /** Whether small freed blocks go on quick lists (see {@link MallocOptions.quickLists}). */
-  readonly quickLists: boolean;
+  declare readonly quickLists: boolean;
   /** Blocks a quick list holds at most: TUNING.QUICK_DEPTH, 0 without quick lists. */
-  private readonly quickDepth: number;
+  declare private readonly quickDepth: number;
   /** The policy's view of simulated memory (the heap itself calls the MMU directly: one call less per word). */
-  private readonly mem: HeapMemory;
+  declare private readonly mem: HeapMemory;
   /** The MMU every word of the heap is read and written through, at CPL 0 (the default). */
-  private readonly mmu: Mmu;
+  declare private readonly mmu: Mmu;
   /** The first control word (in the first region). */
-  private control: number;
+  declare private control: number;
   /**
    * The quick lists' heads, one word per block size from 16 to QUICK_MAX
    * bytes, 0 until the first small block is freed: the heads are then made
@@ -347,11 +347,11 @@ export class Malloc implements HeapAllocator {
    * The first region, which holds the control words; null while the heap
    * holds no region (see releaseHome), until a request needs one again.
    */
-  private home: Region | null;
+  declare private home: Region | null;
   /** Live blocks handed out from regions (not slab objects, not large blocks). */
   private regionLive = 0;
   /** The region made last: the one that grows (the first region until there is another). */
-  private top!: Region;
+  declare private top: Region;
   /** The end of `top` (its epilogue is the word before). */
   private topEnd = 0;
   /**
@@ -391,8 +391,8 @@ export class Malloc implements HeapAllocator {
   private readonly shadowFree: Int32Array[] = [];
   private readonly shadowFreeBase: number[] = [];
   /** Live blocks of each small size (slab class), wherever they are: what decides slab or region. */
-  private readonly classLive: Int32Array;
-  private readonly classShape: { pages: number; capacity: number }[];
+  declare private readonly classLive: Int32Array;
+  declare private readonly classShape: { pages: number; capacity: number }[];
   /**
    * Live blocks of a class from which its blocks go to slabs: a slab's
    * worth, so that a slab is never mostly empty from the start. (The break
@@ -401,7 +401,7 @@ export class Malloc implements HeapAllocator {
    * did no better on the generated traces: the small ones lost what the
    * binary ones gained.) A class that has a slab with room uses it.
    */
-  private readonly slabFrom: Int32Array;
+  declare private readonly slabFrom: Int32Array;
   /** The size of the block regionAlloc placed last. */
   private placed = 0;
   private liveCount = 0;

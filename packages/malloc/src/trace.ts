@@ -201,8 +201,8 @@ export interface TraceResult {
  * or moving them). Reserved virtual pages are not counted: only mapped ones.
  */
 class CountingPages implements KernelPageAllocator {
-  readonly name: string;
-  readonly mmu: Mmu;
+  declare readonly name: string;
+  declare readonly mmu: Mmu;
   held = 0;
   peak = 0;
   /** Live allocations: address to pages, so that a run's pages can be reclaimed. */

@@ -163,9 +163,9 @@ function isAddress(v: unknown): v is number {
  */
 export class SlabAllocator {
   /** Where slabs come from. */
-  readonly pages: SlabPageSource;
+  declare readonly pages: SlabPageSource;
   /** The MMU every slab word is read and written through (CPL 0). */
-  readonly mmu: Mmu;
+  declare readonly mmu: Mmu;
   /** Caches by id (a destroyed cache leaves a hole, so ids are never reused). */
   private readonly caches: (SlabCache | undefined)[] = [];
   /** Page number (va >>> 12) to the slab it belongs to. */
@@ -366,20 +366,20 @@ interface CacheSetup {
 /** One object cache. Made by {@link SlabAllocator.createCache}. */
 export class SlabCache implements ObjectCache {
   /** The cache's name. */
-  readonly name: string;
+  declare readonly name: string;
   /** Bytes of every object. */
-  readonly objectSize: number;
+  declare readonly objectSize: number;
   /** Alignment of every object. */
-  readonly align: number;
+  declare readonly align: number;
   /** Empty slabs kept when objects are freed. */
-  readonly reserve: number;
+  declare readonly reserve: number;
   /** The layout of this cache's slabs. */
-  readonly geometry: SlabGeometry;
+  declare readonly geometry: SlabGeometry;
   /** @internal Written into every slab header, so that a slab names its cache. */
-  readonly id: number;
-  private readonly owner: SlabAllocator;
-  private readonly ctor: ((va: number) => void) | undefined;
-  private readonly mmu: Mmu;
+  declare readonly id: number;
+  declare private readonly owner: SlabAllocator;
+  declare private readonly ctor: ((va: number) => void) | undefined;
+  declare private readonly mmu: Mmu;
   /** First slab of each list (full, partial, empty), 0 if none. */
   private readonly heads = [0, 0, 0];
   /** Slabs on each list. */

@@ -46,10 +46,10 @@ export class Kmalloc implements HeapAllocator {
   /** `"kmalloc (slab)"`. */
   readonly name = "kmalloc (slab)";
   /** The slab allocator holding the size-class caches. */
-  readonly slab: SlabAllocator;
+  declare readonly slab: SlabAllocator;
   /** The size-class caches, smallest first (32, 64, ... 4096 bytes). */
-  readonly caches: readonly SlabCache[];
-  private readonly mmu: Mmu;
+  declare readonly caches: readonly SlabCache[];
+  declare private readonly mmu: Mmu;
   /** Large allocations: first page number to pages. */
   private readonly large = new Map<number, number>();
   private largePages = 0;
