@@ -26,31 +26,8 @@ import { ENTRY, PACKED_BRAND, type PackedTlb, packTlbEntry, unpackEntry } from "
 const LARGE = ENTRY.LARGE;
 const G = ENTRY.G;
 
-/**
- * Layout of {@link UnboundedTlb}'s `held` bit set (one Int32Array, so that a
- * fill pays for one typed array): a bit per page, then a bit per word of those
- * (per 4 MiB region), then a bit per region.
- */
-const HELD = {
-  /** Words of page bits: page `vpn` is bit `vpn & 31` of word `vpn >>> 5`. */
-  PAGES: 0,
-  /** Region `r`'s word: bit `w & 31` set while page word `w` (of region `r`) may be non-zero. */
-  REGIONS: 1 << 15,
-  /** Bit `r & 31` of word `TOP + (r >>> 5)` set while region `r`'s word may be non-zero. */
-  TOP: (1 << 15) + 1024,
-  /** Length of the array. */
-  LENGTH: (1 << 15) + 1024 + 32,
-} as const;
-const HELD_REGIONS = HELD.REGIONS;
-
 /** {@link UnboundedTlb}'s `flat` until it has flat slots. */
 const NOT_FLAT = new Int32Array(0);
-const HELD_TOP = HELD.TOP;
-
-/** The index (0-31) of the lowest set bit of the non-zero int32 `x`. */
-function lowBit(x: number): number {
-  return 31 - Math.clz32(x & -x);
-}
 
 /** A TLB with one slot for every linear page: nothing is ever evicted. */
 export class UnboundedTlb implements Tlb {
@@ -71,13 +48,17 @@ export class UnboundedTlb implements Tlb {
   /** Per 4 MiB region: how many held entries came from a large page. */
   private readonly largeCount = new Uint16Array(1024);
   /**
-   * The pages that may hold an entry (layout: {@link HELD}), so that flushes,
-   * `size` and `entries` cost what the TLB holds, not 2^20 slots. A fill sets
-   * its page's bit (one read-modify-write; the word and region bits only when
-   * a word was empty); an invalidation leaves it (nothing to do on invlpg).
-   * Whoever walks the set drops the bits of pages found empty.
+   * The pages that may hold an entry, a bit per page (page `vpn` is bit
+   * `vpn & 31` of word `vpn >>> 5`), and the words of it that are non-zero,
+   * each listed once in `words`: so that flushes, `size` and `entries` cost
+   * what the TLB holds, not 2^20 slots. A fill sets its page's bit (one
+   * read-modify-write; it lists the word only when the word was 0); an
+   * invalidation leaves it (nothing to do on invlpg). Whoever walks the set
+   * clears the bits of pages found empty and unlists the words left at 0.
    */
-  private readonly held = new Int32Array(HELD.LENGTH);
+  private readonly held = new Int32Array(1 << 15);
+  private words = new Int32Array(64);
+  private wordCount = 0;
 
   constructor() {
     PACKED_BRAND.add(this);
@@ -86,7 +67,7 @@ export class UnboundedTlb implements Tlb {
   /** Number of entries held. */
   get size(): number {
     // Not counted on every fill and invalidation (the miss path): a walk of the held bits.
-    return this.drop(~0, null);
+    return this.sweep(~0, null);
   }
 
   /** @internal The flat slots by vpn (see `flat`), or null while there are none yet. */
@@ -145,16 +126,17 @@ export class UnboundedTlb implements Tlb {
     const w = vpn >>> 5;
     const bits = held[w]!;
     held[w] = bits | (1 << (vpn & 31));
-    if (bits === 0) this.noteWord(w);
+    if (bits === 0) this.listWord(w);
   }
 
-  /** Page word `w` became non-zero: set its bit in its region's word, and the region's bit. */
-  private noteWord(w: number): void {
-    const held = this.held;
-    const r = w >>> 5;
-    const words = held[HELD_REGIONS + r]!;
-    held[HELD_REGIONS + r] = words | (1 << (w & 31));
-    if (words === 0) held[HELD_TOP + (r >>> 5)]! |= 1 << (r & 31);
+  /** Word `w` of `held` became non-zero: list it (growing the list when full). */
+  private listWord(w: number): void {
+    if (this.wordCount === this.words.length) {
+      const bigger = new Int32Array(this.words.length * 2);
+      bigger.set(this.words);
+      this.words = bigger;
+    }
+    this.words[this.wordCount++] = w;
   }
 
   /**
@@ -193,16 +175,16 @@ export class UnboundedTlb implements Tlb {
   }
 
   flushNonGlobal(): number {
-    return this.drop(G, null);
+    return this.drop(G);
   }
 
   flushAll(): number {
-    return this.drop(0, null);
+    return this.drop(0);
   }
 
   entries(): TlbEntry[] {
     const out: TlbEntry[] = [];
-    this.drop(~0, out);
+    this.sweep(~0, out);
     return out;
   }
 
@@ -219,51 +201,79 @@ export class UnboundedTlb implements Tlb {
   }
 
   /**
-   * Walk the held pages in ascending vpn order: drop every entry that has none
-   * of the bits `keep` (0: drop all; ~0: none), clear the bits of pages found
-   * empty, and push the entries kept onto `out` if given. Returns the number
-   * dropped, or for `keep` = ~0 the number held.
+   * A flush: drop every entry that has none of the bits `keep` (0: drop all),
+   * clear the bits of pages found empty, unlist the words left at 0. Returns
+   * the number dropped. With flat slots (a machine that lives long, where
+   * flushes are many: every CR3 load) the loop is written out on them.
    */
-  private drop(keep: number, out: TlbEntry[] | null): number {
+  private drop(keep: number): number {
+    const flat = this.flat;
+    if (flat === NOT_FLAT) return this.sweep(keep, null);
     const held = this.held;
+    const words = this.words;
+    const large = this.largeCount;
+    const n = this.wordCount;
+    let dropped = 0;
+    let listed = 0;
+    for (let k = 0; k < n; k++) {
+      const w = words[k]!;
+      let bits = held[w]!;
+      let left = bits;
+      while (bits !== 0) {
+        const b = 31 - Math.clz32(bits & -bits); // the lowest bit set
+        bits &= bits - 1;
+        const vpn = (w << 5) | b;
+        const e = flat[vpn]!;
+        if ((e & keep) !== 0) continue; // kept (and held)
+        if (e !== 0) {
+          if ((e & LARGE) !== 0) large[vpn >>> 10]!--;
+          flat[vpn] = 0;
+          dropped++;
+        }
+        left ^= 1 << b;
+      }
+      held[w] = left;
+      if (left !== 0) words[listed++] = w;
+    }
+    this.wordCount = listed;
+    return dropped;
+  }
+
+  /**
+   * {@link drop} for any slots, which also pushes the entries kept onto `out`
+   * if given. Returns the number dropped, or for `keep` = ~0 the number held.
+   */
+  private sweep(keep: number, out: TlbEntry[] | null): number {
+    const held = this.held;
+    const words = this.words;
     let dropped = 0;
     let kept = 0;
-    for (let t = 0; t < 32; t++) {
-      let regions = held[HELD_TOP + t]!;
-      while (regions !== 0) {
-        const r = (t << 5) | lowBit(regions);
-        regions &= regions - 1;
-        let words = held[HELD_REGIONS + r]!;
-        let wordsLeft = words;
-        while (words !== 0) {
-          const w = (r << 5) | lowBit(words);
-          words &= words - 1;
-          let bits = held[w]!;
-          let bitsLeft = bits;
-          while (bits !== 0) {
-            const b = lowBit(bits);
-            bits &= bits - 1;
-            const vpn = (w << 5) | b;
-            const e = this.probe(vpn);
-            if (e !== 0 && (e & keep) !== 0) {
-              kept++;
-              if (out !== null) out.push(unpackEntry(vpn, e));
-              continue;
-            }
-            if (e !== 0) {
-              if ((e & LARGE) !== 0) this.largeCount[vpn >>> 10]!--;
-              this.put(vpn, 0);
-              dropped++;
-            }
-            bitsLeft &= ~(1 << b);
-          }
-          held[w] = bitsLeft;
-          if (bitsLeft === 0) wordsLeft &= ~(1 << (w & 31));
+    let listed = 0;
+    for (let k = 0; k < this.wordCount; k++) {
+      const w = words[k]!;
+      let bits = held[w]!;
+      let left = bits;
+      while (bits !== 0) {
+        const b = 31 - Math.clz32(bits & -bits); // the lowest bit set
+        bits &= bits - 1;
+        const vpn = (w << 5) | b;
+        const e = this.probe(vpn);
+        if (e !== 0 && (e & keep) !== 0) {
+          kept++;
+          if (out !== null) out.push(unpackEntry(vpn, e));
+          continue;
         }
-        held[HELD_REGIONS + r] = wordsLeft;
-        if (wordsLeft === 0) held[HELD_TOP + t]! &= ~(1 << (r & 31));
+        if (e !== 0) {
+          if ((e & LARGE) !== 0) this.largeCount[vpn >>> 10]!--;
+          this.put(vpn, 0);
+          dropped++;
+        }
+        left &= ~(1 << b);
       }
+      held[w] = left;
+      if (left !== 0) words[listed++] = w;
     }
+    this.wordCount = listed;
     return keep === ~0 ? kept : dropped;
   }
 }
