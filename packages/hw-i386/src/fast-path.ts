@@ -226,8 +226,7 @@ export function missWord32(
     // W0 0x20 and W3 0x200).
     const wd = e & D & -written;
     const rwd = (e << 5) & wd;
-    const hinted =
-      e | H_R0 | ((e & US) << 2) | (wd << 4) | (rwd >>> 1) | ((rwd << 3) & (e << 7));
+    const hinted = e | H_R0 | ((e & US) << 2) | (wd << 4) | (rwd >>> 1) | ((rwd << 3) & (e << 7));
     // A built-in TLB keeps what it is given, hints included, in the slots the
     // fast path reads (packed.ts). The default TLB's fill of an empty slot
     // with a 4 KiB entry is that store and a note of the page as held.

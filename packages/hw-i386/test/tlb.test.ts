@@ -182,7 +182,12 @@ describe("UnboundedTlb's set of held pages", () => {
     expect(tlb.flushNonGlobal()).toBe(1);
     expect(tlb.flushNonGlobal()).toBe(0);
     expect(tlb.size).toBe(3);
-    expect(tlb.entries().map((e) => e.vpn).sort()).toEqual([0xc0000, 0xc0007, 0xc000e]);
+    expect(
+      tlb
+        .entries()
+        .map((e) => e.vpn)
+        .sort(),
+    ).toEqual([0xc0000, 0xc0007, 0xc000e]);
     expect(tlb.flushAll()).toBe(3);
     expect(tlb.size).toBe(0);
     expect(tlb.entries()).toEqual([]);
