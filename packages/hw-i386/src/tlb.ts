@@ -26,7 +26,7 @@ import { ENTRY, PACKED_BRAND, type PackedTlb, packTlbEntry, unpackEntry } from "
 const LARGE = ENTRY.LARGE;
 const G = ENTRY.G;
 
-/** {@link UnboundedTlb}'s `flat` until it has flat slots. */
+/** {@link UnboundedTlb}'s `flat` and `held` until it has flat slots. */
 const NOT_FLAT = new Int32Array(0);
 
 /** A TLB with one slot for every linear page: nothing is ever evicted. */
@@ -55,8 +55,10 @@ export class UnboundedTlb implements Tlb {
    * read-modify-write; it lists the word only when the word was 0); an
    * invalidation leaves it (nothing to do on invlpg). Whoever walks the set
    * clears the bits of pages found empty and unlists the words left at 0.
+   * Made with the flat slots (128 KiB that a machine built for a few accesses
+   * does not pay for); until then the walks look through `regions`.
    */
-  private readonly held = new Int32Array(1 << 15);
+  private held: Int32Array = NOT_FLAT;
   private words = new Int32Array(64);
   private wordCount = 0;
 
@@ -111,12 +113,13 @@ export class UnboundedTlb implements Tlb {
     if ((old & LARGE) !== 0) this.largeCount[vpn >>> 10]!--;
     if ((entry & LARGE) !== 0) this.largeCount[vpn >>> 10]!++;
     this.put(vpn, entry);
-    this.noteFill(vpn);
+    if (this.held !== NOT_FLAT) this.noteFill(vpn);
     return -1;
   }
 
   /**
-   * @internal Page `vpn` now holds an entry: set its bit in `held`. The MMU's
+   * @internal Page `vpn` now holds an entry: set its bit in `held` (once the
+   * slots are flat). The MMU's
    * miss path calls this after storing a 4 KiB entry (no LARGE) in an empty
    * flat slot itself (fast-path.ts): the fill without its checks. Small, so
    * that V8 inlines it into the miss.
@@ -195,6 +198,11 @@ export class UnboundedTlb implements Tlb {
     this.regions.forEach((region, r) => {
       if (region !== undefined) flat.set(region, r << 10);
     });
+    this.held = new Int32Array(1 << 15);
+    this.regions.forEach((region, r) => {
+      if (region === undefined) return;
+      for (let i = 0; i < 1024; i++) if (region[i] !== 0) this.noteFill((r << 10) | i);
+    });
     this.flat = flat;
     this.regions = [];
     return flat;
@@ -244,6 +252,7 @@ export class UnboundedTlb implements Tlb {
    * if given. Returns the number dropped, or for `keep` = ~0 the number held.
    */
   private sweep(keep: number, out: TlbEntry[] | null): number {
+    if (this.flat === NOT_FLAT) return this.sweepRegions(keep, out);
     const held = this.held;
     const words = this.words;
     let dropped = 0;
@@ -274,6 +283,27 @@ export class UnboundedTlb implements Tlb {
       if (left !== 0) words[listed++] = w;
     }
     this.wordCount = listed;
+    return keep === ~0 ? kept : dropped;
+  }
+  /** {@link sweep} before the slots are flat: every slot of the regions made so far. */
+  private sweepRegions(keep: number, out: TlbEntry[] | null): number {
+    let dropped = 0;
+    let kept = 0;
+    this.regions.forEach((region, r) => {
+      if (region === undefined) return;
+      for (let i = 0; i < 1024; i++) {
+        const e = region[i]!;
+        if (e === 0) continue;
+        if ((e & keep) !== 0) {
+          kept++;
+          if (out !== null) out.push(unpackEntry((r << 10) | i, e));
+          continue;
+        }
+        if ((e & LARGE) !== 0) this.largeCount[r]!--;
+        region[i] = 0;
+        dropped++;
+      }
+    });
     return keep === ~0 ? kept : dropped;
   }
 }
