@@ -108,9 +108,11 @@ function loop(body: string): Loop {
  * took the misses with nothing to set, about 390 once that path took its
  * register bits as masks, counted once and filled the slot in one store, and
  * about 380 as one out-of-line function (fast-path.ts's missWord32, which keeps
- * read32 small enough to inline everywhere) (valgrind's instruction count:
- * checks, counters, the Tlb swap point, the fast path and their bookkeeping,
- * the call), against 107 for this floor. So each miss's final load waits alone: an out-of-order core
+ * read32 small enough to inline everywhere), and about 350-370 once the
+ * default TLB kept the pages it holds as a bit per page instead of a list that
+ * fill and invlpg both updated (valgrind's instruction count: checks,
+ * counters, the Tlb swap point, the fast path and their bookkeeping, the
+ * call), against 107 for this floor. So each miss's final load waits alone: an out-of-order core
  * overlaps the floor's loads across iterations, but ~390 instructions do not
  * fit its reorder window; `perf annotate` on the miss loop puts about half of
  * the MMU's read32 time on that one load.

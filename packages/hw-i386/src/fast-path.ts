@@ -104,27 +104,6 @@ export function hintsFor(entry: number, written: boolean): number {
   return hints;
 }
 
-/**
- * {@link hintsFor} as a table, for the miss path: indexed by {@link hintIndex}.
- * Built from hintsFor, so the rule stays written once.
- */
-export const HINT_TABLE: Int32Array = (() => {
-  const t = new Int32Array(8);
-  for (let i = 0; i < 8; i++) {
-    t[i] = hintsFor((i & 1 ? RW : 0) | (i & 2 ? US : 0) | (i & 4 ? D : 0), (i & 4) !== 0);
-  }
-  return t;
-})();
-
-/**
- * The index into {@link HINT_TABLE} of packed entry `entry` whose frame was
- * `written` (1) or not (0): its RW and US bits, and D when written (a write
- * hint needs both, so D without `written` gives what no D gives).
- */
-export function hintIndex(entry: number, written: number): number {
-  return ((entry >>> 1) & 3) | ((entry >>> 4) & (written << 2));
-}
-
 /** The word index in flat RAM of byte `offset` (in its page) of the frame of packed entry `slot`. */
 export function wordIndex(slot: number, offset: number): number {
   return ((slot & ~0xfff) | offset) >>> 2;
@@ -240,12 +219,22 @@ export function missWord32(
     const at = ((e & ~0xfff) | (v & 0xfff)) >>> 2;
     const word = mem[at]!;
     m.flatMisses++;
-    const hinted = e | HINT_TABLE[hintIndex(e, written)]!;
+    // hintsFor(e, written), in bit operations (no branch, no table): R0
+    // always; R3 from US; on a written frame with D (`wd`: D or 0), WN, and
+    // with RW (`rwd`: D or 0) W0, and with US too W3. Each term moves a bit to
+    // its hint's place (US 0x4 -> R3 0x10 and W3 0x200, D 0x40 -> WN 0x400,
+    // W0 0x20 and W3 0x200).
+    const wd = e & D & -written;
+    const rwd = (e << 5) & wd;
+    const hinted = e | H_R0 | ((e & US) << 2) | (wd << 4) | (rwd >>> 1) | ((rwd << 3) & (e << 7));
     // A built-in TLB keeps what it is given, hints included, in the slots the
-    // fast path reads (packed.ts): the fill is also the fast path's store.
+    // fast path reads (packed.ts). The default TLB's fill of an empty slot
+    // with a 4 KiB entry is that store and a note of the page as held.
     const u = m.unbounded;
-    if (u !== null && (e & LARGE) === 0) u.fillSlot(vpn, hinted);
-    else m.packed.fill(vpn, hinted);
+    if (u !== null && (e & LARGE) === 0) {
+      m.fast[vpn] = hinted;
+      u.noteFill(vpn);
+    } else m.packed.fill(vpn, hinted);
     if (write === 0) return word;
     mem[at] = value;
     return 0;

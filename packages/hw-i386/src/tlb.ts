@@ -26,8 +26,8 @@ import { ENTRY, PACKED_BRAND, type PackedTlb, packTlbEntry, unpackEntry } from "
 const LARGE = ENTRY.LARGE;
 const G = ENTRY.G;
 
-/** Marks a listed vpn during {@link UnboundedTlb}'s compaction (a bit no entry uses). */
-const MARK = 0x800;
+/** {@link UnboundedTlb}'s `flat` and `held` until it has flat slots. */
+const NOT_FLAT = new Int32Array(0);
 
 /** A TLB with one slot for every linear page: nothing is ever evicted. */
 export class UnboundedTlb implements Tlb {
@@ -39,20 +39,28 @@ export class UnboundedTlb implements Tlb {
    * The packed entry of every page (0 = none), by vpn, once the MMU asked for
    * it (`makeFlat`): one 4 MiB array that the MMU's fast path reads directly.
    * Until then (a machine built for a few accesses) entries live in
-   * `regions`, per 4 MiB region, created on first use.
+   * `regions`, per 4 MiB region, created on first use, and `flat` is
+   * {@link NOT_FLAT} (an array, not null: V8 then knows the field's type and
+   * checks none at its uses on the miss path).
    */
-  private flat: Int32Array | null = null;
+  private flat: Int32Array = NOT_FLAT;
   private regions: (Int32Array | undefined)[] = new Array<Int32Array | undefined>(1024);
   /** Per 4 MiB region: how many held entries came from a large page. */
   private readonly largeCount = new Uint16Array(1024);
   /**
-   * The vpns that may hold an entry, so that flushes cost what the TLB holds.
-   * Invalidation leaves its vpn here (a store, no search); a page dropped and
-   * filled again is listed twice. {@link compact} sorts that out when the list
-   * is full.
+   * The pages that may hold an entry, a bit per page (page `vpn` is bit
+   * `vpn & 31` of word `vpn >>> 5`), and the words of it that are non-zero,
+   * each listed once in `words`: so that flushes, `size` and `entries` cost
+   * what the TLB holds, not 2^20 slots. A fill sets its page's bit (one
+   * read-modify-write; it lists the word only when the word was 0); an
+   * invalidation leaves it (nothing to do on invlpg). Whoever walks the set
+   * clears the bits of pages found empty and unlists the words left at 0.
+   * Made with the flat slots (128 KiB that a machine built for a few accesses
+   * does not pay for); until then the walks look through `regions`.
    */
-  private listed = new Int32Array(64);
-  private listedCount = 0;
+  private held: Int32Array = NOT_FLAT;
+  private words = new Int32Array(64);
+  private wordCount = 0;
 
   constructor() {
     PACKED_BRAND.add(this);
@@ -60,15 +68,13 @@ export class UnboundedTlb implements Tlb {
 
   /** Number of entries held. */
   get size(): number {
-    // Not counted on every fill and invalidation (the miss path): the listed
-    // vpns, once compacted, are exactly the pages held.
-    this.compact();
-    return this.listedCount;
+    // Not counted on every fill and invalidation (the miss path): a walk of the held bits.
+    return this.sweep(~0, null);
   }
 
   /** @internal The flat slots by vpn (see `flat`), or null while there are none yet. */
   get slots(): Int32Array | null {
-    return this.flat;
+    return this.flat === NOT_FLAT ? null : this.flat;
   }
 
   lookup(vpn: number): TlbEntry | undefined {
@@ -85,14 +91,14 @@ export class UnboundedTlb implements Tlb {
   /** @internal */
   probe(vpn: number): number {
     const flat = this.flat;
-    if (flat !== null) return flat[vpn]!;
+    if (flat !== NOT_FLAT) return flat[vpn]!;
     const region = this.regions[vpn >>> 10];
     return region === undefined ? 0 : region[vpn & 1023]!;
   }
 
   private put(vpn: number, entry: number): void {
     const flat = this.flat;
-    if (flat !== null) {
+    if (flat !== NOT_FLAT) {
       flat[vpn] = entry;
       return;
     }
@@ -103,32 +109,37 @@ export class UnboundedTlb implements Tlb {
 
   /** @internal */
   fill(vpn: number, entry: number): number {
-    const flat = this.flat;
-    const old = flat !== null ? flat[vpn]! : this.probe(vpn);
-    if (old === 0) {
-      if (this.listedCount === this.listed.length) this.compact();
-      this.listed[this.listedCount++] = vpn;
-    } else if ((old & LARGE) !== 0) this.largeCount[vpn >>> 10]!--;
+    const old = this.probe(vpn);
+    if ((old & LARGE) !== 0) this.largeCount[vpn >>> 10]!--;
     if ((entry & LARGE) !== 0) this.largeCount[vpn >>> 10]!++;
-    if (flat !== null) flat[vpn] = entry;
-    else this.put(vpn, entry);
+    this.put(vpn, entry);
+    if (this.held !== NOT_FLAT) this.noteFill(vpn);
     return -1;
   }
 
   /**
-   * @internal The MMU's miss path: {@link fill} of a 4 KiB entry (no LARGE)
-   * for a page that holds none, once the slots are flat. Small, so that V8
-   * inlines it into the miss.
+   * @internal Page `vpn` now holds an entry: set its bit in `held` (once the
+   * slots are flat). The MMU's
+   * miss path calls this after storing a 4 KiB entry (no LARGE) in an empty
+   * flat slot itself (fast-path.ts): the fill without its checks. Small, so
+   * that V8 inlines it into the miss.
    */
-  fillSlot(vpn: number, entry: number): void {
-    const flat = this.flat;
-    if (flat === null || flat[vpn] !== 0) {
-      this.fill(vpn, entry);
-      return;
+  noteFill(vpn: number): void {
+    const held = this.held;
+    const w = vpn >>> 5;
+    const bits = held[w]!;
+    held[w] = bits | (1 << (vpn & 31));
+    if (bits === 0) this.listWord(w);
+  }
+
+  /** Word `w` of `held` became non-zero: list it (growing the list when full). */
+  private listWord(w: number): void {
+    if (this.wordCount === this.words.length) {
+      const bigger = new Int32Array(this.words.length * 2);
+      bigger.set(this.words);
+      this.words = bigger;
     }
-    flat[vpn] = entry;
-    if (this.listedCount === this.listed.length) this.compact();
-    this.listed[this.listedCount++] = vpn;
+    this.words[this.wordCount++] = w;
   }
 
   /**
@@ -137,13 +148,9 @@ export class UnboundedTlb implements Tlb {
    */
   invalidateSlot(vpn: number): number {
     const flat = this.flat;
-    if (flat === null || this.largeCount[vpn >>> 10] !== 0) return this.invalidatePage(vpn);
+    if (flat === NOT_FLAT || this.largeCount[vpn >>> 10] !== 0) return this.invalidatePage(vpn);
     if (flat[vpn] === 0) return 0;
-    flat[vpn] = 0;
-    // Dropping the page filled last (a fill then invlpg, as a mapping's
-    // life often goes) leaves no stale vpn in the list for compact to skip.
-    const last = this.listedCount - 1;
-    if (last >= 0 && this.listed[last] === vpn) this.listedCount = last;
+    flat[vpn] = 0; // its bit in `held` stays until a walk of the set finds the slot empty
     return 1;
   }
 
@@ -152,14 +159,7 @@ export class UnboundedTlb implements Tlb {
 
   invalidatePage(vpn: number): number {
     if (vpn >>> 0 !== vpn || vpn >= 1 << 20) return 0; // no such page: nothing held
-    const flat = this.flat;
     const r = vpn >>> 10;
-    if (flat !== null && this.largeCount[r] === 0) {
-      // The common case written out (invlpg on the flat slots).
-      if (flat[vpn] === 0) return 0;
-      flat[vpn] = 0;
-      return 1;
-    }
     let dropped = 0;
     if (this.largeCount[r]! > 0) {
       for (let v = r << 10; v < (r + 1) << 10; v++) {
@@ -186,21 +186,22 @@ export class UnboundedTlb implements Tlb {
   }
 
   entries(): TlbEntry[] {
-    this.compact();
     const out: TlbEntry[] = [];
-    for (let k = 0; k < this.listedCount; k++) {
-      const vpn = this.listed[k]!;
-      out.push(unpackEntry(vpn, this.probe(vpn)));
-    }
+    this.sweep(~0, out);
     return out;
   }
 
   /** @internal Move every entry into flat slots (once); returns them. */
   makeFlat(): Int32Array {
-    if (this.flat !== null) return this.flat;
+    if (this.flat !== NOT_FLAT) return this.flat;
     const flat = new Int32Array(1 << 20);
     this.regions.forEach((region, r) => {
       if (region !== undefined) flat.set(region, r << 10);
+    });
+    this.held = new Int32Array(1 << 15);
+    this.regions.forEach((region, r) => {
+      if (region === undefined) return;
+      for (let i = 0; i < 1024; i++) if (region[i] !== 0) this.noteFill((r << 10) | i);
     });
     this.flat = flat;
     this.regions = [];
@@ -208,39 +209,102 @@ export class UnboundedTlb implements Tlb {
   }
 
   /**
-   * Drop every entry that has none of the bits `keep` (0: drop all); keep the
-   * others listed once each. Returns the number dropped.
+   * A flush: drop every entry that has none of the bits `keep` (0: drop all),
+   * clear the bits of pages found empty, unlist the words left at 0. Returns
+   * the number dropped. With flat slots (a machine that lives long, where
+   * flushes are many: every CR3 load) the loop is written out on them.
    */
   private drop(keep: number): number {
-    const listed = this.listed;
-    let kept = 0;
+    const flat = this.flat;
+    if (flat === NOT_FLAT) return this.sweep(keep, null);
+    const held = this.held;
+    const words = this.words;
+    const large = this.largeCount;
+    const n = this.wordCount;
     let dropped = 0;
-    for (let k = 0; k < this.listedCount; k++) {
-      const vpn = listed[k]!;
-      const e = this.probe(vpn);
-      if (e === 0 || (e & MARK) !== 0) continue; // dropped before, or already kept
-      if ((e & keep) === 0) {
-        if ((e & LARGE) !== 0) this.largeCount[vpn >>> 10]!--;
-        this.put(vpn, 0);
-        dropped++;
-      } else {
-        this.put(vpn, e | MARK);
-        listed[kept++] = vpn;
+    let listed = 0;
+    for (let k = 0; k < n; k++) {
+      const w = words[k]!;
+      let bits = held[w]!;
+      let left = bits;
+      while (bits !== 0) {
+        const b = 31 - Math.clz32(bits & -bits); // the lowest bit set
+        bits &= bits - 1;
+        const vpn = (w << 5) | b;
+        const e = flat[vpn]!;
+        if ((e & keep) !== 0) continue; // kept (and held)
+        if (e !== 0) {
+          if ((e & LARGE) !== 0) large[vpn >>> 10]!--;
+          flat[vpn] = 0;
+          dropped++;
+        }
+        left ^= 1 << b;
       }
+      held[w] = left;
+      if (left !== 0) words[listed++] = w;
     }
-    for (let k = 0; k < kept; k++) this.put(listed[k]!, this.probe(listed[k]!) & ~MARK);
-    this.listedCount = kept;
+    this.wordCount = listed;
     return dropped;
   }
 
-  /** List each held vpn once, in first-listed order; grow the list if it stays more than half full. */
-  private compact(): void {
-    this.drop(~0);
-    if (this.listedCount * 2 > this.listed.length) {
-      const bigger = new Int32Array(this.listed.length * 2);
-      bigger.set(this.listed);
-      this.listed = bigger;
+  /**
+   * {@link drop} for any slots, which also pushes the entries kept onto `out`
+   * if given. Returns the number dropped, or for `keep` = ~0 the number held.
+   */
+  private sweep(keep: number, out: TlbEntry[] | null): number {
+    if (this.flat === NOT_FLAT) return this.sweepRegions(keep, out);
+    const held = this.held;
+    const words = this.words;
+    let dropped = 0;
+    let kept = 0;
+    let listed = 0;
+    for (let k = 0; k < this.wordCount; k++) {
+      const w = words[k]!;
+      let bits = held[w]!;
+      let left = bits;
+      while (bits !== 0) {
+        const b = 31 - Math.clz32(bits & -bits); // the lowest bit set
+        bits &= bits - 1;
+        const vpn = (w << 5) | b;
+        const e = this.probe(vpn);
+        if (e !== 0 && (e & keep) !== 0) {
+          kept++;
+          if (out !== null) out.push(unpackEntry(vpn, e));
+          continue;
+        }
+        if (e !== 0) {
+          if ((e & LARGE) !== 0) this.largeCount[vpn >>> 10]!--;
+          this.put(vpn, 0);
+          dropped++;
+        }
+        left &= ~(1 << b);
+      }
+      held[w] = left;
+      if (left !== 0) words[listed++] = w;
     }
+    this.wordCount = listed;
+    return keep === ~0 ? kept : dropped;
+  }
+  /** {@link sweep} before the slots are flat: every slot of the regions made so far. */
+  private sweepRegions(keep: number, out: TlbEntry[] | null): number {
+    let dropped = 0;
+    let kept = 0;
+    this.regions.forEach((region, r) => {
+      if (region === undefined) return;
+      for (let i = 0; i < 1024; i++) {
+        const e = region[i]!;
+        if (e === 0) continue;
+        if ((e & keep) !== 0) {
+          kept++;
+          if (out !== null) out.push(unpackEntry((r << 10) | i, e));
+          continue;
+        }
+        if ((e & LARGE) !== 0) this.largeCount[r]!--;
+        region[i] = 0;
+        dropped++;
+      }
+    });
+    return keep === ~0 ? kept : dropped;
   }
 }
 
