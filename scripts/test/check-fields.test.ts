@@ -5,6 +5,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { checkFields } from "../check-fields.mjs";
 
@@ -17,7 +18,13 @@ function tree(text: string): string {
   return root;
 }
 
+const repo = fileURLToPath(new URL("../..", import.meta.url));
+
 describe("check-fields", () => {
+  it("passes on this repository", () => {
+    expect(checkFields(repo)).toEqual([]);
+  });
+
   it("reports a constructor-set field without an initialiser, with its file, line and class", () => {
     const root = tree(
       "export class Heap {\n  n = 0;\n  private readonly mmu: object;\n  constructor(m: object) {\n    this.mmu = m;\n  }\n}\n",

@@ -77,7 +77,7 @@ export function sumCounters(parts: readonly Counters[]): Counters {
  */
 export class Meter {
   private readonly flushes = { cr3: 0, invlpg: 0, full: 0 };
-  private readonly unsubscribe: () => void;
+  declare private readonly unsubscribe: () => void;
   declare private mark: Snapshot;
   private readonly phases: Counters[] = [];
   /** Most physical pages in use at a sample, or null if the design does not say. */

@@ -159,9 +159,6 @@ export class Mmu {
   private untilFlat = 0;
   /** The hint bit that lets a CPL 0 write through: W0 while CR0.WP is set, else WN. */
   private w0: number = HINT.WN;
-  // The next three are declared, not defined: with a class field definition
-  // they would hold `undefined` until the constructor's store, and V8 would
-  // then check their type at every use on the miss path (fast-path.ts).
   /** @internal RAM's flat words, kept here for the hot path (refreshed when RAM grows). */
   declare mem: Uint32Array;
   /** @internal Frames in `mem`: only those may be hinted. */

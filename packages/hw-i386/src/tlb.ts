@@ -335,24 +335,24 @@ export interface SetAssociativeTlbOptions {
 
 /** A bounded, set-associative TLB. */
 export class SetAssociativeTlb implements Tlb {
-  readonly name: string;
-  readonly capacity: number;
+  declare readonly name: string;
+  declare readonly capacity: number;
   /** Entries per set. */
-  readonly ways: number;
+  declare readonly ways: number;
   /** Number of sets. */
-  readonly sets: number;
+  declare readonly sets: number;
   /** Replacement policy. */
-  readonly replacement: TlbReplacement;
+  declare readonly replacement: TlbReplacement;
   /** @internal LRU must hear of every use. */
-  readonly recordsHits: boolean;
+  declare readonly recordsHits: boolean;
   /**
    * @deprecated Ignored: the MMU tells a built-in TLB of every use itself. True for LRU.
    */
-  readonly observesHits: boolean;
+  declare readonly observesHits: boolean;
   /** vpn held in each slot, or -1. */
-  private readonly tags: Int32Array;
+  declare private readonly tags: Int32Array;
   /** The packed entry in each slot. */
-  private readonly info: Int32Array;
+  declare private readonly info: Int32Array;
   /**
    * Once the MMU asked for it (`makeFlat`): the packed entry of every page held
    * (0 = none), by vpn, kept with `info` (for the MMU's fast path, and an O(1)
@@ -360,7 +360,7 @@ export class SetAssociativeTlb implements Tlb {
    */
   private flat: Int32Array | null = null;
   /** Insertion time of each slot (FIFO). */
-  private readonly stamps: Float64Array;
+  declare private readonly stamps: Float64Array;
   /**
    * LRU: last use of each page, by vpn, in arrays of 1024 made as pages are
    * filled: a use is then one store, whichever slot holds the page, so the
@@ -368,10 +368,10 @@ export class SetAssociativeTlb implements Tlb {
    */
   private readonly lastUse = new Array<Float64Array | undefined>(1024).fill(undefined);
   /** `sets - 1` when `sets` is a power of two, else -1 (then `vpn % sets`). */
-  private readonly setMask: number;
-  private readonly lru: boolean;
+  declare private readonly setMask: number;
+  declare private readonly lru: boolean;
   private clock = 0;
-  private rng: number;
+  declare private rng: number;
   /** Entries held that came from a 4 MiB page; while 0, invalidatePage need only look in one set. */
   private largeHeld = 0;
   /** The packed entry that the last `fill` evicted. */
