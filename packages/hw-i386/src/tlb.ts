@@ -178,11 +178,11 @@ export class UnboundedTlb implements Tlb {
   }
 
   flushNonGlobal(): number {
-    return this.drop(G);
+    return this.sweep(G, null);
   }
 
   flushAll(): number {
-    return this.drop(0);
+    return this.sweep(0, null);
   }
 
   entries(): TlbEntry[] {
@@ -209,19 +209,21 @@ export class UnboundedTlb implements Tlb {
   }
 
   /**
-   * A flush: drop every entry that has none of the bits `keep` (0: drop all),
-   * clear the bits of pages found empty, unlist the words left at 0. Returns
-   * the number dropped. With flat slots (a machine that lives long, where
-   * flushes are many: every CR3 load) the loop is written out on them.
+   * Walk the held entries: drop every one that has none of the bits `keep`
+   * (0: drop all; ~0: drop none), pushing those kept onto `out` if given;
+   * clear the bits of pages found empty and unlist the words left at 0.
+   * Returns the number dropped, or for `keep` = ~0 the number held. Flushes
+   * (every CR3 load) run this on the flat slots, so it reads them directly.
    */
-  private drop(keep: number): number {
+  private sweep(keep: number, out: TlbEntry[] | null): number {
     const flat = this.flat;
-    if (flat === NOT_FLAT) return this.sweep(keep, null);
+    if (flat === NOT_FLAT) return this.sweepRegions(keep, out);
     const held = this.held;
     const words = this.words;
     const large = this.largeCount;
     const n = this.wordCount;
     let dropped = 0;
+    let kept = 0;
     let listed = 0;
     for (let k = 0; k < n; k++) {
       const w = words[k]!;
@@ -232,7 +234,11 @@ export class UnboundedTlb implements Tlb {
         bits &= bits - 1;
         const vpn = (w << 5) | b;
         const e = flat[vpn]!;
-        if ((e & keep) !== 0) continue; // kept (and held)
+        if ((e & keep) !== 0) {
+          kept++;
+          if (out !== null) out.push(unpackEntry(vpn, e));
+          continue;
+        }
         if (e !== 0) {
           if ((e & LARGE) !== 0) large[vpn >>> 10]!--;
           flat[vpn] = 0;
@@ -244,47 +250,9 @@ export class UnboundedTlb implements Tlb {
       if (left !== 0) words[listed++] = w;
     }
     this.wordCount = listed;
-    return dropped;
-  }
-
-  /**
-   * {@link drop} for any slots, which also pushes the entries kept onto `out`
-   * if given. Returns the number dropped, or for `keep` = ~0 the number held.
-   */
-  private sweep(keep: number, out: TlbEntry[] | null): number {
-    if (this.flat === NOT_FLAT) return this.sweepRegions(keep, out);
-    const held = this.held;
-    const words = this.words;
-    let dropped = 0;
-    let kept = 0;
-    let listed = 0;
-    for (let k = 0; k < this.wordCount; k++) {
-      const w = words[k]!;
-      let bits = held[w]!;
-      let left = bits;
-      while (bits !== 0) {
-        const b = 31 - Math.clz32(bits & -bits); // the lowest bit set
-        bits &= bits - 1;
-        const vpn = (w << 5) | b;
-        const e = this.probe(vpn);
-        if (e !== 0 && (e & keep) !== 0) {
-          kept++;
-          if (out !== null) out.push(unpackEntry(vpn, e));
-          continue;
-        }
-        if (e !== 0) {
-          if ((e & LARGE) !== 0) this.largeCount[vpn >>> 10]!--;
-          this.put(vpn, 0);
-          dropped++;
-        }
-        left &= ~(1 << b);
-      }
-      held[w] = left;
-      if (left !== 0) words[listed++] = w;
-    }
-    this.wordCount = listed;
     return keep === ~0 ? kept : dropped;
   }
+
   /** {@link sweep} before the slots are flat: every slot of the regions made so far. */
   private sweepRegions(keep: number, out: TlbEntry[] | null): number {
     let dropped = 0;
