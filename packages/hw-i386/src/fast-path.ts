@@ -82,26 +82,26 @@ export const FLAT_AFTER = 64;
 /** Slots that the MMU reads while the fast path is off: always empty, never written. */
 export const EMPTY_SLOTS = new Int32Array(1 << 20);
 
-/**
- * The hints for the packed TLB entry `entry` (hint bits ignored): reads may
- * always go to a frame of flat RAM; writes need `written` (the frame has
- * storage) and a dirty entry, and then follow the SDM's write rule at each CPL.
- */
-// The hint bits as plain constants for the same reason.
+// The hint bits as plain constants (V8 folds these into the hot path).
 const H_R0 = HINT.R0;
-const H_R3 = HINT.R3;
-const H_W0 = HINT.W0;
-const H_W3 = HINT.W3;
-const H_WN = HINT.WN;
 
-export function hintsFor(entry: number, written: boolean): number {
-  const user = (entry & US) !== 0;
-  let hints = H_R0 | (user ? H_R3 : 0);
-  if (written && (entry & D) !== 0) {
-    hints |= H_WN; // CPL 0 with WP clear writes anything
-    if ((entry & RW) !== 0) hints |= H_W0 | (user ? H_W3 : 0);
-  }
-  return hints;
+/**
+ * The hints for the packed TLB entry `entry` (hint bits ignored) whose frame
+ * of flat RAM was `written` (1) or not (0): reads may always go to the frame
+ * (R0; R3 with US); writes need a written frame and a dirty entry, and then
+ * follow the SDM's write rule at each CPL: WN always (CPL 0 with WP clear
+ * writes anything), W0 with RW, W3 with RW and US.
+ *
+ * Written in bit operations, without a branch or a table, because the miss
+ * path (missWord32) computes it on every miss: each term moves an entry bit
+ * to its hint's place (US 0x4 -> R3 0x10 and W3 0x200; D 0x40 -> WN 0x400,
+ * W0 0x20 and W3 0x200). `wd` is D on a written frame with D, else 0; `rwd`
+ * is D when RW is set too.
+ */
+export function hintsFor(entry: number, written: number): number {
+  const wd = entry & D & -written;
+  const rwd = (entry << 5) & wd;
+  return H_R0 | ((entry & US) << 2) | (wd << 4) | (rwd >>> 1) | ((rwd << 3) & (entry << 7));
 }
 
 /** The word index in flat RAM of byte `offset` (in its page) of the frame of packed entry `slot`. */
@@ -219,14 +219,7 @@ export function missWord32(
     const at = ((e & ~0xfff) | (v & 0xfff)) >>> 2;
     const word = mem[at]!;
     m.flatMisses++;
-    // hintsFor(e, written), in bit operations (no branch, no table): R0
-    // always; R3 from US; on a written frame with D (`wd`: D or 0), WN, and
-    // with RW (`rwd`: D or 0) W0, and with US too W3. Each term moves a bit to
-    // its hint's place (US 0x4 -> R3 0x10 and W3 0x200, D 0x40 -> WN 0x400,
-    // W0 0x20 and W3 0x200).
-    const wd = e & D & -written;
-    const rwd = (e << 5) & wd;
-    const hinted = e | H_R0 | ((e & US) << 2) | (wd << 4) | (rwd >>> 1) | ((rwd << 3) & (e << 7));
+    const hinted = e | hintsFor(e, written);
     // A built-in TLB keeps what it is given, hints included, in the slots the
     // fast path reads (packed.ts). The default TLB's fill of an empty slot
     // with a 4 KiB entry is that store and a note of the page as held.

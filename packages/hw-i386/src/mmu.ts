@@ -561,7 +561,7 @@ export class Mmu {
       this.fast = fast = slots;
       this.fastOn = 1;
     }
-    fast[vpn] = (e & NO_HINTS) | hintsFor(e, this.ram.flatWritten(pfn));
+    fast[vpn] = (e & NO_HINTS) | hintsFor(e, this.ram.flatWritten(pfn) ? 1 : 0);
   }
 
   /** The TLB entry (packed) that lets this access happen, walking if needed; raises #PF. */
