@@ -75,7 +75,22 @@ export function checkFields(root) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const root = resolve(process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), ".."));
+  const args = process.argv.slice(2);
+  if (args[0] === "--help" || args[0] === "-h") {
+    console.log("usage: node scripts/check-fields.mjs [ROOT]   (ROOT defaults to the repository)");
+    process.exit(0);
+  }
+  if (args.length > 1 || args[0]?.startsWith("-")) {
+    console.error(
+      `check-fields: unexpected argument ${JSON.stringify(args.at(-1))} (usage: [ROOT])`,
+    );
+    process.exit(2);
+  }
+  const root = resolve(args[0] ?? join(dirname(fileURLToPath(import.meta.url)), ".."));
+  if (!existsSync(join(root, "packages"))) {
+    console.error(`check-fields: ${JSON.stringify(root)} has no packages/ folder`);
+    process.exit(2);
+  }
   const problems = checkFields(root);
   for (const p of problems) console.error(p);
   if (problems.length > 0) {

@@ -2,6 +2,7 @@
  * The class-field check must fail on a field without an initialiser and pass on
  * every form that gives V8 the field's first real value, in throwaway trees.
  */
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,6 +20,7 @@ function tree(text: string): string {
 }
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
+const script = fileURLToPath(new URL("../check-fields.mjs", import.meta.url));
 
 describe("check-fields", () => {
   it("passes on this repository", () => {
@@ -57,5 +59,29 @@ describe("check-fields", () => {
       ].join("\n"),
     );
     expect(checkFields(root)).toEqual([]);
+  });
+
+  it("answers a root without packages/ or an unknown option with one line and status 2", () => {
+    const empty = mkdtempSync(join(tmpdir(), "fields-empty-"));
+    for (const args of [[empty], ["--strict"], [repo, repo]]) {
+      const r = spawnSync(process.execPath, [script, ...args], { encoding: "utf8" });
+      expect(r.status, args.join(" ")).toBe(2);
+      expect(r.stderr.trim().split("\n"), args.join(" ")).toHaveLength(1);
+      expect(r.stderr).toContain(
+        JSON.stringify(args.at(-1) === repo ? repo : args[0]).slice(1, -1),
+      );
+    }
+  });
+
+  it("exits 1 and names the field on a tree with a bare field, 0 on a clean one", () => {
+    const bad = spawnSync(process.execPath, [script, tree("class A {\n  x: number;\n}\n")], {
+      encoding: "utf8",
+    });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain("A.x has no initialiser");
+    const good = spawnSync(process.execPath, [script, tree("class A {\n  x = 1;\n}\n")], {
+      encoding: "utf8",
+    });
+    expect(good.status).toBe(0);
   });
 });
