@@ -67,9 +67,7 @@ describe("check-fields", () => {
       const r = spawnSync(process.execPath, [script, ...args], { encoding: "utf8" });
       expect(r.status, args.join(" ")).toBe(2);
       expect(r.stderr.trim().split("\n"), args.join(" ")).toHaveLength(1);
-      expect(r.stderr).toContain(
-        JSON.stringify(args.at(-1) === repo ? repo : args[0]).slice(1, -1),
-      );
+      expect(r.stderr).toContain(args.at(-1)!); // the value it refuses
     }
   });
 
