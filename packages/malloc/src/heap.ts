@@ -499,46 +499,55 @@ export class Malloc implements HeapAllocator {
     );
     this.slabFrom = Int32Array.from(this.classShape, ({ capacity }) => capacity);
     // The first region: magic, the control words, then the first block.
-    const words = this.policy.controlWords;
-    const first = this.alignUp(4 + 4 * words + 4);
-    const pages = Math.max(this.chunkPages, Math.ceil((first + MIN_BLOCK) / PAGE_SIZE));
-    const start = this.mapRegion(pages);
-    // Exhaustion, not a bad argument: the constructor cannot return null, so it says so by code.
-    if (start === null)
-      throw new MallocError(
-        MALLOC_ERROR.OUT_OF_MEMORY,
-        `no free page for the heap's first region, which holds its control words (kvmalloc(${pages}) returned null)`,
-      );
-    this.control = start.start + 4;
+    let made: boolean;
     try {
-      for (let va = this.control; va < start.start + first - 4; va += 4) this.mmu.write32(va, 0);
-      this.policy.attach(this.mem, this.control);
+      made = this.makeHome();
     } catch (e) {
-      // Nothing else refers to the pages yet: give them back, so a refused heap holds nothing.
-      kv.kvfree(start.start >>> 0, pages);
       throw new MallocError(
         MALLOC_ERROR.BAD_ARGUMENT,
         `policy "${this.policy.name}": attach threw (${e instanceof Error ? e.message : describeValue(e)})`,
         { cause: e },
       );
     }
-    this.home = this.addRegion(start.start, pages, start.reserve, start.start + first);
+    // Exhaustion, not a bad argument: the constructor cannot return null, so it says so by code.
+    if (!made)
+      throw new MallocError(
+        MALLOC_ERROR.OUT_OF_MEMORY,
+        `no free page for the heap's first region, which holds its control words (kvmalloc(${this.homePages()}) returned null)`,
+      );
     this.peakFootprint = this.footprint;
   }
 
+  /** Bytes before the first region's first block: magic, the control words, a header. */
+  private homeFirst(): number {
+    return this.alignUp(4 + 4 * this.policy.controlWords + 4);
+  }
+
+  /** Pages of a first region. */
+  private homePages(): number {
+    return Math.max(this.chunkPages, Math.ceil((this.homeFirst() + MIN_BLOCK) / PAGE_SIZE));
+  }
+
   /**
-   * Map a first region again after releaseHome gave it back: the control
-   * words are zeroed and the policy attached to them anew (its lists were
-   * empty: no region was left). False when out of memory.
+   * Map a first region (at construction, and again after releaseHome gave it
+   * back): the control words are zeroed and the policy attached to them (anew:
+   * its lists were empty, no region was left). False when out of memory; if
+   * zeroing or attaching throws, the pages go back before the error does.
    */
   private makeHome(): boolean {
-    const first = this.alignUp(4 + 4 * this.policy.controlWords + 4);
-    const pages = Math.max(this.chunkPages, Math.ceil((first + MIN_BLOCK) / PAGE_SIZE));
+    const first = this.homeFirst();
+    const pages = this.homePages();
     const got = this.mapRegion(pages);
     if (got === null) return false;
     this.control = got.start + 4;
-    for (let va = this.control; va < got.start + first - 4; va += 4) this.mmu.write32(va, 0);
-    this.policy.attach(this.mem, this.control);
+    try {
+      for (let va = this.control; va < got.start + first - 4; va += 4) this.mmu.write32(va, 0);
+      this.policy.attach(this.mem, this.control);
+    } catch (e) {
+      // Nothing else refers to the pages yet: give them back, so a refused heap holds nothing.
+      this.kv.kvfree(got.start >>> 0, pages);
+      throw e;
+    }
     this.home = this.addRegion(got.start, pages, got.reserve, got.start + first);
     return true;
   }
