@@ -287,6 +287,25 @@ function makePolicy(factory: unknown): PlacementPolicy {
   return p as PlacementPolicy;
 }
 
+/**
+ * The policy's view of simulated memory: words through the MMU at CPL 0,
+ * read back as int32. A class, so that every heap's policy calls the same
+ * two functions (an object of two closures per heap was a new call target
+ * for the policy with each heap the trace driver made).
+ */
+class MmuWords implements HeapMemory {
+  declare private readonly mmu: Mmu;
+  constructor(mmu: Mmu) {
+    this.mmu = mmu;
+  }
+  read(va: number): number {
+    return this.mmu.read32(va, 0) | 0;
+  }
+  write(va: number, value: number): void {
+    this.mmu.write32(va, value, 0);
+  }
+}
+
 /** One block of the heap, for dumps and tests. */
 export interface HeapBlock {
   /** The pointer malloc returns for it. */
@@ -517,10 +536,7 @@ export class Malloc implements HeapAllocator {
     this.quickDepth = quickLists ? TUNING.QUICK_DEPTH : 0;
     const mmu = (this.mmu = kv.mmu);
     // Words come back as int32 (`| 0`), as the heap holds addresses: see the module comment.
-    this.mem = {
-      read: (va) => mmu.read32(va, 0) | 0,
-      write: (va, value) => mmu.write32(va, value, 0),
-    };
+    this.mem = new MmuWords(mmu);
     this.policy = makePolicy(options.policy === undefined ? segregatedFits : options.policy);
     this.name = `malloc (${this.policy.name})`;
     const classes = sizeClasses ? TUNING.SLAB_MAX / align : 0;
