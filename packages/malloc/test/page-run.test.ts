@@ -80,6 +80,28 @@ describe("the page run", () => {
     heap.check();
   });
 
+  it("a freed large block of a few pages is kept for the next request of as many, and goes before pages are taken", () => {
+    const { heap, kv } = setup();
+    // 4 one-page blocks fill the run; the next 4 get pages of their own.
+    const blocks = Array.from({ length: 8 }, () => heap.malloc(4096)!);
+    expect(heap.stats.footprintPages).toBe(8);
+    const calls = [vi.spyOn(kv, "kvmalloc"), vi.spyOn(kv, "kvfree")];
+    for (let i = 0; i < 20; i++) {
+      const own = blocks[4 + (i % 4)]!;
+      heap.free(own);
+      expect(heap.stats.footprintPages).toBe(8); // kept, not given back
+      expect(heap.malloc(4096)).toBe(own); // and taken again: nothing mapped
+    }
+    for (const spy of calls) expect(spy).not.toHaveBeenCalled();
+    heap.free(blocks[5]!);
+    heap.free(blocks[6]!);
+    heap.check();
+    heap.malloc(100); // the first region takes a page: the two kept blocks go first
+    expect(heap.stats.footprintPages).toBe(8 - 2 + 1);
+    expect(heap.stats.peakFootprintPages).toBe(8);
+    heap.check();
+  });
+
   it("refuses a pointer inside a run block, and a second free", () => {
     const { heap } = setup();
     const a = heap.malloc(8190)!;
