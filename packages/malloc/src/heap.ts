@@ -209,7 +209,7 @@ interface Region {
 /**
  * The page run: one kvmalloc run, grown and shrunk in place at its end,
  * that page-shaped blocks are cut from a whole number of pages at a time
- * (see pageRunAlloc). `used` marks the pages of live blocks.
+ * (see runAlloc). `used` marks the pages of live blocks.
  */
 interface PageRun {
   readonly start: number;
@@ -600,9 +600,7 @@ export class Malloc implements HeapAllocator {
   private makeHome(): boolean {
     const first = this.homeFirst();
     const pages = this.homePages();
-    // Taking pages: the run's free end and the idle large blocks go first.
-    if (this.run !== null) this.trimRun();
-    if (this.idleLarge.length !== 0) this.releaseIdleLarge();
+    this.releaseHeld(); // taking pages: what is held for reuse goes first
     const got = this.mapRegion(pages);
     if (got === null) return false;
     this.control = got.start + 4;
@@ -1535,8 +1533,7 @@ export class Malloc implements HeapAllocator {
       prev = mmu.read32(headerOf(bp)) & PREV_ALLOC;
     }
     if (pages > r.pages && this.idle.size !== 0) this.releaseIdle();
-    if (pages > r.pages && this.run !== null) this.trimRun();
-    if (pages > r.pages && this.idleLarge.length !== 0) this.releaseIdleLarge();
+    if (pages > r.pages) this.releaseHeld();
     if (resizeKernelPages(this.kv, r.start >>> 0, r.pages, pages, false) === null) {
       // Nothing was written: the tail goes back on the lists as it was.
       if (bp !== end) this.list(bp, end - bp);
@@ -1816,8 +1813,7 @@ export class Malloc implements HeapAllocator {
 
   /** Before taking pages for anything but the top region: give back the wilderness's whole pages. */
   private trimTop(keepRun = false): void {
-    if (this.idleLarge.length !== 0) this.releaseIdleLarge();
-    if (this.run !== null && !keepRun) this.trimRun();
+    this.releaseHeld(keepRun);
     if (this.regionLive === 0 && this.home !== null && this.regions.length === 1) {
       this.releaseHome();
       if (this.home === null) return;
@@ -1938,13 +1934,18 @@ export class Malloc implements HeapAllocator {
     return bp;
   }
 
-  /** Give back the freed large blocks kept for reuse (before the heap takes pages). */
-  private releaseIdleLarge(): void {
+  /**
+   * Before the heap takes pages: give back the freed large blocks kept for
+   * reuse and the page run's free end (`keepRun`: not the run's, which the
+   * caller is about to grow), so that what is held never adds to a peak.
+   */
+  private releaseHeld(keepRun = false): void {
     for (const { bp, pages } of this.idleLarge) {
       this.kv.kvfree(bp >>> 0, pages);
       this.pagesChanged(-pages);
     }
     this.idleLarge.length = 0;
+    if (this.run !== null && !keepRun) this.trimRun();
   }
 
   /** Give back the run's free pages at its end (all of it, if no block is left). */

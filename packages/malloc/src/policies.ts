@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { hex32 } from "@mm386/hw-i386";
 import {
   type HeapMemory,
   LAYOUT,
@@ -127,7 +128,7 @@ const DETACHED: HeapMemory = {
 function detached(va: number): never {
   throw new MallocError(
     MALLOC_ERROR.BAD_ARGUMENT,
-    `segregated fits: word 0x${(va >>> 0).toString(16)} used before attach gave the policy its memory`,
+    `segregated fits: word ${hex32(va >>> 0)} used before attach gave the policy its memory`,
   );
 }
 
