@@ -167,7 +167,12 @@ export interface TraceOptions {
   readonly align?: 8 | 16;
   /** Any other layer of the stack, e.g. `malloc` to score your own heap. */
   readonly stack?: StackOptions;
-  /** Keep re-running the timed run until it has taken this many milliseconds of CPU time (default 200). */
+  /**
+   * Keep re-running the timed run until it has taken this many milliseconds
+   * of CPU time (default 200). The warm-up before it runs at least half as
+   * long, and at least 400,000 operations when that takes at most 5 times as
+   * long (0: one untimed run, then one timed run).
+   */
   readonly minTimeMs?: number;
 }
 
@@ -531,7 +536,8 @@ function opsPerSecond(ops: number, times: number[]): number {
 /**
  * Run a trace: once checked (validity, utilization) on a fresh machine, then
  * timed on a second machine, a fresh heap each run: warm-up runs first (half
- * of `minTimeMs`), then runs until `minTimeMs` of CPU time have passed,
+ * of `minTimeMs`, and at least WARM_UP_OPS operations within WARM_UP_MAX
+ * times `minTimeMs`), then runs until `minTimeMs` of CPU time have passed,
  * the median run giving `opsPerSec`. Between runs the driver gives
  * back every page the finished heap still holds. The timed runs thus
  * measure the heap through the MMU, not the machine's one-time set-up (its
