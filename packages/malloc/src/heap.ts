@@ -160,12 +160,14 @@ const TUNING = {
    */
   QUICK_DEPTH: 8,
   /**
-   * Objects in a tiny run: one bitmap word's worth. A run of 8-byte objects
-   * is a 272-byte region block (header, bitmap, link, 32 * 8 bytes, 4 spare):
-   * half a byte of overhead an object, where a region block of its own costs
-   * 8 (a 16-byte block for an 8-byte payload).
+   * Bytes of objects in a tiny run (at most 32 objects: one bitmap word).
+   * A run of 8-byte objects is a 272-byte region block (header, bitmap,
+   * link, 32 * 8 bytes, 4 spare): half a byte of overhead an object, where
+   * a region block of its own costs 8 (a 16-byte block for an 8-byte
+   * payload). 16-byte objects come 16 to a run: 32 of them (528 bytes) held
+   * 13 objects at the expr trace's peak, 300 bytes more than their blocks.
    */
-  RUN_OBJECTS: 32,
+  RUN_BYTES: 256,
   /** Largest object size in tiny runs (8 and 16 bytes with align 8; 16 with align 16). */
   RUN_MAX: 16,
   /**
@@ -1054,7 +1056,7 @@ export class Malloc implements HeapAllocator {
               : quick.has(b.bp)
                 ? "free (quick list)"
                 : this.runs.has(b.bp)
-                  ? `run of ${this.runs.get(b.bp)}-byte objects: ${this.runObjects(b.bp, this.runs.get(b.bp)!).length} live of ${TUNING.RUN_OBJECTS}`
+                  ? `run of ${this.runs.get(b.bp)}-byte objects: ${this.runObjects(b.bp, this.runs.get(b.bp)!).length} live of ${this.runCount(this.runs.get(b.bp)!)}`
                   : b.allocated
                     ? `allocated (${this.record(b.bp)?.requested} requested)`
                     : "free";
@@ -2091,7 +2093,7 @@ export class Malloc implements HeapAllocator {
 
   // -------------------------------------------------------------- tiny runs
   //
-  // A tiny run is a region block holding RUN_OBJECTS objects of one tiny
+  // A tiny run is a region block holding RUN_BYTES of objects of one tiny
   // size (8 or 16 bytes) with no header each: [header | bitmap | next |
   // (pad) | objects], the bitmap's bit k set while object k is live. A
   // program that keeps hundreds of 8-byte blocks live (an expression tree:
@@ -2110,12 +2112,17 @@ export class Malloc implements HeapAllocator {
 
   /** Bytes of a run's region block of `os`-byte objects (header included). */
   private runBytes(os: number): number {
-    return this.alignUp(-LAYOUT.HEADER + this.runStart + TUNING.RUN_OBJECTS * os);
+    return this.alignUp(-LAYOUT.HEADER + this.runStart + this.runCount(os) * os);
   }
 
-  /** The bitmap of every object live (RUN_OBJECTS bits set), as an int32. */
-  private runFull(): number {
-    return TUNING.RUN_OBJECTS === 32 ? -1 : (1 << TUNING.RUN_OBJECTS) - 1;
+  /** Objects in a run of `os`-byte objects: RUN_BYTES of them, at most 32 (the bitmap's bits). */
+  private runCount(os: number): number {
+    return Math.min(32, TUNING.RUN_BYTES / os);
+  }
+
+  /** The bitmap of a run of `os`-byte objects with every object live, as an int32. */
+  private runFull(os: number): number {
+    return this.runCount(os) === 32 ? -1 : (1 << this.runCount(os)) - 1;
   }
 
   /** An object of tiny-run class `cls` for a `requested`-byte request, tracked; 0 if no run could be made. */
@@ -2133,12 +2140,12 @@ export class Malloc implements HeapAllocator {
     const nmap = map | low;
     mmu.write32(run + LAYOUT.RUN_BITMAP, nmap);
     if (map === 0) this.emptyRuns--;
-    if (nmap === this.runFull()) {
+    const os = this.runObjectSize(cls);
+    if (nmap === this.runFull(os)) {
       // Full: off its class's list (it is the head).
       this.runHead[cls] = mmu.read32(run + LAYOUT.RUN_NEXT) | 0;
       mmu.write32(run + LAYOUT.RUN_NEXT, 0);
     }
-    const os = this.runObjectSize(cls);
     const obj = run + this.runStart + k * os;
     this.track(obj, requested, runKind(k, os), null);
     return obj;
@@ -2224,7 +2231,7 @@ export class Malloc implements HeapAllocator {
     const os = runKindSize(kind);
     const nmap = map & ~(1 << (kind >>> 12));
     mmu.write32(run + LAYOUT.RUN_BITMAP, nmap);
-    if (map === this.runFull()) {
+    if (map === this.runFull(os)) {
       // Room again: back on its class's list, at the head.
       const cls = os / this.align;
       mmu.write32(run + LAYOUT.RUN_NEXT, this.runHead[cls]!);
@@ -2259,7 +2266,7 @@ export class Malloc implements HeapAllocator {
   private runObjects(run: number, os: number): number[] {
     const map = this.mmu.read32(run + LAYOUT.RUN_BITMAP) | 0;
     const out: number[] = [];
-    for (let k = 0; k < TUNING.RUN_OBJECTS; k++)
+    for (let k = 0; k < this.runCount(os); k++)
       if ((map & (1 << k)) !== 0) out.push(run + this.runStart + k * os);
     return out;
   }
@@ -2282,10 +2289,10 @@ export class Malloc implements HeapAllocator {
         `a tiny run of ${os}-byte objects is ${size} bytes, not ${this.runBytes(os)}`,
       );
     const map = this.mmu.read32(run + LAYOUT.RUN_BITMAP) | 0;
-    if (TUNING.RUN_OBJECTS < 32 && map >>> TUNING.RUN_OBJECTS !== 0)
+    if ((map & ~this.runFull(os)) !== 0)
       bad(run + LAYOUT.RUN_BITMAP, `bitmap ${hex32(map)} has bits past the run's objects`);
     let live = 0;
-    for (let k = 0; k < TUNING.RUN_OBJECTS; k++) {
+    for (let k = 0; k < this.runCount(os); k++) {
       const off = this.runStart + k * os;
       const rec = this.record(run + off);
       const handedOut = rec !== null && rec.requested >= 0;
@@ -2326,11 +2333,15 @@ export class Malloc implements HeapAllocator {
           );
         seen.add(run);
         const map = this.mmu.read32(run + LAYOUT.RUN_BITMAP) | 0;
-        if (map === this.runFull()) bad(run, "a full tiny run on its list of runs with room");
+        if (map === this.runFull(this.runObjectSize(cls)))
+          bad(run, "a full tiny run on its list of runs with room");
         if (map === 0) empty++;
       }
     for (const run of this.runs.keys())
-      if (!seen.has(run) && (this.mmu.read32(run + LAYOUT.RUN_BITMAP) | 0) !== this.runFull())
+      if (
+        !seen.has(run) &&
+        (this.mmu.read32(run + LAYOUT.RUN_BITMAP) | 0) !== this.runFull(this.runs.get(run)!)
+      )
         bad(run, "a tiny run with room that is not on its list");
     if (empty !== this.emptyRuns)
       bad(this.control, `${empty} empty tiny run(s), the heap counts ${this.emptyRuns}`);
