@@ -60,6 +60,11 @@ export interface KvmallocOptions {
 /** The keys a {@link KvmallocOptions} may have. */
 const KVMALLOC_OPTION_KEYS: readonly string[] = ["guardPages"] satisfies (keyof KvmallocOptions)[];
 
+/** The key of `addr` in the live and span maps: its page number (NaN, which no key is, for anything but a number). */
+function keyOf(addr: unknown): number {
+  return typeof addr === "number" ? addr / PAGE_SIZE : NaN;
+}
+
 /** The kernel's page-granular allocator. */
 export class Kvmalloc implements KernelPageAllocator {
   /** Always `"kvmalloc"`. */
@@ -70,8 +75,13 @@ export class Kvmalloc implements KernelPageAllocator {
   declare readonly mmu: Mmu;
   /** Whether every allocation is followed by an unmapped guard page. */
   declare readonly guardPages: boolean;
+  /**
+   * Pages of each live allocation, by its first page number. Keys are page
+   * numbers, not addresses: a kernel address (0xc0000000 and up) is a heap
+   * number in V8, and every lookup of one hashed and allocated.
+   */
   private readonly live = new Map<number, number>();
-  /** Virtual pages set aside for each live allocation (its `reserve`, guard page not counted). */
+  /** Virtual pages set aside for each live allocation (its `reserve`, guard page not counted), by first page number. */
   private readonly spans = new Map<number, number>();
   private pagesHeld = 0;
 
@@ -145,8 +155,8 @@ export class Kvmalloc implements KernelPageAllocator {
       this.paging.allocators.vpfree(virt.start, span);
       throw e;
     }
-    this.live.set(virt.start, n);
-    this.spans.set(virt.start, reserve);
+    this.live.set(virt.start / PAGE_SIZE, n);
+    this.spans.set(virt.start / PAGE_SIZE, reserve);
     this.pagesHeld += n;
     return virt.start;
   }
@@ -219,7 +229,7 @@ export class Kvmalloc implements KernelPageAllocator {
 
   /** The page count of the live allocation at `addr`, or a typed error naming it. */
   private held(addr: number, n: number): number {
-    const held = this.live.get(addr);
+    const held = this.live.get(keyOf(addr));
     if (held === undefined)
       throw new KvmallocError(
         KVMALLOC_ERROR.NOT_ALLOCATED,
@@ -237,12 +247,19 @@ export class Kvmalloc implements KernelPageAllocator {
   kvfree(addr: number, n: number): void {
     this.held(addr, n);
     const { allocators } = this.paging;
-    const frames = this.framesOf(addr, n);
-    this.paging.mapMem(null, 0, addr, n, 0);
-    Kvmalloc.runs(frames, (i, count) => allocators.ppfree(frames[i]!, count));
-    allocators.vpfree(addr, this.spans.get(addr)! + (this.guardPages ? 1 : 0));
-    this.live.delete(addr);
-    this.spans.delete(addr);
+    if (n === 1) {
+      // The common case (a heap's page), without the frame list and its closure.
+      const frame = this.paging.kernelPhysOf(addr)!;
+      this.paging.mapMem(null, 0, addr, 1, 0);
+      allocators.ppfree(frame, 1);
+    } else {
+      const frames = this.framesOf(addr, n);
+      this.paging.mapMem(null, 0, addr, n, 0);
+      Kvmalloc.runs(frames, (i, count) => allocators.ppfree(frames[i]!, count));
+    }
+    allocators.vpfree(addr, this.spans.get(addr / PAGE_SIZE)! + (this.guardPages ? 1 : 0));
+    this.live.delete(addr / PAGE_SIZE);
+    this.spans.delete(addr / PAGE_SIZE);
     this.pagesHeld -= n;
   }
 
@@ -266,14 +283,14 @@ export class Kvmalloc implements KernelPageAllocator {
       const frames = this.framesOf(addr + m * PAGE_SIZE, n - m);
       if (n > m) this.paging.mapMem(null, 0, addr + m * PAGE_SIZE, n - m, 0);
       Kvmalloc.runs(frames, (i, count) => allocators.ppfree(frames[i]!, count));
-      this.live.set(addr, m);
+      this.live.set(addr / PAGE_SIZE, m);
       this.pagesHeld -= n - m;
       return addr;
     }
-    const reserve = this.spans.get(addr)!;
+    const reserve = this.spans.get(addr / PAGE_SIZE)!;
     if (m <= reserve) {
       if (!this.mapFrames(addr, n, m)) return null;
-      this.live.set(addr, m);
+      this.live.set(addr / PAGE_SIZE, m);
       this.pagesHeld += m - n;
       return addr;
     }
@@ -306,10 +323,10 @@ export class Kvmalloc implements KernelPageAllocator {
     }
     this.paging.mapMem(null, 0, addr, n, 0);
     allocators.vpfree(addr, reserve + guard);
-    this.live.delete(addr);
-    this.spans.delete(addr);
-    this.live.set(virt.start, m);
-    this.spans.set(virt.start, newReserve);
+    this.live.delete(addr / PAGE_SIZE);
+    this.spans.delete(addr / PAGE_SIZE);
+    this.live.set(virt.start / PAGE_SIZE, m);
+    this.spans.set(virt.start / PAGE_SIZE, newReserve);
     this.pagesHeld += m - n;
     return virt.start;
   }

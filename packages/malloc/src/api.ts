@@ -22,8 +22,11 @@
  *  the first region holds the control words (the policy's list heads, then
  *  the size-class list heads) between the magic and the first block:
  *  [ magic "HEAP" | control words ... | (pad) | block | ... | epilogue ]
- *  a large block (requests >= the threshold, its own kvmalloc):
- *  [ magic "LRGE" | (pad) | header (pages * 4096 - align) | LARGE | ALLOC | payload ... ]
+ *  a large block (requests >= the threshold, or that fill whole pages; its
+ *  own kvmalloc): no header, the payload from the first page's first byte
+ *  [ payload ............................................. ]  n pages
+ *  (its page count is in the heap's record of that page, as Linux keeps a
+ *  large kmalloc's order in its struct page)
  *  a size-class slab (k pages of objects of one size, no header per object):
  *  [ magic "SLAB" | size | free | bump | live | next | prev | 0 | object | object | ... ]
  *    free: the first free object (its first word links to the next), 0 if none
@@ -42,11 +45,19 @@ import type { KernelPageAllocator } from "@mm386/kvmalloc";
 export const ALLOC = 1;
 /** Header bit: the block before this one is allocated (so it has no footer to read). */
 export const PREV_ALLOC = 2;
-/** Header bit: a large block of its own kvmalloc allocation. */
+/**
+ * Header bit once used by large blocks.
+ * @deprecated Large blocks have no header any more; no header has this bit
+ * (the checker reports one that does). Kept for code that imports it.
+ */
 export const LARGE = 4;
 /** First word of a chunk ("HEAP" in ASCII). */
 export const CHUNK_MAGIC = 0x5041_4548;
-/** First word of a large block's pages ("LRGE" in ASCII). */
+/**
+ * First word of a large block's pages ("LRGE" in ASCII), when they had one.
+ * @deprecated Large blocks have no magic or header any more: the payload
+ * starts at the first page. Kept for code that imports it.
+ */
 export const LARGE_MAGIC = 0x4547_524c;
 /** Smallest block: header, two links and a footer. */
 export const MIN_BLOCK = 16;

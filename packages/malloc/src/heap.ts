@@ -18,10 +18,14 @@
  *   freed, its slabs are whole free pages again and go back, so a larger
  *   size asked for next gets them (boundary tags could only offer holes the
  *   size of the old blocks).
- * - **Large blocks** (`largeThreshold` bytes or more, or a page or more
- *   once realloc had to move them) on pages of their own; realloc resizes
- *   them with `kvresize`, which moves frames rather than bytes (as mremap
- *   does).
+ * - **Large blocks** (`largeThreshold` bytes or more, a page or more
+ *   once realloc had to move them, or a request that fills whole pages) on
+ *   pages of their own, with no header: the payload starts at the first
+ *   page's first byte, and the block's page count is in the page's shadow
+ *   record, which plays Linux's `struct page` here (as it says which slab
+ *   an object is in). A 4095-byte request then takes one page, not two;
+ *   realloc resizes them with `kvresize`, which moves frames rather than
+ *   bytes (as mremap does).
  *
  * Which free block of a region a request gets is the placement policy's
  * business (the swap point).
@@ -58,8 +62,6 @@ import {
   type HeapAllocator,
   type HeapMemory,
   type HeapStats,
-  LARGE,
-  LARGE_MAGIC,
   LAYOUT,
   MALLOC_ERROR,
   MIN_BLOCK,
@@ -104,8 +106,8 @@ const TUNING = {
    */
   LARGE_RESERVE: 8,
   /**
-   * A request that fills whole pages (with a large block's 8 or 16 bytes of
-   * magic and header) but for at most 1/64 of them gets pages of its own,
+   * A request that fills whole pages (a large block has no header) but for
+   * at most 1/64 of them gets pages of its own,
    * below `largeThreshold` too (see pageShaped). 1/32 gave more on the
    * generated realloc2 traces (0.75 -> 0.90) but took own pages for the
    * 4000- and 8000-byte blocks of the coalescing fixture, which then
@@ -233,6 +235,9 @@ interface PageInfo {
   region: Region | null;
   slab: Slab | null;
 }
+
+/** The third flag bit of a header, which no block uses (large blocks had it, `LARGE`, when they had a header). */
+const UNUSED_FLAG = 4;
 
 /** A shadow record's first number for a freed block on a quick list (see {@link PageInfo.base}). */
 const QUICK_REC = -2;
@@ -770,7 +775,7 @@ export class Malloc implements HeapAllocator {
     if (info === undefined || !Number.isSafeInteger(bp) || bp % this.align !== 0) return false;
     if (info.base < 0 || info.recs[info.base + this.slot(bp)] === 0) return false;
     const kind = info.recs[info.base + this.slot(bp) + 1]!;
-    if (kind < 0) return bp + size <= bp - this.align + -kind * PAGE_SIZE;
+    if (kind < 0) return size <= -kind * PAGE_SIZE;
     if (kind === 0) return bp + size <= bp + info.slab!.size;
     if ((kind & 1) !== 0) return bp + size <= bp + runKindSize(kind);
     return bp + size <= bp + kind + LAYOUT.HEADER;
@@ -789,7 +794,7 @@ export class Malloc implements HeapAllocator {
       first: r.first >>> 0,
     }));
     for (const [bp, pages] of this.larges)
-      out.push({ kind: "large", start: (bp - this.align) >>> 0, pages, first: bp >>> 0 });
+      out.push({ kind: "large", start: bp >>> 0, pages, first: bp >>> 0 });
     for (const sl of this.slabs)
       out.push({
         kind: "slab",
@@ -830,7 +835,7 @@ export class Malloc implements HeapAllocator {
     for (const [k, pages] of this.larges)
       out.push({
         bp: k >>> 0,
-        size: pages * PAGE_SIZE - this.align,
+        size: pages * PAGE_SIZE,
         allocated: true,
         large: true,
       });
@@ -874,7 +879,7 @@ export class Malloc implements HeapAllocator {
         }
         if (size % this.align !== 0 || size < MIN_BLOCK || bp + size - r.start > end - r.start)
           bad(headerOf(bp), `block size ${size} is impossible here`);
-        if ((h & LARGE) !== 0) bad(headerOf(bp), "LARGE bit inside a region");
+        if ((h & UNUSED_FLAG) !== 0) bad(headerOf(bp), `header bit ${hex32(UNUSED_FLAG)} is set, which no block uses`);
         const rec = this.record(bp);
         if (bp === this.slabHeads) {
           if ((h & ALLOC) === 0 || size < 4 * this.classLive.length - LAYOUT.HEADER)
@@ -925,10 +930,10 @@ export class Malloc implements HeapAllocator {
         `${quick.size - quickSeen} block(s) on the quick lists are not blocks of a region`,
       );
     for (const [bp, pages] of this.larges) {
-      if (this.mmu.read32(bp - this.align) !== LARGE_MAGIC)
-        bad(bp - this.align, "large block magic is gone");
-      if (this.mmu.read32(headerOf(bp)) !== this.largeHeader(pages))
-        bad(headerOf(bp), "large block header changed");
+      // No words of its own to check (no header): its first page must be its own.
+      const info = this.infoOf(bp);
+      if (info === undefined || info.region !== null || info.slab !== null)
+        bad(bp, `the large block's first page is not its own`);
       const rec = this.record(bp);
       if (rec === null || rec.requested < 0 || rec.kind !== -pages)
         bad(bp, "large block that malloc did not hand out");
@@ -1097,18 +1102,17 @@ export class Malloc implements HeapAllocator {
   }
 
   /**
-   * True if `size` bytes with a large block's magic and header fill their
-   * pages but for at most 1/64 (PAGE_SHAPED_WASTE_SHIFT), as a 4072-byte
-   * request fills one page: pages of its own then cost no more than a
-   * region block would, and go back whole when it is freed. Part of
+   * True if `size` bytes fill their pages but for at most 1/64
+   * (PAGE_SHAPED_WASTE_SHIFT), as a 4095-byte request fills one page: pages
+   * of its own (a large block has no header) then cost no more than a region
+   * block would, and go back whole when it is freed. Part of
    * `sizeClasses` (storage shaped by size): without it, every request
    * below `largeThreshold` is a region block.
    */
   private pageShaped(size: number): boolean {
     if (!this.sizeClasses) return false;
-    const bytes = size + this.align;
-    const waste = -bytes & 0xfff;
-    return size >= PAGE_SIZE >>> 1 && waste <= (bytes + waste) >>> TUNING.PAGE_SHAPED_WASTE_SHIFT;
+    const waste = -size & 0xfff;
+    return size >= PAGE_SIZE >>> 1 && waste <= (size + waste) >>> TUNING.PAGE_SHAPED_WASTE_SHIFT;
   }
 
   /** The slab class of a request (0 for none: too big, or slabs are off). */
@@ -1402,16 +1406,13 @@ export class Malloc implements HeapAllocator {
         corrupt(what, bp, `the header of its slab ${hex32(s.start)} was overwritten`);
       return info!;
     }
-    if (kind > 0 && (kind & 1) !== 0) {
+    // A large block has no header to check: its shadow record is all there is.
+    if (kind < 0) return info!;
+    if ((kind & 1) !== 0) {
       this.validateRunObject(bp, kind, what);
       return info!;
     }
     const h = this.mmu.read32(headerOf(bp));
-    if (kind < 0) {
-      if (h !== this.largeHeader(-kind))
-        corrupt(what, bp, `large block header ${hex32(h)} was overwritten`);
-      return info!;
-    }
     // A region block: its header must say what the heap made (the shadow
     // record, not the header, is the truth), and the neighbours a free would
     // merge with must really be free, or the merge would swallow live memory.
@@ -1889,10 +1890,6 @@ export class Malloc implements HeapAllocator {
 
   // ------------------------------------------------------------ large blocks
 
-  private largeHeader(pages: number): number {
-    return ((pages * PAGE_SIZE - this.align) | LARGE | ALLOC | PREV_ALLOC) >>> 0;
-  }
-
   /**
    * A large block of `size` bytes on pages of its own; `grows`: realloc is
    * moving a block there because it grew, so virtual pages are reserved
@@ -1901,16 +1898,14 @@ export class Malloc implements HeapAllocator {
    * instead of remapping the whole block each time.
    */
   private mallocLarge(size: number, grows = false): number {
-    const pages = Math.ceil((size + this.align) / PAGE_SIZE);
+    // malloc(0) still gets a page: every pointer handed out is unique.
+    const pages = Math.max(1, Math.ceil(size / PAGE_SIZE));
     this.trimTop();
     const got =
       (grows ? this.kv.kvmalloc(pages, pages * TUNING.LARGE_RESERVE) : null) ??
       this.kv.kvmalloc(pages);
     if (got === null) return 0;
-    const start = got | 0;
-    this.mmu.write32(start, LARGE_MAGIC);
-    const bp = start + this.align;
-    this.mmu.write32(headerOf(bp), this.largeHeader(pages));
+    const bp = got | 0;
     this.larges.set(bp, pages);
     this.pagesChanged(pages);
     this.track(bp, size, -pages, null);
@@ -1919,20 +1914,19 @@ export class Malloc implements HeapAllocator {
 
   /** realloc of a large block that stays large: its pages are resized (moved by remapping). Returns the new bp, or -1 when out of memory. */
   private resizeLarge(bp: number, pages: number, size: number): number {
-    const want = Math.ceil((size + this.align) / PAGE_SIZE);
+    const want = Math.ceil(size / PAGE_SIZE);
     if (want === pages) return bp;
     if (want > pages) this.trimTop();
-    const start = resizeKernelPages(this.kv, (bp - this.align) >>> 0, pages, want, true);
+    const start = resizeKernelPages(this.kv, bp >>> 0, pages, want, true);
     // Shrinking in place may be beyond this kvmalloc: the block then keeps its pages.
     if (start === null) return want < pages ? bp : -1;
-    const nbp = (start | 0) + this.align;
+    const nbp = start | 0;
     const rec = this.record(bp)!;
     this.pagesChanged(want - pages);
     this.larges.delete(bp);
     if (nbp !== bp) this.forgetPages(bp, 1); // the old pages are no longer the heap's
     this.liveCount--;
     this.larges.set(nbp, want);
-    this.mmu.write32(headerOf(nbp), this.largeHeader(want));
     this.track(nbp, rec.requested, -want, null);
     return nbp;
   }
@@ -2353,15 +2347,10 @@ export class Malloc implements HeapAllocator {
   private release(bp: number, info: PageInfo, kind: number): void {
     if (kind < 0) {
       this.larges.delete(bp);
-      this.forgetPages(bp, 1);
-      this.kv.kvfree((bp - this.align) >>> 0, -kind);
+      this.kv.kvfree(bp >>> 0, -kind);
       this.pagesChanged(kind);
-      // The record lives on in a fresh page record, so a second free is a double free.
-      this.ownPages(bp, 1, null, null);
-      const fresh = this.infoOf(bp)!;
-      const base = this.shadowPage(fresh);
-      fresh.recs[base + this.slot(bp)] = -1;
-      fresh.recs[base + this.slot(bp) + 1] = kind;
+      // The first page's record stays (untrack marked it freed), so a second
+      // free is a double free, and a large block made here again reuses it.
     } else if (kind === 0) this.slabFree(bp, info.slab!);
     else if ((kind & 1) !== 0)
       this.runFree(bp, kind, this.checkedBp === bp ? this.checkedMap : this.runBitmap(bp, kind));

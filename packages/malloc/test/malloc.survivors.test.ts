@@ -473,7 +473,7 @@ describe("check() finds each kind of damage, naming the word", () => {
   it("the LARGE bit on a region block", () =>
     damaged(
       (t) => [[t.S + A - 4, 40 | 4 | 3]],
-      (t) => `${hex(t.S + A - 4)}: LARGE bit inside a region`,
+      (t) => `${hex(t.S + A - 4)}: header bit 0x00000004 is set, which no block uses`,
     ));
 
   it("a block smaller than its request, and a block of another size than malloc made", () => {
@@ -587,15 +587,22 @@ describe("validate names what it refuses, and takes no address for another", () 
     );
   });
 
-  it("a large block's header overwritten: free refuses it, naming the header", () => {
+  it("a large block has no header: its pointer is its first page, and only that pointer is freed", () => {
     const stack = createStack({ ramBytes: 16 * 1024 * 1024 });
     const heap = new Malloc(stack.kv);
-    const bp = heap.malloc(100_000)!; // 25 pages: the block is 25 * 4096 - 8 bytes
-    expect(stack.mmu.read32(bp - 4)).toBe((25 * 4096 - 8) | 7); // LARGE | PREV_ALLOC | ALLOC
-    stack.mmu.write32(bp - 4, 0);
-    corrupt(() => heap.free(bp), `free(${hex(bp)}): large block header 0x00000000 was overwritten`);
-    stack.mmu.write32(bp - 4, (25 * 4096 - 8) | 7);
+    const bp = heap.malloc(100_000)!; // 25 pages (102400 bytes), the payload from the first byte
+    expect(bp % 4096).toBe(0);
+    expect(heap.blocks().find((b) => b.bp === bp)).toMatchObject({ size: 25 * 4096, large: true });
+    stack.mmu.write32(bp + 25 * 4096 - 4, 0xfeed); // the last word is the block's
+    expect(() => heap.free(bp + 4096)).toThrow(
+      `free(${hex(bp + 4096)}): malloc never returned this address`,
+    );
+    // Only the 25 pages: the first region, empty, went back before they were taken.
+    expect(heap.stats.footprintPages).toBe(25);
+    heap.check();
     heap.free(bp);
+    expect(heap.stats.footprintPages).toBe(0);
+    expect(() => heap.free(bp)).toThrow(`free(${hex(bp)}): the block was freed already`);
     heap.check();
   });
 

@@ -360,9 +360,9 @@ function scanHeap(
     if (e.kind === "run") continue;
     extents.push({ start: e.start, end: e.start + e.pages * PAGE_SIZE });
     if (e.kind === "slab") continue; // objects without headers: the slab's pages are shown whole
-    const h = word(e.first - 4) ?? 0;
+    // A large block has no header: its pages are its size, and it is live while the heap holds it.
     if (e.kind === "large") {
-      out.push({ bp: e.first, size: h & ~7, allocated: (h & ALLOC) !== 0, large: true });
+      out.push({ bp: e.first, size: e.pages * PAGE_SIZE, allocated: true, large: true });
       continue;
     }
     // Walk headers to the epilogue (size 0); stop at anything unmapped or absurd.
