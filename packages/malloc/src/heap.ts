@@ -164,12 +164,13 @@ const TUNING = {
   /**
    * Bytes of objects in a tiny run (at most 32 objects: one bitmap word).
    * A run of 8-byte objects is a 272-byte region block (header, bitmap,
-   * link, 32 * 8 bytes, 4 spare): half a byte of overhead an object, where
-   * a region block of its own costs 8 (a 16-byte block for an 8-byte
-   * payload). 16-byte objects come 16 to a run: 32 of them (528 bytes) held
-   * 13 objects at the expr trace's peak, 300 bytes more than their blocks.
+   * link, 32 * 8 bytes, a spare word): half a byte of overhead an object,
+   * where a region block of its own costs 8 (a 16-byte block for an 8-byte
+   * payload). 256 (16-byte objects 16 to a run) gave more on the 84
+   * generated traces (0.8630 against 0.8616) but lost the cp-decl fixture a
+   * page (0.901 -> 0.859).
    */
-  RUN_BYTES: 256,
+  RUN_BYTES: 512,
   /** Largest object size in tiny runs (8 and 16 bytes with align 8; 16 with align 16). */
   RUN_MAX: 16,
   /**
@@ -879,7 +880,8 @@ export class Malloc implements HeapAllocator {
         }
         if (size % this.align !== 0 || size < MIN_BLOCK || bp + size - r.start > end - r.start)
           bad(headerOf(bp), `block size ${size} is impossible here`);
-        if ((h & UNUSED_FLAG) !== 0) bad(headerOf(bp), `header bit ${hex32(UNUSED_FLAG)} is set, which no block uses`);
+        if ((h & UNUSED_FLAG) !== 0)
+          bad(headerOf(bp), `header bit ${hex32(UNUSED_FLAG)} is set, which no block uses`);
         const rec = this.record(bp);
         if (bp === this.slabHeads) {
           if ((h & ALLOC) === 0 || size < 4 * this.classLive.length - LAYOUT.HEADER)

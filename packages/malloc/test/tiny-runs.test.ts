@@ -93,15 +93,16 @@ describe("footprint, by hand", () => {
     heap.check();
   });
 
-  it("packs 16-byte objects 16 to a run, and 16-byte alignment keeps objects aligned", () => {
+  it("packs 16-byte objects 32 to a run, and 16-byte alignment keeps objects aligned", () => {
     for (const align of [8, 16] as const) {
       const { heap } = setup({ align });
-      const ptrs = Array.from({ length: 40 }, () => heap.malloc(16)!);
+      const ptrs = Array.from({ length: 60 }, () => heap.malloc(16)!);
       const runs = heap.extents().filter((e) => e.kind === "run");
-      // 15 region blocks, then 25 objects: two runs of 16 objects.
+      // 15 region blocks, then 45 objects: two runs of 32 objects.
       expect(runs.map((r) => r.objectSize)).toEqual([16, 16]);
-      // Header, bitmap and link, the objects from bp + 8 (16 with align 16): 272 or 288 bytes.
-      expect(runs.map((r) => r.bytes)).toEqual(align === 8 ? [272, 272] : [288, 288]);
+      // Header, bitmap and link, the objects from bp + 8 (16 with align 16),
+      // 512 bytes of them: 524 or 532 bytes, aligned.
+      expect(runs.map((r) => r.bytes)).toEqual(align === 8 ? [528, 528] : [544, 544]);
       expect(ptrs.every((p) => p % align === 0)).toBe(true);
       heap.check();
     }
