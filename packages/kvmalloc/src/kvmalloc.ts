@@ -155,8 +155,8 @@ export class Kvmalloc implements KernelPageAllocator {
       this.paging.allocators.vpfree(virt.start, span);
       throw e;
     }
-    this.live.set(virt.start / PAGE_SIZE, n);
-    this.spans.set(virt.start / PAGE_SIZE, reserve);
+    this.live.set(keyOf(virt.start), n);
+    this.spans.set(keyOf(virt.start), reserve);
     this.pagesHeld += n;
     return virt.start;
   }
@@ -257,9 +257,9 @@ export class Kvmalloc implements KernelPageAllocator {
       this.paging.mapMem(null, 0, addr, n, 0);
       Kvmalloc.runs(frames, (i, count) => allocators.ppfree(frames[i]!, count));
     }
-    allocators.vpfree(addr, this.spans.get(addr / PAGE_SIZE)! + (this.guardPages ? 1 : 0));
-    this.live.delete(addr / PAGE_SIZE);
-    this.spans.delete(addr / PAGE_SIZE);
+    allocators.vpfree(addr, this.spans.get(keyOf(addr))! + (this.guardPages ? 1 : 0));
+    this.live.delete(keyOf(addr));
+    this.spans.delete(keyOf(addr));
     this.pagesHeld -= n;
   }
 
@@ -283,14 +283,14 @@ export class Kvmalloc implements KernelPageAllocator {
       const frames = this.framesOf(addr + m * PAGE_SIZE, n - m);
       if (n > m) this.paging.mapMem(null, 0, addr + m * PAGE_SIZE, n - m, 0);
       Kvmalloc.runs(frames, (i, count) => allocators.ppfree(frames[i]!, count));
-      this.live.set(addr / PAGE_SIZE, m);
+      this.live.set(keyOf(addr), m);
       this.pagesHeld -= n - m;
       return addr;
     }
-    const reserve = this.spans.get(addr / PAGE_SIZE)!;
+    const reserve = this.spans.get(keyOf(addr))!;
     if (m <= reserve) {
       if (!this.mapFrames(addr, n, m)) return null;
-      this.live.set(addr / PAGE_SIZE, m);
+      this.live.set(keyOf(addr), m);
       this.pagesHeld += m - n;
       return addr;
     }
@@ -323,10 +323,10 @@ export class Kvmalloc implements KernelPageAllocator {
     }
     this.paging.mapMem(null, 0, addr, n, 0);
     allocators.vpfree(addr, reserve + guard);
-    this.live.delete(addr / PAGE_SIZE);
-    this.spans.delete(addr / PAGE_SIZE);
-    this.live.set(virt.start / PAGE_SIZE, m);
-    this.spans.set(virt.start / PAGE_SIZE, newReserve);
+    this.live.delete(keyOf(addr));
+    this.spans.delete(keyOf(addr));
+    this.live.set(keyOf(virt.start), m);
+    this.spans.set(keyOf(virt.start), newReserve);
     this.pagesHeld += m - n;
     return virt.start;
   }

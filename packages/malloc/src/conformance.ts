@@ -67,6 +67,8 @@ export function policyModelProperty(
     fc.integer({ min: 0, max: 64 }),
     fc.integer({ min: 1, max: 600 }),
     fc.integer({ min: 1, max: 10000 }),
+    // Page-shaped: whole pages but for at most 1/64 (the default heap's page run and large blocks).
+    fc.integer({ min: 1, max: 3 }).chain((k) => fc.integer({ min: k * 4096 - 64, max: k * 4096 })),
   );
   const op: fc.Arbitrary<Op> = fc.oneof(
     { weight: 5, arbitrary: fc.record({ kind: fc.constant("malloc" as const), size }) },

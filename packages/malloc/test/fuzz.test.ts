@@ -25,13 +25,15 @@ interface World {
   readonly kv: Kvmalloc;
   readonly small: number;
   readonly large: number;
+  /** A block of the page run (page-shaped, headerless). */
+  readonly paged: number;
 }
 
 function kvmalloc(): Kvmalloc {
   return new Kvmalloc(startPaging(createMachine({ ramBytes: 16 * MiB })));
 }
 
-/** A heap with a small block, a freed one between, and a large block. */
+/** A heap with a small block, a freed one between, a large block and a page-run block. */
 function world(): World {
   const kv = kvmalloc();
   const heap = new Malloc(kv);
@@ -40,7 +42,8 @@ function world(): World {
   heap.malloc(16);
   heap.free(gap);
   const large = heap.malloc(64 * 1024)!;
-  return { heap, kv, small, large };
+  const paged = heap.malloc(8190)!;
+  return { heap, kv, small, large, paged };
 }
 
 function snapshot(w: World) {
@@ -61,6 +64,7 @@ const calls: FuzzCall<World>[] = [
   { name: "realloc(bp, 32)", call: (w, v) => w.heap.realloc(v as number, 32) },
   { name: "realloc(small, size)", call: (w, v) => w.heap.realloc(w.small, v as number) },
   { name: "realloc(large, size)", call: (w, v) => w.heap.realloc(w.large, v as number) },
+  { name: "realloc(paged, size)", call: (w, v) => w.heap.realloc(w.paged, v as number) },
 ];
 
 describe("fuzz: Malloc", () => {
