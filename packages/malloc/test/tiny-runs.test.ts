@@ -119,6 +119,54 @@ describe("footprint, by hand", () => {
   });
 });
 
+describe("a hole the block fills comes before a new run", () => {
+  // Fifteen malloc(8) are 16-byte region blocks; between the 7th and the
+  // 8th sits a block of `between` bytes asked, freed at once onto the free
+  // lists (quick lists off). The 16th malloc(8) is the first a run would
+  // take, and no run exists yet.
+  function holeBetween(between: number) {
+    const { heap } = setup({ quickLists: false });
+    const ptrs = Array.from({ length: 7 }, () => heap.malloc(8)!);
+    const q = heap.malloc(between)!;
+    for (let i = 0; i < 8; i++) ptrs.push(heap.malloc(8)!);
+    heap.free(q);
+    return { heap, q };
+  }
+  const runs = (heap: Malloc) => heap.extents().filter((e) => e.kind === "run");
+
+  it("takes a 24-byte hole (8 bytes left: no split) for an 8-byte object instead of making a run", () => {
+    const { heap, q } = holeBetween(16); // a 24-byte block
+    expect(heap.malloc(8)).toBe(q);
+    expect(runs(heap)).toHaveLength(0);
+    expect(heap.blocks().find((b) => b.bp === q)).toMatchObject({ allocated: true, size: 24 });
+    heap.check();
+    // No hole left: the next one starts a run, cut from the wilderness.
+    const p = heap.malloc(8)!;
+    expect(runs(heap)).toHaveLength(1);
+    expect(p).toBe(runs(heap)[0]!.first);
+    heap.check();
+  });
+
+  it("makes a run where the hole would be split (40 bytes: 24 left), and leaves the hole free", () => {
+    const { heap, q } = holeBetween(32); // a 40-byte block
+    const p = heap.malloc(8)!;
+    expect(runs(heap)).toHaveLength(1);
+    expect(p).toBe(runs(heap)[0]!.first);
+    expect(heap.blocks().find((b) => b.bp === q)).toMatchObject({ allocated: false, size: 40 });
+    heap.check();
+  });
+
+  it("fills a run with room before a snug hole", () => {
+    const { heap, q } = holeBetween(16);
+    expect(heap.malloc(8)).toBe(q); // the snug hole
+    const first = heap.malloc(8)!; // a run's object 0
+    heap.free(q); // a 24-byte hole again, and the run has room
+    expect(heap.malloc(8)).toBe(first + 8);
+    expect(heap.blocks().find((b) => b.bp === q)).toMatchObject({ allocated: false, size: 24 });
+    heap.check();
+  });
+});
+
 describe("refusals leave the heap unchanged", () => {
   function withRun() {
     const s = setup();
