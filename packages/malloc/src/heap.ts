@@ -2315,8 +2315,8 @@ export class Malloc implements HeapAllocator {
    * with less than MIN_BLOCK left (so no split), or 0. Such a hole (16 to
    * 39 bytes) can serve only a request of a tiny size, and tiny sizes go
    * to runs once live RUN_FROM times: without this it stays empty until a
-   * neighbour is freed. In the amptjp fixture 24 such holes (16 and 24
-   * bytes, split remainders and freed small blocks) lay empty at the
+   * neighbour is freed. In the amptjp fixture 26 such holes (23 of 16,
+   * 3 of 24 bytes: split remainders, freed small blocks) lay empty at the
    * moment its 128-byte size found no hole: it made its first slab there
    * and the peak took a page more (0.932 -> 0.904); filling them before a
    * new run keeps its 32 pages. Asked only when a run would be made (the
