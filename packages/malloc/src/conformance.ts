@@ -192,9 +192,15 @@ export function describePolicyConformance(name: string, factory: PolicyFactory):
       const pages = h.stats.footprintPages;
       const big = h.malloc(20000)!;
       expect(h.blocks().find((b) => b.bp === big)?.large).toBe(true);
-      expect(h.stats.footprintPages).toBe(pages + 5); // (20000 + 8) / 4096, rounded up
+      expect(h.stats.footprintPages).toBe(pages + 5); // 20000 / 4096, rounded up
       h.free(big);
+      // Kept for the next request of as many pages (under the peak), given back by trim().
+      expect(h.malloc(19000)).toBe(big);
+      expect(h.stats.footprintPages).toBe(pages + 5);
+      h.free(big);
+      expect(h.trim()).toBe(5);
       expect(h.stats.footprintPages).toBe(pages);
+      expect(h.stats.peakFootprintPages).toBe(pages + 5);
     });
 
     it("grows by kvmalloc and gives free pages back with kvfree", () => {

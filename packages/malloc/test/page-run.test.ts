@@ -96,9 +96,37 @@ describe("the page run", () => {
     heap.free(blocks[5]!);
     heap.free(blocks[6]!);
     heap.check();
-    heap.malloc(100); // the first region takes a page: the two kept blocks go first
-    expect(heap.stats.footprintPages).toBe(8 - 2 + 1);
+    // The first region takes a page: one kept block goes first, so that the
+    // footprint stays at its peak of 8 (the other stays kept).
+    heap.malloc(100);
+    expect(heap.stats.footprintPages).toBe(8);
     expect(heap.stats.peakFootprintPages).toBe(8);
+    heap.check();
+    // A 3-page block: without the kept page the footprint would be 7 + 3;
+    // the kept page goes, and the peak is what it would have been.
+    heap.malloc(3 * 4096 + 100);
+    expect(heap.stats.footprintPages).toBe(10);
+    expect(heap.stats.peakFootprintPages).toBe(10);
+    heap.check();
+  });
+
+  it("trim() gives back what the heap keeps for reuse, as malloc_trim does", () => {
+    const { heap, kv } = setup();
+    const small = heap.malloc(100)!; // the first region: 1 page
+    const blocks = Array.from({ length: 8 }, () => heap.malloc(4096)!);
+    const free = vi.spyOn(kv, "kvfree");
+    for (const bp of blocks.slice(4)) heap.free(bp); // 4 blocks of their own pages: kept
+    heap.free(blocks[3]!); // the run's last page: kept as its free end
+    expect(heap.stats.footprintPages).toBe(9);
+    expect(free).not.toHaveBeenCalled();
+    expect(heap.trim()).toBe(5);
+    expect(heap.stats.footprintPages).toBe(4); // the region and 3 run pages
+    expect(heap.trim()).toBe(0);
+    heap.check();
+    for (const bp of blocks.slice(0, 3)) heap.free(bp);
+    heap.free(small);
+    expect(heap.trim()).toBe(4); // nothing live: the run and the first region go too
+    expect(heap.stats.footprintPages).toBe(0);
     heap.check();
   });
 
