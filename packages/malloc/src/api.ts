@@ -32,6 +32,9 @@
  *    free: the first free object (its first word links to the next), 0 if none
  *    bump: the first object never handed out, 0 once every one has been
  *    next, prev: the class's list of slabs with room, 0 for none
+ *  a tiny run (a region block holding 32 objects of 8 or 16 bytes, no header each):
+ *  [ header | bitmap | next | (pad to the alignment) | object | object | ... ]
+ *    bitmap: bit k set = object k is live; next: the size's next run with room, 0 for none
  * ```
  *
  * @module
@@ -94,6 +97,12 @@ export const LAYOUT = {
   SLAB_PREV: 24,
   /** Bytes of a slab's header: its first object starts here (a multiple of 8 and 16). */
   SLAB_HEADER: 32,
+  /** Tiny run (a region block, from its `bp`): the occupancy bitmap, bit k for object k. */
+  RUN_BITMAP: 0,
+  /** Tiny run: the next run of its object size with a free object, 0 for none. */
+  RUN_NEXT: 4,
+  /** Tiny run: its first object, with 8-byte alignment (16 with `align: 16`). */
+  RUN_OBJECTS: 8,
 } as const;
 
 /** Address of the header word of the block at `bp`. */

@@ -184,6 +184,24 @@ const TUNING = {
    * beyond it merges as usual. 8 and 16 measured the same.
    */
   QUICK_DEPTH: 8,
+  /**
+   * Bytes of objects in a tiny run (at most 32 objects: one bitmap word).
+   * A run of 8-byte objects is a 272-byte region block (header, bitmap,
+   * link, 32 * 8 bytes, a spare word): half a byte of overhead an object,
+   * where a region block of its own costs 8 (a 16-byte block for an 8-byte
+   * payload). 256 (16-byte objects 16 to a run) gave more on the 84
+   * generated traces (0.8630 against 0.8616) but lost the cp-decl fixture a
+   * page (0.901 -> 0.859).
+   */
+  RUN_BYTES: 512,
+  /** Largest object size in tiny runs (8 and 16 bytes with align 8; 16 with align 16). */
+  RUN_MAX: 16,
+  /**
+   * Live blocks of a tiny size from which its new blocks go to tiny runs
+   * (a run with room is used whatever the count): below it, a run of 32
+   * objects would hold a few and cost more than their headers.
+   */
+  RUN_FROM: 16,
 } as const;
 
 /** Quick lists: one per block size from 16 to {@link TUNING.QUICK_MAX} bytes, by 8. */
@@ -191,14 +209,21 @@ const QUICK_LISTS = (TUNING.QUICK_MAX - MIN_BLOCK) / 8 + 1;
 
 /** Where one part of the heap is: see {@link Malloc.extents}. */
 export interface HeapExtent {
-  /** A region of boundary-tagged blocks, a large block, or a size-class slab. */
-  readonly kind: "region" | "large" | "slab";
-  /** Its first byte (the magic word). */
+  /**
+   * A region of boundary-tagged blocks, a large block, a size-class slab, or
+   * a tiny run (a block of a region holding tiny objects without headers).
+   */
+  readonly kind: "region" | "large" | "slab" | "run";
+  /** Its first byte (the magic word; a run's: its block's header). */
   readonly start: number;
-  /** Pages it holds now. */
+  /** Pages it holds now (0 for a run: it lies inside its region's pages). */
   readonly pages: number;
-  /** The first block's pointer (a region's, the large block's, the slab's first object). */
+  /** The first block's pointer (a region's, the large block's, the slab's or run's first object). */
   readonly first: number;
+  /** A run's object size (8 or 16), absent for the others. */
+  readonly objectSize?: number;
+  /** A run's bytes (its region block, header included), absent for the others. */
+  readonly bytes?: number;
 }
 
 /** A run of pages of boundary-tagged blocks that grows and shrinks in place. */
@@ -255,6 +280,30 @@ const UNUSED_FLAG = 4;
 
 /** A shadow record's first number for a freed block on a quick list (see {@link PageInfo.base}). */
 const QUICK_REC = -2;
+
+/**
+ * A shadow record's first number for a tiny run's region block (its second
+ * is the block size, as for any region block). Never handed out: free and
+ * realloc of it are refused as E_NOT_ALLOCATED. The objects of a run have
+ * records of their own, whose second number is odd (see {@link runKind}).
+ */
+const RUN_REC = -3;
+
+/**
+ * The second number of a tiny-run object's shadow record: bit 0 set (no
+ * region block size, slab object or large block is odd and positive), the
+ * object size (a multiple of 8 below 4096) in bits 3-11, and the object's
+ * index in its run from bit 12. The object's run is found from these alone,
+ * as a slab object's page says which slab it is in.
+ */
+function runKind(index: number, objectSize: number): number {
+  return (index << 12) | objectSize | 1;
+}
+
+/** The object size of a tiny-run object whose record's second number is `kind`. */
+function runKindSize(kind: number): number {
+  return kind & 0xff8;
+}
 
 /** The records of a page that has none yet (its `base` is -1). */
 const NO_RECORDS = new Int32Array(0);
@@ -331,6 +380,13 @@ export interface HeapBlock {
   readonly allocated: boolean;
   /** A large block with pages of its own. */
   readonly large: boolean;
+  /**
+   * A tiny run's region block: the size of its objects (each live one is
+   * listed too, with `inRun`). Absent on other blocks.
+   */
+  readonly runOf?: number;
+  /** A live object of a tiny run: the run block's pointer. Absent on other blocks. */
+  readonly inRun?: number;
 }
 
 /** Pages and objects of a slab of `size`-byte objects: the fewest pages that waste little. */
@@ -485,6 +541,32 @@ export class Malloc implements HeapAllocator {
   declare private readonly slabFrom: Int32Array;
   /** The size of the block regionAlloc placed last. */
   private placed = 0;
+  /**
+   * Tiny runs: slab classes (1 to `runClasses`) whose objects of
+   * `class * align` bytes (8 or 16) go to runs once RUN_FROM are live; 0
+   * without size classes.
+   */
+  declare private readonly runClasses: number;
+  /** Offset of a run's first object from its `bp`: LAYOUT.RUN_OBJECTS aligned. */
+  declare private readonly runStart: number;
+  /**
+   * Per class, the first run with a free object (0: none); the rest follow
+   * through each run's RUN_NEXT word in simulated memory. Host-side as
+   * `wild` is: a run list head is one word per class, and the first
+   * region has no room to spare for it (its control words are the policy's).
+   */
+  declare private readonly runHead: Int32Array;
+  /** Tiny runs held: block pointer -> object size (for extents, and check's count). */
+  private readonly runs = new Map<number, number>();
+  /**
+   * Runs with no live object, kept (on their class list) until the heap is
+   * about to take a page or a region block would need the wilderness
+   * (`releaseEmptyRuns`): a malloc/free pair at a run's edge makes and
+   * breaks nothing, and an empty run never adds to a peak.
+   */
+  private emptyRuns = 0;
+  /** The bitmap validate read for the run object `checkedBp`. */
+  private checkedMap = 0;
   private liveCount = 0;
   private livePayload = 0;
   private peakPayload = 0;
@@ -576,6 +658,9 @@ export class Malloc implements HeapAllocator {
       slabShape(Math.max(c, 1) * align),
     );
     this.slabFrom = Int32Array.from(this.classShape, ({ capacity }) => capacity);
+    this.runClasses = sizeClasses ? TUNING.RUN_MAX / align : 0;
+    this.runStart = this.alignUp(LAYOUT.RUN_OBJECTS);
+    this.runHead = new Int32Array(this.runClasses + 1);
     // The first region: magic, the control words, then the first block.
     let made: boolean;
     try {
@@ -724,7 +809,8 @@ export class Malloc implements HeapAllocator {
     this.release(bp, info, kind);
     this.checkedBp = -1;
     // The last live block gone: a heap with nothing live is all merged,
-    // the quick lists' heads too (they are made again with the next).
+    // its (empty) tiny runs and the quick lists' heads too (made again with the next).
+    if (this.liveCount === 0 && this.emptyRuns !== 0) this.releaseEmptyRuns();
     if (this.liveCount === 0 && this.quick !== 0) {
       this.flushQuick();
       const heads = this.quick;
@@ -764,6 +850,10 @@ export class Malloc implements HeapAllocator {
     else if (kind === 0) {
       // A slab object stays if the new size is of its class.
       if (size < this.largeThreshold && this.classOf(size) === info.slab!.cls) to = bp;
+    } else if ((kind & 1) !== 0) {
+      // A tiny-run object stays if the new size is of its size's class.
+      if (size < this.largeThreshold && this.classOf(size) * this.align === runKindSize(kind))
+        to = bp;
     } else if (size < this.largeThreshold) to = this.resizeInRegion(bp, info, kind, size);
     if (to === 0) return this.move(bp, info, i, old, size);
     if (to === -1) return null;
@@ -783,6 +873,7 @@ export class Malloc implements HeapAllocator {
     const kind = info.recs[info.base + this.slot(bp) + 1]!;
     if (kind < 0) return size <= -kind * PAGE_SIZE;
     if (kind === 0) return bp + size <= bp + info.slab!.size;
+    if ((kind & 1) !== 0) return bp + size <= bp + runKindSize(kind);
     return bp + size <= bp + kind + LAYOUT.HEADER;
   }
 
@@ -807,7 +898,16 @@ export class Malloc implements HeapAllocator {
         pages: sl.pages,
         first: (sl.start + LAYOUT.SLAB_HEADER) >>> 0,
       });
-    return out.sort((a, b) => a.start - b.start);
+    for (const [bp, objectSize] of this.runs)
+      out.push({
+        kind: "run",
+        start: headerOf(bp) >>> 0,
+        pages: 0,
+        first: (bp + this.runStart) >>> 0,
+        objectSize,
+        bytes: this.infoOf(bp)!.recs[this.infoOf(bp)!.base + this.slot(bp) + 1]!,
+      });
+    return out.sort((a, b) => a.start - b.start || a.pages - b.pages);
   }
 
   /** Every block of every region, the large blocks and the live slab objects, walking the heap through the MMU. */
@@ -816,9 +916,18 @@ export class Malloc implements HeapAllocator {
       throw new MallocError(MALLOC_ERROR.CORRUPT, `${hex32(va)}: ${what}`);
     });
     // A block on a quick list is free to its callers, though its header still says allocated.
-    const out = this.regions
-      .flatMap((r) => this.regionBlocks(r))
-      .map((b) => ({ ...b, bp: b.bp >>> 0, allocated: b.allocated && !quick.has(b.bp) }));
+    const out: HeapBlock[] = [];
+    for (const b of this.regions.flatMap((r) => this.regionBlocks(r))) {
+      const os = this.runs.get(b.bp);
+      if (os === undefined) {
+        out.push({ ...b, bp: b.bp >>> 0, allocated: b.allocated && !quick.has(b.bp) });
+        continue;
+      }
+      // A tiny run: its block, then each live object (headerless, as a slab's).
+      out.push({ ...b, bp: b.bp >>> 0, runOf: os });
+      for (const obj of this.runObjects(b.bp, os))
+        out.push({ bp: obj >>> 0, size: os, allocated: true, large: false, inRun: b.bp >>> 0 });
+    }
     for (const [k, pages] of this.larges)
       out.push({
         bp: k >>> 0,
@@ -846,6 +955,7 @@ export class Malloc implements HeapAllocator {
     let live = 0;
     const quick = this.quickBlocks(bad);
     let quickSeen = 0;
+    let runSeen = 0;
     for (const r of this.regions) {
       if (this.mmu.read32(r.start) !== CHUNK_MAGIC) bad(r.start, "region magic is gone");
       const end = r.start + r.pages * PAGE_SIZE;
@@ -891,6 +1001,9 @@ export class Malloc implements HeapAllocator {
               `block of ${size} bytes on the quick list of ${rec!.kind}-byte blocks`,
             );
           quickSeen++;
+        } else if (this.runs.has(bp)) {
+          live += this.checkRun(bp, size, bad);
+          runSeen++;
         } else {
           if (rec === null || rec.requested < 0)
             bad(bp, "allocated block that malloc did not hand out");
@@ -905,6 +1018,9 @@ export class Malloc implements HeapAllocator {
         bp += size;
       }
     }
+    if (runSeen !== this.runs.size)
+      bad(this.control, `${this.runs.size - runSeen} tiny run(s) are not blocks of a region`);
+    this.checkRunLists(bad);
     if (quickSeen !== quick.size)
       bad(
         this.quick,
@@ -1056,9 +1172,11 @@ export class Malloc implements HeapAllocator {
               ? "quick list heads"
               : quick.has(b.bp)
                 ? "free (quick list)"
-                : b.allocated
-                  ? `allocated (${this.record(b.bp)?.requested} requested)`
-                  : "free";
+                : this.runs.has(b.bp)
+                  ? `run of ${this.runs.get(b.bp)}-byte objects: ${this.runObjects(b.bp, this.runs.get(b.bp)!).length} live of ${this.runCount(this.runs.get(b.bp)!)}`
+                  : b.allocated
+                    ? `allocated (${this.record(b.bp)?.requested} requested)`
+                    : "free";
         lines.push(`  ${hex32(b.bp)} ${String(b.size).padStart(6)} B  ${what}`);
       }
     }
@@ -1169,6 +1287,20 @@ export class Malloc implements HeapAllocator {
         found = -1;
       }
     }
+    if (cls !== 0 && cls <= this.runClasses) {
+      // A tiny size: a run with room, or a new run once the size is live
+      // RUN_FROM times (see tinyAlloc).
+      if (this.runHead[cls] !== 0 || this.classLive[cls]! >= TUNING.RUN_FROM) {
+        // Before a new run, a hole the block fills (see snugHole).
+        const snug = this.runHead[cls] === 0 ? this.snugHole(asize) : 0;
+        if (snug !== 0) found = snug;
+        else {
+          const bp = this.tinyAlloc(cls, size);
+          if (bp !== 0) return bp;
+          found = -1; // (a failed run may have merged blocks: find again)
+        }
+      }
+    }
     const bp = this.regionAlloc(asize, found);
     if (bp === 0) {
       if (cls !== 0) this.classLive[cls]!--;
@@ -1206,10 +1338,26 @@ export class Malloc implements HeapAllocator {
     }
     if (bp === 0) {
       const w = this.wild;
-      bp = w !== 0 && sizeOf(this.mmu.read32(headerOf(w))) >= asize ? w : this.grow(asize);
+      bp = w !== 0 && sizeOf(this.mmu.read32(headerOf(w))) >= asize ? w : this.growOrReuse(asize);
     }
     if (bp !== 0) this.placed = this.place(bp, asize);
     return bp;
+  }
+
+  /**
+   * No listed block nor the wilderness fits `asize`: empty tiny runs go back
+   * to the regions first (merged, they may make a block that fits), then
+   * the heap grows. A free block still on the lists (or the wilderness), or 0.
+   */
+  private growOrReuse(asize: number): number {
+    if (this.emptyRuns !== 0) {
+      this.releaseEmptyRuns();
+      const bp = this.policy.find(asize);
+      if (bp !== 0) return bp;
+      const w = this.wild;
+      if (w !== 0 && sizeOf(this.mmu.read32(headerOf(w))) >= asize) return w;
+    }
+    return this.grow(asize);
   }
 
   // ---------------------------------------------------------------- shadow
@@ -1351,7 +1499,8 @@ export class Malloc implements HeapAllocator {
     const i = this.slot(bp);
     const v = info === undefined || info.base < 0 ? 0 : info.recs[info.base + i]!;
     if (v <= 0) {
-      if (v < 0)
+      // (A run's own block has a record too, RUN_REC: malloc never returned it.)
+      if (v < 0 && v !== RUN_REC)
         throw new MallocError(
           MALLOC_ERROR.DOUBLE_FREE,
           `${what}(${hex32(bp)}): the block was freed already`,
@@ -1376,6 +1525,10 @@ export class Malloc implements HeapAllocator {
     }
     // A large block has no header to check: its shadow record is all there is.
     if (kind < 0) return info!;
+    if ((kind & 1) !== 0) {
+      this.validateRunObject(bp, kind, what);
+      return info!;
+    }
     const h = this.mmu.read32(headerOf(bp));
     // A region block: its header must say what the heap made (the shadow
     // record, not the header, is the truth), and the neighbours a free would
@@ -1843,6 +1996,7 @@ export class Malloc implements HeapAllocator {
 
   /** Before taking pages for anything but the top region: give back the wilderness's whole pages. */
   private trimTop(keepRun = false, need = Infinity): void {
+    if (this.emptyRuns !== 0) this.releaseEmptyRuns();
     if (this.regionLive === 0 && this.home !== null && this.regions.length === 1)
       this.releaseHome();
     if (this.home !== null) {
@@ -2163,6 +2317,281 @@ export class Malloc implements HeapAllocator {
     return { live, free: freeSet.size, unused: (base + cap * s.size - limit) / s.size };
   }
 
+  // -------------------------------------------------------------- tiny runs
+  //
+  // A tiny run is a region block holding RUN_BYTES of objects of one tiny
+  // size (8 or 16 bytes) with no header each: [header | bitmap | next |
+  // (pad) | objects], the bitmap's bit k set while object k is live. A
+  // program that keeps hundreds of 8-byte blocks live (an expression tree:
+  // the expr trace) pays 8 bytes of header and padding for each as a
+  // region block, half its footprint's slack; in a run it pays half a
+  // byte. Each object's shadow record says which run it is in (runKind),
+  // so free finds the run without a header. A run with room is on its
+  // class's list (runHead, then RUN_NEXT), and an empty one goes back to
+  // its region, merged like any block, before the heap grows or takes a
+  // page, or when nothing is live.
+
+  /** The object size of tiny-run class `cls`. */
+  private runObjectSize(cls: number): number {
+    return cls * this.align;
+  }
+
+  /** Bytes of a run's region block of `os`-byte objects (header included). */
+  private runBytes(os: number): number {
+    return this.alignUp(-LAYOUT.HEADER + this.runStart + this.runCount(os) * os);
+  }
+
+  /** Objects in a run of `os`-byte objects: RUN_BYTES of them, at most 32 (the bitmap's bits). */
+  private runCount(os: number): number {
+    return Math.min(32, TUNING.RUN_BYTES / os);
+  }
+
+  /** The bitmap of a run of `os`-byte objects with every object live, as an int32. */
+  private runFull(os: number): number {
+    return this.runCount(os) === 32 ? -1 : (1 << this.runCount(os)) - 1;
+  }
+
+  /**
+   * A free block of the lists that a tiny request's `asize`-byte block fills
+   * with less than MIN_BLOCK left (so no split), or 0. Such a hole (16 to
+   * 39 bytes) can serve only a request of a tiny size, and tiny sizes go
+   * to runs once live RUN_FROM times: without this it stays empty until a
+   * neighbour is freed. In the amptjp fixture 26 such holes (23 of 16,
+   * 3 of 24 bytes: split remainders, freed small blocks) lay empty at the
+   * moment its 128-byte size found no hole: it made its first slab there
+   * and the peak took a page more (0.932 -> 0.904); filling them before a
+   * new run keeps its 32 pages. Asked only when a run would be made (the
+   * class has none with room): taking holes while a run has room lost
+   * the cp-decl fixture a page (0.901 -> 0.880). Only "fits exactly"
+   * (16 bytes for 8) did not keep amptjp's page.
+   */
+  private snugHole(asize: number): number {
+    const bp = this.policy.find(asize);
+    return bp !== 0 && sizeOf(this.mmu.read32(headerOf(bp))) - asize < MIN_BLOCK ? bp : 0;
+  }
+
+  /** An object of tiny-run class `cls` for a `requested`-byte request, tracked; 0 if no run could be made. */
+  private tinyAlloc(cls: number, requested: number): number {
+    const mmu = this.mmu;
+    let run = this.runHead[cls]!;
+    if (run === 0) {
+      run = this.newRun(cls);
+      if (run === 0) return 0;
+    }
+    const map = mmu.read32(run + LAYOUT.RUN_BITMAP) | 0;
+    // The lowest free object: the lowest clear bit.
+    const low = ~map & (map + 1);
+    const k = 31 - Math.clz32(low);
+    const nmap = map | low;
+    mmu.write32(run + LAYOUT.RUN_BITMAP, nmap);
+    if (map === 0) this.emptyRuns--;
+    const os = this.runObjectSize(cls);
+    if (nmap === this.runFull(os)) {
+      // Full: off its class's list (it is the head).
+      this.runHead[cls] = mmu.read32(run + LAYOUT.RUN_NEXT) | 0;
+      mmu.write32(run + LAYOUT.RUN_NEXT, 0);
+    }
+    const obj = run + this.runStart + k * os;
+    this.track(obj, requested, runKind(k, os), null);
+    return obj;
+  }
+
+  /**
+   * A new empty run of class `cls`, a block of a region, at the head of its
+   * (empty) list; 0 when no free block nor the wilderness holds it: a run
+   * never makes the heap take a page (the object then gets a region block
+   * of its own), since a heap's peak is often the moment a page is taken
+   * for one object.
+   */
+  private newRun(cls: number): number {
+    const os = this.runObjectSize(cls);
+    const bytes = this.runBytes(os);
+    if (this.home === null) return 0;
+    const found = this.policy.find(bytes);
+    const w = this.wild;
+    if (found === 0 && (w === 0 || sizeOf(this.mmu.read32(headerOf(w))) < bytes)) return 0;
+    const run = this.regionAlloc(bytes, found);
+    if (run === 0) return 0;
+    this.mmu.write32(run + LAYOUT.RUN_BITMAP, 0);
+    this.mmu.write32(run + LAYOUT.RUN_NEXT, this.runHead[cls]!);
+    this.runHead[cls] = run;
+    this.setRecord(run, RUN_REC, this.placed);
+    this.runs.set(run, os);
+    this.emptyRuns++;
+    return run;
+  }
+
+  /** Set the shadow record of `bp` without counting a live block (a run's own). */
+  private setRecord(bp: number, first: number, second: number): void {
+    const info = this.infoOf(bp)!;
+    const i = (info.base < 0 ? this.shadowPage(info) : info.base) + this.slot(bp);
+    info.recs[i] = first;
+    info.recs[i + 1] = second;
+  }
+
+  /** The run's `bp` of the object `obj` whose record's second number is `kind`. */
+  private runOf(obj: number, kind: number): number {
+    return obj - this.runStart - (kind >>> 12) * runKindSize(kind);
+  }
+
+  /** The bitmap of the run that holds object `obj` (its record's second number `kind`), as an int32. */
+  private runBitmap(obj: number, kind: number): number {
+    return this.mmu.read32(this.runOf(obj, kind) + LAYOUT.RUN_BITMAP) | 0;
+  }
+
+  /**
+   * Check that the live run object `obj` (record `kind`) is in a run whose
+   * header and bitmap say so; its bitmap is kept for runFree. Two words
+   * read: a free of a run object costs 3 MMU accesses, a region block's 5.
+   */
+  private validateRunObject(obj: number, kind: number, what: string): void {
+    const run = this.runOf(obj, kind);
+    const info = this.infoOf(run);
+    const i = info === undefined || info.base < 0 ? -1 : info.base + this.slot(run);
+    const size = i < 0 ? 0 : info!.recs[i + 1]!;
+    if (i < 0 || info!.recs[i] !== RUN_REC || !this.runs.has(run))
+      this.corrupt(what, obj, `its tiny run ${hex32(run)} is gone (a stale record)`);
+    const h = this.mmu.read32(headerOf(run));
+    if ((h & ~PREV_ALLOC) >>> 0 !== (size | ALLOC))
+      this.corrupt(
+        what,
+        obj,
+        `the header ${hex32(h)} of its tiny run ${hex32(run)} is corrupted (malloc made it an allocated block of ${size} bytes)`,
+      );
+    const map = this.mmu.read32(run + LAYOUT.RUN_BITMAP) | 0;
+    const k = kind >>> 12;
+    if ((map & (1 << k)) === 0)
+      this.corrupt(
+        what,
+        obj,
+        `the bitmap ${hex32(map)} of its tiny run ${hex32(run)} says object ${k} is free`,
+      );
+    this.checkedMap = map;
+  }
+
+  /** Clear the bit of the run object `obj` (record `kind`), its run's bitmap being `map`. */
+  private runFree(obj: number, kind: number, map: number): void {
+    const mmu = this.mmu;
+    const run = this.runOf(obj, kind);
+    const os = runKindSize(kind);
+    const nmap = map & ~(1 << (kind >>> 12));
+    mmu.write32(run + LAYOUT.RUN_BITMAP, nmap);
+    if (map === this.runFull(os)) {
+      // Room again: back on its class's list, at the head.
+      const cls = os / this.align;
+      mmu.write32(run + LAYOUT.RUN_NEXT, this.runHead[cls]!);
+      this.runHead[cls] = run;
+    }
+    if (nmap === 0) this.emptyRuns++;
+  }
+
+  /** Give every empty tiny run back to its region (off its list, freed as a block). */
+  private releaseEmptyRuns(): void {
+    const mmu = this.mmu;
+    for (let cls = 1; cls <= this.runClasses; cls++) {
+      let at = 0; // the run before, 0: the head
+      for (let run = this.runHead[cls]!; run !== 0;) {
+        const next = mmu.read32(run + LAYOUT.RUN_NEXT) | 0;
+        if ((mmu.read32(run + LAYOUT.RUN_BITMAP) | 0) !== 0) at = run;
+        else {
+          if (at === 0) this.runHead[cls] = next;
+          else mmu.write32(at + LAYOUT.RUN_NEXT, next);
+          this.runs.delete(run);
+          const info = this.infoOf(run)!;
+          info.recs[info.base + this.slot(run)] = -1;
+          this.emptyRuns--;
+          this.freeInRegion(run, info.region!);
+        }
+        run = next;
+      }
+    }
+  }
+
+  /** The live objects of the run `run` of `os`-byte objects, from its bitmap (read through the MMU). */
+  private runObjects(run: number, os: number): number[] {
+    const map = this.mmu.read32(run + LAYOUT.RUN_BITMAP) | 0;
+    const out: number[] = [];
+    for (let k = 0; k < this.runCount(os); k++)
+      if ((map & (1 << k)) !== 0) out.push(run + this.runStart + k * os);
+    return out;
+  }
+
+  /**
+   * Check the tiny run at `run`, a region block of `size` bytes: its record,
+   * its size, and its bitmap against its objects' records (a set bit is an
+   * object malloc handed out, in this run, no bigger than it; a clear bit is
+   * not); returns its live objects.
+   */
+  private checkRun(run: number, size: number, bad: (va: number, what: string) => never): number {
+    const os = this.runs.get(run)!;
+    const info = this.infoOf(run)!;
+    const i = info.base + this.slot(run);
+    if (info.base < 0 || info.recs[i] !== RUN_REC || info.recs[i + 1] !== size)
+      bad(headerOf(run), `tiny run of ${size} bytes, malloc made it ${info.recs[i + 1]}`);
+    if (size < this.runBytes(os) || size >= this.runBytes(os) + MIN_BLOCK)
+      bad(
+        headerOf(run),
+        `a tiny run of ${os}-byte objects is ${size} bytes, not ${this.runBytes(os)}`,
+      );
+    const map = this.mmu.read32(run + LAYOUT.RUN_BITMAP) | 0;
+    if ((map & ~this.runFull(os)) !== 0)
+      bad(run + LAYOUT.RUN_BITMAP, `bitmap ${hex32(map)} has bits past the run's objects`);
+    let live = 0;
+    for (let k = 0; k < this.runCount(os); k++) {
+      const off = this.runStart + k * os;
+      const rec = this.record(run + off);
+      const handedOut = rec !== null && rec.requested >= 0;
+      if ((map & (1 << k)) === 0) {
+        if (handedOut) bad(run + off, `live object ${k} of a tiny run, its bitmap bit clear`);
+        continue;
+      }
+      if (!handedOut || rec.kind !== runKind(k, os))
+        bad(
+          run + off,
+          `object ${k} of tiny run ${hex32(run)} is marked live, malloc did not hand it out`,
+        );
+      if (rec.requested > os)
+        bad(run + off, `a ${rec.requested}-byte request in a ${os}-byte object`);
+      live++;
+    }
+    return live;
+  }
+
+  /**
+   * Walk the tiny runs' lists: each holds runs of its class with room, at
+   * most once, and every run with room is on its list; empty runs number
+   * `emptyRuns`.
+   */
+  private checkRunLists(bad: (va: number, what: string) => never): void {
+    const seen = new Set<number>();
+    let empty = 0;
+    for (let cls = 1; cls <= this.runClasses; cls++)
+      for (
+        let run = this.runHead[cls]!;
+        run !== 0;
+        run = this.mmu.read32(run + LAYOUT.RUN_NEXT) | 0
+      ) {
+        if (this.runs.get(run) !== this.runObjectSize(cls) || seen.has(run))
+          bad(
+            run,
+            `on the list of ${this.runObjectSize(cls)}-byte tiny runs, but not one of them (or twice)`,
+          );
+        seen.add(run);
+        const map = this.mmu.read32(run + LAYOUT.RUN_BITMAP) | 0;
+        if (map === this.runFull(this.runObjectSize(cls)))
+          bad(run, "a full tiny run on its list of runs with room");
+        if (map === 0) empty++;
+      }
+    for (const run of this.runs.keys())
+      if (
+        !seen.has(run) &&
+        (this.mmu.read32(run + LAYOUT.RUN_BITMAP) | 0) !== this.runFull(this.runs.get(run)!)
+      )
+        bad(run, "a tiny run with room that is not on its list");
+    if (empty !== this.emptyRuns)
+      bad(this.control, `${empty} empty tiny run(s), the heap counts ${this.emptyRuns}`);
+  }
+
   // --------------------------------------------------------- free and move
 
   /** Give back the memory of the live block bp (its shadow record is updated by the caller). */
@@ -2188,6 +2617,8 @@ export class Malloc implements HeapAllocator {
       // The first page's record stays (untrack marked it freed), so a second
       // free is a double free, and a large block made here again reuses it.
     } else if (kind === 0) this.slabFree(bp, info.slab!);
+    else if ((kind & 1) !== 0)
+      this.runFree(bp, kind, this.checkedBp === bp ? this.checkedMap : this.runBitmap(bp, kind));
     else if (
       kind <= TUNING.QUICK_MAX &&
       this.quickCount[(kind >>> 3) - 2]! < this.quickDepth &&

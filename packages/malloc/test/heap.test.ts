@@ -63,13 +63,14 @@ describe("footprint", () => {
   it("makes the slab list heads as a block of its own that free and realloc refuse", () => {
     const { heap, mmu } = setup();
     const ptrs = new Set<number>();
-    // 8-byte objects (16-byte region blocks): 508 a 1-page slab. Past a
-    // slab's worth live, a new slab is made only when the region has no
-    // room without a page more: its first page holds 246 blocks (3936
-    // bytes, above), three pages 758; the 759th is the first slab object.
-    for (let i = 0; i < 758; i++) ptrs.add(heap.malloc(8)!);
-    expect(heap.stats).toMatchObject({ slabs: 0, footprintPages: 3 });
-    ptrs.add(heap.malloc(8)!);
+    // 24-byte objects (32-byte region blocks; 8- and 16-byte ones go to
+    // tiny runs): 169 a 1-page slab. Past a slab's worth live, a new slab
+    // is made only when the region has no room without a page more: its
+    // first page holds 123 blocks (3936 bytes, above), two pages 251; the
+    // 252nd is the first slab object.
+    for (let i = 0; i < 251; i++) ptrs.add(heap.malloc(24)!);
+    expect(heap.stats).toMatchObject({ slabs: 0, footprintPages: 2 });
+    ptrs.add(heap.malloc(24)!);
     expect(heap.stats.slabs).toBe(1);
     const extra = heap.blocks().filter((b) => b.allocated && !ptrs.has(b.bp));
     // 65 words (one per 8-byte class up to 512, from 1): a 264-byte block.
@@ -86,11 +87,11 @@ describe("footprint", () => {
   it("keeps a class's last slab when it empties, and gives it back before taking any page", () => {
     const { heap } = setup();
     const objs: number[] = [];
-    for (let i = 0; i < 759; i++) objs.push(heap.malloc(8)!); // the last in a slab (above)
+    for (let i = 0; i < 252; i++) objs.push(heap.malloc(24)!); // the last in a slab (above)
     const withSlab = heap.stats.footprintPages;
     heap.free(objs.pop()!); // the slab's only object
     expect(heap.stats.footprintPages).toBe(withSlab); // kept: a malloc/free pair maps nothing
-    objs.push(heap.malloc(8)!); // and reused
+    objs.push(heap.malloc(24)!); // and reused
     expect(heap.stats.footprintPages).toBe(withSlab);
     heap.free(objs.pop()!);
     expect(heap.stats.slabs).toBe(1);
@@ -107,8 +108,8 @@ describe("footprint", () => {
     // look live or freed. Here a slab of ten objects empties and goes back,
     // and a large block takes a page next.
     const { heap } = setup();
-    for (let i = 0; i < 758; i++) heap.malloc(8); // three region pages (above)
-    const slabObjs = Array.from({ length: 10 }, () => heap.malloc(8)!);
+    for (let i = 0; i < 251; i++) heap.malloc(24); // two region pages (above)
+    const slabObjs = Array.from({ length: 10 }, () => heap.malloc(24)!);
     expect(heap.stats.slabs).toBe(1);
     for (const p of slabObjs) heap.free(p);
     const big = heap.malloc(100_000)!; // the empty slab goes back first

@@ -609,9 +609,9 @@ describe("validate names what it refuses, and takes no address for another", () 
   it("a slab's magic word overwritten: free of its object refuses it, naming the slab", () => {
     const stack = createStack({ ramBytes: 16 * 1024 * 1024 });
     const heap = new Malloc(stack.kv);
-    // 758 malloc(8) fill three region pages; the 759th is the first slab object (heap.test.ts).
-    for (let i = 0; i < 758; i++) heap.malloc(8);
-    const obj = heap.malloc(8)!;
+    // 251 malloc(24) fill two region pages; the 252nd is the first slab object (heap.test.ts).
+    for (let i = 0; i < 251; i++) heap.malloc(24);
+    const obj = heap.malloc(24)!;
     const slab = heap.extents().find((e) => e.kind === "slab")!;
     expect(obj).toBe(slab.first);
     const magic = stack.mmu.read32(slab.start);

@@ -356,6 +356,8 @@ function scanHeap(
   // Where the heap's parts are comes from the heap's own records (Malloc.extents(), no MMU);
   // what is in them is read physically, header by header.
   for (const e of layout ?? []) {
+    // A tiny run is a block of a region: walked with its region's headers.
+    if (e.kind === "run") continue;
     extents.push({ start: e.start, end: e.start + e.pages * PAGE_SIZE });
     if (e.kind === "slab") continue; // objects without headers: the slab's pages are shown whole
     // A large block has no header: its pages are its size, and it is live while the heap holds it.
