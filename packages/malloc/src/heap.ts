@@ -764,8 +764,10 @@ export class Malloc implements HeapAllocator {
    * run's free end, empty slabs kept for reuse, the top region's free whole
    * pages, and the first region if no block of the regions is live. (The
    * heap keeps these only while they fit under its peak footprint, and
-   * gives them back itself before they would raise it.) Returns the number
-   * of pages given back.
+   * gives them back itself before they would raise it.) A region gives back
+   * only the free pages at its end: pages before a block still in use (a
+   * live block, or the region block holding the quick lists' heads while any
+   * block is live) stay. Returns the number of pages given back.
    */
   trim(): number {
     const before = this.footprint;
