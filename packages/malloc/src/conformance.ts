@@ -19,6 +19,7 @@ import { propertyRuns } from "@mm386/hw-i386/testing";
 import { type Paging, startPaging } from "@mm386/paging";
 import { describe, expect, it } from "vitest";
 import {
+  type HeapAllocator,
   type HeapAllocatorFactory,
   MallocError,
   type MallocOptions,
@@ -275,22 +276,48 @@ function heapFixture(factory: HeapAllocatorFactory, options: HeapConformanceOpti
     return { h: factory(kv), mmu: machine.mmu, kv, paging };
   };
 }
+/** What {@link heapModelProperty}'s random sequences are made of, and what it checks after each step. */
+export interface HeapModelOptions {
+  /** The sizes malloc and realloc ask for (default: 0 to 6000 bytes). */
+  readonly sizes?: fc.Arbitrary<number>;
+  /** Fewest steps in a sequence (default 0). */
+  readonly minSteps?: number;
+  /** Most steps in a sequence (default 150). */
+  readonly maxSteps?: number;
+  /** Every pointer handed out must be a multiple of this (default 8). */
+  readonly align?: number;
+  /**
+   * Called after every step with the heap and the model's live blocks
+   * (pointer to size), e.g. to run the heap's own checker each time.
+   */
+  readonly eachStep?: (heap: HeapAllocator, live: ReadonlyMap<number, number>) => void;
+  /** Called once the sequence has run (and every live block was found intact), as `eachStep`. */
+  readonly atEnd?: (heap: HeapAllocator, live: ReadonlyMap<number, number>) => void;
+}
+
 /**
  * The heap's model property: random malloc, free and realloc against a map
  * of live blocks and the words written into each. Sequences may be as short
  * as one step (and are mostly long: "max" size), so that a failure shrinks
  * to the few steps that show it. {@link describeHeapConformance} runs it; a
- * test can run it with `fc.check` on a heap with a planted bug.
+ * test can run it with `fc.check` on a heap with a planted bug, or with
+ * `model` on sizes of its own.
  */
 export function heapModelProperty(
   factory: HeapAllocatorFactory,
   options: HeapConformanceOptions = {},
+  model: HeapModelOptions = {},
 ): fc.IPropertyWithHooks<[[string, number, number][]]> {
   const fresh = heapFixture(factory, options);
+  const align = model.align ?? 8;
   return fc.property(
     fc.array(
-      fc.tuple(fc.constantFrom("m", "m", "f", "r"), fc.integer({ min: 0, max: 6000 }), fc.nat()),
-      { maxLength: 150, size: "max" },
+      fc.tuple(
+        fc.constantFrom("m", "m", "f", "r"),
+        model.sizes ?? fc.integer({ min: 0, max: 6000 }),
+        fc.nat(),
+      ),
+      { minLength: model.minSteps ?? 0, maxLength: model.maxSteps ?? 150, size: "max" },
     ),
     (ops) => {
       const { h, mmu } = fresh();
@@ -306,12 +333,14 @@ export function heapModelProperty(
           if (got !== word(s, i)) expect(got, `word ${i} of ${hex(bp)}`).toBe(word(s, i));
         }
       };
+      const sizes = new Map<number, number>();
       const place = (bp: number, n: number) => {
-        expect(bp % 8).toBe(0);
+        expect(bp % align).toBe(0);
         for (const [other, o] of live)
           if (!(bp + Math.max(n, 1) <= other || other + Math.max(o.size, 1) <= bp))
             expect(`${hex(bp)}+${n}`).toBe(`clear of ${hex(other)}+${o.size}`);
         live.set(bp, { size: n, seed });
+        sizes.set(bp, n);
         fill(bp, n, seed++);
       };
       for (const [kind, size, pick] of ops) {
@@ -320,23 +349,26 @@ export function heapModelProperty(
           const bp = h.malloc(size);
           expect(bp, `malloc(${size})`).not.toBeNull();
           place(bp!, size);
-          continue;
+        } else {
+          const bp = keys[pick % keys.length]!;
+          const b = live.get(bp)!;
+          intact(bp, b.size, b.seed);
+          live.delete(bp);
+          sizes.delete(bp);
+          if (kind === "f") h.free(bp);
+          else if (size === 0) expect(h.realloc(bp, 0)).toBeNull();
+          else {
+            const nb = h.realloc(bp, size);
+            expect(nb, `realloc(${size})`).not.toBeNull();
+            intact(nb!, Math.min(b.size, size) & ~3, b.seed);
+            place(nb!, size);
+          }
         }
-        const bp = keys[pick % keys.length]!;
-        const b = live.get(bp)!;
-        intact(bp, b.size, b.seed);
-        live.delete(bp);
-        if (kind === "f") h.free(bp);
-        else if (size === 0) expect(h.realloc(bp, 0)).toBeNull();
-        else {
-          const nb = h.realloc(bp, size);
-          expect(nb, `realloc(${size})`).not.toBeNull();
-          intact(nb!, Math.min(b.size, size) & ~3, b.seed);
-          place(nb!, size);
-        }
+        model.eachStep?.(h, sizes);
       }
       for (const [bp, b] of live) intact(bp, b.size, b.seed);
       h.check?.();
+      model.atEnd?.(h, sizes);
     },
   );
 }

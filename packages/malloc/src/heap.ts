@@ -771,7 +771,7 @@ export class Malloc implements HeapAllocator {
    */
   trim(): number {
     const before = this.footprint;
-    if (this.home !== null || this.run !== null || this.idleCount !== 0) this.trimTop();
+    this.trimTop();
     return before - this.footprint;
   }
 
@@ -2133,10 +2133,15 @@ export class Malloc implements HeapAllocator {
     // `+ need` once the pages are taken: give back idle blocks, the largest
     // first, until taking `need` pages leaves the footprint within the
     // larger of that and the peak so far (all of them for need = Infinity).
-    const bound = Math.max(this.peakFootprint, this.footprint - this.idlePages + need);
-    for (let pages = TUNING.IDLE_LARGE_PAGES; pages > 0 && this.idleCount !== 0; pages--) {
+    let excess =
+      need === Infinity
+        ? this.idlePages
+        : this.footprint +
+          need -
+          Math.max(this.peakFootprint, this.footprint - this.idlePages + need);
+    for (let pages = TUNING.IDLE_LARGE_PAGES; pages > 0 && excess > 0; pages--) {
       const idle = this.idleLarge[pages]!;
-      while (idle.length !== 0 && (need === Infinity || this.footprint + need > bound)) {
+      for (; idle.length !== 0 && excess > 0; excess -= pages) {
         this.kv.kvfree(idle.pop()! >>> 0, pages);
         this.idleCount--;
         this.idlePages -= pages;

@@ -8,7 +8,15 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { LAYOUT, Malloc, MallocError, type MallocOptions, createStack } from "../src/index.js";
+import { heapModelProperty } from "../src/conformance.js";
+import {
+  type HeapAllocator,
+  LAYOUT,
+  Malloc,
+  MallocError,
+  type MallocOptions,
+  createStack,
+} from "../src/index.js";
 
 const DEEP = process.env.MM386_DEEP !== undefined;
 const hex = (n: number) => `0x${n.toString(16).padStart(8, "0")}`;
@@ -246,74 +254,46 @@ describe("refusals leave the heap unchanged", () => {
 });
 
 describe("model test: tiny sizes against a Map", () => {
-  it("keeps every block's bytes, the bitmaps and the heap's invariants, checked after each step", () => {
-    fc.assert(
-      fc.property(
-        fc.array(
-          fc.tuple(
-            fc.constantFrom("m", "m", "m", "f", "f", "r"),
-            fc.oneof(fc.integer({ min: 0, max: 17 }), fc.constantFrom(8, 8, 16, 40)),
-            fc.nat(),
-          ),
-          { minLength: 100, maxLength: 500 },
+  // The shared heap model property (conformance.ts) on tiny sizes, with the
+  // heap's checker, its counts and its block list checked after every step.
+  for (const align of [8, 16] as const)
+    it(`keeps every block's bytes, the bitmaps and the heap's invariants, checked after each step (align ${align})`, () => {
+      const eachStep = (h: HeapAllocator, live: ReadonlyMap<number, number>) => {
+        const heap = h as Malloc;
+        heap.check();
+        expect(heap.stats.allocations).toBe(live.size);
+        expect(heap.stats.livePayload).toBe([...live.values()].reduce((a, n) => a + n, 0));
+        // Every live pointer is a block the heap lists (a run object or a block of its own).
+        const listed = new Set(
+          heap
+            .blocks()
+            .filter((x) => x.allocated)
+            .map((x) => x.bp),
+        );
+        for (const bp of live.keys()) if (!listed.has(bp)) expect(hex(bp)).toBe("listed");
+      };
+      // Everything freed: no run is left.
+      const atEnd = (h: HeapAllocator, live: ReadonlyMap<number, number>) => {
+        const heap = h as Malloc;
+        for (const bp of [...live.keys()]) heap.free(bp);
+        heap.check();
+        expect(heap.extents().some((e) => e.kind === "run")).toBe(false);
+      };
+      const sizes = fc.oneof(fc.integer({ min: 0, max: 17 }), fc.constantFrom(8, 8, 16, 40));
+      fc.assert(
+        heapModelProperty(
+          (kv) => new Malloc(kv, { align }),
+          {},
+          {
+            sizes,
+            minSteps: 100,
+            maxSteps: 500,
+            align,
+            eachStep,
+            atEnd,
+          },
         ),
-        fc.constantFrom<8 | 16>(8, 16),
-        (ops, align) => {
-          const { heap, mmu } = setup({ align });
-          const live = new Map<number, { n: number; seed: number }>();
-          let seed = 1;
-          const word = (s: number, i: number) => (Math.imul(s, 0x9e3779b1) + i) >>> 0;
-          const fill = (bp: number, n: number, s: number) => {
-            for (let i = 0; i + 4 <= n; i += 4) mmu.write32(bp + i, word(s, i));
-          };
-          const intact = (bp: number, n: number, s: number) => {
-            for (let i = 0; i + 4 <= n; i += 4)
-              if (mmu.read32(bp + i) !== word(s, i)) expect(`${hex(bp)}+${i}`).toBe("intact");
-          };
-          for (const [kind, n, pick] of ops) {
-            const keys = [...live.keys()];
-            if (kind === "m" || keys.length === 0) {
-              const bp = heap.malloc(n)!;
-              expect(bp % align).toBe(0);
-              for (const [o, b] of live)
-                if (bp < o + Math.max(b.n, 1) && o < bp + Math.max(n, 1))
-                  expect(`${hex(bp)}+${n}`).toBe(`clear of ${hex(o)}+${b.n}`);
-              live.set(bp, { n, seed });
-              fill(bp, n, seed++);
-            } else {
-              const bp = keys[pick % keys.length]!;
-              const b = live.get(bp)!;
-              intact(bp, b.n, b.seed);
-              live.delete(bp);
-              if (kind === "f") heap.free(bp);
-              else {
-                const q = heap.realloc(bp, n);
-                if (n === 0) expect(q).toBeNull();
-                else {
-                  intact(q!, Math.min(b.n, n) & ~3, b.seed);
-                  live.set(q!, { n, seed });
-                  fill(q!, n, seed++);
-                }
-              }
-            }
-            heap.check();
-            expect(heap.stats.allocations).toBe(live.size);
-            expect(heap.stats.livePayload).toBe([...live.values()].reduce((a, x) => a + x.n, 0));
-            // Every live pointer is a block the heap lists (a run object or a block of its own).
-            const listed = new Set(
-              heap
-                .blocks()
-                .filter((x) => x.allocated)
-                .map((x) => x.bp),
-            );
-            for (const bp of live.keys()) if (!listed.has(bp)) expect(hex(bp)).toBe("listed");
-          }
-          for (const bp of [...live.keys()]) heap.free(bp);
-          heap.check();
-          expect(heap.extents().some((e) => e.kind === "run")).toBe(false);
-        },
-      ),
-      { numRuns: DEEP ? 300 : 8 },
-    );
-  }, 120_000);
+        { numRuns: DEEP ? 150 : 4 },
+      );
+    }, 120_000);
 });
