@@ -164,8 +164,8 @@ const TUNING = {
    * program-like traces lost 3-6 points).
    */
   SLAB_BULK: 4,
-  /** Pages' worth of shadow records in one chunk (1024 int32 a page: 4 KiB). */
-  SHADOW_CHUNK_PAGES: 16,
+  /** Entries of the shadow record table of a new heap (a power of two; 16 bytes each). */
+  RECORDS_MIN: 1024,
   /** Most pages in one slab. */
   SLAB_PAGES_MAX: 8,
   /** A slab may waste at most this fraction of its bytes (header and tail): 1/32. */
@@ -263,14 +263,11 @@ interface Slab {
 /** Shadow bookkeeping of one kernel page (see the module comment). */
 interface PageInfo {
   /**
-   * Where the page's records start in `recs` (-1: none yet): two numbers
-   * per 8-byte offset, the bytes requested + 1 (0: never handed out, -1:
-   * freed, -2: freed and on a quick list, which only a block on one has), then what the pointer is: a block size (> 0) in a region, 0 for
-   * a slab object, minus the page count of a large block.
+   * The page's generation: the records of its pointers carry it, so that
+   * records made while the heap held this page before are not read as its
+   * own (see {@link Malloc.recs}).
    */
-  base: number;
-  /** The chunk of shadow records holding the page's ({@link NO_RECORDS} until it has some). */
-  recs: Int32Array;
+  readonly gen: number;
   region: Region | null;
   slab: Slab | null;
 }
@@ -278,7 +275,7 @@ interface PageInfo {
 /** The third flag bit of a header, which no block uses (large blocks had it, `LARGE`, when they had a header). */
 const UNUSED_FLAG = 4;
 
-/** A shadow record's first number for a freed block on a quick list (see {@link PageInfo.base}). */
+/** A shadow record's first number for a freed block on a quick list (see {@link Malloc.recs}). */
 const QUICK_REC = -2;
 
 /**
@@ -305,8 +302,8 @@ function runKindSize(kind: number): number {
   return kind & 0xff8;
 }
 
-/** The records of a page that has none yet (its `base` is -1). */
-const NO_RECORDS = new Int32Array(0);
+/** Fibonacci hashing's multiplier (2^32 / the golden ratio), for {@link Malloc.recs}. */
+const REC_HASH = 0x9e37_79b1;
 
 /** Words of one page: the most control words a policy can ask for. */
 const CONTROL_WORDS_MAX = PAGE_SIZE / 4;
@@ -515,18 +512,43 @@ export class Malloc implements HeapAllocator {
    */
   private readonly pagesInfo = new Array<(PageInfo | undefined)[] | undefined>(1024);
   /**
-   * The chunk of shadow records pages get theirs from (see
-   * {@link PageInfo.recs}): 16 pages' worth (64 KiB; a heap of a few pages
-   * never needs a second), a new one when it is used up. Chunks are never
-   * copied: one array for the heap, doubled when full, copied and zeroed
-   * megabytes inside a run of a heap of a few hundred pages.
+   * The shadow record of every pointer the heap handed out on a page it
+   * still holds: an open-addressing table (linear probing), four numbers an
+   * entry:
+   *
+   * ```
+   *  +0 key     the pointer (an int32; 0: an empty entry)
+   *  +1 gen     its page's PageInfo.gen when the record was made
+   *  +2 first   the bytes requested + 1 (0: never handed out, -1: freed,
+   *             QUICK_REC, RUN_REC)
+   *  +3 second  what the pointer is: a block size (> 0) in a region, 0 for a
+   *             slab object, minus the page count of a large block, odd for a
+   *             tiny-run object (runKind)
+   * ```
+   *
+   * A record is never removed on its own: freed, it says so (a second free
+   * is then a double free). A page given back takes its records with it by
+   * its generation: a page held again has a new PageInfo, and an entry of
+   * another generation reads as none and is made anew in place. Stale
+   * entries go when the table is rebuilt. Kept to half full.
+   *
+   * Why a table and not records by page and offset (two numbers for each
+   * 8-byte offset of a page, as before): a heap of large blocks spread over
+   * 15 MB made 4 KiB of records for each page with a block start, zeroed,
+   * for one or two records in use, and each look-up then missed the host's
+   * caches; this table holds only the pointers handed out.
    */
-  private shadow = new Int32Array(TUNING.SHADOW_CHUNK_PAGES * 1024);
-  /** The end of the records handed out in `shadow`. */
-  private shadowTop = 0;
-  /** Records of pages given back, zeroed, for the next page: their chunks and offsets. */
-  private readonly shadowFree: Int32Array[] = [];
-  private readonly shadowFreeBase: number[] = [];
+  private recs = new Int32Array(4 * TUNING.RECORDS_MIN);
+  /** `recs`' entries minus 1, times 4: the index of the last entry. */
+  private recMask = 4 * TUNING.RECORDS_MIN - 4;
+  /** 32 minus log2 of `recs`' entries: the hash's shift. */
+  private recShift = 32 - Math.log2(TUNING.RECORDS_MIN);
+  /** Entries of `recs` with a key, stale ones included. */
+  private recUsed = 0;
+  /** The generation the next PageInfo gets. */
+  private nextGen = 1;
+  /** The index in `recs` of the record of the block `validate` last passed (good until a record is made). */
+  private validRec = -1;
   /** Live blocks of each small size (slab class), wherever they are: what decides slab or region. */
   declare private readonly classLive: Int32Array;
   declare private readonly classShape: { pages: number; capacity: number }[];
@@ -803,9 +825,9 @@ export class Malloc implements HeapAllocator {
   free(va: number): void {
     const info = this.validate(va, "free");
     const bp = va | 0;
-    const i = this.slot(bp);
-    const kind = info.recs[info.base + i + 1]!;
-    this.untrack(info, i);
+    const r = this.validRec;
+    const kind = this.recs[r + 3]!;
+    this.untrack(r);
     // Nothing changed in memory since validate read the header and the next one: no need to read them again.
     this.checkedBp = bp;
     this.release(bp, info, kind);
@@ -838,9 +860,8 @@ export class Malloc implements HeapAllocator {
       return null;
     }
     const bp = va | 0;
-    const i = this.slot(bp);
-    const old = info.recs[info.base + i]! - 1;
-    const kind = info.recs[info.base + i + 1]!;
+    const old = this.recs[this.validRec + 2]! - 1;
+    const kind = this.recs[this.validRec + 3]!;
     let to = 0;
     if (kind < 0)
       // A large block stays large while it is a page or more; a page-run block stays while it
@@ -857,12 +878,10 @@ export class Malloc implements HeapAllocator {
       if (size < this.largeThreshold && this.classOf(size) * this.align === runKindSize(kind))
         to = bp;
     } else if (size < this.largeThreshold) to = this.resizeInRegion(bp, info, kind, size);
-    if (to === 0) return this.move(bp, info, i, old, size);
+    if (to === 0) return this.move(bp, info, old, size);
     if (to === -1) return null;
-    const ti = this.slot(to);
-    const tinfo = this.infoOf(to)!;
     this.reclass(old, size);
-    tinfo.recs[tinfo.base + ti] = size + 1;
+    this.recs[this.find(this.infoOf(to)!, to) + 2] = size + 1;
     this.payloadChanged(size - old);
     return to >>> 0;
   }
@@ -871,8 +890,9 @@ export class Malloc implements HeapAllocator {
   contains(bp: number, size: number): boolean {
     const info = this.infoOf(bp);
     if (info === undefined || !Number.isSafeInteger(bp) || bp % this.align !== 0) return false;
-    if (info.base < 0 || info.recs[info.base + this.slot(bp)] === 0) return false;
-    const kind = info.recs[info.base + this.slot(bp) + 1]!;
+    const r = this.find(info, bp);
+    if (r < 0 || this.recs[r + 2] === 0) return false;
+    const kind = this.recs[r + 3]!;
     if (kind < 0) return size <= -kind * PAGE_SIZE;
     if (kind === 0) return bp + size <= bp + info.slab!.size;
     if ((kind & 1) !== 0) return bp + size <= bp + runKindSize(kind);
@@ -907,7 +927,7 @@ export class Malloc implements HeapAllocator {
         pages: 0,
         first: (bp + this.runStart) >>> 0,
         objectSize,
-        bytes: this.infoOf(bp)!.recs[this.infoOf(bp)!.base + this.slot(bp) + 1]!,
+        bytes: this.recs[this.find(this.infoOf(bp)!, bp) + 3]!,
       });
     return out.sort((a, b) => a.start - b.start || a.pages - b.pages);
   }
@@ -1379,64 +1399,120 @@ export class Malloc implements HeapAllocator {
     table[(va >>> 12) & 1023] = info;
   }
 
-  /** Index of `bp`'s pair in its page's records (from its `base`). */
-  private slot(bp: number): number {
-    return ((bp & 0xfff) >>> 3) << 1;
+  /** The index in `recs` of the record of `bp`, on the page `info`, or -1 if it has none. */
+  private find(info: PageInfo, bp: number): number {
+    bp |= 0;
+    const recs = this.recs;
+    const mask = this.recMask;
+    for (let h = (Math.imul(bp, REC_HASH) >>> this.recShift) << 2; ; h = (h + 4) & mask) {
+      const key = recs[h]!;
+      if (key === bp) return recs[h + 1] === info.gen ? h : -1;
+      if (key === 0) return -1;
+    }
+  }
+
+  /**
+   * The index in `recs` of the record of `bp`, on the page `info`, made
+   * (both numbers 0: never handed out) if it has none. May rebuild the
+   * table: an index found before this call is no longer good after it.
+   */
+  private recordAt(info: PageInfo, bp: number): number {
+    bp |= 0;
+    const recs = this.recs;
+    const mask = this.recMask;
+    let h = (Math.imul(bp, REC_HASH) >>> this.recShift) << 2;
+    for (; ; h = (h + 4) & mask) {
+      const key = recs[h]!;
+      if (key === bp) {
+        if (recs[h + 1] !== info.gen) {
+          recs[h + 1] = info.gen;
+          recs[h + 2] = recs[h + 3] = 0;
+        }
+        return h;
+      }
+      if (key === 0) break;
+    }
+    if (2 * (this.recUsed + 1) > (mask >>> 2) + 1) {
+      this.rebuildRecords();
+      return this.recordAt(info, bp);
+    }
+    this.recUsed++;
+    recs[h] = bp;
+    recs[h + 1] = info.gen;
+    recs[h + 2] = recs[h + 3] = 0;
+    return h;
+  }
+
+  /**
+   * Rebuild `recs` without its stale entries (of pages given back), twice
+   * as large if it would still be over a quarter full.
+   */
+  private rebuildRecords(): void {
+    const old = this.recs;
+    let live = 0;
+    for (let h = 0; h < old.length; h += 4) {
+      const key = old[h]!;
+      if (key !== 0 && this.infoOf(key)?.gen === old[h + 1]) live++;
+    }
+    let entries = old.length >>> 2;
+    while (4 * (live + 1) > entries) entries *= 2;
+    const recs = new Int32Array(4 * entries);
+    const mask = 4 * entries - 4;
+    const shift = 32 - Math.log2(entries);
+    for (let h = 0; h < old.length; h += 4) {
+      const key = old[h]!;
+      if (key === 0 || this.infoOf(key)?.gen !== old[h + 1]) continue;
+      let at = (Math.imul(key, REC_HASH) >>> shift) << 2;
+      while (recs[at] !== 0) at = (at + 4) & mask;
+      recs[at] = key;
+      recs[at + 1] = old[h + 1]!;
+      recs[at + 2] = old[h + 2]!;
+      recs[at + 3] = old[h + 3]!;
+    }
+    this.recs = recs;
+    this.recMask = mask;
+    this.recShift = shift;
+    this.recUsed = live;
+  }
+
+  /** The first number of `bp`'s record on the page `info` (0: none; see {@link Malloc.recs}). */
+  private firstOf(info: PageInfo, bp: number): number {
+    const r = this.find(info, bp);
+    return r < 0 ? 0 : this.recs[r + 2]!;
   }
 
   /** True if `bp` is a block malloc handed out and nobody freed (no object made: validate's hot path). */
   private isLive(bp: number): boolean {
     const info = this.infoOf(bp);
-    return info !== undefined && info.base >= 0 && info.recs[info.base + this.slot(bp)]! > 0;
+    return info !== undefined && this.firstOf(info, bp) > 0;
   }
 
   /** The shadow record of `bp`, or null if malloc never handed it out. */
   private record(bp: number): { requested: number; kind: number } | null {
     const info = this.infoOf(bp);
-    if (info === undefined || info.base < 0) return null;
-    const v = info.recs[info.base + this.slot(bp)]!;
-    if (v === 0) return null;
-    return { requested: v - 1, kind: info.recs[info.base + this.slot(bp) + 1]! };
+    const r = info === undefined ? -1 : this.find(info, bp);
+    if (r < 0 || this.recs[r + 2] === 0) return null;
+    return { requested: this.recs[r + 2]! - 1, kind: this.recs[r + 3]! };
   }
 
   private track(bp: number, size: number, kind: number, slab: Slab | null): void {
     let info = this.infoOf(bp);
     if (info === undefined)
-      this.setInfo(bp, (info = { base: -1, recs: NO_RECORDS, region: null, slab }));
-    const i = (info.base < 0 ? this.shadowPage(info) : info.base) + this.slot(bp);
-    info.recs[i] = size + 1;
-    info.recs[i + 1] = kind;
+      this.setInfo(bp, (info = { gen: this.nextGen++, region: null, slab }));
+    const r = this.recordAt(info, bp);
+    this.recs[r + 2] = size + 1;
+    this.recs[r + 3] = kind;
     this.liveCount++;
     if (kind > 0) this.regionLive++;
   }
 
-  /**
-   * Give `info` its 1024 records in `shadow` (zero: never handed out): a
-   * page given back earlier, else the end of the array, which doubles when
-   * full. One array for the heap, not one per page: a typed array per page
-   * was made (and zeroed, and collected) for every page a heap ever held.
-   */
-  private shadowPage(info: PageInfo): number {
-    const recs = this.shadowFree.pop();
-    if (recs !== undefined) {
-      info.recs = recs;
-      return (info.base = this.shadowFreeBase.pop()!);
-    }
-    if (this.shadowTop === this.shadow.length) {
-      this.shadow = new Int32Array(TUNING.SHADOW_CHUNK_PAGES * 1024);
-      this.shadowTop = 0;
-    }
-    info.recs = this.shadow;
-    info.base = this.shadowTop;
-    this.shadowTop += 1024;
-    return info.base;
-  }
-
-  private untrack(info: PageInfo, i: number): void {
-    const size = info.recs[info.base + i]! - 1;
-    info.recs[info.base + i] = -1;
+  /** Mark the live block whose record is at `r` freed, and count it gone. */
+  private untrack(r: number): void {
+    const recs = this.recs;
+    const size = recs[r + 2]! - 1;
+    recs[r + 2] = -1;
     this.liveCount--;
-    if (info.recs[info.base + i + 1]! > 0) this.regionLive--;
+    if (recs[r + 3]! > 0) this.regionLive--;
     this.reclass(size, -1);
     this.payloadChanged(-size);
   }
@@ -1463,16 +1539,8 @@ export class Malloc implements HeapAllocator {
 
   /** Forget every shadow record of `pages` pages from `start`: they are no longer the heap's. */
   private forgetPages(start: number, pages: number): void {
-    for (let p = 0; p < pages; p++) {
-      const info = this.infoOf(start + p * PAGE_SIZE);
-      if (info !== undefined && info.base >= 0) {
-        // Zeroed now, so that the next page to get these records starts clean.
-        info.recs.fill(0, info.base, info.base + 1024);
-        this.shadowFree.push(info.recs);
-        this.shadowFreeBase.push(info.base);
-      }
-      this.setInfo(start + p * PAGE_SIZE, undefined);
-    }
+    // Their records go with their PageInfo: a record of another generation reads as none.
+    for (let p = 0; p < pages; p++) this.setInfo(start + p * PAGE_SIZE, undefined);
   }
 
   /** Mark `pages` pages from `start` as belonging to a region or a slab. */
@@ -1480,7 +1548,7 @@ export class Malloc implements HeapAllocator {
     for (let p = 0; p < pages; p++) {
       const va = start + p * PAGE_SIZE;
       const info = this.infoOf(va);
-      if (info === undefined) this.setInfo(va, { base: -1, recs: NO_RECORDS, region, slab });
+      if (info === undefined) this.setInfo(va, { gen: this.nextGen++, region, slab });
       else {
         info.region = region;
         info.slab = slab;
@@ -1490,7 +1558,11 @@ export class Malloc implements HeapAllocator {
 
   // ---------------------------------------------------------------- checks
 
-  /** Check `bp` is a live block with sane memory around it; returns its page's shadow record. */
+  /**
+   * Check `bp` is a live block with sane memory around it; returns its
+   * page's shadow bookkeeping, and leaves the index of its record in
+   * `validRec`.
+   */
   private validate(bp: number, what: string): PageInfo {
     if (!Number.isSafeInteger(bp))
       throw new MallocError(
@@ -1498,8 +1570,8 @@ export class Malloc implements HeapAllocator {
         `${what}(${describeValue(bp)}): not an address`,
       );
     const info = bp >= 0 && bp <= 0xffff_ffff && (bp & 7) === 0 ? this.infoOf(bp) : undefined;
-    const i = this.slot(bp);
-    const v = info === undefined || info.base < 0 ? 0 : info.recs[info.base + i]!;
+    const at = info === undefined ? -1 : this.find(info, bp);
+    const v = at < 0 ? 0 : this.recs[at + 2]!;
     if (v <= 0) {
       // (A run's own block has a record too, RUN_REC: malloc never returned it.)
       if (v < 0 && v !== RUN_REC)
@@ -1515,7 +1587,8 @@ export class Malloc implements HeapAllocator {
     bp |= 0; // the heap's own form of an address from here on (see the module comment)
     // (A method, not a closure: validate runs on every free and realloc.)
     const corrupt = this.corrupt;
-    const kind = info!.recs[info!.base + i + 1]!;
+    this.validRec = at;
+    const kind = this.recs[at + 3]!;
     if (kind === 0) {
       const s = info!.slab!;
       if (
@@ -1789,13 +1862,12 @@ export class Malloc implements HeapAllocator {
     const mmu = this.mmu;
     const asize = this.adjust(size);
     const prev = mmu.read32(headerOf(bp)) & PREV_ALLOC;
-    const i = this.slot(bp);
     if (asize <= csize) {
       if (csize - asize >= MIN_BLOCK) {
         // The tail becomes an allocated block, then is freed like any other: it merges and may trim.
         mmu.write32(headerOf(bp), asize | prev | ALLOC);
         mmu.write32(headerOf(bp + asize), (csize - asize) | PREV_ALLOC | ALLOC);
-        info.recs[info.base + i + 1] = asize;
+        this.recs[this.find(info, bp) + 3] = asize;
         this.freeInRegion(bp + asize, info.region!);
       }
       return bp;
@@ -1831,7 +1903,8 @@ export class Malloc implements HeapAllocator {
     if ((nh & ALLOC) === 0 && csize + sizeOf(nh) >= asize) {
       const nsize = sizeOf(nh);
       this.unlist(nb, nsize);
-      info.recs[info.base + i + 1] = this.split(bp, csize + nsize, asize, prev);
+      const size = this.split(bp, csize + nsize, asize, prev);
+      this.recs[this.find(info, bp) + 3] = size;
       return bp;
     }
     return 0;
@@ -1924,7 +1997,7 @@ export class Malloc implements HeapAllocator {
       while (bp !== 0) {
         const next = mmu.read32(bp) | 0;
         const info = this.infoOf(bp)!;
-        info.recs[info.base + this.slot(bp)] = -1;
+        this.recs[this.find(info, bp) + 2] = -1;
         this.freeInRegion(bp, info.region!);
         bp = next;
       }
@@ -1943,9 +2016,9 @@ export class Malloc implements HeapAllocator {
     if ((h & ALLOC) === 0 || size === 0 || size > TUNING.QUICK_MAX) return false;
     if (bp === this.quick || bp === this.slabHeads) return false;
     const info = this.infoOf(bp);
-    if (info === undefined || info.base < 0 || info.region === null) return false;
-    const i = info.base + this.slot(bp);
-    return info.recs[i] === QUICK_REC && info.recs[i + 1] === size;
+    if (info === undefined || info.region === null) return false;
+    const r = this.find(info, bp);
+    return r >= 0 && this.recs[r + 2] === QUICK_REC && this.recs[r + 3] === size;
   }
 
   /** Take the block `bp` of `size` bytes off its quick list (at most QUICK_DEPTH links walked). */
@@ -1977,9 +2050,9 @@ export class Malloc implements HeapAllocator {
       let pb = 0;
       for (let size = MIN_BLOCK; size <= TUNING.QUICK_MAX && end - size - r.first >= 0; size += 8) {
         const info = this.infoOf(end - size);
-        if (info === undefined || info.base < 0) continue;
-        const i = info.base + this.slot(end - size);
-        if (info.recs[i] === QUICK_REC && info.recs[i + 1] === size) {
+        if (info === undefined) continue;
+        const r = this.find(info, end - size);
+        if (r >= 0 && this.recs[r + 2] === QUICK_REC && this.recs[r + 3] === size) {
           pb = end - size;
           break;
         }
@@ -1992,8 +2065,7 @@ export class Malloc implements HeapAllocator {
 
   /** The shadow record of `bp`, a block leaving a quick list unallocated: freed, as any other. */
   private unquickRecord(bp: number): void {
-    const info = this.infoOf(bp)!;
-    info.recs[info.base + this.slot(bp)] = -1;
+    this.recs[this.find(this.infoOf(bp)!, bp) + 2] = -1;
   }
 
   /** Before taking pages for anything but the top region: give back the wilderness's whole pages. */
@@ -2431,9 +2503,9 @@ export class Malloc implements HeapAllocator {
   /** Set the shadow record of `bp` without counting a live block (a run's own). */
   private setRecord(bp: number, first: number, second: number): void {
     const info = this.infoOf(bp)!;
-    const i = (info.base < 0 ? this.shadowPage(info) : info.base) + this.slot(bp);
-    info.recs[i] = first;
-    info.recs[i + 1] = second;
+    const r = this.recordAt(info, bp);
+    this.recs[r + 2] = first;
+    this.recs[r + 3] = second;
   }
 
   /** The run's `bp` of the object `obj` whose record's second number is `kind`. */
@@ -2454,9 +2526,9 @@ export class Malloc implements HeapAllocator {
   private validateRunObject(obj: number, kind: number, what: string): void {
     const run = this.runOf(obj, kind);
     const info = this.infoOf(run);
-    const i = info === undefined || info.base < 0 ? -1 : info.base + this.slot(run);
-    const size = i < 0 ? 0 : info!.recs[i + 1]!;
-    if (i < 0 || info!.recs[i] !== RUN_REC || !this.runs.has(run))
+    const r = info === undefined ? -1 : this.find(info, run);
+    const size = r < 0 ? 0 : this.recs[r + 3]!;
+    if (r < 0 || this.recs[r + 2] !== RUN_REC || !this.runs.has(run))
       this.corrupt(what, obj, `its tiny run ${hex32(run)} is gone (a stale record)`);
     const h = this.mmu.read32(headerOf(run));
     if ((h & ~PREV_ALLOC) >>> 0 !== (size | ALLOC))
@@ -2505,7 +2577,7 @@ export class Malloc implements HeapAllocator {
           else mmu.write32(at + LAYOUT.RUN_NEXT, next);
           this.runs.delete(run);
           const info = this.infoOf(run)!;
-          info.recs[info.base + this.slot(run)] = -1;
+          this.recs[this.find(info, run) + 2] = -1;
           this.emptyRuns--;
           this.freeInRegion(run, info.region!);
         }
@@ -2532,9 +2604,9 @@ export class Malloc implements HeapAllocator {
   private checkRun(run: number, size: number, bad: (va: number, what: string) => never): number {
     const os = this.runs.get(run)!;
     const info = this.infoOf(run)!;
-    const i = info.base + this.slot(run);
-    if (info.base < 0 || info.recs[i] !== RUN_REC || info.recs[i + 1] !== size)
-      bad(headerOf(run), `tiny run of ${size} bytes, malloc made it ${info.recs[i + 1]}`);
+    const r = this.find(info, run);
+    if (r < 0 || this.recs[r + 2] !== RUN_REC || this.recs[r + 3] !== size)
+      bad(headerOf(run), `tiny run of ${size} bytes, malloc made it ${r < 0 ? "none" : this.recs[r + 3]}`);
     if (size < this.runBytes(os) || size >= this.runBytes(os) + MIN_BLOCK)
       bad(
         headerOf(run),
@@ -2634,7 +2706,7 @@ export class Malloc implements HeapAllocator {
       const q = (kind >>> 3) - 2;
       const head = this.quick + 4 * q;
       this.mmu.write32(bp, this.mmu.read32(head) | 0);
-      info.recs[info.base + this.slot(bp)] = QUICK_REC;
+      this.recs[this.find(info, bp) + 2] = QUICK_REC;
       this.mmu.write32(head, bp);
       this.quickCount[q]!++;
       this.quickTotal++;
@@ -2643,7 +2715,7 @@ export class Malloc implements HeapAllocator {
     else this.freeInRegion(bp, info.region!);
   }
 
-  private move(bp: number, info: PageInfo, i: number, old: number, size: number): number | null {
+  private move(bp: number, info: PageInfo, old: number, size: number): number | null {
     // A block that must move and is a page or more goes to pages of its own:
     // copied once, then resized by remapping (a buffer grown again and
     // again, while other blocks sit after it, would otherwise be copied
@@ -2653,8 +2725,10 @@ export class Malloc implements HeapAllocator {
     // Word by word through the MMU, as rep movsd would (one translation per page).
     this.kv.mmu.copyWords(to >>> 0, bp >>> 0, Math.ceil(Math.min(old, size) / 4), 0);
     this.payloadChanged(size);
-    const kind = info.recs[info.base + i + 1]!;
-    this.untrack(info, i);
+    // Found again: the allocation above may have rebuilt the records.
+    const r = this.find(info, bp);
+    const kind = this.recs[r + 3]!;
+    this.untrack(r);
     this.release(bp, info, kind);
     return to >>> 0;
   }

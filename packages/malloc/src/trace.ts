@@ -210,7 +210,11 @@ class CountingPages implements KernelPageAllocator {
   declare readonly mmu: Mmu;
   held = 0;
   peak = 0;
-  /** Live allocations: address to pages, so that a run's pages can be reclaimed. */
+  /**
+   * Live allocations: first page number to pages, so that a run's pages can
+   * be reclaimed. (By page number: a kernel address is a double to V8, which
+   * a Map hashes and boxes, and this runs inside the timed runs.)
+   */
   private readonly live = new Map<number, number>();
   constructor(private readonly inner: KernelPageAllocator) {
     this.name = inner.name;
@@ -228,18 +232,18 @@ class CountingPages implements KernelPageAllocator {
     const va = reserve === undefined ? this.inner.kvmalloc(n) : this.inner.kvmalloc(n, reserve);
     if (va !== null) {
       this.count(n);
-      this.live.set(va, n);
+      this.live.set(va / PAGE_SIZE, n);
     }
     return va;
   }
   kvfree(addr: number, n: number): void {
     this.inner.kvfree(addr, n);
     this.held -= n;
-    this.live.delete(addr);
+    this.live.delete(addr / PAGE_SIZE);
   }
   /** Give back every page still held (the heap of a finished run is dropped), and start counting afresh. */
   reclaim(): void {
-    for (const [va, n] of this.live) this.inner.kvfree(va, n);
+    for (const [page, n] of this.live) this.inner.kvfree(page * PAGE_SIZE, n);
     this.live.clear();
     this.held = this.peak = 0;
   }
@@ -254,8 +258,8 @@ class CountingPages implements KernelPageAllocator {
       this.count(m - n);
       // Resized in place (most growths: the heap reserves room after its
       // blocks) is one update of the same key, not a delete and an insert.
-      if (va !== addr) this.live.delete(addr);
-      this.live.set(va, m);
+      if (va !== addr) this.live.delete(addr / PAGE_SIZE);
+      this.live.set(va / PAGE_SIZE, m);
     }
     return va;
   };
