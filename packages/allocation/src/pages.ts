@@ -92,17 +92,10 @@ export class PageRangeAllocator implements PageRanges {
 
   /** Between `min` and `max` consecutive pages, as many as possible; null if not even `min` are free in one run. */
   alloc(min: number, max: number): PageRun | null {
-    for (const [name, v] of [
-      ["min", min],
-      ["max", max],
-    ] as const) {
-      if (!Number.isSafeInteger(v) || v < 1) {
-        throw new AllocationError(
-          ALLOCATION_ERROR.BAD_ARGUMENT,
-          `${this.label}: ${name} ${describeValue(v)} must be a positive number of pages`,
-        );
-      }
-    }
+    // Checked one by one, not in a loop over [name, value] pairs: every
+    // kvmalloc and kvresize comes here twice, and the pairs were garbage.
+    if (!Number.isSafeInteger(min) || min < 1) this.badCount("min", min);
+    if (!Number.isSafeInteger(max) || max < 1) this.badCount("max", max);
     if (min > max)
       throw new AllocationError(
         ALLOCATION_ERROR.BAD_ARGUMENT,
@@ -110,6 +103,14 @@ export class PageRangeAllocator implements PageRanges {
       );
     const run = this.ranges.allocRun(min, max);
     return run === null ? null : { start: run.start * PAGE_SIZE, pages: run.count };
+  }
+
+  /** Refuse `v`, given as `name` (min or max), which is not a positive number of pages. */
+  private badCount(name: string, v: unknown): never {
+    throw new AllocationError(
+      ALLOCATION_ERROR.BAD_ARGUMENT,
+      `${this.label}: ${name} ${describeValue(v)} must be a positive number of pages`,
+    );
   }
 
   /** Give back `pages` pages from address `start` (any allocated pages: whole runs or parts). */

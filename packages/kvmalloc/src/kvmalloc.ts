@@ -169,21 +169,23 @@ export class Kvmalloc implements KernelPageAllocator {
    */
   private mapFrames(virt: number, from: number, to: number): boolean {
     const { allocators } = this.paging;
-    const runs: [number, number][] = [];
+    // Frame runs taken here, as start and page count pairs, for the undo.
+    // Most calls take one run (a heap's page or a few): no array for it.
+    let firstStart = -1;
+    let firstPages = 0;
+    let more: number[] | null = null;
     let mapped = from;
-    /** Unmap pages `from` to `upTo` - 1 and give back every frame run taken here. */
-    const undo = (upTo: number): void => {
-      if (upTo > from) this.paging.mapMem(null, 0, virt + from * PAGE_SIZE, upTo - from, 0);
-      for (const [start, count] of runs) allocators.ppfree(start, count);
-    };
     try {
       while (mapped < to) {
         const run = allocators.ppalloc(1, to - mapped);
         if (run === null) {
-          undo(mapped);
+          this.undoMap(virt, from, mapped, firstStart, firstPages, more);
           return false;
         }
-        runs.push([run.start, run.pages]);
+        if (firstStart < 0) {
+          firstStart = run.start;
+          firstPages = run.pages;
+        } else (more ??= []).push(run.start, run.pages);
         if (
           !this.paging.mapMem(
             null,
@@ -193,7 +195,7 @@ export class Kvmalloc implements KernelPageAllocator {
             PTE_PRESENT | PTE_WRITE,
           )
         ) {
-          undo(mapped);
+          this.undoMap(virt, from, mapped, firstStart, firstPages, more);
           return false;
         }
         mapped += run.pages;
@@ -203,10 +205,30 @@ export class Kvmalloc implements KernelPageAllocator {
       // undo everything, then let the caller see why. Unmap every page of the range, not only
       // those counted as mapped: a mapMem that threw may have mapped part of its run, and no
       // one else has mappings in a virtual run that is still ours.
-      undo(to);
+      this.undoMap(virt, from, to, firstStart, firstPages, more);
       throw e;
     }
     return true;
+  }
+
+  /**
+   * {@link Kvmalloc.mapFrames}' undo: unmap pages `from` to `upTo` - 1 of the
+   * run at `virt` and give back every frame run it took (the first, then the
+   * pairs in `more`).
+   */
+  private undoMap(
+    virt: number,
+    from: number,
+    upTo: number,
+    firstStart: number,
+    firstPages: number,
+    more: readonly number[] | null,
+  ): void {
+    const { allocators } = this.paging;
+    if (upTo > from) this.paging.mapMem(null, 0, virt + from * PAGE_SIZE, upTo - from, 0);
+    if (firstStart >= 0) allocators.ppfree(firstStart, firstPages);
+    if (more !== null)
+      for (let i = 0; i < more.length; i += 2) allocators.ppfree(more[i]!, more[i + 1]!);
   }
 
   /** The frames behind `n` pages from `addr`, in page order (found through the page tables). */

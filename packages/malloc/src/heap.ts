@@ -1497,8 +1497,7 @@ export class Malloc implements HeapAllocator {
 
   private track(bp: number, size: number, kind: number, slab: Slab | null): void {
     let info = this.infoOf(bp);
-    if (info === undefined)
-      this.setInfo(bp, (info = { gen: this.nextGen++, region: null, slab }));
+    if (info === undefined) this.setInfo(bp, (info = { gen: this.nextGen++, region: null, slab }));
     const r = this.recordAt(info, bp);
     this.recs[r + 2] = size + 1;
     this.recs[r + 3] = kind;
@@ -2606,7 +2605,10 @@ export class Malloc implements HeapAllocator {
     const info = this.infoOf(run)!;
     const r = this.find(info, run);
     if (r < 0 || this.recs[r + 2] !== RUN_REC || this.recs[r + 3] !== size)
-      bad(headerOf(run), `tiny run of ${size} bytes, malloc made it ${r < 0 ? "none" : this.recs[r + 3]}`);
+      bad(
+        headerOf(run),
+        `tiny run of ${size} bytes, malloc made it ${r < 0 ? "none" : this.recs[r + 3]}`,
+      );
     if (size < this.runBytes(os) || size >= this.runBytes(os) + MIN_BLOCK)
       bad(
         headerOf(run),
