@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { E820, hex32, type MemoryRegion } from "@mm386/hw-i386";
+import { E820, hex32, pageOffset, type MemoryRegion } from "@mm386/hw-i386";
 import {
   ALLOCATION_ERROR,
   AllocationError,
@@ -158,7 +158,7 @@ export class PageRangeAllocator implements PageRanges {
         `${this.label}: cannot ${what} ${describeValue(pages)} pages`,
       );
     }
-    if (start % PAGE_SIZE !== 0) {
+    if (pageOffset(start) !== 0) {
       throw new AllocationError(
         ALLOCATION_ERROR.UNALIGNED,
         `${this.label}: address ${hex32(start)} is not page-aligned`,

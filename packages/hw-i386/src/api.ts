@@ -21,6 +21,23 @@
 
 /** Size of a small page and of a page table or page directory, in bytes. */
 export const PAGE_SIZE = 4096;
+/**
+ * The byte offset of `v` in its page: `v % PAGE_SIZE` for any non-negative
+ * safe integer. Written as a mask because a kernel address (2^31 and up) is
+ * a double to V8, and `%` of a double is a call to the C library's fmod;
+ * the mask takes the low 12 bits of `v` modulo 2^32, which are `v`'s own.
+ * (Not for fractions: the mask drops them.)
+ *
+ * @example
+ * ```ts
+ * pageOffset(0xc0001234); // 0x234
+ * pageOffset(2 ** 40 + 8); // 8
+ * ```
+ */
+export function pageOffset(v: number): number {
+  return v & (PAGE_SIZE - 1);
+}
+
 /** Size of a large page (PDE.PS=1 with CR4.PSE=1), in bytes. */
 export const LARGE_PAGE_SIZE = 4 * 1024 * 1024;
 /** Number of 32-bit entries in a page directory or a page table. */

@@ -13,8 +13,8 @@
  * for a frame the memory map promised but RAM does not have) gives back the
  * same and rethrows. Kernel page tables made on the way stay: paging never
  * frees one (every pagedir shares it). kvfree(addr, n) unmaps, gives every frame back (found through the
- * page tables) and the virtual range. The live allocations are kept in a map
- * (allocator bookkeeping, as the source design keeps vpallocator state), so a
+ * page tables) and the virtual range. The live allocations are kept in tables
+ * by page (allocator bookkeeping, as the source design keeps vpallocator state), so a
  * free of something kvmalloc never returned, or with the wrong size, is a
  * typed error that changes nothing.
  *
@@ -60,9 +60,34 @@ export interface KvmallocOptions {
 /** The keys a {@link KvmallocOptions} may have. */
 const KVMALLOC_OPTION_KEYS: readonly string[] = ["guardPages"] satisfies (keyof KvmallocOptions)[];
 
-/** The key of `addr` in the live and span maps: its page number (NaN, which no key is, for anything but a number). */
+/** Pages in the 32-bit address space: what {@link keyOf} returns is below it. */
+const PAGES = 2 ** 32 / PAGE_SIZE;
+
+/** The key of `addr` in the live and span tables: its page number (-1, which no key is, for anything but a page address). */
 function keyOf(addr: unknown): number {
-  return typeof addr === "number" ? addr / PAGE_SIZE : NaN;
+  if (typeof addr !== "number") return -1;
+  const page = addr / PAGE_SIZE;
+  return page >= 0 && page < PAGES && (page | 0) === page ? page | 0 : -1;
+}
+
+/**
+ * A number for each virtual page (0 until set), in 1024-page tables made on
+ * first use. Kvmalloc's bookkeeping: a Map from page number to page count
+ * cost about 60 ns a set or a delete, and a kvmalloc/kvfree pair made eight
+ * of them.
+ */
+class PageNumbers {
+  private readonly tables = new Array<Int32Array | undefined>(PAGES / 1024);
+  /** The number of page `page` (a {@link keyOf}; -1 has 0). */
+  get(page: number): number {
+    const t = page < 0 ? undefined : this.tables[page >>> 10];
+    return t === undefined ? 0 : t[page & 1023]!;
+  }
+  /** Set the number of page `page`, a valid page number. */
+  set(page: number, value: number): void {
+    const t = (this.tables[page >>> 10] ??= new Int32Array(1024));
+    t[page & 1023] = value;
+  }
 }
 
 /** The kernel's page-granular allocator. */
@@ -75,14 +100,12 @@ export class Kvmalloc implements KernelPageAllocator {
   declare readonly mmu: Mmu;
   /** Whether every allocation is followed by an unmapped guard page. */
   declare readonly guardPages: boolean;
-  /**
-   * Pages of each live allocation, by its first page number. Keys are page
-   * numbers, not addresses: a kernel address (0xc0000000 and up) is a heap
-   * number in V8, and every lookup of one hashed and allocated.
-   */
-  private readonly live = new Map<number, number>();
+  /** Pages of each live allocation, by its first page number (0: none starts there). */
+  private readonly live = new PageNumbers();
   /** Virtual pages set aside for each live allocation (its `reserve`, guard page not counted), by first page number. */
-  private readonly spans = new Map<number, number>();
+  private readonly spans = new PageNumbers();
+  /** Live allocations. */
+  private liveCount = 0;
   private pagesHeld = 0;
 
   constructor(paging: Paging, options: KvmallocOptions = {}) {
@@ -123,7 +146,7 @@ export class Kvmalloc implements KernelPageAllocator {
 
   /** Number of live allocations. */
   get allocations(): number {
-    return this.live.size;
+    return this.liveCount;
   }
 
   /**
@@ -157,6 +180,7 @@ export class Kvmalloc implements KernelPageAllocator {
     }
     this.live.set(keyOf(virt.start), n);
     this.spans.set(keyOf(virt.start), reserve);
+    this.liveCount++;
     this.pagesHeld += n;
     return virt.start;
   }
@@ -252,7 +276,7 @@ export class Kvmalloc implements KernelPageAllocator {
   /** The page count of the live allocation at `addr`, or a typed error naming it. */
   private held(addr: number, n: number): number {
     const held = this.live.get(keyOf(addr));
-    if (held === undefined)
+    if (held === 0)
       throw new KvmallocError(
         KVMALLOC_ERROR.NOT_ALLOCATED,
         `${typeof addr === "number" && Number.isSafeInteger(addr) && addr >= 0 ? hex32(addr) : describeValue(addr)} is not an address kvmalloc returned (or it was freed already)`,
@@ -279,9 +303,10 @@ export class Kvmalloc implements KernelPageAllocator {
       this.paging.mapMem(null, 0, addr, n, 0);
       Kvmalloc.runs(frames, (i, count) => allocators.ppfree(frames[i]!, count));
     }
-    allocators.vpfree(addr, this.spans.get(keyOf(addr))! + (this.guardPages ? 1 : 0));
-    this.live.delete(keyOf(addr));
-    this.spans.delete(keyOf(addr));
+    allocators.vpfree(addr, this.spans.get(keyOf(addr)) + (this.guardPages ? 1 : 0));
+    this.live.set(keyOf(addr), 0);
+    this.spans.set(keyOf(addr), 0);
+    this.liveCount--;
     this.pagesHeld -= n;
   }
 
@@ -309,7 +334,7 @@ export class Kvmalloc implements KernelPageAllocator {
       this.pagesHeld -= n - m;
       return addr;
     }
-    const reserve = this.spans.get(keyOf(addr))!;
+    const reserve = this.spans.get(keyOf(addr));
     if (m <= reserve) {
       if (!this.mapFrames(addr, n, m)) return null;
       this.live.set(keyOf(addr), m);
@@ -345,8 +370,8 @@ export class Kvmalloc implements KernelPageAllocator {
     }
     this.paging.mapMem(null, 0, addr, n, 0);
     allocators.vpfree(addr, reserve + guard);
-    this.live.delete(keyOf(addr));
-    this.spans.delete(keyOf(addr));
+    this.live.set(keyOf(addr), 0);
+    this.spans.set(keyOf(addr), 0);
     this.live.set(keyOf(virt.start), m);
     this.spans.set(keyOf(virt.start), newReserve);
     this.pagesHeld += m - n;

@@ -212,8 +212,9 @@ class CountingPages implements KernelPageAllocator {
   peak = 0;
   /**
    * Live allocations: first page number to pages, so that a run's pages can
-   * be reclaimed. (By page number: a kernel address is a double to V8, which
-   * a Map hashes and boxes, and this runs inside the timed runs.)
+   * be reclaimed. (By page number, an int32: a kernel address is a double
+   * to V8, which a Map boxes and hashes on its slow path, and this runs
+   * inside the timed runs.)
    */
   private readonly live = new Map<number, number>();
   constructor(private readonly inner: KernelPageAllocator) {
@@ -232,14 +233,14 @@ class CountingPages implements KernelPageAllocator {
     const va = reserve === undefined ? this.inner.kvmalloc(n) : this.inner.kvmalloc(n, reserve);
     if (va !== null) {
       this.count(n);
-      this.live.set(va / PAGE_SIZE, n);
+      this.live.set(va >>> 12, n);
     }
     return va;
   }
   kvfree(addr: number, n: number): void {
     this.inner.kvfree(addr, n);
     this.held -= n;
-    this.live.delete(addr / PAGE_SIZE);
+    this.live.delete(addr >>> 12);
   }
   /** Give back every page still held (the heap of a finished run is dropped), and start counting afresh. */
   reclaim(): void {
@@ -258,8 +259,8 @@ class CountingPages implements KernelPageAllocator {
       this.count(m - n);
       // Resized in place (most growths: the heap reserves room after its
       // blocks) is one update of the same key, not a delete and an insert.
-      if (va !== addr) this.live.delete(addr / PAGE_SIZE);
-      this.live.set(va / PAGE_SIZE, m);
+      if (va !== addr) this.live.delete(addr >>> 12);
+      this.live.set(va >>> 12, m);
     }
     return va;
   };

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { PAGE_SIZE, PTE, hex32 } from "@mm386/hw-i386";
+import { PAGE_SIZE, PTE, hex32, pageOffset } from "@mm386/hw-i386";
 import { describeValue } from "@mm386/allocation";
 import { PAGING_ERROR, PagingError, type PagingErrorCode } from "./api.js";
 
@@ -59,9 +59,9 @@ export function checkMapArgs(
       PAGING_ERROR.BAD_ARGUMENT,
       `page count ${describeValue(nPages)} must be a positive integer`,
     );
-  if (virt % PAGE_SIZE !== 0)
+  if (pageOffset(virt) !== 0)
     refuseMap(names, PAGING_ERROR.UNALIGNED, `virtual address ${hex32(virt)} is not page-aligned`);
-  if (phys % PAGE_SIZE !== 0)
+  if (pageOffset(phys) !== 0)
     refuseMap(names, PAGING_ERROR.UNALIGNED, `physical address ${hex32(phys)} is not page-aligned`);
   if (flags > 0xfff)
     refuseMap(
