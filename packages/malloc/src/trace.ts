@@ -410,16 +410,25 @@ function checks(
       out.push(pg);
     return out;
   };
-  const fill = (id: number, p: number, n: number) => {
-    for (let i = 0; i + 4 <= n; i += 4) mmu.write32(p + i, pattern(id, i));
-    for (let i = n & ~3; i < n; i++) mmu.write8(p + i, patternByte(id, i));
+  /** Write block `id`'s pattern at bytes `from` to `n` - 1 of `p` (words where whole ones fit). */
+  const fill = (id: number, p: number, n: number, from: number) => {
+    let i = from;
+    for (; (i & 3) !== 0 && i < n; i++) mmu.write8(p + i, patternByte(id, i));
+    for (; i + 4 <= n; i += 4) mmu.write32(p + i, pattern(id, i));
+    for (; i < n; i++) mmu.write8(p + i, patternByte(id, i));
   };
   const intact = (id: number, p: number, n: number): boolean => {
     for (let i = 0; i + 4 <= n; i += 4) if (mmu.read32(p + i) !== pattern(id, i)) return false;
     for (let i = n & ~3; i < n; i++) if (mmu.read8(p + i) !== patternByte(id, i)) return false;
     return true;
   };
-  const place = (op: TraceOp, s: number, p: number, n: number): string | null => {
+  /**
+   * Check and record block `s` at `p` of `n` bytes, and fill it with its
+   * pattern from byte `from` (a realloc's block already holds it before
+   * that: checked by the caller, and the pattern depends on the offset,
+   * not on where the block is).
+   */
+  const place = (op: TraceOp, s: number, p: number, n: number, from = 0): string | null => {
     if (p % alignTo !== 0) return `line ${op.line}: block ${p} is not aligned to ${alignTo}`;
     if (heap.contains !== undefined && !heap.contains(p, n))
       return `line ${op.line}: block [${p}, +${n}) is not inside the heap`;
@@ -443,7 +452,7 @@ function checks(
     size[s] = n;
     live += n;
     onLive(live);
-    fill(op.id, p, n);
+    fill(op.id, p, n, from);
     return null;
   };
   const forget = (s: number) => {
@@ -478,9 +487,10 @@ function checks(
           continue;
         }
         if (p === null) return `line ${op.line}: realloc to ${op.size} ran out of memory`;
-        if (!intact(op.id, p, Math.min(old, op.size)))
+        const kept = Math.min(old, op.size);
+        if (!intact(op.id, p, kept))
           return `line ${op.line}: realloc of id ${op.id} lost its payload`;
-        const bad = place(op, s, p, op.size);
+        const bad = place(op, s, p, op.size, kept);
         if (bad) return bad;
       }
     }
