@@ -36,9 +36,11 @@
  * and the block size it made. It never decides placement; it lets a bad free
  * be refused before anything changes (a header overwritten with a plausible
  * size would otherwise make free swallow the live block after it), and the
- * checker compare the two views. It is indexed by page, then by the pointer's
- * offset in the page (typed arrays), because a Map lookup costs about as much
- * as three MMU accesses and every call makes several.
+ * checker compare the two views. Each page the heap holds has a PageInfo
+ * (its region or slab), in tables by page number; the record of each pointer
+ * is in one open-addressing table of int32s keyed by the pointer
+ * (`Malloc.recs`), because a Map lookup costs about as much as three MMU
+ * accesses and every call makes several.
  *
  * Inside the heap an address is an int32 (`va | 0`): kernel addresses are
  * 0xc0000000 and up, which JavaScript holds as doubles (boxed whenever they
