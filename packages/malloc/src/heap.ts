@@ -307,6 +307,15 @@ function runKindSize(kind: number): number {
 /** Fibonacci hashing's multiplier (2^32 / the golden ratio), for {@link Malloc.recs}. */
 const REC_HASH = 0x9e37_79b1;
 
+/**
+ * Where the search for pointer `key` starts in a record table whose hash
+ * shift is `shift` (32 - log2 of its entries): the index of its entry's
+ * first number, entries being 4 numbers each.
+ */
+function recHome(key: number, shift: number): number {
+  return (Math.imul(key, REC_HASH) >>> shift) << 2;
+}
+
 /** Words of one page: the most control words a policy can ask for. */
 const CONTROL_WORDS_MAX = PAGE_SIZE / 4;
 
@@ -1406,7 +1415,7 @@ export class Malloc implements HeapAllocator {
     bp |= 0;
     const recs = this.recs;
     const mask = this.recMask;
-    for (let h = (Math.imul(bp, REC_HASH) >>> this.recShift) << 2; ; h = (h + 4) & mask) {
+    for (let h = recHome(bp, this.recShift); ; h = (h + 4) & mask) {
       const key = recs[h]!;
       if (key === bp) return recs[h + 1] === info.gen ? h : -1;
       if (key === 0) return -1;
@@ -1422,7 +1431,7 @@ export class Malloc implements HeapAllocator {
     bp |= 0;
     const recs = this.recs;
     const mask = this.recMask;
-    let h = (Math.imul(bp, REC_HASH) >>> this.recShift) << 2;
+    let h = recHome(bp, this.recShift);
     for (; ; h = (h + 4) & mask) {
       const key = recs[h]!;
       if (key === bp) {
@@ -1464,7 +1473,7 @@ export class Malloc implements HeapAllocator {
     for (let h = 0; h < old.length; h += 4) {
       const key = old[h]!;
       if (key === 0 || this.infoOf(key)?.gen !== old[h + 1]) continue;
-      let at = (Math.imul(key, REC_HASH) >>> shift) << 2;
+      let at = recHome(key, shift);
       while (recs[at] !== 0) at = (at + 4) & mask;
       recs[at] = key;
       recs[at + 1] = old[h + 1]!;
