@@ -9,32 +9,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { heapModelProperty } from "../src/conformance.js";
-import {
-  type HeapAllocator,
-  LAYOUT,
-  Malloc,
-  MallocError,
-  type MallocOptions,
-  createStack,
-} from "../src/index.js";
-
-const DEEP = process.env.MM386_DEEP !== undefined;
-const hex = (n: number) => `0x${n.toString(16).padStart(8, "0")}`;
-
-function setup(options: MallocOptions = {}) {
-  const stack = createStack({ ramBytes: 32 * 1024 * 1024 });
-  const heap = new Malloc(stack.kv, options);
-  return { ...stack, heap };
-}
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return e instanceof MallocError ? e.code : `not a MallocError: ${String(e)}`;
-  }
-  return undefined;
-}
+import { type HeapAllocator, LAYOUT, Malloc } from "../src/index.js";
+import { DEEP, codeOf, hex, setup } from "./heap-setup.js";
 
 /** Everything a refused call must leave as it was. */
 function state(heap: Malloc) {
