@@ -178,8 +178,9 @@ export class Kvmalloc implements KernelPageAllocator {
       this.paging.allocators.vpfree(virt.start, span);
       throw e;
     }
-    this.live.set(keyOf(virt.start), n);
-    this.spans.set(keyOf(virt.start), reserve);
+    const key = keyOf(virt.start);
+    this.live.set(key, n);
+    this.spans.set(key, reserve);
     this.liveCount++;
     this.pagesHeld += n;
     return virt.start;
@@ -303,9 +304,10 @@ export class Kvmalloc implements KernelPageAllocator {
       this.paging.mapMem(null, 0, addr, n, 0);
       Kvmalloc.runs(frames, (i, count) => allocators.ppfree(frames[i]!, count));
     }
-    allocators.vpfree(addr, this.spans.get(keyOf(addr)) + (this.guardPages ? 1 : 0));
-    this.live.set(keyOf(addr), 0);
-    this.spans.set(keyOf(addr), 0);
+    const key = keyOf(addr);
+    allocators.vpfree(addr, this.spans.get(key) + (this.guardPages ? 1 : 0));
+    this.live.set(key, 0);
+    this.spans.set(key, 0);
     this.liveCount--;
     this.pagesHeld -= n;
   }
@@ -326,18 +328,19 @@ export class Kvmalloc implements KernelPageAllocator {
         `page count ${describeValue(m)} must be a positive integer`,
       );
     const { allocators } = this.paging;
+    const key = keyOf(addr);
     if (m <= n) {
       const frames = this.framesOf(addr + m * PAGE_SIZE, n - m);
       if (n > m) this.paging.mapMem(null, 0, addr + m * PAGE_SIZE, n - m, 0);
       Kvmalloc.runs(frames, (i, count) => allocators.ppfree(frames[i]!, count));
-      this.live.set(keyOf(addr), m);
+      this.live.set(key, m);
       this.pagesHeld -= n - m;
       return addr;
     }
-    const reserve = this.spans.get(keyOf(addr));
+    const reserve = this.spans.get(key);
     if (m <= reserve) {
       if (!this.mapFrames(addr, n, m)) return null;
-      this.live.set(keyOf(addr), m);
+      this.live.set(key, m);
       this.pagesHeld += m - n;
       return addr;
     }
@@ -370,10 +373,11 @@ export class Kvmalloc implements KernelPageAllocator {
     }
     this.paging.mapMem(null, 0, addr, n, 0);
     allocators.vpfree(addr, reserve + guard);
-    this.live.set(keyOf(addr), 0);
-    this.spans.set(keyOf(addr), 0);
-    this.live.set(keyOf(virt.start), m);
-    this.spans.set(keyOf(virt.start), newReserve);
+    const newKey = keyOf(virt.start);
+    this.live.set(key, 0);
+    this.spans.set(key, 0);
+    this.live.set(newKey, m);
+    this.spans.set(newKey, newReserve);
     this.pagesHeld += m - n;
     return virt.start;
   }

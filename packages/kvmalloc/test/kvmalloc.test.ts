@@ -271,6 +271,10 @@ describe("kvresize and reserve", () => {
     const before = state();
     expect(() => kv.kvresize(va, 3, 4, true)).toThrow(/E_WRONG_SIZE.*0x/);
     expect(() => kv.kvresize(va + 4096, 1, 4, true)).toThrow(/E_NOT_ALLOCATED/);
+    // Near a live allocation's address but not it: inside its first page, the
+    // same page 4 GiB higher (a page number past the address space), a fraction.
+    for (const bad of [va + 1, va + 2 ** 32, va + 0.5, va - 2 ** 32])
+      expect(() => kv.kvfree(bad, 2), String(bad)).toThrow(/E_NOT_ALLOCATED/);
     expect(() => kv.kvresize(va, 2, 0, true)).toThrow(/E_BAD_ARGUMENT/);
     expect(() => kv.kvmalloc(2, 1)).toThrow(/E_BAD_ARGUMENT: reserve 1/);
     expect(state()).toEqual(before);

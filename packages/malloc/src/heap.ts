@@ -1486,16 +1486,11 @@ export class Malloc implements HeapAllocator {
     this.recUsed = live;
   }
 
-  /** The first number of `bp`'s record on the page `info` (0: none; see {@link Malloc.recs}). */
-  private firstOf(info: PageInfo, bp: number): number {
-    const r = this.find(info, bp);
-    return r < 0 ? 0 : this.recs[r + 2]!;
-  }
-
   /** True if `bp` is a block malloc handed out and nobody freed (no object made: validate's hot path). */
   private isLive(bp: number): boolean {
     const info = this.infoOf(bp);
-    return info !== undefined && this.firstOf(info, bp) > 0;
+    const r = info === undefined ? -1 : this.find(info, bp);
+    return r >= 0 && this.recs[r + 2]! > 0;
   }
 
   /** The shadow record of `bp`, or null if malloc never handed it out. */
