@@ -309,11 +309,15 @@ const REC_HASH = 0x9e37_79b1;
 
 /**
  * Where the search for pointer `key` starts in a record table whose hash
- * shift is `shift` (32 - log2 of its entries): the index of its entry's
- * first number, entries being 4 numbers each.
+ * shift is `shift` (32 - log2 of its entries) and whose last entry's index is
+ * `mask`: a place for its page (hashed), then its slot in that page (offset /
+ * 8), so that the records of one page lie side by side, as they did when
+ * each page had its own. Hashing the whole pointer scattered a heap of small
+ * blocks over the table: a trace of 40,000 freed 24-byte blocks ran a third
+ * slower.
  */
-function recHome(key: number, shift: number): number {
-  return (Math.imul(key, REC_HASH) >>> shift) << 2;
+function recHome(key: number, shift: number, mask: number): number {
+  return (((Math.imul(key >>> 12, REC_HASH) >>> shift) + ((key & 0xfff) >>> 3)) << 2) & mask;
 }
 
 /** Words of one page: the most control words a policy can ask for. */
@@ -1417,7 +1421,7 @@ export class Malloc implements HeapAllocator {
     bp |= 0;
     const recs = this.recs;
     const mask = this.recMask;
-    for (let h = recHome(bp, this.recShift); ; h = (h + 4) & mask) {
+    for (let h = recHome(bp, this.recShift, mask); ; h = (h + 4) & mask) {
       const key = recs[h]!;
       if (key === bp) return recs[h + 1] === info.gen ? h : -1;
       if (key === 0) return -1;
@@ -1433,7 +1437,7 @@ export class Malloc implements HeapAllocator {
     bp |= 0;
     const recs = this.recs;
     const mask = this.recMask;
-    let h = recHome(bp, this.recShift);
+    let h = recHome(bp, this.recShift, mask);
     for (; ; h = (h + 4) & mask) {
       const key = recs[h]!;
       if (key === bp) {
@@ -1480,7 +1484,7 @@ export class Malloc implements HeapAllocator {
     for (let h = 0; h < old.length; h += 4) {
       const key = old[h]!;
       if (key === 0 || (stale && this.infoOf(key)?.gen !== old[h + 1])) continue;
-      let at = recHome(key, shift);
+      let at = recHome(key, shift, mask);
       while (recs[at] !== 0) at = (at + 4) & mask;
       recs[at] = key;
       recs[at + 1] = old[h + 1]!;
