@@ -132,8 +132,13 @@ export class Mmu {
   private flushCount = 0;
   private accessCount = 0;
 
-  /** Hits served by the fast path. */
-  private fastHits = 0;
+  /**
+   * Hits served by the fast path. Starts as -0 (which adds as 0) so that V8
+   * keeps it as a double field: every hit then adds 1 in place, where a
+   * small-integer field would untag, check for overflow (deoptimising at 2^31
+   * hits) and tag again on the hot path. `pnpm bench`: about 5% of a read hit.
+   */
+  private fastHits = -0;
   /** @internal Misses served by the fast path: each is one access, one miss and one walk. */
   flatMisses = 0;
 
@@ -333,8 +338,11 @@ export class Mmu {
       }
       // Everything else, out of line and never inlined here (fast-path.ts says why),
       // so that read32 stays the hit alone; `v` (an int32, a small integer to V8
-      // for kernel addresses too) is passed, not the double.
-      return missWord32(this, v, cpl, 0, 0);
+      // for kernel addresses too) is passed, not the double. The `>>> 0` (the word
+      // is a uint32 already) lets V8 keep the hit's word untagged in the caller:
+      // without it the two branches meet as a tagged value, and every hit tags its
+      // word (about 10% of a read hit in `pnpm bench`).
+      return missWord32(this, v, cpl, 0, 0) >>> 0;
     }
     return this.word32(va, cpl, false, 0);
   }
