@@ -22,6 +22,7 @@
  * @module
  */
 import { type RangeAllocatorFactory, buddyRanges, firstFitRanges } from "@mm386/allocation";
+import { PAGE_SIZE } from "@mm386/hw-i386";
 import type { DesignStack, Stack, StackOptions } from "@mm386/malloc";
 import { Malloc, POLICIES, linuxPageSource } from "@mm386/malloc";
 import { slabHeap } from "@mm386/malloc/slab";
@@ -136,7 +137,7 @@ const hobby: DesignHooks = {
   },
   kernelVirtualPages(stack) {
     const kernel = (stack as Stack).allocators.kernel;
-    return kernel.size / 4096 - kernel.freePages;
+    return kernel.size / PAGE_SIZE - kernel.freePages;
   },
   kernelPages(stack) {
     const kv = (stack as Stack).kv;

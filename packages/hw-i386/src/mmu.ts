@@ -42,6 +42,7 @@ import {
   type MmuEvent,
   type MmuListener,
   type MmuStats,
+  PAGE_SIZE,
   PDE,
   PF_ERROR,
   PTE,
@@ -526,7 +527,7 @@ export class Mmu {
     }
     const offset = va & 0xfff;
     const first = this.translate(va, write, cpl);
-    if (offset + size <= 0x1000) {
+    if (offset + size <= PAGE_SIZE) {
       const pa = (((first >>> 12) << 12) | offset) >>> 0;
       if (write) {
         if (size === 1) ram.write8(pa, value & 0xff);
@@ -538,9 +539,9 @@ export class Mmu {
       return size === 1 ? ram.read8(pa) : size === 2 ? ram.read16(pa) : ram.read32(pa);
     }
     // Crosses into the next page (wrapping at 4 GiB): translate both before touching a byte.
-    const nextPage = ((va & ~0xfff) + 0x1000) >>> 0;
+    const nextPage = ((va & ~0xfff) + PAGE_SIZE) >>> 0;
     const second = this.translate(nextPage, write, cpl);
-    const inFirst = 0x1000 - offset;
+    const inFirst = PAGE_SIZE - offset;
     let result = 0;
     for (let i = 0; i < size; i++) {
       const pa =

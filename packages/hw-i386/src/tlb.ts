@@ -17,7 +17,7 @@
  *
  * @module
  */
-import type { Tlb, TlbEntry } from "./api.js";
+import { ENTRIES_PER_TABLE, type Tlb, type TlbEntry } from "./api.js";
 import { HW_ERROR, HwError, showValue } from "./errors.js";
 import { ENTRY, PACKED_BRAND, type PackedTlb, packTlbEntry, unpackEntry } from "./packed.js";
 
@@ -44,9 +44,11 @@ export class UnboundedTlb implements Tlb {
    * checks none at its uses on the miss path).
    */
   private flat: Int32Array = NOT_FLAT;
-  private regions: (Int32Array | undefined)[] = new Array<Int32Array | undefined>(1024);
+  private regions: (Int32Array | undefined)[] = new Array<Int32Array | undefined>(
+    ENTRIES_PER_TABLE,
+  );
   /** Per 4 MiB region: how many held entries came from a large page. */
-  private readonly largeCount = new Uint16Array(1024);
+  private readonly largeCount = new Uint16Array(ENTRIES_PER_TABLE);
   /**
    * The pages that may hold an entry, a bit per page (page `vpn` is bit
    * `vpn & 31` of word `vpn >>> 5`), and the words of it that are non-zero,
@@ -103,7 +105,7 @@ export class UnboundedTlb implements Tlb {
       return;
     }
     let region = this.regions[vpn >>> 10];
-    if (region === undefined) region = this.regions[vpn >>> 10] = new Int32Array(1024);
+    if (region === undefined) region = this.regions[vpn >>> 10] = new Int32Array(ENTRIES_PER_TABLE);
     region[vpn & 1023] = entry;
   }
 
@@ -201,7 +203,7 @@ export class UnboundedTlb implements Tlb {
     this.held = new Int32Array(1 << 15);
     this.regions.forEach((region, r) => {
       if (region === undefined) return;
-      for (let i = 0; i < 1024; i++) if (region[i] !== 0) this.noteFill((r << 10) | i);
+      for (let i = 0; i < ENTRIES_PER_TABLE; i++) if (region[i] !== 0) this.noteFill((r << 10) | i);
     });
     this.flat = flat;
     this.regions = [];
@@ -259,7 +261,7 @@ export class UnboundedTlb implements Tlb {
     let kept = 0;
     this.regions.forEach((region, r) => {
       if (region === undefined) return;
-      for (let i = 0; i < 1024; i++) {
+      for (let i = 0; i < ENTRIES_PER_TABLE; i++) {
         const e = region[i]!;
         if (e === 0) continue;
         if ((e & keep) !== 0) {
@@ -334,7 +336,7 @@ export class SetAssociativeTlb implements Tlb {
    * filled: a use is then one store, whichever slot holds the page, so the
    * MMU's fast path can report every hit cheaply.
    */
-  private readonly lastUse = new Array<Float64Array | undefined>(1024).fill(undefined);
+  private readonly lastUse = new Array<Float64Array | undefined>(ENTRIES_PER_TABLE).fill(undefined);
   /** `sets - 1` when `sets` is a power of two, else -1 (then `vpn % sets`). */
   declare private readonly setMask: number;
   declare private readonly lru: boolean;
@@ -470,7 +472,7 @@ export class SetAssociativeTlb implements Tlb {
     this.stamps[slot] = ++this.clock;
     if (this.lru) {
       const r = vpn >>> 10;
-      (this.lastUse[r] ??= new Float64Array(1024))[vpn & 1023] = this.clock;
+      (this.lastUse[r] ??= new Float64Array(ENTRIES_PER_TABLE))[vpn & 1023] = this.clock;
     }
     return evicted;
   }

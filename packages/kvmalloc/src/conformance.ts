@@ -99,13 +99,13 @@ export function hobbyKvmallocHarness(
     tableCost: [1, 1],
     leaveOnlySingleFrames: (p) => {
       const run = p.allocators.ppalloc(64, 64)!;
-      for (let i = 0; i < 64; i += 2) p.allocators.ppfree(run.start + i * 4096, 1);
+      for (let i = 0; i < 64; i += 2) p.allocators.ppfree(run.start + i * PAGE_SIZE, 1);
       while (p.allocators.ppalloc(2, 2) !== null); // no two consecutive frames are left
     },
     failAfter: (p, k) => {
       // Scatter the free frames so that kvmalloc(5) needs several runs.
       const run = p.allocators.ppalloc(10, 10)!;
-      for (let i = 0; i < 10; i += 2) p.allocators.ppfree(run.start + i * 4096, 1);
+      for (let i = 0; i < 10; i += 2) p.allocators.ppfree(run.start + i * PAGE_SIZE, 1);
       // A mapMem that maps k pages, one at a time, then refuses (as E_PAST_RAM would).
       const real = p.mapMem.bind(p);
       let budget = k;
@@ -113,8 +113,11 @@ export function hobbyKvmallocHarness(
         if ((flags & PTE_PRESENT) === 0) return real(pd, phys, virt, n, flags);
         for (let i = 0; i < n; i++) {
           if (budget-- === 0)
-            throw new PagingError("E_PAST_RAM", `refused page ${(virt + i * 4096).toString(16)}`);
-          if (!real(pd, phys + i * 4096, virt + i * 4096, 1, flags)) return false;
+            throw new PagingError(
+              "E_PAST_RAM",
+              `refused page ${(virt + i * PAGE_SIZE).toString(16)}`,
+            );
+          if (!real(pd, phys + i * PAGE_SIZE, virt + i * PAGE_SIZE, 1, flags)) return false;
         }
         return true;
       };
@@ -233,11 +236,11 @@ export function describeKernelPageAllocatorConformance<P extends PagingDesign>(
       const [phys] = free(p);
       const va = kv.kvmalloc(3)!;
       expect(va).not.toBeNull();
-      expect(va % 4096).toBe(0);
+      expect(va % PAGE_SIZE).toBe(0);
       expect(va).toBeGreaterThanOrEqual(p.split);
       const frames = new Set<number>();
       for (let i = 0; i < 3; i++) {
-        const w = p.translate(va + i * 4096);
+        const w = p.translate(va + i * PAGE_SIZE);
         expect(w.pa, `page ${i}`).not.toBeNull();
         expect(w.writable).toBe(true);
         expect(w.user).toBe(false);
@@ -245,11 +248,15 @@ export function describeKernelPageAllocatorConformance<P extends PagingDesign>(
       }
       expect(frames.size).toBe(3);
       expect(free(p)[0]).toBeLessThanOrEqual(phys! - 3);
-      m.mmu.write32(va + 3 * 4096 - 4, 7);
-      expectHex(m.mmu.read32(va + 3 * 4096 - 4), 7, `read of ${showWord(va + 3 * 4096 - 4)}`);
+      m.mmu.write32(va + 3 * PAGE_SIZE - 4, 7);
+      expectHex(
+        m.mmu.read32(va + 3 * PAGE_SIZE - 4),
+        7,
+        `read of ${showWord(va + 3 * PAGE_SIZE - 4)}`,
+      );
       expect(() => m.mmu.read32(va, 3)).toThrow(PageFault);
       const other = kv.kvmalloc(1)!;
-      if (!(other >= va + 3 * 4096 || other + 4096 <= va))
+      if (!(other >= va + 3 * PAGE_SIZE || other + PAGE_SIZE <= va))
         expect.fail(`kvmalloc(1) = ${showWord(other)} overlaps ${showWord(va)} + 3 pages`);
     });
 
@@ -258,7 +265,7 @@ export function describeKernelPageAllocatorConformance<P extends PagingDesign>(
       harness.leaveOnlySingleFrames(p);
       const va = kv.kvmalloc(4);
       expect(va, "kvmalloc(4) with only single free frames left").not.toBeNull();
-      const frames = [0, 1, 2, 3].map((i) => p.translate(va! + i * 4096).pa!);
+      const frames = [0, 1, 2, 3].map((i) => p.translate(va! + i * PAGE_SIZE).pa!);
       expect(new Set(frames).size).toBe(4);
     });
 
@@ -267,10 +274,10 @@ export function describeKernelPageAllocatorConformance<P extends PagingDesign>(
       kv.kvfree(kv.kvmalloc(1)!, 1); // let page tables for the region exist first
       const before = free(p);
       const va = kv.kvmalloc(5)!;
-      m.mmu.read32(va + 4096); // cached in the TLB: kvfree must invalidate it
+      m.mmu.read32(va + PAGE_SIZE); // cached in the TLB: kvfree must invalidate it
       kv.kvfree(va, 5);
       expect(free(p)).toEqual(before);
-      expect(() => m.mmu.read32(va + 4096)).toThrow(PageFault);
+      expect(() => m.mmu.read32(va + PAGE_SIZE)).toThrow(PageFault);
     });
 
     it("returns null when memory runs out, keeping only the kernel page tables made on the way", () => {
@@ -312,7 +319,7 @@ export function describeKernelPageAllocatorConformance<P extends PagingDesign>(
         }
         expect(harness.state(p), `failed at page ${k}: everything is back`).toEqual(scattered);
         const va = kv.kvmalloc(5)!;
-        m.mmu.write32(va + 4 * 4096, 1);
+        m.mmu.write32(va + 4 * PAGE_SIZE, 1);
         kv.kvfree(va, 5);
       }
     });
@@ -322,9 +329,9 @@ export function describeKernelPageAllocatorConformance<P extends PagingDesign>(
       const va = kv.kvmalloc(2)!;
       const before = free(p);
       const hex = (v: number) => new RegExp(`0x${v.toString(16).padStart(8, "0")}`, "i");
-      const foreign = codeOf(() => kv.kvfree(va + 4096, 1));
+      const foreign = codeOf(() => kv.kvfree(va + PAGE_SIZE, 1));
       expect(foreign?.code).toBe("E_NOT_ALLOCATED");
-      expect(foreign?.message).toMatch(hex(va + 4096));
+      expect(foreign?.message).toMatch(hex(va + PAGE_SIZE));
       const wrong = codeOf(() => kv.kvfree(va, 3));
       expect(wrong?.code).toBe("E_WRONG_SIZE");
       expect(wrong?.message).toMatch(hex(va));
@@ -340,30 +347,30 @@ export function describeKernelPageAllocatorConformance<P extends PagingDesign>(
       const { m, p, kv } = setup();
       if (kv.kvresize === undefined) return;
       const va = kv.kvmalloc(3, 6)!;
-      for (let i = 0; i < 3; i++) m.mmu.write32(va + i * 4096, 0x100 + i);
+      for (let i = 0; i < 3; i++) m.mmu.write32(va + i * PAGE_SIZE, 0x100 + i);
       const phys = free(p)[0]!;
       // Kernel page tables made on the way stay (one frame each), as for kvmalloc.
       const tables = () => harness.kernelTables(p);
       const tablesBefore = tables();
       expectHex(kv.kvresize(va, 3, 2, false), va, "kvresize 3 -> 2 pages (in place)"); // one frame back
       expect(free(p)[0]).toBe(phys + 1);
-      expect(() => m.mmu.read32(va + 2 * 4096)).toThrow(PageFault);
+      expect(() => m.mmu.read32(va + 2 * PAGE_SIZE)).toThrow(PageFault);
       expectHex(
         kv.kvresize(va, 2, 5, false),
         va,
         "kvresize 2 -> 5 pages (within the reserve: in place)",
       );
       expect(free(p)[0]).toBe(phys - 2);
-      m.mmu.write32(va + 5 * 4096 - 4, 1);
+      m.mmu.write32(va + 5 * PAGE_SIZE - 4, 1);
       const to = kv.kvresize(va, 5, 9, true)!; // beyond the reserve: moved (or grown, if it can)
       expect(to).not.toBeNull();
       for (let i = 0; i < 2; i++)
         expectHex(
-          m.mmu.read32(to + i * 4096),
+          m.mmu.read32(to + i * PAGE_SIZE),
           0x100 + i,
           `page ${i} of the moved run at ${showWord(to)}`,
         );
-      m.mmu.write32(to + 9 * 4096 - 4, 1);
+      m.mmu.write32(to + 9 * PAGE_SIZE - 4, 1);
       expect(() => kv.kvresize!(to, 5, 6, true)).toThrow(); // the wrong size: refused
       kv.kvfree(to, 9);
       expect(free(p)[0]).toBe(phys + 3 - (tables() - tablesBefore));
@@ -382,7 +389,7 @@ export function describeKernelPageAllocatorConformance<P extends PagingDesign>(
           const n = live.get(va)!;
           for (let i = 0; i < n; i++)
             expectHex(
-              m.mmu.read32(va + i * 4096),
+              m.mmu.read32(va + i * PAGE_SIZE),
               va + i,
               `page ${i} of ${showWord(va)} (${n} pages)`,
             );
@@ -392,11 +399,11 @@ export function describeKernelPageAllocatorConformance<P extends PagingDesign>(
           const n = 1 + rand(6);
           const va = kv.kvmalloc(n)!;
           for (const [other, k] of live)
-            if (!(va + n * 4096 <= other || other + k * 4096 <= va))
+            if (!(va + n * PAGE_SIZE <= other || other + k * PAGE_SIZE <= va))
               expect.fail(
                 `kvmalloc(${n}) = ${showWord(va)} overlaps ${showWord(other)} + ${k} pages`,
               );
-          for (let i = 0; i < n; i++) m.mmu.write32(va + i * 4096, va + i);
+          for (let i = 0; i < n; i++) m.mmu.write32(va + i * PAGE_SIZE, va + i);
           live.set(va, n);
         }
       }

@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { PAGE_SIZE, hex32, type Mmu } from "@mm386/hw-i386";
+import { ENTRIES_PER_TABLE, PAGE_SIZE, hex32, type Mmu } from "@mm386/hw-i386";
 import type { PageSource } from "@mm386/paging";
 import { Paging, PTE_PRESENT, PTE_WRITE, describeValue } from "@mm386/paging";
 import type { KernelPageAllocator } from "./api.js";
@@ -77,7 +77,7 @@ function keyOf(addr: unknown): number {
  * of them.
  */
 class PageNumbers {
-  private readonly tables = new Array<Int32Array | undefined>(PAGES / 1024);
+  private readonly tables = new Array<Int32Array | undefined>(PAGES / ENTRIES_PER_TABLE);
   /** The number of page `page` (a {@link keyOf}; -1 has 0). */
   get(page: number): number {
     const t = page < 0 ? undefined : this.tables[page >>> 10];
@@ -85,7 +85,7 @@ class PageNumbers {
   }
   /** Set the number of page `page`, a valid page number. */
   set(page: number, value: number): void {
-    const t = (this.tables[page >>> 10] ??= new Int32Array(1024));
+    const t = (this.tables[page >>> 10] ??= new Int32Array(ENTRIES_PER_TABLE));
     t[page & 1023] = value;
   }
 }
