@@ -3,11 +3,11 @@
  * of violation, in throwaway copies of the layout.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { layerDir } from "../../layers.mjs";
 import { LAYERS, TEST_HELPERS, checkDependencies } from "../check-deps.mjs";
 
@@ -20,6 +20,7 @@ function tree(
   deps: Readonly<Record<string, readonly string[]>> = LAYERS,
 ): string {
   const root = mkdtempSync(join(tmpdir(), "deps-"));
+  onTestFinished(() => rmSync(root, { recursive: true, force: true }));
   for (const layer of Object.keys(LAYERS)) {
     const dir = join(root, layerDir(layer));
     mkdirSync(join(dir, "src"), { recursive: true });

@@ -3,16 +3,17 @@
  * every form that gives V8 the field's first real value, in throwaway trees.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { checkFields } from "../check-fields.mjs";
 
 /** A tree with one package whose src/a.ts is `text`. */
 function tree(text: string): string {
   const root = mkdtempSync(join(tmpdir(), "fields-"));
+  onTestFinished(() => rmSync(root, { recursive: true, force: true }));
   mkdirSync(join(root, "packages", "p", "src"), { recursive: true });
   mkdirSync(join(root, "packages", "no-src"), { recursive: true });
   writeFileSync(join(root, "packages", "p", "src", "a.ts"), text);
@@ -63,6 +64,7 @@ describe("check-fields", () => {
 
   it("answers a root without packages/ or an unknown option with one line and status 2", () => {
     const empty = mkdtempSync(join(tmpdir(), "fields-empty-"));
+    onTestFinished(() => rmSync(empty, { recursive: true, force: true }));
     for (const args of [[empty], ["--strict"], [repo, repo]]) {
       const r = spawnSync(process.execPath, [script, ...args], { encoding: "utf8" });
       expect(r.status, args.join(" ")).toBe(2);

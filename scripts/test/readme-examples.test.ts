@@ -3,11 +3,11 @@
  * imports are pointed at the packages' sources, it is run, and what it logs
  * must match its `// → ...` comments, in order.
  */
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi, onTestFinished } from "vitest";
 import { LAYER_NAMES, layerDir } from "../../layers.mjs";
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
@@ -36,7 +36,9 @@ describe("README examples run and print what they say", () => {
       /from "@mm386\/([a-z0-9-]+)"/g,
       (_m, pkg: string) => `from ${JSON.stringify(sourceOf(pkg))}`,
     );
-    const file = join(mkdtempSync(join(tmpdir(), "readme-")), "example.ts");
+    const tmp = mkdtempSync(join(tmpdir(), "readme-"));
+    onTestFinished(() => rmSync(tmp, { recursive: true, force: true }));
+    const file = join(tmp, "example.ts");
     writeFileSync(file, runnable);
     const logged: string[] = [];
     vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {

@@ -3,10 +3,10 @@
  * order, the table, bad options (a message naming the value, status 2,
  * nothing on stdout), a workload that runs out of memory, and the charts.
  */
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi, afterAll, onTestFinished } from "vitest";
 import { experimentCli } from "../src/cli.js";
 
 // Each combination boots a whole stack; on a loaded 2-core machine a few take seconds.
@@ -155,6 +155,7 @@ describe("the table", () => {
 
 describe("bad options: a message naming the value, status 2, nothing on stdout", () => {
   const dir = mkdtempSync(join(tmpdir(), "mm386-exp-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const badTrace = join(dir, "bad.rep");
   writeFileSync(badTrace, "100\n1\n2\n1\na 0 8\n");
   it.each([
@@ -259,6 +260,7 @@ describe("running out of memory", () => {
 describe("--out", () => {
   it("writes one HTML page, one SVG per figure and the rows; bars scale with the values", async () => {
     const dir = mkdtempSync(join(tmpdir(), "mm386-exp-out-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const { status, out, err } = await run(
       "spaces",
       ...SMALL,

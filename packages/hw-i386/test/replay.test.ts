@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { ReplayInputError, parseReplay } from "../src/replay.js";
 import { replayMain } from "../src/replay-cli.js";
 
@@ -23,6 +23,7 @@ const occurrences = (text: string, part: string) => text.split(part).length - 1;
 
 function runJson(json: unknown) {
   const dir = mkdtempSync(join(tmpdir(), "replay-"));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, "case.json");
   writeFileSync(file, typeof json === "string" ? json : JSON.stringify(json));
   return run(file);

@@ -3,11 +3,11 @@
  * @mm386/malloc/slab) runs and logs what its `// → ...` comments say, the way
  * scripts/test/readme-examples.test.ts checks each README's first block.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach, expect, it, vi } from "vitest";
+import { afterEach, expect, it, vi, onTestFinished } from "vitest";
 
 const packages = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -28,7 +28,9 @@ it("the README's slab example runs and prints what it says", async () => {
     (_m, pkg: string, sub?: string) =>
       `from ${JSON.stringify(join(packages, pkg, sub ? "src/slab/index.ts" : "src/index.ts"))}`,
   );
-  const file = join(mkdtempSync(join(tmpdir(), "readme-slab-")), "example.ts");
+  const dir = mkdtempSync(join(tmpdir(), "readme-slab-"));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, "example.ts");
   writeFileSync(file, runnable);
   const logged: string[] = [];
   vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {

@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, afterAll, onTestFinished } from "vitest";
 import { Malloc, POLICIES, TraceError, generateTrace, parseTrace, runTrace } from "../src/index.js";
 import { mallocTrace } from "./run-cli.js";
 
@@ -213,6 +213,7 @@ describe("the malloc-trace command", () => {
 
   it("names the line of a malformed trace and exits 2 with nothing on stdout", () => {
     const dir = mkdtempSync(join(tmpdir(), "trace-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, "bad.rep"), "100\n2\n1\n1\nf 3\n");
     const r = cli([join(dir, "bad.rep")]);
     expect(r.status).toBe(2);
@@ -226,6 +227,7 @@ describe("the malloc-trace command", () => {
   // Issue 10, item 3: each of these printed a stack trace.
   describe("refuses, in one line naming the bad value, exit 2, nothing on stdout", () => {
     const dir = mkdtempSync(join(tmpdir(), "trace-"));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, "ids.rep"), "100\n10000000000\n2\n1\na 0 10\nf 0\n");
     it.each([
       [
