@@ -95,6 +95,12 @@ const INT_MAX = 2 ** 31 - 1;
 /**
  * Parse the text of a `.rep` trace; `name` appears in errors. A malformed
  * trace is a {@link TraceError} naming the line.
+ *
+ * The header is CS:APP's four lines (suggested heap size, number of ids,
+ * number of operations, weight), or the two lines (number of ids, number of
+ * operations) that some public copies of the same traces have: a third line
+ * that is an operation marks the short form, which gets weight 1 and, as its
+ * suggested heap size, the trace's own largest live payload.
  */
 export function parseTrace(text: string, name = "trace"): Trace {
   const lines = text.split(/\r?\n/);
@@ -106,10 +112,18 @@ export function parseTrace(text: string, name = "trace"): Trace {
   const labels = ["suggested heap size", "number of ids", "number of operations", "weight"];
   while (header.length < 4) {
     if (i >= lines.length)
-      fail(i, `the header needs 4 lines (${labels.join(", ")}), found ${header.length}`);
+      fail(
+        i,
+        `the header needs 4 lines (${labels.join(", ")}) or 2 (${labels[1]}, ${labels[2]}), found ${header.length}`,
+      );
     const t = lines[i]!.trim();
+    if (t === "") {
+      i++;
+      continue;
+    }
+    // The short form: two numbers, then the operations.
+    if (header.length === 2 && /^[afr]\s/.test(t)) break;
     i++;
-    if (t === "") continue;
     if (!/^\d+$/.test(t))
       fail(i, `${labels[header.length]} must be a non-negative integer, got "${t}"`);
     // The lab's driver reads every header number as a C int.
@@ -117,11 +131,20 @@ export function parseTrace(text: string, name = "trace"): Trace {
       fail(i, `${labels[header.length]} ${t} is too large (at most ${INT_MAX}, a C int)`);
     header.push(Number(t));
   }
-  const [heapSize, ids, count, weight] = header as [number, number, number, number];
+  const short = header.length === 2;
+  if (short) {
+    header.unshift(0);
+    header.push(1);
+  }
+  const [suggested, ids, count, weight] = header as [number, number, number, number];
   // The ids in use, not one slot per declared id: a header may declare 2^31 - 1
   // ids for a trace of three operations.
   const allocated = new Set<number>();
   const ops: TraceOp[] = [];
+  // Live payload by id, and its peak: the short form's suggested heap size.
+  const liveSize = new Map<number, number>();
+  let live = 0;
+  let peak = 0;
   for (; i < lines.length; i++) {
     const t = lines[i]!.trim();
     if (t === "") continue;
@@ -139,6 +162,8 @@ export function parseTrace(text: string, name = "trace"): Trace {
     if (kind === "f") {
       if (!allocated.has(id)) fail(line, `f ${id}: id ${id} is not allocated`);
       allocated.delete(id);
+      live -= liveSize.get(id) ?? 0;
+      liveSize.delete(id);
       ops.push({ kind, id, line });
       continue;
     }
@@ -152,11 +177,14 @@ export function parseTrace(text: string, name = "trace"): Trace {
     // free and a later `a ID` is a fresh block.
     if (kind === "r" && size === 0) allocated.delete(id);
     else allocated.add(id);
+    live += (kind === "r" && size === 0 ? 0 : size) - (liveSize.get(id) ?? 0);
+    liveSize.set(id, kind === "r" && size === 0 ? 0 : size);
+    peak = Math.max(peak, live);
     ops.push({ kind, id, size, line });
   }
   if (ops.length !== count)
     fail(lines.length, `the header says ${count} operations, the trace has ${ops.length}`);
-  return { name, heapSize, ids, weight, ops };
+  return { name, heapSize: short ? peak : suggested, ids, weight, ops };
 }
 
 /** Options of {@link runTrace}. */

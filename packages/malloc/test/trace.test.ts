@@ -64,6 +64,30 @@ describe("parseTrace", () => {
     expect(() => parseTrace(text, "t.rep")).toThrow(message);
   });
 
+  it("reads the two-line header of some public copies (ids, operations) as the four-line one", () => {
+    const body = "a 0 10\na 1 20\nf 0\nr 1 40\nf 1\n";
+    const short = parseTrace(`2\n5\n${body}`, "short.rep");
+    const long = parseTrace(`999\n2\n5\n1\n${body}`, "long.rep");
+    // The same operations, two lines earlier in the file.
+    expect(short.ops.map(({ line, ...op }) => ({ ...op, line: line + 2 }))).toEqual(long.ops);
+    expect([short.ids, short.weight]).toEqual([2, 1]);
+    // Its suggested heap size is its largest live payload: 10, 30, 20, 40, 0 bytes.
+    expect(short.heapSize).toBe(40);
+    expect(runTrace(short, { policy: POLICIES.segregated, minTimeMs: 1 }).valid).toBe(true);
+  });
+
+  it.each([
+    ["a two-line header with a wrong count", "2\n3\na 0 10\nf 0\n", /header says 3 operations/],
+    [
+      "a three-line header",
+      "100\n2\n2\na 0 10\nf 0\n",
+      /line 4: weight must be a non-negative integer, got "a 0 10"/,
+    ],
+    ["two header lines and no operation", "2\n0\n", /header needs 4 lines .* or 2 .*found 2/],
+  ])("refuses %s", (_what, text, message) => {
+    expect(() => parseTrace(text, "t.rep")).toThrow(message);
+  });
+
   it("declares up to 2^31 - 1 ids without a table that size", () => {
     const t = parseTrace("100\n2147483647\n2\n1\na 2147483646 10\nf 2147483646\n");
     expect(t.ids).toBe(2 ** 31 - 1);
