@@ -3,10 +3,10 @@
  * order, the table, bad options (a message naming the value, status 2,
  * nothing on stdout), a workload that runs out of memory, and the charts.
  */
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it, vi, afterAll, onTestFinished } from "vitest";
+import { describe, expect, it, vi, afterAll, onTestFinished, beforeAll } from "vitest";
 import { experimentCli } from "../src/cli.js";
 
 // Each combination boots a whole stack; on a loaded 2-core machine a few take seconds.
@@ -154,10 +154,14 @@ describe("the table", () => {
 });
 
 describe("bad options: a message naming the value, status 2, nothing on stdout", () => {
-  const dir = mkdtempSync(join(tmpdir(), "mm386-exp-"));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // Named now (the table below needs it), made only if one of these tests runs.
+  const dir = join(tmpdir(), `mm386-exp-${process.pid}-${Math.random().toString(36).slice(2)}`);
   const badTrace = join(dir, "bad.rep");
-  writeFileSync(badTrace, "100\n1\n2\n1\na 0 8\n");
+  beforeAll(() => {
+    mkdirSync(dir);
+    writeFileSync(badTrace, "100\n1\n2\n1\na 0 8\n");
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   it.each([
     [[], "no workload"],
     [["swap"], '"swap"'],

@@ -360,7 +360,8 @@ console.table(
     measure: name,
     ratio: `${r.toFixed(2)}x`,
     goal: `<= ${goal}x`,
-    met: r <= goal ? "yes" : "NO",
+    // The floor rows are where the goals stand on this machine, not goals of their own.
+    met: name.startsWith("floor:") ? "(reference)" : r <= goal ? "yes" : "NO",
   })),
 );
 if (sink === 0.5) console.log(""); // keeps the reads observable

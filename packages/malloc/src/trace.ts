@@ -71,11 +71,14 @@ export type TraceOp = TraceAlloc | TraceFree | TraceRealloc;
 export interface Trace {
   /** Name used in results and errors (usually the file name). */
   readonly name: string;
-  /** The suggested heap size from the header, in bytes. */
+  /**
+   * The suggested heap size from the header, in bytes; for a two-line header
+   * (which has none), the trace's largest live payload.
+   */
   readonly heapSize: number;
   /** Number of ids the header declares. */
   readonly ids: number;
-  /** The header's weight. */
+  /** The header's weight (1 for a two-line header, which has none). */
   readonly weight: number;
   /** The operations, in order. */
   readonly ops: readonly TraceOp[];
@@ -109,21 +112,24 @@ export function parseTrace(text: string, name = "trace"): Trace {
   };
   const header: number[] = [];
   let i = 0;
-  const labels = ["suggested heap size", "number of ids", "number of operations", "weight"];
-  while (header.length < 4) {
+  const full = ["suggested heap size", "number of ids", "number of operations", "weight"];
+  // The short form: its third non-empty line is already an operation.
+  let third = "";
+  for (let k = 0, seen = 0; k < lines.length && seen < 3; k++) {
+    const t = lines[k]!.trim();
+    if (t !== "" && ++seen === 3) third = t;
+  }
+  const short = /^[afr]\s/.test(third);
+  const labels = short ? full.slice(1, 3) : full;
+  while (header.length < labels.length) {
     if (i >= lines.length)
       fail(
         i,
-        `the header needs 4 lines (${labels.join(", ")}) or 2 (${labels[1]}, ${labels[2]}), found ${header.length}`,
+        `the header needs 4 lines (${full.join(", ")}) or 2 (${full[1]}, ${full[2]}), found ${header.length}`,
       );
     const t = lines[i]!.trim();
-    if (t === "") {
-      i++;
-      continue;
-    }
-    // The short form: two numbers, then the operations.
-    if (header.length === 2 && /^[afr]\s/.test(t)) break;
     i++;
+    if (t === "") continue;
     if (!/^\d+$/.test(t))
       fail(i, `${labels[header.length]} must be a non-negative integer, got "${t}"`);
     // The lab's driver reads every header number as a C int.
@@ -131,7 +137,6 @@ export function parseTrace(text: string, name = "trace"): Trace {
       fail(i, `${labels[header.length]} ${t} is too large (at most ${INT_MAX}, a C int)`);
     header.push(Number(t));
   }
-  const short = header.length === 2;
   if (short) {
     header.unshift(0);
     header.push(1);

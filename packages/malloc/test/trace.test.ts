@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, writeFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it, afterAll, onTestFinished } from "vitest";
+import { describe, expect, it, afterAll, onTestFinished, beforeAll } from "vitest";
 import { Malloc, POLICIES, TraceError, generateTrace, parseTrace, runTrace } from "../src/index.js";
 import { mallocTrace } from "./run-cli.js";
 
@@ -65,14 +65,15 @@ describe("parseTrace", () => {
   });
 
   it("reads the two-line header of some public copies (ids, operations) as the four-line one", () => {
-    const body = "a 0 10\na 1 20\nf 0\nr 1 40\nf 1\n";
+    const body = "a 0 10\na 1 20\nf 0\nr 1 25\nf 1\n";
     const short = parseTrace(`2\n5\n${body}`, "short.rep");
     const long = parseTrace(`999\n2\n5\n1\n${body}`, "long.rep");
     // The same operations, two lines earlier in the file.
     expect(short.ops.map(({ line, ...op }) => ({ ...op, line: line + 2 }))).toEqual(long.ops);
     expect([short.ids, short.weight]).toEqual([2, 1]);
-    // Its suggested heap size is its largest live payload: 10, 30, 20, 40, 0 bytes.
-    expect(short.heapSize).toBe(40);
+    // Its suggested heap size is its largest live payload (10, 30, 20, 25, 0 bytes live),
+    // not its largest request (25).
+    expect(short.heapSize).toBe(30);
     expect(runTrace(short, { policy: POLICIES.segregated, minTimeMs: 1 }).valid).toBe(true);
   });
 
@@ -84,6 +85,17 @@ describe("parseTrace", () => {
       /line 4: weight must be a non-negative integer, got "a 0 10"/,
     ],
     ["two header lines and no operation", "2\n0\n", /header needs 4 lines .* or 2 .*found 2/],
+    // A two-line header's numbers are named as what they are there.
+    [
+      "a two-line header with too many ids",
+      "2147483648\n1\na 0 1\n",
+      /line 1: number of ids 2147483648 is too large/,
+    ],
+    [
+      "a two-line header with a bad count",
+      "\n2\n\nx\na 0 1\n",
+      /line 4: number of operations must be a non-negative integer, got "x"/,
+    ],
   ])("refuses %s", (_what, text, message) => {
     expect(() => parseTrace(text, "t.rep")).toThrow(message);
   });
@@ -250,9 +262,13 @@ describe("the malloc-trace command", () => {
 
   // Issue 10, item 3: each of these printed a stack trace.
   describe("refuses, in one line naming the bad value, exit 2, nothing on stdout", () => {
-    const dir = mkdtempSync(join(tmpdir(), "trace-"));
+    // Named now (the table below needs it), made only if one of these tests runs.
+    const dir = join(tmpdir(), `trace-${process.pid}-${Math.random().toString(36).slice(2)}`);
+    beforeAll(() => {
+      mkdirSync(dir);
+      writeFileSync(join(dir, "ids.rep"), "100\n10000000000\n2\n1\na 0 10\nf 0\n");
+    });
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
-    writeFileSync(join(dir, "ids.rep"), "100\n10000000000\n2\n1\na 0 10\nf 0\n");
     it.each([
       [
         "a directory",
