@@ -142,12 +142,11 @@ export function parseTrace(text: string, name = "trace"): Trace {
     header.push(1);
   }
   const [suggested, ids, count, weight] = header as [number, number, number, number];
-  // The ids in use, not one slot per declared id: a header may declare 2^31 - 1
-  // ids for a trace of three operations.
-  const allocated = new Set<number>();
-  const ops: TraceOp[] = [];
-  // Live payload by id, and its peak: the short form's suggested heap size.
+  // The ids in use and their sizes, not one slot per declared id: a header may
+  // declare 2^31 - 1 ids for a trace of three operations. The live payload's
+  // peak is the short form's suggested heap size.
   const liveSize = new Map<number, number>();
+  const ops: TraceOp[] = [];
   let live = 0;
   let peak = 0;
   for (; i < lines.length; i++) {
@@ -165,9 +164,8 @@ export function parseTrace(text: string, name = "trace"): Trace {
     const id = Number(parts[1]);
     if (id >= ids) fail(line, `id ${id} is not below the header's ${ids} ids`);
     if (kind === "f") {
-      if (!allocated.has(id)) fail(line, `f ${id}: id ${id} is not allocated`);
-      allocated.delete(id);
-      live -= liveSize.get(id) ?? 0;
+      if (!liveSize.has(id)) fail(line, `f ${id}: id ${id} is not allocated`);
+      live -= liveSize.get(id)!;
       liveSize.delete(id);
       ops.push({ kind, id, line });
       continue;
@@ -175,16 +173,15 @@ export function parseTrace(text: string, name = "trace"): Trace {
     if (!/^\d+$/.test(parts[2]!)) fail(line, `size "${parts[2]}" is not a non-negative integer`);
     const size = Number(parts[2]);
     if (size > 0xffff_ffff) fail(line, `size ${size} does not fit in 32 bits`);
-    if (kind === "a" && allocated.has(id)) fail(line, `a ${id}: id ${id} is allocated already`);
-    if (kind === "r" && !allocated.has(id)) fail(line, `r ${id}: id ${id} is not allocated`);
+    if (kind === "a" && liveSize.has(id)) fail(line, `a ${id}: id ${id} is allocated already`);
+    if (kind === "r" && !liveSize.has(id)) fail(line, `r ${id}: id ${id} is not allocated`);
     // realloc(p, 0) frees p and returns null (HeapAllocator.realloc): the id
     // is free again, as it is for the runner, so a later `f ID` is a double
     // free and a later `a ID` is a fresh block.
-    if (kind === "r" && size === 0) allocated.delete(id);
-    else allocated.add(id);
-    live += (kind === "r" && size === 0 ? 0 : size) - (liveSize.get(id) ?? 0);
-    liveSize.set(id, kind === "r" && size === 0 ? 0 : size);
+    live += size - (liveSize.get(id) ?? 0);
     peak = Math.max(peak, live);
+    if (kind === "r" && size === 0) liveSize.delete(id);
+    else liveSize.set(id, size);
     ops.push({ kind, id, size, line });
   }
   if (ops.length !== count)
