@@ -101,22 +101,13 @@ function loop(body: string): Loop {
  * read32 reads the PDE and the PTE, tests P, and the A bits (already set, so
  * no write), fills the TLB slot and reads the word; invlpg clears the slot.
  * What the MMU's miss costs above this is overhead, not the walk itself.
- * Why the gap is large: the baseline's loads are independent, so the core
- * overlaps many cache misses; the floor is short enough (a few dozen
- * instructions per miss) that successive misses still overlap. The MMU's miss
- * plus invlpg ran about 1,300 instructions, about 1,050 once the TLB's own
- * flat array became the fast path, 530-600 once fast-path.ts's flatWalk
- * took the misses with nothing to set, about 390 once that path took its
- * register bits as masks, counted once and filled the slot in one store, and
- * about 380 as one out-of-line function (fast-path.ts's missWord32, which keeps
- * read32 small enough to inline everywhere), and about 350-370 once the
- * default TLB kept the pages it holds as a bit per page instead of a list that
- * fill and invlpg both updated (valgrind's instruction count: checks,
- * counters, the Tlb swap point, the fast path and their bookkeeping, the
- * call), against 107 for this floor. So each miss's final load waits alone: an out-of-order core
- * overlaps the floor's loads across iterations, but ~390 instructions do not
- * fit its reorder window; `perf annotate` on the miss loop puts about half of
- * the MMU's read32 time on that one load.
+ * Why the gap is large: the cost follows the instructions. valgrind counts,
+ * per miss + invlpg (node --no-concurrent-recompilation, so that V8 compiles
+ * the same code every run): 129 for this floor at kernel addresses, 361 for
+ * the MMU (342 low); about 1,300 before the fast path, 390 with its first
+ * walk. With the working set cut to 16 pages, which the caches hold, both
+ * got only 15-20% cheaper, so the final load of the word is not what the
+ * time goes on. Where the rest goes is in the hw-i386 README ("the miss").
  */
 class FloorWalk {
   private readonly tlb = new Int32Array(1 << 20);

@@ -49,7 +49,15 @@ import {
   type Tlb,
 } from "./api.js";
 import { HW_ERROR, HwError, PageFault, hex32, showValue } from "./errors.js";
-import { EMPTY_SLOTS, FLAT_AFTER, HINT, HINTS, hintsFor, missWord32 } from "./fast-path.js";
+import {
+  EMPTY_SLOTS,
+  FLAT_AFTER,
+  HINT,
+  HINTS,
+  hintsFor,
+  missRead32,
+  missWrite32,
+} from "./fast-path.js";
 import { ENTRY, type PackedTlb, packEntry, packedView } from "./packed.js";
 import { PhysicalMemory, checkValue, toU32 } from "./ram.js";
 import { UnboundedTlb } from "./tlb.js";
@@ -118,7 +126,7 @@ export class Mmu {
   private pge = false;
   // The same bits as masks for the fast path's walk (fast-path.ts): integers,
   // cheaper for V8 to test than booleans in the miss path.
-  // The fields marked internal below are read by fast-path.ts's missWord32 too.
+  // The fields marked internal below are read by fast-path.ts's miss path too.
   /** @internal ENTRY.LARGE while CR4.PSE is set, else 0. */
   pseMask = 0;
   /** @internal G while CR4.PGE is set, else 0. */
@@ -339,11 +347,12 @@ export class Mmu {
       }
       // Everything else, out of line and never inlined here (fast-path.ts says why),
       // so that read32 stays the hit alone; `v` (an int32, a small integer to V8
-      // for kernel addresses too) is passed, not the double. The `>>> 0` (the word
-      // is a uint32 already) lets V8 keep the hit's word untagged in the caller:
-      // without it the two branches meet as a tagged value, and every hit tags its
-      // word (about 10% of a read hit in `pnpm bench`).
-      return missWord32(this, v, cpl, 0, 0) >>> 0;
+      // for kernel addresses too) is passed, not the double. The miss returns its
+      // word as an int32 (never a heap number); the `>>> 0` makes it the uint32
+      // again, and lets V8 keep the hit's word untagged in the caller: without it
+      // the two branches meet as a tagged value, and every hit tags its word
+      // (about 10% of a read hit in `pnpm bench`).
+      return missRead32(this, v, cpl) >>> 0;
     }
     return this.word32(va, cpl, false, 0);
   }
@@ -377,7 +386,7 @@ export class Mmu {
         this.mem[((slot & ~0xfff) | (v & 0xfff)) >>> 2] = value;
         return;
       }
-      missWord32(this, v, cpl, 1, value); // as in read32
+      missWrite32(this, v, cpl, value); // as in read32
       return;
     }
     this.word32(va, cpl, true, value);

@@ -253,7 +253,7 @@ describe("the miss path's hints", () => {
             mmu.invlpg(va);
             const general = vi.spyOn(mmu, "word32");
             mmu.read32(va + 8);
-            // Served by missWord32, not the general path (which gives hints by hintsFor).
+            // Served by the miss path (missRead32), not the general path.
             expect(general).not.toHaveBeenCalled();
             let want = HINT.R0 | (us ? HINT.R3 : 0);
             if (written && d) want |= HINT.WN | (rw ? HINT.W0 | (us ? HINT.W3 : 0) : 0);
@@ -279,6 +279,41 @@ describe("the fast path is in use", () => {
       expect(mmu.stats).toEqual(before);
       expect(mmu.ram.read32(FRAMES[1]!)).toBe(0x1234_5678);
     }
+  });
+
+  it("a miss hands back a word of 2^31 or more as the uint32 it is, at low and kernel addresses", () => {
+    // The miss path passes words as int32s (fast-path.ts): read32 must turn them back.
+    const FRAME = 0x5000;
+    for (const va of [0x0040_1000, 0xc040_1000])
+      for (const cpl of [0, 3] as const) {
+        const ram = new PhysicalMemory({ installedBytes: 4 * 1024 * 1024 });
+        const mmu = new Mmu(ram);
+        ram.write32(PD + 4 * (va >>> 22), PT[0]! | 7 | 0x20);
+        ram.write32(PT[0]! + 4 * ((va >>> 12) & 0x3ff), FRAME | 7 | 0x60);
+        ram.write32(FRAME + 8, 0xdead_beef);
+        ram.write32(FRAME + 12, 0x8000_0000);
+        mmu.loadCr3(PD);
+        mmu.loadCr0(CR0.PE | CR0.PG);
+        const where = `va ${va.toString(16)} CPL ${cpl}`;
+        // Misses until the TLB keeps flat slots and the fast path serves them.
+        for (let i = 0; i < 2 * FLAT_AFTER; i++) {
+          expect(mmu.read32(va + 8, cpl), where).toBe(0xdead_beef);
+          mmu.invlpg(va);
+        }
+        const general = vi.spyOn(mmu, "word32");
+        const before = mmu.stats;
+        expect(mmu.read32(va + 12, cpl), where).toBe(0x8000_0000);
+        mmu.invlpg(va);
+        // A write miss of a negative int32 stores its uint32 form.
+        mmu.write32(va + 16, -2, cpl);
+        expect(general, where).not.toHaveBeenCalled();
+        expect(ram.read32(FRAME + 16), where).toBe(0xffff_fffe);
+        expect(mmu.read32(va + 16, cpl), where).toBe(0xffff_fffe);
+        const after = mmu.stats;
+        expect(after.tlbMisses - before.tlbMisses, where).toBe(2);
+        expect(after.walks - before.walks, where).toBe(2);
+        expect(after.tlbHits - before.tlbHits, where).toBe(1);
+      }
   });
 
   it("serves repeated accesses without asking the TLB, and stops when someone listens", () => {
