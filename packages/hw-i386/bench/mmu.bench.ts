@@ -1,10 +1,8 @@
 /**
  * The MMU access path against a plain typed-array read, in one run.
  *
- * Working set: 1 MiB of linear memory mapped by 256 4 KiB pages (A and D
- * already set), placed once at a low linear address and once in the kernel
- * half (addresses >= 2^30 are doubles to V8, which costs a little). Each task
- * makes N word accesses at precomputed random addresses; Mops/s = N / median
+ * The workload is workload.ts's: 1 MiB mapped by 256 pages, at a low and at
+ * a kernel address. Each task makes N word accesses at precomputed random addresses; Mops/s = N / median
  * time of one task run. Ratios are cost ratios against the baseline measured
  * in the same run (these machines are shared and noisy). Time is the CPU time
  * of this process (see cpuClock), so that time spent waiting for a core that
@@ -14,139 +12,22 @@
  * hit can cost here (see FloorWalk): the miss and hit goals are read against
  * them.
  *
- * Run with `pnpm bench` from the repository root.
+ * Run with `pnpm bench` from the repository root. For figures that the
+ * host's noise does not move, count instructions instead (count.ts).
  */
 import { Bench } from "tinybench";
+import { SetAssociativeTlb, type Tlb, UnboundedTlb } from "../src/index.js";
 import {
-  CR0,
-  Mmu,
-  PhysicalMemory,
-  PTE,
-  SetAssociativeTlb,
-  type Tlb,
-  UnboundedTlb,
-} from "../src/index.js";
-
-const N = 1 << 20;
-const PAGES = 256;
-const PD = 0x0000_1000;
-const PT = 0x0000_2000;
-const FRAMES = 0x0100_0000;
-// Two places for the working set: low linear addresses are small integers to
-// V8; kernel addresses (>= 2^30) are doubles, which costs a little more.
-const BASES: [string, number][] = [
-  ["low", 0x0040_0000],
-  ["kernel", 0xc040_0000],
-];
-
-function rng(seed: number) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
-
-/** N word-aligned random byte offsets inside the first `pages` pages. */
-function offsets(pages: number, seed: number): Uint32Array {
-  const r = rng(seed);
-  const out = new Uint32Array(N);
-  for (let i = 0; i < N; i++) out[i] = Math.floor(r() * pages * 1024) * 4;
-  return out;
-}
-
-/** A machine with the working set mapped at `base` (4 MiB aligned). */
-function machine(tlb: Tlb, base: number): Mmu {
-  const ram = new PhysicalMemory();
-  const mmu = new Mmu(ram, { tlb });
-  ram.write32(PD + 4 * (base >>> 22), PT | PTE.P | PTE.RW | PTE.A);
-  for (let i = 0; i < PAGES; i++) {
-    ram.write32(PT + 4 * i, (FRAMES + i * 4096) | PTE.P | PTE.RW | PTE.A | PTE.D);
-    ram.write32(FRAMES + i * 4096, i); // give every frame storage
-  }
-  mmu.loadCr3(PD);
-  mmu.loadCr0(CR0.PE | CR0.PG);
-  return mmu;
-}
-
-/** Touch every page once, as a write, so that the TLB holds dirty entries. */
-function warm(mmu: Mmu, base: number, pages: number): void {
-  for (let i = 0; i < pages; i++) mmu.write32(base + i * 4096, i);
-}
-
-/**
- * A loop body compiled as its own function. Closures created in a loop share
- * V8's type feedback, so a task measured after another would inherit its
- * deoptimisations (small-integer addresses, then doubles, then another TLB
- * class); each task gets a fresh function instead.
- */
-type Loop = (m: Mmu, base: number, offs: Uint32Array) => number;
-function loop(body: string): Loop {
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  return new Function(
-    "m",
-    "base",
-    "offs",
-    `let s = 0; for (let i = 0; i < ${N}; i++) { ${body} } return s;`,
-  ) as Loop;
-}
-
-/**
- * The floor of a faithful miss, for reference (as buddy's bench has a plain
- * reference buddy): the least a walk can do in JavaScript, written inline over
- * a flat RAM laid out like the machine's, with nothing else: no argument
- * checks, no counters, no events, no hints, a one-slot-per-page TLB.
- * read32 reads the PDE and the PTE, tests P, and the A bits (already set, so
- * no write), fills the TLB slot and reads the word; invlpg clears the slot.
- * What the MMU's miss costs above this is overhead, not the walk itself.
- * Why the gap is large: the cost follows the instructions. valgrind counts,
- * per miss + invlpg (node --no-concurrent-recompilation, so that V8 compiles
- * the same code every run): 129 for this floor at kernel addresses, 361 for
- * the MMU (342 low); about 1,300 before the fast path, 390 with its first
- * walk. With the working set cut to 16 pages, which the caches hold, both
- * got only 15-20% cheaper, so the final load of the word is not what the
- * time goes on. Where the rest goes is in the hw-i386 README ("the miss").
- */
-class FloorWalk {
-  private readonly tlb = new Int32Array(1 << 20);
-  constructor(
-    private readonly mem: Uint32Array,
-    private readonly cr3: number,
-  ) {}
-  read32(va: number): number {
-    const vpn = va >>> 12;
-    let e = this.tlb[vpn]!;
-    if (e === 0) {
-      const pdeAt = (this.cr3 >>> 2) + (va >>> 22);
-      const pde = this.mem[pdeAt]!;
-      if ((pde & PTE.P) === 0) throw new Error("PDE not present");
-      if ((pde & PTE.A) === 0) this.mem[pdeAt] = pde | PTE.A;
-      const pteAt = ((pde >>> 12) << 10) + (vpn & 0x3ff);
-      const pte = this.mem[pteAt]!;
-      if ((pte & PTE.P) === 0) throw new Error("PTE not present");
-      if ((pte & PTE.A) === 0) this.mem[pteAt] = pte | PTE.A;
-      e = ((pte >>> 12) << 12) | PTE.P | (pde & pte & (PTE.RW | PTE.US));
-      this.tlb[vpn] = e;
-    }
-    return this.mem[((e >>> 12) << 10) | ((va & 0xfff) >>> 2)]!;
-  }
-  invlpg(va: number): void {
-    this.tlb[va >>> 12] = 0;
-  }
-}
-
-/** A {@link FloorWalk} over its own 32 MiB of flat RAM, mapped as {@link machine} maps. */
-function floorMachine(base: number): FloorWalk {
-  const mem = new Uint32Array((FRAMES + PAGES * 4096) / 4);
-  mem[PD / 4 + (base >>> 22)] = PT | PTE.P | PTE.RW | PTE.A;
-  for (let i = 0; i < PAGES; i++) {
-    mem[PT / 4 + i] = (FRAMES + i * 4096) | PTE.P | PTE.RW | PTE.A | PTE.D;
-    for (let w = 0; w < 1024; w++) mem[(FRAMES + i * 4096) / 4 + w] = w; // real memory, not zero pages
-  }
-  return new FloorWalk(mem, PD);
-}
+  BASES,
+  type FloorWalk,
+  floorMachine,
+  loop,
+  machine,
+  N,
+  offsets,
+  PAGES,
+  warm,
+} from "./workload.js";
 
 /**
  * Tinybench's clock: CPU time (user + system) of this process, in ms. On a

@@ -107,7 +107,7 @@ export function wordIndex(slot: number, offset: number): number {
 }
 
 /**
- * The MMU's fields that the miss path ({@link missRead32}, {@link missWrite32}) reads and writes. mmu.ts owns them
+ * The MMU's fields that {@link missWord32} reads and writes. mmu.ts owns them
  * (marked internal there); this module is the only other reader.
  */
 export interface FastMmu {
@@ -152,12 +152,12 @@ function hintTable(): Int32Array {
   return table;
 }
 
-/*
- * The miss path: an aligned 32-bit access at CPL 0 or 3 that the hit in
- * `Mmu.read32`/`write32` did not serve. missRead32 and missWrite32 serve it
- * here when it needs nothing but the walk itself, done on RAM's flat words,
- * and otherwise hand it to the general path (`Mmu.word32`, the SDM's walk of
- * mmu.ts and walk.ts).
+/**
+ * An aligned 32-bit read (`write` 0: returns the word, as an int32) or write
+ * (1) of `value` (returns 0) at int32 linear address `v` that the hit in
+ * `Mmu.read32`/`write32` did not serve: either the miss that needs nothing but
+ * the walk itself, done here on RAM's flat words, or else the general path
+ * (`Mmu.word32`, the SDM's walk of mmu.ts and walk.ts).
  *
  * Served here when the slot is empty, the access is at CPL 0 or 3, the
  * directory, the table and the frame are in flat RAM, both entries are present
@@ -169,115 +169,89 @@ function hintTable(): Int32Array {
  * such a walk: counts the access, the miss and the walk (`flatMisses`), fills
  * the TLB with the entry and its hints, and moves the word.
  *
- * Why out of line, one function for reads and one for writes: `read32` and
- * `write32` must stay small enough for V8 to inline them into their callers,
- * or each call boxes a kernel address (a double) and pays a call. V8 inlines
- * a function only when its own bytecode is under 460 bytes
- * (`--max-inlined-bytecode-size`), and counts against its caller's budget (920)
- * whatever it has already inlined; so the miss lives here, and `read32`'s
- * optimized code stays the hit alone whatever ran first. A call costs V8 about
- * a dozen instructions an argument, and a branch on `write` in every step, so
- * reads and writes each have their own entry with only the arguments they
- * need; the walk and the fill they share are small functions that V8 inlines
- * into both. They receive `v` as an int32, a small integer to V8 even for a
+ * Why one function, written out: `read32` and `write32` must stay small enough
+ * for V8 to inline them into their callers, or each call boxes a kernel
+ * address (a double) and pays a call. V8 inlines a function only when its own
+ * bytecode is under 460 bytes (`--max-inlined-bytecode-size`), and counts
+ * against its caller's budget whatever it has already inlined. This function
+ * is above that size, so it is never inlined into `read32`: their optimized
+ * code stays the hit alone, whatever ran first (a miss loop used to make
+ * `read32`'s own code carry the whole miss, and later callers then stopped
+ * inlining it). It receives `v` as an int32, a small integer to V8 even for a
  * kernel address, and a read returns its word as an int32 too (`read32` turns
  * it back with `>>> 0`): a uint32 of 2^31 or more would be a heap number, one
- * allocation per miss on a kernel pointer.
+ * allocation per miss on a kernel pointer. The masks are integers, not
+ * booleans: V8 tests them in one instruction. The walk is written out here, not
+ * in a helper: a function under the size limit (two entries, for reads and
+ * writes, each calling a shared walk, was tried) gets inlined into every
+ * caller that ever missed, hit loops included, and their hits then cost 8%
+ * more instructions.
  */
-
-/**
- * The fast path's walk of linear address `v` (int32) for an access that needs
- * the bits `need` (P and A, and D for a write) in the leaf: the packed entry,
- * without hints, or 0 if the general path must walk (a table or the frame
- * outside flat RAM, a bit missing, a reserved bit set). Permissions are the
- * caller's.
- */
-function walkFast(m: FastMmu, v: number, need: number): number {
-  const mem = m.mem;
-  const frames = m.memFrames;
-  const pd = m.cr3v >>> 12;
-  if (pd >= frames) return 0;
-  const pde = mem[(pd << 10) | (v >>> 22)]!;
-  let e: number;
-  if ((pde & m.pseMask) !== 0) {
-    e = largeEntry(pde, v, need, m.gMask);
-  } else {
-    // A 4 KiB page: the PDE present with A, its table in flat RAM; reserved
-    // bits only exist in a PDE that maps 4 MiB.
-    const pt = pde >>> 12;
-    if ((pde & (P | A)) !== (P | A) || pt >= frames) return 0;
-    const pte = mem[(pt << 10) | ((v >>> 12) & 0x3ff)]!;
-    if ((pte & need) !== need) return 0;
-    e = (pte & (KEEP | m.gMask)) | (pde & pte & (US | RW)) | P;
-  }
-  return e >>> 12 < frames ? e : 0;
-}
-
-/**
- * Fill the empty slot `vpn` of `fast` (the TLB's own slots) with entry `e`
- * and its hints for a frame `written` (1) or not (0), and count the access,
- * its miss and its walk. The default TLB's fill of an empty slot with a 4 KiB
- * entry is that store and a note of the page as held; other built-in TLBs
- * (and 4 MiB pages) fill through the swap point.
- */
-function fillFast(m: FastMmu, fast: Int32Array, vpn: number, e: number, written: number): void {
-  m.flatMisses++;
-  const hinted = e | HINTS_BY[(e & (US | RW | D)) | written]!;
-  const u = m.unbounded;
-  if (u !== null && (e & LARGE) === 0) {
-    fast[vpn] = hinted;
-    u.noteFill(vpn);
-  } else m.packed.fill(vpn, hinted);
-}
-
-/**
- * An aligned 32-bit read at int32 linear address `v` at `cpl` that the hit
- * did not serve (see above): the word, as an int32.
- */
-export function missRead32(m: FastMmu, v: number, cpl: number): number {
+export function missWord32(
+  m: FastMmu,
+  v: number,
+  cpl: number,
+  write: number,
+  value: number,
+): number {
   const vpn = v >>> 12;
-  const fast = m.fast;
   fast: {
     // Only an empty slot: an entry held without the hint this access needs
-    // (CPL 3 on a supervisor page) is the general path's, as is any CPL other
-    // than 0 or 3 (refused there).
-    if (fast[vpn] !== 0 || m.fastOn === 0 || (cpl !== 0 && cpl !== 3)) break fast;
-    const e = walkFast(m, v, P | A);
-    // walk.ts's `permits` for a read: CPL 3 needs US.
-    if (e === 0 || (cpl === 3 && (e & US) === 0)) break fast;
+    // (a write through a clean entry, CPL 3 on a supervisor page) is the
+    // general path's, as is any CPL other than 0 or 3 (refused there).
+    if (m.fastOn === 0 || m.fast[vpn] !== 0 || (cpl !== 0 && cpl !== 3)) break fast;
+    const mem = m.mem;
+    const frames = m.memFrames;
+    // The walk: the PDE, then for a 4 KiB page the PTE, each present with A
+    // (and the leaf with D for a write); reserved bits only exist in a PDE
+    // that maps 4 MiB.
+    const pd = m.cr3v >>> 12;
+    if (pd >= frames) break fast;
+    const pde = mem[(pd << 10) | (v >>> 22)]!;
+    const need = write !== 0 ? P | AD : P | A;
+    let e: number;
+    if ((pde & m.pseMask) !== 0) {
+      e = largeEntry(pde, v, need, m.gMask);
+      if (e === 0) break fast;
+    } else {
+      const pt = pde >>> 12;
+      if ((pde & (P | A)) !== (P | A) || pt >= frames) break fast;
+      const pte = mem[(pt << 10) | (vpn & 0x3ff)]!;
+      if ((pte & need) !== need) break fast;
+      e = (pte & (KEEP | m.gMask)) | (pde & pte & (US | RW)) | P;
+    }
+    // The leaf frame in flat RAM, and the permission rule of walk.ts's
+    // `permits` on the combined bits: CPL 3 needs US, and RW to write; CPL 0
+    // needs RW to write while CR0.WP is set.
+    const pfn = e >>> 12;
+    if (pfn >= frames) break fast;
+    const rights = cpl === 3 ? (write !== 0 ? US | RW : US) : write !== 0 ? m.wpMask : 0;
+    if ((e & rights) !== rights) break fast;
+    // `written` covers every frame of flat RAM.
+    const written = m.written[pfn]!;
+    if (write !== 0 && written === 0) break fast;
     // The word first: a read's load from RAM is the miss's longest wait, and
     // nothing below depends on it, so the core runs the bookkeeping meanwhile.
-    const word = m.mem[wordIndex(e, v & 0xfff)]!;
-    // `written` covers every frame of flat RAM (walkFast checked the frame).
-    fillFast(m, fast, vpn, e, m.written[e >>> 12]!);
-    return word | 0;
+    const at = ((e & ~0xfff) | (v & 0xfff)) >>> 2;
+    const word = mem[at]!;
+    m.flatMisses++;
+    const hinted = e | HINTS_BY[(e & (US | RW | D)) | written]!;
+    // A built-in TLB keeps what it is given, hints included, in the slots the
+    // fast path reads (packed.ts). The default TLB's fill of an empty slot
+    // with a 4 KiB entry is that store and a note of the page as held.
+    const u = m.unbounded;
+    if (u !== null && (e & LARGE) === 0) {
+      m.fast[vpn] = hinted;
+      u.noteFill(vpn);
+    } else m.packed.fill(vpn, hinted);
+    if (write === 0) return word | 0;
+    mem[at] = value;
+    return 0;
   }
-  return m.word32(v >>> 0, cpl as Cpl, false, 0) | 0;
+  return m.word32(v >>> 0, cpl as Cpl, write !== 0, value) | 0;
 }
 
-/**
- * An aligned 32-bit write of `value` (an int32 or uint32) at int32 linear
- * address `v` at `cpl` that the hit did not serve (see above).
- */
-export function missWrite32(m: FastMmu, v: number, cpl: number, value: number): void {
-  const vpn = v >>> 12;
-  const fast = m.fast;
-  fast: {
-    // As in missRead32; a write through a clean entry is the general path's too.
-    if (fast[vpn] !== 0 || m.fastOn === 0 || (cpl !== 0 && cpl !== 3)) break fast;
-    const e = walkFast(m, v, P | AD);
-    // walk.ts's `permits` for a write: CPL 3 needs US and RW; CPL 0 needs RW
-    // while CR0.WP is set. The frame must have been written already.
-    const rights = cpl === 3 ? US | RW : m.wpMask;
-    if (e === 0 || (e & rights) !== rights || m.written[e >>> 12] === 0) break fast;
-    m.mem[wordIndex(e, v & 0xfff)] = value;
-    fillFast(m, fast, vpn, e, 1);
-    return;
-  }
-  m.word32(v >>> 0, cpl as Cpl, true, value);
-}
-
-/** {@link walkFast}'s walk of a PDE that maps a 4 MiB page: the entry, or 0 (reserved bits, or A/D missing). */
+/** {@link missWord32}'s walk of a PDE that maps a 4 MiB page: the entry, or 0 (reserved bits, or A/D missing). */
 function largeEntry(pde: number, v: number, need: number, g: number): number {
   if ((pde & (need | LARGE_RESERVED)) !== need) return 0;
   const pfn = ((pde >>> 22) << 10) | ((v >>> 12) & 0x3ff);

@@ -49,15 +49,7 @@ import {
   type Tlb,
 } from "./api.js";
 import { HW_ERROR, HwError, PageFault, hex32, showValue } from "./errors.js";
-import {
-  EMPTY_SLOTS,
-  FLAT_AFTER,
-  HINT,
-  HINTS,
-  hintsFor,
-  missRead32,
-  missWrite32,
-} from "./fast-path.js";
+import { EMPTY_SLOTS, FLAT_AFTER, HINT, HINTS, hintsFor, missWord32 } from "./fast-path.js";
 import { ENTRY, type PackedTlb, packEntry, packedView } from "./packed.js";
 import { PhysicalMemory, checkValue, toU32 } from "./ram.js";
 import { UnboundedTlb } from "./tlb.js";
@@ -126,7 +118,7 @@ export class Mmu {
   private pge = false;
   // The same bits as masks for the fast path's walk (fast-path.ts): integers,
   // cheaper for V8 to test than booleans in the miss path.
-  // The fields marked internal below are read by fast-path.ts's miss path too.
+  // The fields marked internal below are read by fast-path.ts's missWord32 too.
   /** @internal ENTRY.LARGE while CR4.PSE is set, else 0. */
   pseMask = 0;
   /** @internal G while CR4.PGE is set, else 0. */
@@ -352,7 +344,7 @@ export class Mmu {
       // again, and lets V8 keep the hit's word untagged in the caller: without it
       // the two branches meet as a tagged value, and every hit tags its word
       // (about 10% of a read hit in `pnpm bench`).
-      return missRead32(this, v, cpl) >>> 0;
+      return missWord32(this, v, cpl, 0, 0) >>> 0;
     }
     return this.word32(va, cpl, false, 0);
   }
@@ -386,7 +378,7 @@ export class Mmu {
         this.mem[((slot & ~0xfff) | (v & 0xfff)) >>> 2] = value;
         return;
       }
-      missWrite32(this, v, cpl, value); // as in read32
+      missWord32(this, v, cpl, 1, value); // as in read32
       return;
     }
     this.word32(va, cpl, true, value);

@@ -253,7 +253,7 @@ describe("the miss path's hints", () => {
             mmu.invlpg(va);
             const general = vi.spyOn(mmu, "word32");
             mmu.read32(va + 8);
-            // Served by the miss path (missRead32), not the general path.
+            // Served by missWord32, not the general path.
             expect(general).not.toHaveBeenCalled();
             let want = HINT.R0 | (us ? HINT.R3 : 0);
             if (written && d) want |= HINT.WN | (rw ? HINT.W0 | (us ? HINT.W3 : 0) : 0);

@@ -1,0 +1,180 @@
+/**
+ * Instructions per access, counted by valgrind: the MMU's access paths (a
+ * hit, a write hit, a miss + invlpg) and the floor's, on mmu.bench.ts's
+ * workload. On a shared machine the times that `pnpm bench` prints move by
+ * 1.5x from one minute to the next; an instruction count moves by 1-3% between
+ * runs, so a change of a few percent shows. (It is not a time: two paths with
+ * the same count can differ in cache misses.)
+ *
+ * How: each case runs in a child process under `valgrind --tool=callgrind`,
+ * once with R1 and once with R2 passes of N accesses; the difference of the
+ * two totals over (R2 - R1) * N is the cost of one access, start-up and
+ * compilation cancelled out. Node runs with --no-concurrent-recompilation so
+ * that V8 compiles the same code on every run (with compilation on a thread of
+ * its own, the count varied by 2x between runs).
+ *
+ * Usage, from packages/hw-i386: `pnpm bench:count [FILTER...]`: only the
+ * cases whose names contain one of the filters (default: all, about three
+ * minutes on two cores). Needs valgrind on the PATH.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import { UnboundedTlb } from "../src/index.js";
+import { BASES, floorMachine, loop, machine, N, offsets, PAGES, warm } from "./workload.js";
+
+/** Passes of N accesses in the two runs of a case. */
+const R1 = 2;
+const R2 = 6;
+
+/** A case: builds its workload and returns one pass of N accesses. */
+type Case = () => () => void;
+
+let sink = 0;
+const CASES = new Map<string, Case>();
+CASES.set("baseline: Uint32Array random read", () => {
+  const plain = new Uint32Array(PAGES * 1024);
+  for (let i = 0; i < plain.length; i++) plain[i] = i;
+  const all = offsets(PAGES, 1);
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const pass = new Function(
+    "a",
+    "offs",
+    `let s = 0; for (let i = 0; i < ${N}; i++) s += a[offs[i] >>> 2]; return s;`,
+  ) as (a: Uint32Array, offs: Uint32Array) => number;
+  return () => {
+    sink += pass(plain, all);
+  };
+});
+for (const [where, base] of BASES) {
+  CASES.set(`floor: minimal flat TLB hit [${where}]`, () => {
+    const floor = floorMachine(base);
+    const hitSet = offsets(PAGES, 2);
+    for (let i = 0; i < N; i++) floor.read32(base + hitSet[i]!);
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    const pass = new Function(
+      "m",
+      "base",
+      "offs",
+      `let s = 0; for (let i = 0; i < ${N}; i++) s += m.read32(base + offs[i]); return s;`,
+    ) as (m: typeof floor, base: number, offs: Uint32Array) => number;
+    return () => {
+      sink += pass(floor, base, hitSet);
+    };
+  });
+  CASES.set(`floor: minimal walk + invlpg [${where}]`, () => {
+    const floor = floorMachine(base);
+    const all = offsets(PAGES, 1);
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    const pass = new Function(
+      "m",
+      "base",
+      "offs",
+      `let s = 0; for (let i = 0; i < ${N}; i++) { const va = base + offs[i]; s += m.read32(va); m.invlpg(va); } return s;`,
+    ) as (m: typeof floor, base: number, offs: Uint32Array) => number;
+    return () => {
+      sink += pass(floor, base, all);
+    };
+  });
+  const label = `unbounded, ${where}`;
+  const mmuCase =
+    (body: string, seed: number): Case =>
+    () => {
+      const m = machine(new UnboundedTlb(), base);
+      warm(m, base, PAGES);
+      const set = offsets(PAGES, seed);
+      const pass = loop(body);
+      return () => {
+        sink += pass(m, base, set);
+      };
+    };
+  CASES.set(`read32 hit [${label}]`, mmuCase("s += m.read32(base + offs[i]);", 2));
+  CASES.set(`write32 hit [${label}]`, mmuCase("m.write32(base + offs[i], i);", 2));
+  CASES.set(
+    `read32 miss: walk + invlpg [${label}]`,
+    mmuCase("const va = base + offs[i]; s += m.read32(va); m.invlpg(va);", 1),
+  );
+}
+
+/** The child: run case `name` for `passes` passes, then exit. */
+function child(name: string, passes: number): void {
+  const make = CASES.get(name);
+  if (make === undefined) throw new Error(`no case named ${JSON.stringify(name)}`);
+  const pass = make();
+  for (let p = 0; p < passes; p++) pass();
+  if (sink === 0.5) console.log(""); // keeps the reads observable
+}
+
+/** Instructions that valgrind counted for case `name` run for `passes` passes. */
+function total(name: string, passes: number): Promise<number> {
+  const self = fileURLToPath(import.meta.url);
+  const args = [
+    "--tool=callgrind",
+    "--callgrind-out-file=/dev/null",
+    process.execPath,
+    "--no-concurrent-recompilation",
+    self,
+    "--child",
+    name,
+    String(passes),
+  ];
+  return new Promise((resolve, reject) => {
+    const p = spawn("valgrind", args, { stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    p.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    p.on("error", reject);
+    p.on("close", (code) => {
+      const m = /Collected\s*:\s*(\d+)/.exec(err);
+      if (code !== 0 || m === null) reject(new Error(`valgrind on ${name} failed:\n${err}`));
+      else resolve(Number(m[1]));
+    });
+  });
+}
+
+async function parent(filters: string[]): Promise<void> {
+  if (spawnSync("valgrind", ["--version"]).error !== undefined) {
+    console.error("count.ts needs valgrind on the PATH (Debian: apt-get install valgrind)");
+    process.exitCode = 1;
+    return;
+  }
+  const names = [...CASES.keys()].filter(
+    (n) => filters.length === 0 || filters.some((f) => n.includes(f)),
+  );
+  if (names.length === 0) {
+    console.error(
+      `no case matches ${filters.join(", ")}; the cases:\n${[...CASES.keys()].join("\n")}`,
+    );
+    process.exitCode = 1;
+    return;
+  }
+  // Both runs of a case, two runs at a time (each is one busy thread).
+  const jobs = names.flatMap((n) => [R1, R2].map((r) => ({ name: n, passes: r })));
+  const totals = new Map<string, number>();
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const job = jobs[next++]!;
+      totals.set(`${job.name}/${job.passes}`, await total(job.name, job.passes));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(2, availableParallelism()) }, worker));
+  const perAccess = new Map(
+    names.map((n) => [
+      n,
+      (totals.get(`${n}/${R2}`)! - totals.get(`${n}/${R1}`)!) / ((R2 - R1) * N),
+    ]),
+  );
+  const baseline = perAccess.get("baseline: Uint32Array random read");
+  console.log(`instructions per access (valgrind; ${N} accesses a pass, ${R2} passes less ${R1})`);
+  console.table(
+    names.map((n) => ({
+      case: n,
+      instructions: Number(perAccess.get(n)!.toFixed(1)),
+      "vs baseline": baseline === undefined ? "" : `${(perAccess.get(n)! / baseline).toFixed(2)}x`,
+    })),
+  );
+}
+
+const [flag, name, passes] = process.argv.slice(2);
+if (flag === "--child") child(name!, Number(passes));
+else await parent(process.argv.slice(2));
