@@ -33,7 +33,10 @@
  * TLB each hint-served access is reported to it as a use.
  *
  * So the hints change how fast the simulation runs, never what it does; the
- * twin-machine test (test/fast-path.test.ts) checks exactly that.
+ * twin-machine test (test/fast-path.test.ts) checks exactly that. Beyond the
+ * hit itself (which `Mmu.read32`/`write32` test inline, to stay small), the
+ * paths that use the hints live here: the miss that walks on flat RAM
+ * ({@link missWord32}) and `copyWords`' stretches ({@link copyStretch}).
  *
  * @module
  */
@@ -249,6 +252,35 @@ export function missWord32(
     return 0;
   }
   return m.word32(v >>> 0, cpl as Cpl, write !== 0, value) | 0;
+}
+
+/**
+ * `Mmu.copyWords`' stretch: the `n` words after the aligned word just copied
+ * from `s` to `d` (linear addresses; all `n` on the same two pages), copied
+ * straight in flat RAM when both pages' slots in `fast` carry the hint for
+ * the access, `readBit` at the source and `writeBit` at the destination. The
+ * TLB then holds both pages and nothing is filled until the stretch ends, so
+ * each of these reads and writes would be a hit, and the caller counts them
+ * as hits. Returns `n`, or 0 if a slot lacks its hint (the words then go one
+ * by one, the ordinary way).
+ */
+export function copyStretch(
+  fast: Int32Array,
+  mem: Uint32Array,
+  s: number,
+  d: number,
+  n: number,
+  readBit: number,
+  writeBit: number,
+): number {
+  const from = fast[s >>> 12]!;
+  const to = fast[d >>> 12]!;
+  if ((from & readBit) === 0 || (to & writeBit) === 0) return 0;
+  const f = wordIndex(from, s & 0xfff) + 1;
+  const t = wordIndex(to, d & 0xfff) + 1;
+  // Ascending, word by word, as rep movsd does when the ranges overlap.
+  for (let j = 0; j < n; j++) mem[t + j] = mem[f + j]!;
+  return n;
 }
 
 /** {@link missWord32}'s walk of a PDE that maps a 4 MiB page: the entry, or 0 (reserved bits, or A/D missing). */

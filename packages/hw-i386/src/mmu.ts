@@ -49,7 +49,15 @@ import {
   type Tlb,
 } from "./api.js";
 import { HW_ERROR, HwError, PageFault, hex32, showValue } from "./errors.js";
-import { EMPTY_SLOTS, FLAT_AFTER, HINT, HINTS, hintsFor, missWord32 } from "./fast-path.js";
+import {
+  copyStretch,
+  EMPTY_SLOTS,
+  FLAT_AFTER,
+  HINT,
+  HINTS,
+  hintsFor,
+  missWord32,
+} from "./fast-path.js";
 import { ENTRY, type PackedTlb, packEntry, packedView } from "./packed.js";
 import { PhysicalMemory, checkValue, toU32 } from "./ram.js";
 import { UnboundedTlb } from "./tlb.js";
@@ -416,16 +424,9 @@ export class Mmu {
       // Words left on both pages after this one, and still to copy.
       const n = Math.min(words - i, (0xffc - (s & 0xfff)) >>> 2, (0xffc - (d & 0xfff)) >>> 2);
       if (n <= 0) continue;
-      // Both pages hinted: the TLB holds them and nothing is filled until the
-      // stretch ends, so every one of these accesses would be a hit. (Else: word by word.)
-      const from = this.fast[s >>> 12]!;
-      const to = this.fast[d >>> 12]!;
-      if ((from & readBit) === 0 || (to & writeBit) === 0) continue;
-      const mem = this.mem;
-      const f = (((from & ~0xfff) | (s & 0xfff)) >>> 2) + 1;
-      const t = (((to & ~0xfff) | (d & 0xfff)) >>> 2) + 1;
-      // Ascending, word by word, as rep movsd does when the ranges overlap.
-      for (let j = 0; j < n; j++) mem[t + j] = mem[f + j]!;
+      // The rest of the stretch straight in RAM, if the fast path may (each of
+      // its accesses would be a hit; fast-path.ts); else word by word.
+      if (copyStretch(this.fast, this.mem, s, d, n, readBit, writeBit) === 0) continue;
       // LRU order after the stretch is what its last read and write leave.
       if (this.recorder !== null) {
         this.recorder.hit(s >>> 12);
