@@ -42,6 +42,32 @@ export function pageOffset(v: number): number {
 export const LARGE_PAGE_SIZE = 4 * 1024 * 1024;
 /** Number of 32-bit entries in a page directory or a page table. */
 export const ENTRIES_PER_TABLE = 1024;
+/**
+ * The index of linear address `va`'s entry in the page directory: bits 31:22
+ * (the "directory" field in the module's diagram).
+ *
+ * @example
+ * ```ts
+ * pdeIndex(0xc040_1234); // 0x301
+ * ```
+ */
+export function pdeIndex(va: number): number {
+  return va >>> 22;
+}
+
+/**
+ * The index of linear address `va`'s entry in its page table: bits 21:12
+ * (the "table" field in the module's diagram).
+ *
+ * @example
+ * ```ts
+ * pteIndex(0xc040_1234); // 1
+ * ```
+ */
+export function pteIndex(va: number): number {
+  return (va >>> 12) & (ENTRIES_PER_TABLE - 1);
+}
+
 /** Size of the physical address space (MAXPHYADDR = 32), in bytes. */
 export const PHYS_SPACE = 2 ** 32;
 

@@ -19,7 +19,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { CR0, PTE, type Tlb, type TlbEntry } from "./api.js";
+import { CR0, ENTRIES_PER_TABLE, PTE, type Tlb, type TlbEntry } from "./api.js";
 import { Mmu } from "./mmu.js";
 import { PhysicalMemory } from "./ram.js";
 import { propertyRuns } from "./testing.js";
@@ -206,14 +206,14 @@ export function describeTlbConformance(
     it("invalidatePage anywhere in a 4 MiB page drops every piece of it", () => {
       const tlb = factory();
       // Region 3 holds two pieces of a large page and one small page; region 4 one large piece.
-      const p1 = testEntry(3 * 1024 + 1, { large: true });
-      const p2 = testEntry(3 * 1024 + 2, { large: true });
-      const small = testEntry(3 * 1024 + 9);
-      const elsewhere = testEntry(4 * 1024 + 1, { large: true });
+      const p1 = testEntry(3 * ENTRIES_PER_TABLE + 1, { large: true });
+      const p2 = testEntry(3 * ENTRIES_PER_TABLE + 2, { large: true });
+      const small = testEntry(3 * ENTRIES_PER_TABLE + 9);
+      const elsewhere = testEntry(4 * ENTRIES_PER_TABLE + 1, { large: true });
       for (const e of [p1, p2, small, elsewhere]) tlb.insert(e);
       const held = heldSet(tlb);
       const expected = [p1, p2].filter((e) => held.has(entryKey(e))).length;
-      expect(tlb.invalidatePage(3 * 1024 + 500)).toBe(expected);
+      expect(tlb.invalidatePage(3 * ENTRIES_PER_TABLE + 500)).toBe(expected);
       expect(tlb.lookup(p1.vpn)).toBeUndefined();
       expect(tlb.lookup(p2.vpn)).toBeUndefined();
       expectHeldOrForgotten(tlb, small);

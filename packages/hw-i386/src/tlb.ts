@@ -25,6 +25,8 @@ import { ENTRY, PACKED_BRAND, type PackedTlb, packTlbEntry, unpackEntry } from "
 // binding costs a load and checks at every use on the MMU's miss path).
 const LARGE = ENTRY.LARGE;
 const G = ENTRY.G;
+/** A page's place in its 4 MiB region (its PDE's table): `vpn & IN_REGION`. */
+const IN_REGION = ENTRIES_PER_TABLE - 1;
 
 /** {@link UnboundedTlb}'s `flat` and `held` until it has flat slots. */
 const NOT_FLAT = new Int32Array(0);
@@ -95,7 +97,7 @@ export class UnboundedTlb implements Tlb {
     const flat = this.flat;
     if (flat !== NOT_FLAT) return flat[vpn]!;
     const region = this.regions[vpn >>> 10];
-    return region === undefined ? 0 : region[vpn & 1023]!;
+    return region === undefined ? 0 : region[vpn & IN_REGION]!;
   }
 
   private put(vpn: number, entry: number): void {
@@ -106,7 +108,7 @@ export class UnboundedTlb implements Tlb {
     }
     let region = this.regions[vpn >>> 10];
     if (region === undefined) region = this.regions[vpn >>> 10] = new Int32Array(ENTRIES_PER_TABLE);
-    region[vpn & 1023] = entry;
+    region[vpn & IN_REGION] = entry;
   }
 
   /** @internal */
@@ -433,14 +435,14 @@ export class SetAssociativeTlb implements Tlb {
       const i = this.find(vpn);
       e = i < 0 ? 0 : this.info[i]!;
     }
-    if (e !== 0 && this.lru) this.lastUse[vpn >>> 10]![vpn & 1023] = ++this.clock;
+    if (e !== 0 && this.lru) this.lastUse[vpn >>> 10]![vpn & IN_REGION] = ++this.clock;
     return e;
   }
 
   /** @internal */
   hit(vpn: number): void {
     // Only for pages held (the MMU hints nothing else).
-    this.lastUse[vpn >>> 10]![vpn & 1023] = ++this.clock;
+    this.lastUse[vpn >>> 10]![vpn & IN_REGION] = ++this.clock;
   }
 
   /** @internal */
@@ -472,7 +474,7 @@ export class SetAssociativeTlb implements Tlb {
     this.stamps[slot] = ++this.clock;
     if (this.lru) {
       const r = vpn >>> 10;
-      (this.lastUse[r] ??= new Float64Array(ENTRIES_PER_TABLE))[vpn & 1023] = this.clock;
+      (this.lastUse[r] ??= new Float64Array(ENTRIES_PER_TABLE))[vpn & IN_REGION] = this.clock;
     }
     return evicted;
   }
@@ -545,7 +547,7 @@ export class SetAssociativeTlb implements Tlb {
   private age(i: number): number {
     if (!this.lru) return this.stamps[i]!;
     const vpn = this.tags[i]!;
-    return this.lastUse[vpn >>> 10]![vpn & 1023]!;
+    return this.lastUse[vpn >>> 10]![vpn & IN_REGION]!;
   }
 
   private drop(test: (vpn: number, entry: number) => boolean): number {

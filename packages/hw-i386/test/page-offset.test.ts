@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { PAGE_SIZE, pageOffset } from "../src/index.js";
+import { ENTRIES_PER_TABLE, PAGE_SIZE, pageOffset, pdeIndex, pteIndex } from "../src/index.js";
 
 describe("pageOffset", () => {
   it("is the remainder by the page size, worked by hand at the edges", () => {
@@ -20,6 +20,29 @@ describe("pageOffset", () => {
     fc.assert(
       fc.property(fc.maxSafeNat(), (v) => {
         expect(pageOffset(v)).toBe(v % PAGE_SIZE);
+      }),
+    );
+  });
+});
+
+describe("pdeIndex and pteIndex", () => {
+  it("split a linear address as the SDM's figure does, worked by hand", () => {
+    // 0xc040_1234 = 1100000001 0000000001 001000110100 in binary.
+    expect(pdeIndex(0xc040_1234)).toBe(0x301);
+    expect(pteIndex(0xc040_1234)).toBe(1);
+    expect([pdeIndex(0), pteIndex(0)]).toEqual([0, 0]);
+    expect([pdeIndex(0x003f_f000), pteIndex(0x003f_f000)]).toEqual([0, 0x3ff]);
+    expect([pdeIndex(0x0040_0000), pteIndex(0x0040_0000)]).toEqual([1, 0]);
+    expect([pdeIndex(0xffff_ffff), pteIndex(0xffff_ffff)]).toEqual([0x3ff, 0x3ff]);
+  });
+
+  it("give back the address with the page offset, for every 32-bit address", () => {
+    fc.assert(
+      fc.property(fc.nat({ max: 0xffff_ffff }), (va) => {
+        expect(pdeIndex(va)).toBeLessThan(ENTRIES_PER_TABLE);
+        expect(pteIndex(va)).toBeLessThan(ENTRIES_PER_TABLE);
+        const back = (pdeIndex(va) * ENTRIES_PER_TABLE + pteIndex(va)) * PAGE_SIZE + pageOffset(va);
+        expect(back).toBe(va);
       }),
     );
   });

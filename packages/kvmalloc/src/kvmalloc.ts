@@ -81,12 +81,12 @@ class PageNumbers {
   /** The number of page `page` (a {@link keyOf}; -1 has 0). */
   get(page: number): number {
     const t = page < 0 ? undefined : this.tables[page >>> 10];
-    return t === undefined ? 0 : t[page & 1023]!;
+    return t === undefined ? 0 : t[page & (ENTRIES_PER_TABLE - 1)]!;
   }
   /** Set the number of page `page`, a valid page number. */
   set(page: number, value: number): void {
     const t = (this.tables[page >>> 10] ??= new Int32Array(ENTRIES_PER_TABLE));
-    t[page & 1023] = value;
+    t[page & (ENTRIES_PER_TABLE - 1)] = value;
   }
 }
 

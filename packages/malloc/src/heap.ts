@@ -55,7 +55,7 @@
  *
  * @module
  */
-import { type Mmu, PAGE_SIZE, hex32 as hexU32 } from "@mm386/hw-i386";
+import { ENTRIES_PER_TABLE, type Mmu, PAGE_SIZE, hex32 as hexU32 } from "@mm386/hw-i386";
 import { type KernelPageAllocator, resizeKernelPages } from "@mm386/kvmalloc";
 import { describeValue } from "@mm386/paging";
 import {
@@ -77,6 +77,9 @@ import {
   sizeOf,
 } from "./api.js";
 import { segregatedFits } from "./policies.js";
+
+/** A page's index in its table of `pagesInfo`: `vpn & TABLE_MASK`. */
+const TABLE_MASK = ENTRIES_PER_TABLE - 1;
 
 /** `n` (an address as the heap holds it, an int32, or a header word) in hex, as an unsigned word. */
 function hex32(n: number): string {
@@ -525,7 +528,7 @@ export class Malloc implements HeapAllocator {
    * use (a flat array over the kernel's 262144 pages cost more to make than
    * a small heap's whole life).
    */
-  private readonly pagesInfo = new Array<(PageInfo | undefined)[] | undefined>(1024);
+  private readonly pagesInfo = new Array<(PageInfo | undefined)[] | undefined>(ENTRIES_PER_TABLE);
   /**
    * The shadow record of every pointer the heap handed out on a page it
    * still holds: an open-addressing table (linear probing), four numbers an
@@ -1403,7 +1406,7 @@ export class Malloc implements HeapAllocator {
 
   private infoOf(va: number): PageInfo | undefined {
     const table = this.pagesInfo[va >>> 22];
-    return table === undefined ? undefined : table[(va >>> 12) & 1023];
+    return table === undefined ? undefined : table[(va >>> 12) & TABLE_MASK];
   }
 
   /** Set the shadow record of the page of `va`. */
@@ -1411,9 +1414,9 @@ export class Malloc implements HeapAllocator {
     let table = this.pagesInfo[va >>> 22];
     if (table === undefined) {
       if (info === undefined) return;
-      this.pagesInfo[va >>> 22] = table = new Array<PageInfo | undefined>(1024);
+      this.pagesInfo[va >>> 22] = table = new Array<PageInfo | undefined>(ENTRIES_PER_TABLE);
     }
-    table[(va >>> 12) & 1023] = info;
+    table[(va >>> 12) & TABLE_MASK] = info;
   }
 
   /** The index in `recs` of the record of `bp`, on the page `info`, or -1 if it has none. */

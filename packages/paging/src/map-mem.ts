@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { PAGE_SIZE, PDE, PTE, hex32 } from "@mm386/hw-i386";
+import { PAGE_SIZE, PDE, PTE, hex32, pteIndex } from "@mm386/hw-i386";
 import { type MapMem, type MapMemContext, PAGING_ERROR, PagingError } from "./api.js";
 import type { Pagedir } from "./paging.js";
 
@@ -91,7 +91,7 @@ export const hobbyMapMem: MapMem = {
         pte0 = kernel ? k.kernelPteVa(r, 0) : k.userTable(pd!, r);
       }
       if (pte0 === null) continue; // unmapping where there is no table
-      const pteVa = pte0 + 4 * ((va >>> 12) & 1023);
+      const pteVa = pte0 + 4 * pteIndex(va);
       const old = k.mmu.read32(pteVa);
       k.mmu.write32(pteVa, present ? (phys + i * PAGE_SIZE) | flags : 0);
       if ((old & PTE.P) !== 0 && visible) k.mmu.invlpg(va);

@@ -25,6 +25,8 @@ import {
   PAGE_SIZE,
   PDE,
   PTE,
+  pdeIndex,
+  pteIndex,
   explainWalk,
   formatWalk,
   hex32,
@@ -243,7 +245,7 @@ export class Paging implements PagingDesign<Pagedir> {
     const bootTableVa = bootVa(bootInfo.pageTable);
     this.#kvpd[0] = bootTableVa;
     this.windowVa = bootInfo.windowVa;
-    this.windowPteVa = bootTableVa + 4 * ((bootInfo.windowVa >>> 12) & 1023);
+    this.windowPteVa = bootTableVa + 4 * pteIndex(bootInfo.windowVa);
     const makeVpa = () => allocators.vpcreate(PAGE_SIZE, this.split - PAGE_SIZE);
     this.init = new Pagedir(
       bootInfo.pageDirectory,
@@ -430,7 +432,7 @@ export class Paging implements PagingDesign<Pagedir> {
   /** The physical address `va` maps to in the kernel half, or null. */
   kernelPhysOf(va: number): number | null {
     if (!Number.isSafeInteger(va) || va < this.split || va >= SPACE) return null;
-    const pte = this.readKernelPte(va >>> 22, (va >>> 12) & 1023);
+    const pte = this.readKernelPte(pdeIndex(va), pteIndex(va));
     return pte === null || (pte & PTE.P) === 0 ? null : ((pte & 0xffff_f000) | (va & 0xfff)) >>> 0;
   }
 
@@ -561,7 +563,13 @@ export class Paging implements PagingDesign<Pagedir> {
       for (let i = 0; i < ENTRIES_PER_TABLE; i++) {
         const pte = kernel ? this.readKernelPte(r, i)! : this.readUserPte(pd, r, i)!;
         if ((pte & PTE.P) === 0) continue;
-        addRun(out, (r * 1024 + i) * PAGE_SIZE, (pte & 0xffff_f000) >>> 0, 1, runFlags(pte));
+        addRun(
+          out,
+          (r * ENTRIES_PER_TABLE + i) * PAGE_SIZE,
+          (pte & 0xffff_f000) >>> 0,
+          1,
+          runFlags(pte),
+        );
       }
     }
     return out;

@@ -28,11 +28,19 @@ import {
   Zones,
 } from "@mm386/allocation/linux";
 import { describeValue } from "@mm386/allocation";
-import { CR0, CR4, hex32, type Machine, PAGE_SIZE, PDE, PTE } from "@mm386/hw-i386";
+import {
+  CR0,
+  CR4,
+  ENTRIES_PER_TABLE,
+  hex32,
+  LARGE_PAGE_SIZE,
+  type Machine,
+  PAGE_SIZE,
+  PDE,
+  PTE,
+} from "@mm386/hw-i386";
 import { checkFaultHandler, type UserFaultHandler } from "./fault.js";
 import { LINUX_FLAGS, LINUX_LAYOUT, type LinuxLayout, linuxLayout, maxmemFor } from "./layout.js";
-
-const FOUR_MIB = 4 * 1024 * 1024;
 
 /** Options of {@link bootLinux}. */
 export interface LinuxBootOptions {
@@ -139,7 +147,7 @@ export function checkLinuxBootOptions(options: LinuxBootOptions): CheckedLinuxBo
   const highpte = options.highpte === undefined ? true : options.highpte;
   if (
     !Number.isSafeInteger(pageOffset) ||
-    pageOffset % FOUR_MIB !== 0 ||
+    pageOffset % LARGE_PAGE_SIZE !== 0 ||
     pageOffset < 0x4000_0000 ||
     pageOffset > 0xe000_0000
   )
@@ -147,7 +155,7 @@ export function checkLinuxBootOptions(options: LinuxBootOptions): CheckedLinuxBo
   if (typeof pse !== "boolean") bad(`pse ${describeValue(pse)} is not a boolean`);
   if (typeof pge !== "boolean") bad(`pge ${describeValue(pge)} is not a boolean`);
   if (typeof highpte !== "boolean") bad(`highpte ${describeValue(highpte)} is not a boolean`);
-  if (!Number.isSafeInteger(kernelSize) || kernelSize < 0x4000 || kernelSize > FOUR_MIB)
+  if (!Number.isSafeInteger(kernelSize) || kernelSize < 0x4000 || kernelSize > LARGE_PAGE_SIZE)
     bad(
       `kernel size ${show(kernelSize)} must be an integer in [0x4000, 0x400000] (head.S's tables live in it)`,
     );
@@ -249,15 +257,15 @@ export function kernelPhysicalMappingInit(ctx: LinuxBootContext): void {
   const kernelFlags = LINUX_FLAGS.PAGE_KERNEL | (ctx.pge ? PTE.G : 0);
   const pgd = va(ctx, ctx.head.swapperPgDir);
   let pfn = 0;
-  for (let r = ctx.pageOffset >>> 22; r < 1024 && pfn < ctx.maxLowPfn; r++) {
+  for (let r = ctx.pageOffset >>> 22; r < ENTRIES_PER_TABLE && pfn < ctx.maxLowPfn; r++) {
     const pdeVa = pgd + 4 * r;
-    if (ctx.pse && pfn + 1024 <= ctx.maxLowPfn) {
+    if (ctx.pse && pfn + ENTRIES_PER_TABLE <= ctx.maxLowPfn) {
       mmu.write32(pdeVa, (pfn * PAGE_SIZE) | kernelFlags | LINUX_FLAGS.PSE);
-      pfn += 1024;
+      pfn += ENTRIES_PER_TABLE;
       continue;
     }
     const table = onePageTableInit(ctx, pdeVa);
-    for (let i = 0; i < 1024; i++, pfn++)
+    for (let i = 0; i < ENTRIES_PER_TABLE; i++, pfn++)
       mmu.write32(table + 4 * i, pfn < ctx.maxLowPfn ? (pfn * PAGE_SIZE) | kernelFlags : 0);
   }
 }

@@ -24,7 +24,7 @@
  */
 import { LINUX_ERROR, LinuxMmError } from "@mm386/allocation/linux";
 import { describeValue } from "@mm386/allocation";
-import { hex32, type Machine, PAGE_SIZE, PTE } from "@mm386/hw-i386";
+import { hex32, type Machine, PAGE_SIZE, PTE, pteIndex } from "@mm386/hw-i386";
 import { flushTlbAll, show } from "./boot.js";
 import {
   kmapAtomicAddr,
@@ -300,7 +300,7 @@ export class Highmem {
 
   /** Kernel virtual address of the fixmap PTE of `vaddr` (`kmap_pte - idx`). */
   private fixPte(vaddr: number): number {
-    return this.k.fixmapPageTable + 4 * ((vaddr >>> 12) & 1023);
+    return this.k.fixmapPageTable + 4 * pteIndex(vaddr);
   }
 
   /** `page` must be a page-aligned frame of RAM. */

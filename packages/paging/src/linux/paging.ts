@@ -31,6 +31,7 @@ import { describeValue } from "@mm386/allocation";
 import {
   CR4,
   type Cpl,
+  ENTRIES_PER_TABLE,
   explainWalk,
   formatWalk,
   hex32,
@@ -41,6 +42,7 @@ import {
   PDE,
   PF_ERROR,
   PTE,
+  pteIndex,
   type WalkExplanation,
 } from "@mm386/hw-i386";
 import { type MappedRange, PAGING_ERROR, PagingError } from "../api.js";
@@ -352,7 +354,7 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
     const pgd = this.va(phys);
     const user = this.pageOffset >>> 22;
     for (let r = 0; r < user; r++) this.mmu.write32(pgd + 4 * r, 0);
-    this.mmu.copyWords(pgd + 4 * user, this.reference.pgd + 4 * user, 1024 - user);
+    this.mmu.copyWords(pgd + 4 * user, this.reference.pgd + 4 * user, ENTRIES_PER_TABLE - user);
     const mm = new MmStruct(pgd, phys);
     this.owned.add(mm);
     this.spaces.push(mm);
@@ -734,7 +736,9 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
     for (let va = start; va < end; va += PAGE_SIZE) {
       const pte = this.readPte(mm, va);
       if (pte === null) {
-        va = (Math.floor(va / (PAGE_SIZE * 1024)) + 1) * PAGE_SIZE * 1024 - PAGE_SIZE;
+        va =
+          (Math.floor(va / (PAGE_SIZE * ENTRIES_PER_TABLE)) + 1) * PAGE_SIZE * ENTRIES_PER_TABLE -
+          PAGE_SIZE;
         continue;
       }
       if ((pte & PTE.P) !== 0)
@@ -824,7 +828,9 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
     for (let va = from; va < to; va += PAGE_SIZE) {
       const pte = this.readPte(mm, va);
       if (pte === null) {
-        va = (Math.floor(va / (PAGE_SIZE * 1024)) + 1) * PAGE_SIZE * 1024 - PAGE_SIZE;
+        va =
+          (Math.floor(va / (PAGE_SIZE * ENTRIES_PER_TABLE)) + 1) * PAGE_SIZE * ENTRIES_PER_TABLE -
+          PAGE_SIZE;
         continue;
       }
       if (pte === 0) continue;
@@ -948,21 +954,26 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
     const add = (virt: number, phys: number, pages: number, flags: number) =>
       addRun(out, virt, phys, pages, flags);
     const userPdes = this.pageOffset >>> 22;
-    for (let r = 0; r < 1024; r++) {
+    for (let r = 0; r < ENTRIES_PER_TABLE; r++) {
       const dir = r < userPdes ? space : this.reference;
       const pde = this.mmu.read32(dir.pgd + 4 * r);
       if ((pde & PDE.P) === 0) continue;
       if ((pde & PDE.PS) !== 0 && (this.mmu.cr4 & CR4.PSE) !== 0) {
-        add(r * 1024 * PAGE_SIZE, (pde & 0xffc0_0000) >>> 0, 1024, runFlags(pde, PDE.PS));
+        add(
+          r * ENTRIES_PER_TABLE * PAGE_SIZE,
+          (pde & 0xffc0_0000) >>> 0,
+          ENTRIES_PER_TABLE,
+          runFlags(pde, PDE.PS),
+        );
         continue;
       }
       const ptes = this.withTable((pde & 0xffff_f000) >>> 0, (table) =>
-        Array.from({ length: 1024 }, (_, i) => this.mmu.read32(table + 4 * i)),
+        Array.from({ length: ENTRIES_PER_TABLE }, (_, i) => this.mmu.read32(table + 4 * i)),
       );
-      for (let i = 0; i < 1024; i++) {
+      for (let i = 0; i < ENTRIES_PER_TABLE; i++) {
         const pte = ptes[i]!;
         if ((pte & PTE.P) === 0) continue;
-        add((r * 1024 + i) * PAGE_SIZE, (pte & 0xffff_f000) >>> 0, 1, runFlags(pte));
+        add((r * ENTRIES_PER_TABLE + i) * PAGE_SIZE, (pte & 0xffff_f000) >>> 0, 1, runFlags(pte));
       }
     }
     return out;
@@ -1035,7 +1046,7 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
     const pde = this.mmu.read32(mm.pgd + 4 * (va >>> 22));
     if ((pde & PDE.P) === 0 || (pde & PDE.PS) !== 0) return null;
     return this.withTable((pde & 0xffff_f000) >>> 0, (table) =>
-      this.mmu.read32(table + 4 * ((va >>> 12) & 1023)),
+      this.mmu.read32(table + 4 * pteIndex(va)),
     );
   }
 
@@ -1125,7 +1136,7 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
     // One 4 MiB chunk (one page table) at a time, so a highmem table is kmapped once per chunk.
     for (let i = 0; i < nPages;) {
       const va0 = virt + i * PAGE_SIZE;
-      const inTable = Math.min(nPages - i, 1024 - ((va0 >>> 12) & 1023));
+      const inTable = Math.min(nPages - i, ENTRIES_PER_TABLE - pteIndex(va0));
       const pde = mmu.read32(mm.pgd + 4 * (va0 >>> 22));
       // Unmapping where there is no table: nothing mapped; skip the chunk.
       if ((pde & PDE.P) !== 0) {
@@ -1133,7 +1144,7 @@ export class LinuxPaging implements PagingDesign<MmStruct> {
         this.withTable((pde & 0xffff_f000) >>> 0, (table) => {
           for (let j = from; j < from + inTable; j++) {
             const va = virt + j * PAGE_SIZE;
-            const at = table + 4 * ((va >>> 12) & 1023);
+            const at = table + 4 * pteIndex(va);
             const old = mmu.read32(at);
             const now = pte === null ? 0 : pte(j);
             if (old === now) continue;

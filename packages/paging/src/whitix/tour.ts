@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { createMachine, CR0, hex32, PageFault, PDE, PTE } from "@mm386/hw-i386";
+import { createMachine, CR0, hex32, PageFault, PDE, PTE, pteIndex } from "@mm386/hw-i386";
 import { WHITIX } from "./api.js";
 import { VirtMemManagerInit, windowPdeVa, windowPteVa } from "./whitix.js";
 
@@ -43,10 +43,10 @@ export function whitixTour(): string {
   say(`     mmu.read32(${hex32(pteVa)}) = ${hex32(throughWindow)}`);
   const pde = m.ram.read32(dir + 4 * (va >>> 22));
   const table = (pde & 0xffff_f000) >>> 0;
-  const pteAddr = table + 4 * ((va >>> 12) & 1023);
+  const pteAddr = table + 4 * pteIndex(va);
   const physically = m.ram.read32(pteAddr);
   say(
-    `   the same PTE physically: PDE ${va >>> 22} -> table ${hex32(table)}, entry ${(va >>> 12) & 1023} at ${hex32(pteAddr)}`,
+    `   the same PTE physically: PDE ${va >>> 22} -> table ${hex32(table)}, entry ${pteIndex(va)} at ${hex32(pteAddr)}`,
   );
   say(
     `     ram.read32(${hex32(pteAddr)}) = ${hex32(physically)}  ${throughWindow === physically ? "(the same word)" : "(DIFFERENT!)"}`,

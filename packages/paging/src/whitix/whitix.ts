@@ -37,6 +37,7 @@ import {
   PAGE_SIZE,
   PDE,
   PTE,
+  pteIndex,
   type WalkExplanation,
 } from "@mm386/hw-i386";
 import { type MappedRange, PAGING_ERROR, PagingError } from "../api.js";
@@ -344,7 +345,7 @@ export class Whitix implements PagingDesign<WhitixSpace> {
       while (i < n) {
         const va = virt + i * PAGE_SIZE;
         const r = va >>> 22;
-        const index = (va >>> 12) & 1023;
+        const index = pteIndex(va);
         const inTable = Math.min(n - i, ENTRIES_PER_TABLE - index);
         if ((mmu.read32(d + 4 * r) & PDE.P) !== 0) {
           const shared = r < WHITIX.IDENTITY_PDES || r >= USER_PDES;
@@ -630,7 +631,7 @@ export class Whitix implements PagingDesign<WhitixSpace> {
           for (let i = 0; i < ENTRIES_PER_TABLE; i++) {
             const pte = this.mmu.read32(t + 4 * i);
             if ((pte & PTE.P) === 0) continue;
-            const virt = (r * 1024 + i) * PAGE_SIZE;
+            const virt = (r * ENTRIES_PER_TABLE + i) * PAGE_SIZE;
             // The temp slots are transient (this very dump may hold one), like the window not memory.
             if (virt >= WHITIX.TEMP_BASE) break;
             addRun(out, virt, (pte & FRAME) >>> 0, 1, runFlags(pte));
