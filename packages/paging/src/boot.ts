@@ -20,7 +20,16 @@
  * @module
  */
 import { describeValue } from "@mm386/allocation";
-import { CR0, ENTRIES_PER_TABLE, hex32, type Machine, PAGE_SIZE, PDE, PTE } from "@mm386/hw-i386";
+import {
+  CR0,
+  ENTRIES_PER_TABLE,
+  hex32,
+  LARGE_PAGE_SIZE,
+  type Machine,
+  PAGE_SIZE,
+  PDE,
+  PTE,
+} from "@mm386/hw-i386";
 import {
   type BootInfo,
   type BootOptions,
@@ -28,8 +37,6 @@ import {
   PAGING_ERROR,
   PagingError,
 } from "./api.js";
-
-const FOUR_MIB = 4 * 1024 * 1024;
 
 /** An address in hex when it is a number, else the value named as what it is (`5n`, `Symbol(x)`). */
 function show(v: unknown): string {
@@ -50,9 +57,9 @@ export function checkMachine(machine: Machine): void {
 export function checkSplit(split: number): void {
   if (
     !Number.isSafeInteger(split) ||
-    split % FOUR_MIB !== 0 ||
-    split < FOUR_MIB ||
-    split > 2 ** 32 - FOUR_MIB
+    split % LARGE_PAGE_SIZE !== 0 ||
+    split < LARGE_PAGE_SIZE ||
+    split > 2 ** 32 - LARGE_PAGE_SIZE
   ) {
     throw new PagingError(
       PAGING_ERROR.BAD_CONFIG,
@@ -93,7 +100,7 @@ export function boot(machine: Machine, options: BootOptions = {}): BootInfo {
   const mappedBytes = identityTable + PAGE_SIZE;
   // The identity table maps only the first 4 MiB, where the boot code must run;
   // the kernel table keeps its last entry for the window.
-  if (mappedBytes > FOUR_MIB || mappedBytes - kernelLoad > FOUR_MIB - PAGE_SIZE) {
+  if (mappedBytes > LARGE_PAGE_SIZE || mappedBytes - kernelLoad > LARGE_PAGE_SIZE - PAGE_SIZE) {
     throw new PagingError(
       PAGING_ERROR.BAD_CONFIG,
       `kernel image [${hex32(kernelLoad)}, ${hex32(kernelLoad + kernelSize)}) and the boot tables do not fit in the first 4 MiB`,

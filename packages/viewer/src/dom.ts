@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { PF_ERROR, hex32 } from "@mm386/hw-i386";
+import { LARGE_PAGE_SIZE, PAGE_SIZE, PF_ERROR, hex32 } from "@mm386/hw-i386";
 import { VIEWER_ERROR, ViewerError } from "./errors.js";
 import { type EntryView, OWNER, type StackView, tableView } from "./inspect.js";
 import {
@@ -80,8 +80,9 @@ function entryClass(e: EntryView, kind: "pde" | "pte"): string {
 }
 
 /** The tooltip of a grid cell. */
-function entryTitle(e: EntryView, kind: "pde" | "pte", pdeIndex?: number): string {
-  const va = kind === "pde" ? e.index * 0x40_0000 : pdeIndex! * 0x40_0000 + e.index * 0x1000;
+function entryTitle(e: EntryView, kind: "pde" | "pte", pde?: number): string {
+  const va =
+    kind === "pde" ? e.index * LARGE_PAGE_SIZE : pde! * LARGE_PAGE_SIZE + e.index * PAGE_SIZE;
   const head = `${kind.toUpperCase()} ${e.index} (va ${hex32(va)}) = ${hex32(e.raw)}`;
   if (!e.present) return `${head}: not present`;
   const what = e.large ? "4 MiB page at" : kind === "pde" ? "page table at" : "frame";
@@ -297,7 +298,7 @@ export function mountViewer(root: HTMLElement, options: MountOptions = {}): Moun
     tableHead.textContent =
       pte === null
         ? `PDE ${loc.pde}: no page table (not present or a 4 MiB page)`
-        : `page table of PDE ${loc.pde} (va ${hex32(loc.pde * 0x40_0000)})`;
+        : `page table of PDE ${loc.pde} (va ${hex32(loc.pde * LARGE_PAGE_SIZE)})`;
     tableGrid.dataset["pde"] = String(loc.pde);
     for (const e of pte ?? [])
       tableGrid.append(

@@ -25,6 +25,7 @@ import {
   CR4,
   ENTRIES_PER_TABLE,
   type Machine,
+  LARGE_PAGE_SIZE,
   PAGE_SIZE,
   PDE,
   PTE,
@@ -283,14 +284,15 @@ export function forEachMapping(
     if (isLarge(machine, pde)) {
       const big = (pde & 0xffc0_0000) >>> 0;
       for (let j = 0; j < ENTRIES_PER_TABLE; j++)
-        visit(i * 0x40_0000 + j * PAGE_SIZE, big + j * PAGE_SIZE, i);
+        visit(i * LARGE_PAGE_SIZE + j * PAGE_SIZE, big + j * PAGE_SIZE, i);
       continue;
     }
     if (base === (cr3 & FRAME_MASK) >>> 0) continue; // a self-map maps tables, not memory
     const table = readFrame(machine, base);
     for (let j = 0; j < ENTRIES_PER_TABLE; j++) {
       const pte = table[j]!;
-      if ((pte & PTE.P) !== 0) visit(i * 0x40_0000 + j * PAGE_SIZE, (pte & FRAME_MASK) >>> 0, i);
+      if ((pte & PTE.P) !== 0)
+        visit(i * LARGE_PAGE_SIZE + j * PAGE_SIZE, (pte & FRAME_MASK) >>> 0, i);
     }
   }
 }
@@ -336,7 +338,7 @@ export function kernelPages(machine: Machine, cr3: number, split: number): Map<n
     (va, pa) => {
       if (va >= split) pages.set(va, pa);
     },
-    Math.floor(split / 0x40_0000),
+    Math.floor(split / LARGE_PAGE_SIZE),
   );
   return pages;
 }
@@ -450,7 +452,7 @@ export function physicalView(
       if (pa !== undefined) claim(pa / PAGE_SIZE, OWNER.HEAP);
     }
   }
-  const userPdes = Math.ceil(design.split / 0x40_0000);
+  const userPdes = Math.ceil(design.split / LARGE_PAGE_SIZE);
   for (const s of spaces)
     forEachMapping(
       machine,

@@ -29,6 +29,7 @@ import {
   CR0,
   type Cpl,
   ENTRIES_PER_TABLE,
+  LARGE_PAGE_SIZE,
   explainWalk,
   formatWalk,
   hex32,
@@ -37,6 +38,7 @@ import {
   PAGE_SIZE,
   PDE,
   PTE,
+  pdeIndex,
   pteIndex,
   type WalkExplanation,
 } from "@mm386/hw-i386";
@@ -720,7 +722,7 @@ export class Whitix implements PagingDesign<WhitixSpace> {
       }
       const stop = Math.min(end, reserved?.[0] ?? end);
       if ((this.mmu.read32(windowPdeVa(va)) & PDE.P) === 0) {
-        const tableEnd = Math.min(stop, ((va >>> 22) + 1) * 4 * 1024 * 1024);
+        const tableEnd = Math.min(stop, (pdeIndex(va) + 1) * LARGE_PAGE_SIZE);
         const free = (tableEnd - va) / PAGE_SIZE;
         if (len + free >= n) return run;
         len += free;
