@@ -1,10 +1,13 @@
 /**
  * Instructions per access, counted by valgrind: the MMU's access paths (a
  * hit, a write hit, a miss + invlpg, with the default TLB and a 64-entry LRU
- * one) and the floor's, on mmu.bench.ts's workload. On a shared machine the times that `pnpm bench` prints move by
- * 1.5x from one minute to the next; an instruction count moves by up to 5% between
- * runs, so a change of a few percent shows. (It is not a time: two paths with
- * the same count can differ in cache misses.)
+ * one), the floor's hit and miss, and the plain read, on the workload that
+ * mmu.bench.ts times (workload.ts). On a shared machine the times that
+ * `pnpm bench` prints move by 1.5x from one minute to the next; the MMU's
+ * counts moved by up to 5% between runs, and the plain read's, the smallest,
+ * by up to 13% (27.5 to 31.7), so a change of 10% in a path shows at once,
+ * and ratios are best read between the MMU's cases and the floor's. (A count
+ * is not a time: two paths with the same count can differ in cache misses.)
  *
  * How: each case runs in a child process under `valgrind --tool=callgrind`,
  * once with R1 and once with R2 passes of N accesses; the difference of the
@@ -14,10 +17,11 @@
  * its own, the count varied by 2x between runs).
  *
  * Usage, from packages/hw-i386: `pnpm bench:count [FILTER...]`: only the
- * cases whose names contain one of the filters (default: all, about five
- * minutes on two cores). Needs valgrind on the PATH.
+ * cases whose names contain one of the filters (default: all, five to nine
+ * minutes on two cores). A ratio column is blank where the filter left out the
+ * case it compares with. Needs valgrind on the PATH.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { SetAssociativeTlb, type Tlb, UnboundedTlb } from "../src/index.js";
@@ -112,6 +116,9 @@ function child(name: string, passes: number): void {
   if (sink === 0.5) console.log(""); // keeps the reads observable
 }
 
+/** The valgrind runs not yet finished: killed if another fails. */
+const running = new Set<ChildProcess>();
+
 /** Instructions that valgrind counted for case `name` run for `passes` passes. */
 function total(name: string, passes: number): Promise<number> {
   const self = fileURLToPath(import.meta.url);
@@ -127,10 +134,12 @@ function total(name: string, passes: number): Promise<number> {
   ];
   return new Promise((resolve, reject) => {
     const p = spawn("valgrind", args, { stdio: ["ignore", "ignore", "pipe"] });
+    running.add(p);
     let err = "";
     p.stderr.on("data", (d: Buffer) => (err += d.toString()));
     p.on("error", reject);
     p.on("close", (code) => {
+      running.delete(p);
       const m = /Collected\s*:\s*(\d+)/.exec(err);
       if (code !== 0 || m === null) reject(new Error(`valgrind on ${name} failed:\n${err}`));
       else resolve(Number(m[1]));
@@ -164,7 +173,12 @@ async function parent(filters: string[]): Promise<void> {
       totals.set(`${job.name}/${job.passes}`, await total(job.name, job.passes));
     }
   };
-  await Promise.all(Array.from({ length: Math.min(2, availableParallelism()) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.min(2, availableParallelism()) }, worker));
+  } catch (e) {
+    for (const p of running) p.kill();
+    throw e;
+  }
   const perAccess = new Map(
     names.map((n) => [
       n,

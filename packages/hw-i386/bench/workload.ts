@@ -5,17 +5,21 @@
  *
  * Working set: 1 MiB of linear memory mapped by 256 4 KiB pages (A and D
  * already set), placed once at a low linear address and once in the kernel
- * half (addresses >= 2^30 are doubles to V8, which costs a little).
+ * half (addresses >= 2^31 are doubles to V8, which costs a little).
  */
 import { CR0, Mmu, PhysicalMemory, PTE, type Tlb } from "../src/index.js";
 
+/** Accesses in one pass of a task. */
 export const N = 1 << 20;
+/** Pages in the working set (1 MiB). */
 export const PAGES = 256;
 const PD = 0x0000_1000;
 const PT = 0x0000_2000;
 const FRAMES = 0x0100_0000;
-// Two places for the working set: low linear addresses are small integers to
-// V8; kernel addresses (>= 2^30) are doubles, which costs a little more.
+/**
+ * Two places for the working set: low linear addresses are small integers to
+ * V8; kernel addresses (>= 2^31) are doubles, which costs a little more.
+ */
 export const BASES: [string, number][] = [
   ["low", 0x0040_0000],
   ["kernel", 0xc040_0000],
@@ -38,6 +42,9 @@ export function offsets(pages: number, seed: number): Uint32Array {
   for (let i = 0; i < N; i++) out[i] = Math.floor(r() * pages * 1024) * 4;
   return out;
 }
+
+/** One pass of a task over the machine `m`: the loop that {@link loop} compiles. */
+export type Loop = (m: Mmu, base: number, offs: Uint32Array) => number;
 
 /** A machine with the working set mapped at `base` (4 MiB aligned). */
 export function machine(tlb: Tlb, base: number): Mmu {
@@ -64,7 +71,6 @@ export function warm(mmu: Mmu, base: number, pages: number): void {
  * deoptimisations (small-integer addresses, then doubles, then another TLB
  * class); each task gets a fresh function instead.
  */
-export type Loop = (m: Mmu, base: number, offs: Uint32Array) => number;
 export function loop(body: string): Loop {
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   return new Function(
@@ -86,8 +92,8 @@ export function loop(body: string): Loop {
  * Why the gap is large: the cost follows the instructions. count.ts counts
  * them with valgrind, per miss + invlpg: 154-158 for this floor, 337 for the
  * MMU at low addresses and 356 at kernel ones (about 1,300 before the fast
- * path, 390 with its first walk); the ratios of those counts to the baseline's
- * are close to the ratios of the times in `pnpm bench`. With the working set
+ * path, 530-600 with its first walk); the MMU's miss over the floor's
+ * is 2.2x by count and 2.2-2.5x by `pnpm bench`'s times. With the working set
  * cut to 16 pages, which the caches hold, both got only 15-20% cheaper, so the
  * final load of the word is not what the time goes on. The hw-i386 README
  * ("the miss") says where the instructions go.

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { type Cpl, CR0, CR4, PDE, PF_ERROR, PTE } from "./api.js";
+import { type Cpl, CR0, CR4, PDE, PF_ERROR, PTE, pdeIndex, pteIndex } from "./api.js";
 import { describeErrorCode, hex32 } from "./errors.js";
 import type { Mmu } from "./mmu.js";
 import { type PhysicalMemory, toU32 } from "./ram.js";
@@ -64,8 +64,8 @@ export function explainWalk(
   walkTables(ram, regs.cr3, (regs.cr4 & CR4.PSE) !== 0, va, w);
   return {
     va,
-    dirIndex: va >>> 22,
-    tableIndex: (va >>> 12) & 0x3ff,
+    dirIndex: pdeIndex(va),
+    tableIndex: pteIndex(va),
     pdeAddr: w.pdeAddr,
     pde: w.pde,
     large: w.large,

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { PAGE_SIZE, PDE, PTE, hex32, pteIndex } from "@mm386/hw-i386";
+import { ENTRIES_PER_TABLE, PAGE_SIZE, PDE, PTE, hex32, pteIndex } from "@mm386/hw-i386";
 import { type MapMem, type MapMemContext, PAGING_ERROR, PagingError } from "./api.js";
 import type { Pagedir } from "./paging.js";
 
@@ -27,7 +27,7 @@ function createKernelTable(k: MapMemContext, r: number): boolean {
   const frame = k.allocFrame();
   if (frame === null) return false;
   const win = k.window(frame);
-  for (let i = 0; i < 1024; i++) k.mmu.write32(win + 4 * i, 0);
+  for (let i = 0; i < ENTRIES_PER_TABLE; i++) k.mmu.write32(win + 4 * i, 0);
   const pde = frame | PDE.P | PDE.RW;
   for (const pd of k.pagedirs()) k.mmu.write32(pd.virt + 4 * r, pde);
   // From here the table exists (reached through the window) even without an address of its own.
@@ -51,7 +51,7 @@ function createUserTable(k: MapMemContext, pd: Pagedir, r: number): boolean {
       PAGING_ERROR.BAD_CONFIG,
       `page source returned unmapped page ${hex32(va)}`,
     );
-  for (let i = 0; i < 1024; i++) k.mmu.write32(va + 4 * i, 0);
+  for (let i = 0; i < ENTRIES_PER_TABLE; i++) k.mmu.write32(va + 4 * i, 0);
   k.mmu.write32(pd.virt + 4 * r, phys | PDE.P | PDE.RW | PDE.US);
   k.setUserTable(pd, r, va);
   return true;
