@@ -24,8 +24,20 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import { SetAssociativeTlb, type Tlb, UnboundedTlb } from "../src/index.js";
-import { BASES, floorMachine, loop, machine, N, offsets, PAGES, warm } from "./workload.js";
+import {
+  BASES,
+  baseline,
+  BODY,
+  type FloorWalk,
+  floorMachine,
+  loop,
+  machine,
+  N,
+  offsets,
+  PAGES,
+  TLBS,
+  warm,
+} from "./workload.js";
 
 /** Passes of N accesses in the two runs of a case. */
 const R1 = 2;
@@ -37,31 +49,17 @@ type Case = () => () => void;
 let sink = 0;
 const CASES = new Map<string, Case>();
 CASES.set("baseline: Uint32Array random read", () => {
-  const plain = new Uint32Array(PAGES * 1024);
-  for (let i = 0; i < plain.length; i++) plain[i] = i;
+  const plain = baseline();
   const all = offsets(PAGES, 1);
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  const pass = new Function(
-    "a",
-    "offs",
-    `let s = 0; for (let i = 0; i < ${N}; i++) s += a[offs[i] >>> 2]; return s;`,
-  ) as (a: Uint32Array, offs: Uint32Array) => number;
   return () => {
-    sink += pass(plain, all);
+    sink += plain.pass(plain.words, all);
   };
 });
 for (const [where, base] of BASES) {
   CASES.set(`floor: minimal flat TLB hit [${where}]`, () => {
-    const floor = floorMachine(base);
     const hitSet = offsets(PAGES, 2);
-    for (let i = 0; i < N; i++) floor.read32(base + hitSet[i]!);
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval
-    const pass = new Function(
-      "m",
-      "base",
-      "offs",
-      `let s = 0; for (let i = 0; i < ${N}; i++) s += m.read32(base + offs[i]); return s;`,
-    ) as (m: typeof floor, base: number, offs: Uint32Array) => number;
+    const floor = floorMachine(base, hitSet);
+    const pass = loop<FloorWalk>(BODY.readHit);
     return () => {
       sink += pass(floor, base, hitSet);
     };
@@ -69,23 +67,12 @@ for (const [where, base] of BASES) {
   CASES.set(`floor: minimal walk + invlpg [${where}]`, () => {
     const floor = floorMachine(base);
     const all = offsets(PAGES, 1);
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval
-    const pass = new Function(
-      "m",
-      "base",
-      "offs",
-      `let s = 0; for (let i = 0; i < ${N}; i++) { const va = base + offs[i]; s += m.read32(va); m.invlpg(va); } return s;`,
-    ) as (m: typeof floor, base: number, offs: Uint32Array) => number;
+    const pass = loop<FloorWalk>(BODY.miss);
     return () => {
       sink += pass(floor, base, all);
     };
   });
-  // As in mmu.bench.ts: the LRU TLB's hits stay within the 64 pages it holds.
-  const tlbs: [string, () => Tlb, number][] = [
-    ["unbounded", () => new UnboundedTlb(), PAGES],
-    ["64-entry 4-way LRU", () => new SetAssociativeTlb({ entries: 64, ways: 4 }), 64],
-  ];
-  for (const [tlbLabel, make, resident] of tlbs) {
+  for (const [tlbLabel, make, resident] of TLBS) {
     const label = `${tlbLabel}, ${where}`;
     const mmuCase =
       (body: string, pages: number, seed: number): Case =>
@@ -98,12 +85,9 @@ for (const [where, base] of BASES) {
           sink += pass(m, base, set);
         };
       };
-    CASES.set(`read32 hit [${label}]`, mmuCase("s += m.read32(base + offs[i]);", resident, 2));
-    CASES.set(`write32 hit [${label}]`, mmuCase("m.write32(base + offs[i], i);", resident, 2));
-    CASES.set(
-      `read32 miss: walk + invlpg [${label}]`,
-      mmuCase("const va = base + offs[i]; s += m.read32(va); m.invlpg(va);", PAGES, 1),
-    );
+    CASES.set(`read32 hit [${label}]`, mmuCase(BODY.readHit, resident, 2));
+    CASES.set(`write32 hit [${label}]`, mmuCase(BODY.writeHit, resident, 2));
+    CASES.set(`read32 miss: walk + invlpg [${label}]`, mmuCase(BODY.miss, PAGES, 1));
   }
 }
 
@@ -148,6 +132,14 @@ function total(name: string, passes: number): Promise<number> {
 }
 
 async function parent(filters: string[]): Promise<void> {
+  const option = filters.find((f) => f.startsWith("-"));
+  if (option !== undefined) {
+    console.error(
+      `count.ts: unknown option ${JSON.stringify(option)}; its arguments are parts of case names`,
+    );
+    process.exitCode = 2;
+    return;
+  }
   if (spawnSync("valgrind", ["--version"]).error !== undefined) {
     console.error("count.ts needs valgrind on the PATH (Debian: apt-get install valgrind)");
     process.exitCode = 1;
@@ -158,9 +150,9 @@ async function parent(filters: string[]): Promise<void> {
   );
   if (names.length === 0) {
     console.error(
-      `no case matches ${filters.join(", ")}; the cases:\n${[...CASES.keys()].join("\n")}`,
+      `no case matches ${filters.map((f) => JSON.stringify(f)).join(", ")}; the cases:\n${[...CASES.keys()].join("\n")}`,
     );
-    process.exitCode = 1;
+    process.exitCode = 2;
     return;
   }
   // Both runs of a case, two runs at a time (each is one busy thread).

@@ -16,9 +16,11 @@
  * host's noise does not move, count instructions instead (count.ts).
  */
 import { Bench } from "tinybench";
-import { SetAssociativeTlb, type Tlb, UnboundedTlb } from "../src/index.js";
+import { UnboundedTlb } from "../src/index.js";
 import {
   BASES,
+  baseline,
+  BODY,
   type FloorWalk,
   floorMachine,
   loop,
@@ -26,6 +28,7 @@ import {
   N,
   offsets,
   PAGES,
+  TLBS,
   warm,
 } from "./workload.js";
 
@@ -55,89 +58,62 @@ const bench = new Bench({
   timestampProvider: cpuClock,
 });
 
-// Baseline: random reads from a plain 1 MiB Uint32Array.
-const plain = new Uint32Array(PAGES * 1024);
-for (let i = 0; i < plain.length; i++) plain[i] = i;
+// Baseline: random reads from a plain 1 MiB Uint32Array, its own compiled loop as the tasks have.
+const plain = baseline();
 const all = offsets(PAGES, 1);
-// The baseline gets the same treatment as the tasks: its own compiled loop.
-// eslint-disable-next-line @typescript-eslint/no-implied-eval
-const plainLoop = new Function(
-  "a",
-  "offs",
-  `let s = 0; for (let i = 0; i < ${N}; i++) s += a[offs[i] >>> 2]; return s;`,
-) as (a: Uint32Array, offs: Uint32Array) => number;
 bench.add("baseline: Uint32Array random read", () => {
-  sink += plainLoop(plain, all);
+  sink += plain.pass(plain.words, all);
 });
-
-const tlbs: [string, () => Tlb, number][] = [
-  // [label, factory, pages that stay resident for the hit benchmarks]
-  ["unbounded", () => new UnboundedTlb(), PAGES],
-  ["64-entry 4-way LRU", () => new SetAssociativeTlb({ entries: 64, ways: 4 }), 64],
-];
 
 for (const [where, base] of BASES) {
   const floor = floorMachine(base);
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  const floorMiss = new Function(
-    "m",
-    "base",
-    "offs",
-    `let s = 0; for (let i = 0; i < ${N}; i++) { const va = base + offs[i]; s += m.read32(va); m.invlpg(va); } return s;`,
-  ) as (m: FloorWalk, base: number, offs: Uint32Array) => number;
+  const floorMiss = loop<FloorWalk>(BODY.miss);
   bench.add(`floor: minimal walk + invlpg [${where}]`, () => {
     sink += floorMiss(floor, base, all);
   });
   // The same minimal design's hit (a flat TLB as an emulator has, nothing
   // else): where the hit goal stands on this machine.
-  const floorHits = floorMachine(base);
   const hitSet = offsets(PAGES, 2);
-  for (let i = 0; i < N; i++) floorHits.read32(base + hitSet[i]!);
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  const floorHit = new Function(
-    "m",
-    "base",
-    "offs",
-    `let s = 0; for (let i = 0; i < ${N}; i++) s += m.read32(base + offs[i]); return s;`,
-  ) as (m: FloorWalk, base: number, offs: Uint32Array) => number;
+  const floorHits = floorMachine(base, hitSet);
+  const floorHit = loop<FloorWalk>(BODY.readHit);
   bench.add(`floor: minimal flat TLB hit [${where}]`, () => {
     sink += floorHit(floorHits, base, hitSet);
   });
 }
 
 const notes: string[] = [];
-for (const [tlbLabel, make, resident] of tlbs) {
+for (const [tlbLabel, make, resident] of TLBS) {
   for (const [where, base] of BASES) {
     const label = `${tlbLabel}, ${where}`;
     const hitSet = offsets(resident, 2);
     const m1 = machine(make(), base);
     warm(m1, base, resident);
-    const readHit = loop("s += m.read32(base + offs[i]);");
+    const readHit = loop(BODY.readHit);
     bench.add(`read32 hit [${label}]`, () => {
       sink += readHit(m1, base, hitSet);
     });
     const m2 = machine(make(), base);
     warm(m2, base, resident);
-    const writeHit = loop("m.write32(base + offs[i], i);");
+    const writeHit = loop(BODY.writeHit);
     bench.add(`write32 hit [${label}]`, () => {
       sink += writeHit(m2, base, hitSet);
     });
     const m3 = machine(make(), base);
     warm(m3, base, PAGES);
-    const readMiss = loop("const va = base + offs[i]; s += m.read32(va); m.invlpg(va);");
+    const readMiss = loop(BODY.miss);
     bench.add(`read32 miss: walk + invlpg [${label}]`, () => {
       sink += readMiss(m3, base, all);
     });
     const m4 = machine(make(), base);
     warm(m4, base, PAGES);
-    const invlpgOnly = loop("m.invlpg(base + offs[i]);");
+    const invlpgOnly = loop(BODY.invlpg);
     bench.add(`invlpg alone [${label}]`, () => {
       sink += invlpgOnly(m4, base, all);
     });
     if (resident < PAGES) {
       const m5 = machine(make(), base);
       warm(m5, base, PAGES);
-      const readAll = loop("s += m.read32(base + offs[i]);");
+      const readAll = loop(BODY.readHit);
       bench.add(`read32 random over 256 pages [${label}]`, () => {
         sink += readAll(m5, base, all);
       });
@@ -162,13 +138,13 @@ for (const [where, base] of BASES) {
   const hitSet = offsets(PAGES, 2);
   const m1 = machine(new UnboundedTlb(), base);
   warm(m1, base, PAGES);
-  const readHit = loop("s += m.read32(base + offs[i]);");
+  const readHit = loop(BODY.readHit);
   bench.add(`read32 hit after the misses [${label}]`, () => {
     sink += readHit(m1, base, hitSet);
   });
   const m2 = machine(new UnboundedTlb(), base);
   warm(m2, base, PAGES);
-  const writeHit = loop("m.write32(base + offs[i], i);");
+  const writeHit = loop(BODY.writeHit);
   bench.add(`write32 hit after the misses [${label}]`, () => {
     sink += writeHit(m2, base, hitSet);
   });

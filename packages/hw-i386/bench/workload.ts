@@ -7,7 +7,16 @@
  * already set), placed once at a low linear address and once in the kernel
  * half (addresses >= 2^31 are doubles to V8, which costs a little).
  */
-import { CR0, Mmu, PhysicalMemory, PTE, type Tlb } from "../src/index.js";
+import {
+  CR0,
+  Mmu,
+  PAGE_SIZE,
+  PhysicalMemory,
+  PTE,
+  SetAssociativeTlb,
+  type Tlb,
+  UnboundedTlb,
+} from "../src/index.js";
 
 /** Accesses in one pass of a task. */
 export const N = 1 << 20;
@@ -39,12 +48,32 @@ function rng(seed: number) {
 export function offsets(pages: number, seed: number): Uint32Array {
   const r = rng(seed);
   const out = new Uint32Array(N);
-  for (let i = 0; i < N; i++) out[i] = Math.floor(r() * pages * 1024) * 4;
+  for (let i = 0; i < N; i++) out[i] = Math.floor(r() * pages * WORDS) * 4;
   return out;
 }
 
-/** One pass of a task over the machine `m`: the loop that {@link loop} compiles. */
-export type Loop = (m: Mmu, base: number, offs: Uint32Array) => number;
+/** 32-bit words in a page. */
+const WORDS = PAGE_SIZE / 4;
+
+/**
+ * The TLBs measured: label, factory, and the pages that stay resident for
+ * the hit tasks (the LRU TLB's hits stay within the 64 pages it holds).
+ */
+export const TLBS: [string, () => Tlb, number][] = [
+  ["unbounded", () => new UnboundedTlb(), PAGES],
+  ["64-entry 4-way LRU", () => new SetAssociativeTlb({ entries: 64, ways: 4 }), 64],
+];
+
+/** The loop bodies of the tasks, over `m`, `base`, `offs` and `i` (see {@link loop}). */
+export const BODY = {
+  readHit: "s += m.read32(base + offs[i]);",
+  writeHit: "m.write32(base + offs[i], i);",
+  miss: "const va = base + offs[i]; s += m.read32(va); m.invlpg(va);",
+  invlpg: "m.invlpg(base + offs[i]);",
+} as const;
+
+/** One pass of a task over the machine `m` (an Mmu or a FloorWalk): what {@link loop} compiles. */
+export type Loop<M = Mmu> = (m: M, base: number, offs: Uint32Array) => number;
 
 /** A machine with the working set mapped at `base` (4 MiB aligned). */
 export function machine(tlb: Tlb, base: number): Mmu {
@@ -52,8 +81,8 @@ export function machine(tlb: Tlb, base: number): Mmu {
   const mmu = new Mmu(ram, { tlb });
   ram.write32(PD + 4 * (base >>> 22), PT | PTE.P | PTE.RW | PTE.A);
   for (let i = 0; i < PAGES; i++) {
-    ram.write32(PT + 4 * i, (FRAMES + i * 4096) | PTE.P | PTE.RW | PTE.A | PTE.D);
-    ram.write32(FRAMES + i * 4096, i); // give every frame storage
+    ram.write32(PT + 4 * i, (FRAMES + i * PAGE_SIZE) | PTE.P | PTE.RW | PTE.A | PTE.D);
+    ram.write32(FRAMES + i * PAGE_SIZE, i); // give every frame storage
   }
   mmu.loadCr3(PD);
   mmu.loadCr0(CR0.PE | CR0.PG);
@@ -62,7 +91,7 @@ export function machine(tlb: Tlb, base: number): Mmu {
 
 /** Touch every page once, as a write, so that the TLB holds dirty entries. */
 export function warm(mmu: Mmu, base: number, pages: number): void {
-  for (let i = 0; i < pages; i++) mmu.write32(base + i * 4096, i);
+  for (let i = 0; i < pages; i++) mmu.write32(base + i * PAGE_SIZE, i);
 }
 
 /**
@@ -71,14 +100,33 @@ export function warm(mmu: Mmu, base: number, pages: number): void {
  * deoptimisations (small-integer addresses, then doubles, then another TLB
  * class); each task gets a fresh function instead.
  */
-export function loop(body: string): Loop {
+export function loop<M = Mmu>(body: string): Loop<M> {
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   return new Function(
     "m",
     "base",
     "offs",
     `let s = 0; for (let i = 0; i < ${N}; i++) { ${body} } return s;`,
-  ) as Loop;
+  ) as Loop<M>;
+}
+
+/**
+ * The baseline: a plain 1 MiB `Uint32Array` of the working set's size, and
+ * one pass of N random reads from it, compiled as the tasks are.
+ */
+export function baseline(): {
+  words: Uint32Array;
+  pass: (a: Uint32Array, offs: Uint32Array) => number;
+} {
+  const words = new Uint32Array(PAGES * WORDS);
+  for (let i = 0; i < words.length; i++) words[i] = i;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const pass = new Function(
+    "a",
+    "offs",
+    `let s = 0; for (let i = 0; i < ${N}; i++) s += a[offs[i] >>> 2]; return s;`,
+  ) as (a: Uint32Array, offs: Uint32Array) => number;
+  return { words, pass };
 }
 
 /**
@@ -126,13 +174,18 @@ export class FloorWalk {
   }
 }
 
-/** A {@link FloorWalk} over its own 32 MiB of flat RAM, mapped as {@link machine} maps. */
-export function floorMachine(base: number): FloorWalk {
-  const mem = new Uint32Array((FRAMES + PAGES * 4096) / 4);
+/**
+ * A {@link FloorWalk} over its own 32 MiB of flat RAM, mapped as {@link machine}
+ * maps, its TLB filled by a read at each of `warmWith` (if given).
+ */
+export function floorMachine(base: number, warmWith?: Uint32Array): FloorWalk {
+  const mem = new Uint32Array((FRAMES + PAGES * PAGE_SIZE) / 4);
   mem[PD / 4 + (base >>> 22)] = PT | PTE.P | PTE.RW | PTE.A;
   for (let i = 0; i < PAGES; i++) {
-    mem[PT / 4 + i] = (FRAMES + i * 4096) | PTE.P | PTE.RW | PTE.A | PTE.D;
-    for (let w = 0; w < 1024; w++) mem[(FRAMES + i * 4096) / 4 + w] = w; // real memory, not zero pages
+    mem[PT / 4 + i] = (FRAMES + i * PAGE_SIZE) | PTE.P | PTE.RW | PTE.A | PTE.D;
+    for (let w = 0; w < WORDS; w++) mem[(FRAMES + i * PAGE_SIZE) / 4 + w] = w; // real memory, not zero pages
   }
-  return new FloorWalk(mem, PD);
+  const floor = new FloorWalk(mem, PD);
+  if (warmWith !== undefined) for (const off of warmWith) floor.read32(base + off);
+  return floor;
 }
